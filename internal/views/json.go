@@ -1,0 +1,19 @@
+// Package views renders the same data for humans and for machines (--output json), Terraform-style.
+package views
+
+import (
+	"encoding/json"
+	"io"
+)
+
+// JSON writes v as indented JSON followed by a newline.
+func JSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// JSONLine writes v as one compact JSON line (event streams for CI).
+func JSONLine(w io.Writer, v any) error {
+	return json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the real servers plinth's tests run against: MariaDB (backup/restore), OpenSSH's sshd (deploys),
+# HAProxy (load balancer drain). Idempotent: does nothing when they are present. Needs root for apt-get.
+set -euo pipefail
+
+need=()
+command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server mariadb-client)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server openssh-client)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+command -v zstd >/dev/null 2>&1 || need+=(zstd)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v scp >/dev/null 2>&1 || need+=(openssh-client)
+
+if [ ${#need[@]} -eq 0 ]; then
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+		echo "install-test-deps: missing ${need[*]} and not root: install them and re-run" >&2
+		exit 1
+	fi
+else
+	SUDO=
+fi
+echo "install-test-deps: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# policy-rc.d keeps Debian from starting the packaged services: tests start their own on loopback.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+	$SUDO chmod +x /usr/sbin/policy-rc.d
+	trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
