@@ -2,6 +2,8 @@
 package cmdutil
 
 import (
+	"context"
+	"errors"
 	"os"
 	"time"
 
@@ -15,7 +17,13 @@ type Factory struct {
 	ProjectDir func() (string, error)
 	Now        func() time.Time
 	Getenv     func(string) string
+	// StackOutputs reads a stack's outputs (the `inventory` object among them) from its Pulumi state.
+	// Filled in by the provisioning engine (internal/provision); nil-safe callers get ErrNoStackOutputs.
+	StackOutputs func(ctx context.Context, stack string) (map[string]any, error)
 }
+
+// ErrNoStackOutputs is returned when no provisioning backend can read stack outputs.
+var ErrNoStackOutputs = errors.New("stack outputs unavailable: pass --inventory FILE, or provision the stack with plinth up first")
 
 // New returns the production Factory.
 func New() *Factory {
@@ -29,5 +37,8 @@ func New() *Factory {
 		},
 		Now:    time.Now,
 		Getenv: os.Getenv,
+		StackOutputs: func(context.Context, string) (map[string]any, error) {
+			return nil, ErrNoStackOutputs
+		},
 	}
 }
