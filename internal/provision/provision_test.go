@@ -1,0 +1,489 @@
+package provision_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/plinth-dev/plinth/internal/localcloud"
+	"github.com/plinth-dev/plinth/internal/localcloud/localcloudtest"
+	"github.com/plinth-dev/plinth/internal/provision"
+)
+
+// pulumiBin finds the pinned CLI `make bin/pulumi` builds (or PLINTH_PULUMI, or PATH).
+func pulumiBin(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("PLINTH_PULUMI"); p != "" {
+		return p
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			p := filepath.Join(d, "bin", "pulumi")
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+			break
+		}
+	}
+	if p, err := exec.LookPath("pulumi"); err == nil {
+		return p
+	}
+	t.Fatal("pulumi CLI not found: run `make bin/pulumi` (make test does) or set PLINTH_PULUMI")
+	return ""
+}
+
+type fixture struct {
+	t       *testing.T
+	home    string
+	cloud   *localcloud.Store
+	bin     string
+	rev     provision.Revision
+	program pulumi.RunFunc
+	configs map[string][]byte
+	events  []provision.Event
+	mu      sync.Mutex
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	home := t.TempDir()
+	store, err := localcloud.NewStore(filepath.Join(home, "cloud"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{
+		t: t, home: home, cloud: store, bin: pulumiBin(t),
+		rev:     provision.Revision{Commit: "0123456789abcdef0123456789abcdef01234567", ConfigHash: "c0ffee"},
+		program: localcloudtest.Program,
+		configs: map[string][]byte{
+			"staging":       localcloudtest.StackConfig("eu-west-1", "10.10.0.0/16", 1),
+			"preproduction": localcloudtest.StackConfig("eu-west-1", "10.20.0.0/16", 2),
+			"production":    localcloudtest.StackConfig("eu-west-1", "10.30.0.0/16", 3),
+		},
+	}
+}
+
+func (f *fixture) options(stack string) provision.Options {
+	return provision.Options{
+		Stack: stack, Program: f.program, StackConfig: f.configs[stack],
+		Home: f.home, Cloud: provision.CloudLocal, LocalCloudDir: f.cloud.Dir(),
+		PulumiCommand: f.bin, PulumiHome: filepath.Join(f.home, "pulumi-home"),
+		Revision: f.rev,
+		Getenv: func(k string) string {
+			if k == "PULUMI_CONFIG_PASSPHRASE" {
+				return "plinth-test-passphrase"
+			}
+			return ""
+		},
+		OnEvent: func(e provision.Event) {
+			f.mu.Lock()
+			f.events = append(f.events, e)
+			f.mu.Unlock()
+		},
+	}
+}
+
+func (f *fixture) open(stack string) *provision.Engine {
+	f.t.Helper()
+	e, err := provision.Open(context.Background(), f.options(stack))
+	if err != nil {
+		f.t.Fatalf("open %s: %v", stack, err)
+	}
+	f.t.Cleanup(e.Close)
+	return e
+}
+
+func (f *fixture) up(stack string, uo provision.UpOptions) (provision.Result, error) {
+	f.t.Helper()
+	e, err := provision.Open(context.Background(), f.options(stack))
+	if err != nil {
+		return provision.Result{}, err
+	}
+	defer e.Close()
+	return e.Up(context.Background(), uo)
+}
+
+func (f *fixture) mustUp(stack string) provision.Result {
+	f.t.Helper()
+	res, err := f.up(stack, provision.UpOptions{})
+	if err != nil {
+		f.t.Fatalf("up %s: %v", stack, err)
+	}
+	return res
+}
+
+func (f *fixture) resources(stack string) []localcloud.Resource {
+	f.t.Helper()
+	rs, err := f.cloud.List(stack)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return rs
+}
+
+func TestUpEachStackThenNoChangePreview(t *testing.T) {
+	f := newFixture(t)
+	for _, stack := range []string{"staging", "preproduction", "production"} {
+		res := f.mustUp(stack)
+		if res.Changes["create"] == 0 {
+			t.Fatalf("up %s: nothing created: %+v", stack, res.Changes)
+		}
+		rs := f.resources(stack)
+		if len(rs) != res.Changes["create"]-4 { // minus the stack and the three providers
+			t.Errorf("%s: local cloud has %d resources, engine created %d (incl. stack + 3 providers)", stack, len(rs), res.Changes["create"])
+		}
+		e := f.open(stack)
+		outs, err := e.Outputs(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv, ok := outs["inventory"].(map[string]any)
+		if !ok {
+			t.Fatalf("%s: no inventory output: %v", stack, outs)
+		}
+		if vpc, _ := inv["vpcId"].(string); !strings.HasPrefix(vpc, "vpc-") {
+			t.Errorf("%s: inventory.vpcId = %q, want vpc-...", stack, vpc)
+		}
+		lb, _ := inv["loadBalancer"].(map[string]any)
+		if arn, _ := lb["arn"].(string); !strings.HasPrefix(arn, "arn:aws:elasticloadbalancing:eu-west-1:") {
+			t.Errorf("%s: load balancer arn %q not in the primary region", stack, arn)
+		}
+		pre, err := e.Preview(context.Background(), provision.PreviewOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for op, n := range pre.Changes {
+			if op != "same" && n > 0 {
+				t.Errorf("%s: no-change preview shows %d %s", stack, n, op)
+			}
+		}
+		tags, err := e.Tags(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tags[provision.TagCommit] != f.rev.Commit || tags[provision.TagConfigHash] != f.rev.ConfigHash {
+			t.Errorf("%s: tags %v do not record revision %+v", stack, tags, f.rev)
+		}
+	}
+	// The DR bucket went to the DR provider's region; the GCP bucket has the vault project.
+	for _, r := range f.resources("production") {
+		switch r.Type {
+		case "aws:s3/bucketV2:BucketV2":
+			if r.Region != "eu-central-1" {
+				t.Errorf("dr bucket in %q, want eu-central-1", r.Region)
+			}
+		case "gcp:storage/bucket:Bucket":
+			if r.Project != "plinth-vault-test" {
+				t.Errorf("vault bucket in project %q", r.Project)
+			}
+		}
+	}
+	var sawProgress bool
+	for _, e := range f.events {
+		if e.Kind == provision.EventDone && e.Op == "create" && e.Type == "aws:ec2/vpc:Vpc" {
+			sawProgress = true
+		}
+	}
+	if !sawProgress {
+		t.Error("no create event for the VPC")
+	}
+}
+
+func TestSavedPlanAppliesAndStalePlanIsRefused(t *testing.T) {
+	f := newFixture(t)
+	plan := filepath.Join(t.TempDir(), "staging.plan.json")
+	e := f.open("staging")
+	pre, err := e.Preview(context.Background(), provision.PreviewOptions{SavePlan: plan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	if pre.PlanSHA256 == "" {
+		t.Fatal("no plan sha256")
+	}
+	res, err := f.up("staging", provision.UpOptions{Plan: plan})
+	if err != nil {
+		t.Fatalf("up --plan: %v", err)
+	}
+	if res.PlanSHA256 != pre.PlanSHA256 {
+		t.Errorf("applied sha %s, previewed %s", res.PlanSHA256, pre.PlanSHA256)
+	}
+	tags, err := f.open("staging").Tags(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tags[provision.TagPlanSHA256] != pre.PlanSHA256 {
+		t.Errorf("plan sha tag %q, want %q", tags[provision.TagPlanSHA256], pre.PlanSHA256)
+	}
+
+	// A config change after the plan: refused.
+	plan2 := filepath.Join(t.TempDir(), "staging2.plan.json")
+	f.configs["staging"] = localcloudtest.StackConfig("eu-west-1", "10.10.0.0/16", 2)
+	e = f.open("staging")
+	if _, err := e.Preview(context.Background(), provision.PreviewOptions{SavePlan: plan2}); err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	f.configs["staging"] = localcloudtest.StackConfig("eu-west-1", "10.10.0.0/16", 4)
+	before := f.resources("staging")
+	_, err = f.up("staging", provision.UpOptions{Plan: plan2})
+	if !errors.Is(err, provision.ErrPlanRefused) {
+		t.Fatalf("config changed after plan: got %v, want ErrPlanRefused", err)
+	}
+	assertDesired(t, before, f.resources("staging"))
+
+	// A program change after the plan: refused.
+	f.configs["staging"] = localcloudtest.StackConfig("eu-west-1", "10.10.0.0/16", 2)
+	f.program = func(ctx *pulumi.Context) error {
+		if err := localcloudtest.Program(ctx); err != nil {
+			return err
+		}
+		var extra struct{ pulumi.CustomResourceState }
+		return ctx.RegisterResource("aws:sns/topic:Topic", "alerts", pulumi.Map{}, &extra)
+	}
+	_, err = f.up("staging", provision.UpOptions{Plan: plan2})
+	if !errors.Is(err, provision.ErrPlanRefused) {
+		t.Fatalf("program changed after plan: got %v, want ErrPlanRefused", err)
+	}
+}
+
+// assertDesired checks a refused up changed nothing in the cloud.
+func assertDesired(t *testing.T, before, after []localcloud.Resource) {
+	t.Helper()
+	if len(before) != len(after) {
+		t.Fatalf("refused up changed the cloud: %d resources before, %d after", len(before), len(after))
+	}
+	for i := range before {
+		if !before[i].Updated.Equal(after[i].Updated) {
+			t.Errorf("refused up changed %s", after[i].URN)
+		}
+	}
+}
+
+func TestDriftIsFoundNamedAndClearedByRefresh(t *testing.T) {
+	f := newFixture(t)
+	f.mustUp("staging")
+	e := f.open("staging")
+	rep, err := e.Drift(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.HasDrift || rep.Checked == 0 {
+		t.Fatalf("fresh stack: drift %+v", rep)
+	}
+	if err := f.cloud.Drift("staging", "main", "tags", map[string]any{"stack": "staging", "owner": "someone-in-the-console"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.cloud.Remove("staging", "writer"); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = e.Drift(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]string{}
+	for _, d := range rep.Drifted {
+		names[d.Name] = d.Op
+	}
+	if !rep.HasDrift || names["main"] == "" || names["writer"] != "delete" {
+		t.Fatalf("drift report %+v: want main (changed) and writer (deleted)", rep)
+	}
+	if len(names) != 2 {
+		t.Errorf("drift names %v: want only main and writer", names)
+	}
+	if _, err := e.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = e.Drift(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.HasDrift {
+		t.Fatalf("after refresh: drift %+v", rep)
+	}
+}
+
+func TestDestroyLeavesNothing(t *testing.T) {
+	f := newFixture(t)
+	f.mustUp("staging")
+	e := f.open("staging")
+	if _, err := e.Destroy(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if rs := f.resources("staging"); len(rs) != 0 {
+		t.Fatalf("after destroy the local cloud still has %d resources: %v", len(rs), rs[0].URN)
+	}
+	outs, err := e.Outputs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(outs) != 0 {
+		t.Errorf("outputs after destroy: %v", outs)
+	}
+}
+
+func TestPromotionGate(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.up("production", provision.UpOptions{})
+	if !errors.Is(err, provision.ErrPromotionRefused) {
+		t.Fatalf("production before preproduction: got %v, want ErrPromotionRefused", err)
+	}
+	if rs := f.resources("production"); len(rs) != 0 {
+		t.Fatalf("refused up created %d resources", len(rs))
+	}
+	f.mustUp("preproduction")
+	f.mustUp("production")
+
+	// A new revision: refused until preproduction applies it; an audited override lets it through.
+	f.rev.Commit = "fedcba9876543210fedcba9876543210fedcba98"
+	_, err = f.up("production", provision.UpOptions{})
+	if !errors.Is(err, provision.ErrPromotionRefused) {
+		t.Fatalf("new revision: got %v, want ErrPromotionRefused", err)
+	}
+	res, err := f.up("production", provision.UpOptions{OverridePromotion: "hotfix INC-42", Operator: "alice"})
+	if err != nil {
+		t.Fatalf("override: %v", err)
+	}
+	if !strings.Contains(res.Override, "INC-42") || !strings.Contains(res.Override, "alice") {
+		t.Errorf("override record %q", res.Override)
+	}
+	tags, err := f.open("production").Tags(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(tags[provision.TagOverride], "INC-42") {
+		t.Errorf("override not recorded on the stack: %v", tags)
+	}
+	var audited bool
+	for _, e := range f.events {
+		audited = audited || (e.Kind == provision.EventAudit && strings.Contains(e.Message, "INC-42"))
+	}
+	if !audited {
+		t.Error("no audit event for the override")
+	}
+	// A dirty tree is never promoted.
+	f.rev.Dirty = true
+	if _, err := f.up("production", provision.UpOptions{}); !errors.Is(err, provision.ErrPromotionRefused) {
+		t.Fatalf("dirty tree: got %v", err)
+	}
+}
+
+func TestConcurrentUpIsRefused(t *testing.T) {
+	f := newFixture(t)
+	first := f.open("staging")
+	_, err := provision.Open(context.Background(), f.options("staging"))
+	if !errors.Is(err, provision.ErrLocked) {
+		t.Fatalf("second open: got %v, want ErrLocked", err)
+	}
+	// Two ups racing: exactly one runs, the other is refused as locked.
+	first.Close()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = f.up("staging", provision.UpOptions{})
+		}()
+	}
+	wg.Wait()
+	var ok, locked int
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, provision.ErrLocked):
+			locked++
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok != 1 || locked != 1 {
+		t.Fatalf("racing ups: %d succeeded, %d locked (%v)", ok, locked, errs)
+	}
+}
+
+func TestCorruptStateIsAClearErrorAndUntouched(t *testing.T) {
+	f := newFixture(t)
+	f.mustUp("staging")
+	statePath := filepath.Join(f.home, "state", ".pulumi", "stacks", "plinth", "staging.json")
+	if _, err := os.Stat(statePath); err != nil {
+		t.Fatalf("state file: %v", err)
+	}
+	garbage := []byte(`{"version": 3, "checkpoint": {"latest": {"resources": [ this is not json`)
+	if err := os.WriteFile(statePath, garbage, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cloudBefore := f.resources("staging")
+	_, err := f.up("staging", provision.UpOptions{})
+	if err == nil {
+		t.Fatal("up on a corrupt state succeeded")
+	}
+	if !errors.Is(err, provision.ErrCorruptState) {
+		t.Errorf("error %q does not say the state is unreadable", err)
+	}
+	got, rerr := os.ReadFile(statePath)
+	if rerr != nil || !bytes.Equal(got, garbage) {
+		t.Fatalf("corrupt state was rewritten (err %v)", rerr)
+	}
+	assertDesired(t, cloudBefore, f.resources("staging"))
+
+	// A corrupt local cloud state is a clear error too, and left as it is.
+	f2 := newFixture(t)
+	f2.mustUp("staging")
+	cloudPath := f2.cloud.Path("staging")
+	if err := os.WriteFile(cloudPath, garbage, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := f2.open("staging")
+	_, err = e.Refresh(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "corrupt") {
+		t.Fatalf("refresh on a corrupt local cloud: %v", err)
+	}
+	if got, _ := os.ReadFile(cloudPath); !bytes.Equal(got, garbage) {
+		t.Fatal("corrupt local cloud state was rewritten")
+	}
+}
+
+func TestPassphraseIsGeneratedOnceWith0600(t *testing.T) {
+	f := newFixture(t)
+	o := f.options("staging")
+	o.Getenv = func(string) string { return "" }
+	start := time.Now()
+	e, err := provision.Open(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	st, err := os.Stat(filepath.Join(f.home, "passphrase"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("passphrase mode %v", st.Mode().Perm())
+	}
+	first, _ := os.ReadFile(filepath.Join(f.home, "passphrase"))
+	e, err = provision.Open(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	again, _ := os.ReadFile(filepath.Join(f.home, "passphrase"))
+	if !bytes.Equal(first, again) {
+		t.Error("passphrase regenerated")
+	}
+	_ = start
+}
