@@ -3,10 +3,15 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	destroycmd "github.com/plinth-dev/plinth/internal/cli/cmd/destroy"
+	driftcmd "github.com/plinth-dev/plinth/internal/cli/cmd/drift"
+	refreshcmd "github.com/plinth-dev/plinth/internal/cli/cmd/refresh"
+	upcmd "github.com/plinth-dev/plinth/internal/cli/cmd/up"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 )
 
 // addCommands wires every noun into the root. One line per command group.
 func addCommands(root *cobra.Command, f *cmdutil.Factory) {
 	_ = f
+	root.AddCommand(upcmd.NewCmdUp(f, nil), refreshcmd.NewCmdRefresh(f, nil), destroycmd.NewCmdDestroy(f, nil), driftcmd.NewCmdDrift(f, nil))
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/plinth-dev/plinth/internal/cli/cmd/engineflags"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 )
 
@@ -37,6 +38,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 // Main runs plinth and returns the process exit code.
 func Main() int {
 	f := cmdutil.New()
+	f.StackOutputs = engineflags.StackOutputs(f.Getenv, f.ProjectDir)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := NewCmdRoot(f)

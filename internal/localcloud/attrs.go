@@ -107,7 +107,7 @@ func uuid() string {
 var typeTable = map[string]typeSpec{
 	"aws:ec2/vpc:Vpc": {id: awsPrefixedID("vpc"), computed: func(a *attrCtx, id, _ string) map[string]any {
 		return map[string]any{
-			"arn":                   awsARN(a, "ec2", "vpc/"+id),
+			"arn":                    awsARN(a, "ec2", "vpc/"+id),
 			"defaultSecurityGroupId": "sg-" + randHex(17), "mainRouteTableId": "rtb-" + randHex(17),
 			"defaultNetworkAclId": "acl-" + randHex(17), "defaultRouteTableId": "rtb-" + randHex(17),
 			"ownerId": Account, "cidrBlock": "10.0.0.0/16", "enableDnsSupport": true,
@@ -129,18 +129,20 @@ var typeTable = map[string]typeSpec{
 		return map[string]any{"publicIp": ip, "allocationId": id, "domain": "vpc",
 			"publicDns": "ec2-" + strings.ReplaceAll(ip, ".", "-") + "." + a.region + ".compute.amazonaws.com"}
 	}},
-	"aws:ec2/routeTable:RouteTable":     {id: awsPrefixedID("rtb")},
-	"aws:ec2/networkAcl:NetworkAcl":     {id: awsPrefixedID("acl")},
-	"aws:ec2/vpcEndpoint:VpcEndpoint":   {id: awsPrefixedID("vpce")},
-	"aws:ec2/flowLog:FlowLog":           {id: awsPrefixedID("fl")},
-	"aws:ec2/keyPair:KeyPair":           {id: nameID, computed: func(a *attrCtx, id, _ string) map[string]any { return map[string]any{"keyPairId": "key-" + randHex(17), "keyName": id} }},
+	"aws:ec2/routeTable:RouteTable":   {id: awsPrefixedID("rtb")},
+	"aws:ec2/networkAcl:NetworkAcl":   {id: awsPrefixedID("acl")},
+	"aws:ec2/vpcEndpoint:VpcEndpoint": {id: awsPrefixedID("vpce")},
+	"aws:ec2/flowLog:FlowLog":         {id: awsPrefixedID("fl")},
+	"aws:ec2/keyPair:KeyPair": {id: nameID, computed: func(a *attrCtx, id, _ string) map[string]any {
+		return map[string]any{"keyPairId": "key-" + randHex(17), "keyName": id}
+	}},
 	"aws:ec2/launchTemplate:LaunchTemplate": {id: awsPrefixedID("lt"), computed: func(a *attrCtx, id, _ string) map[string]any {
 		return map[string]any{"arn": awsARN(a, "ec2", "launch-template/"+id), "latestVersion": 1, "defaultVersion": 1}
 	}},
 	"aws:ec2/instance:Instance": {id: awsPrefixedID("i"), computed: func(a *attrCtx, id, _ string) map[string]any {
 		ip := randIP("10.0")
 		return map[string]any{"arn": awsARN(a, "ec2", "instance/"+id), "privateIp": ip,
-			"privateDns": "ip-" + strings.ReplaceAll(ip, ".", "-") + "." + a.region + ".compute.internal",
+			"privateDns":    "ip-" + strings.ReplaceAll(ip, ".", "-") + "." + a.region + ".compute.internal",
 			"instanceState": "running", "primaryNetworkInterfaceId": "eni-" + randHex(17)}
 	}},
 	"aws:ec2/networkInterface:NetworkInterface": {id: awsPrefixedID("eni"), computed: func(a *attrCtx, _, _ string) map[string]any {
@@ -265,7 +267,7 @@ var typeTable = map[string]typeSpec{
 		computed: func(a *attrCtx, id, _ string) map[string]any {
 			addr := id + "." + randHex(6) + ".0001.euw1.cache.amazonaws.com"
 			return map[string]any{"arn": awsARN(a, "elasticache", "cluster:"+id), "port": 6379,
-				"cacheNodes": []any{map[string]any{"id": "0001", "address": addr, "port": 6379}},
+				"cacheNodes":     []any{map[string]any{"id": "0001", "address": addr, "port": 6379}},
 				"clusterAddress": addr}
 		}},
 	"aws:elasticache/subnetGroup:SubnetGroup": {id: nameID},

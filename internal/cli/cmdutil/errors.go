@@ -50,3 +50,9 @@ var ErrSilent = errors.New("silent error")
 
 // SilentExit returns an error that prints nothing and exits with code.
 func SilentExit(code int) error { return &ExitError{Code: code, Err: ErrSilent} }
+
+// Exit codes of the provisioning engine (plinth up/preview --plan).
+const (
+	ExitPromotionRefused = 7 // production asked to apply a revision preproduction has not applied
+	ExitPlanRefused      = 8 // a saved plan no longer matches the program or config
+)

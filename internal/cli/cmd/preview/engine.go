@@ -2,16 +2,41 @@ package preview
 
 import (
 	"context"
-	"errors"
 
 	"github.com/spf13/cobra"
+
+	"github.com/plinth-dev/plinth/internal/cli/cmd/engineflags"
+	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
+	"github.com/plinth-dev/plinth/internal/provision"
+	"github.com/plinth-dev/plinth/internal/views"
 )
 
 // EngineOptions are the flags of a preview run by the real Pulumi engine (Automation API).
-type EngineOptions struct{}
+type EngineOptions struct {
+	engineflags.Flags
+	// SavePlan writes the reviewed plan for `plinth up --plan`.
+	SavePlan string
+	// Getenv and Open are seams for tests (default os.Getenv and the real engine).
+	Getenv func(string) string
+	Open   engineflags.Opener
+}
 
-func addEngineFlags(cmd *cobra.Command, o *EngineOptions) {}
+func addEngineFlags(cmd *cobra.Command, o *EngineOptions) {
+	engineflags.Add(cmd, &o.Flags)
+	cmd.Flags().StringVar(&o.SavePlan, "save-plan", "", "write the plan to `FILE` for plinth up --plan FILE (CI applies exactly what was reviewed)")
+}
 
 func engineRun(ctx context.Context, opts *PreviewOptions) error {
-	return errors.New("preview through the Pulumi engine is not wired yet: use --offline")
+	asJSON := opts.Output == cmdutil.OutputJSON
+	env := engineflags.Env{IO: opts.IO, ProjectDir: opts.ProjectDir, Getenv: opts.Engine.Getenv}
+	e, err := engineflags.Open(ctx, env, opts.Engine.Open, opts.Stack, opts.Engine.Flags, asJSON)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	res, err := e.Preview(ctx, provision.PreviewOptions{SavePlan: opts.Engine.SavePlan})
+	if err != nil {
+		return engineflags.ExitErr(err)
+	}
+	return views.EngineResult(opts.IO.Out, asJSON, res)
 }

@@ -1,0 +1,238 @@
+// Package engineflags is what plinth's engine commands (preview, up, refresh, destroy, drift) share: the
+// backend/secrets/cloud flags, resolving them into provision.Options, and mapping engine errors to exit codes.
+package engineflags
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/spf13/cobra"
+
+	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
+	"github.com/plinth-dev/plinth/internal/cli/iostreams"
+	"github.com/plinth-dev/plinth/internal/provision"
+	"github.com/plinth-dev/plinth/internal/views"
+)
+
+// Program is the Pulumi program the engine commands run: the same function cmd/program hands to pulumi.Run.
+var Program pulumi.RunFunc
+
+// Flags are the engine flags every engine command takes.
+type Flags struct {
+	Backend         string
+	SecretsProvider string
+	Cloud           string
+	Home            string
+	PolicyPacks     []string
+	Parallel        int
+}
+
+// Add registers the engine flags on cmd.
+func Add(cmd *cobra.Command, fl *Flags) {
+	fs := cmd.Flags()
+	fs.StringVar(&fl.Cloud, "cloud", "", "aws (real providers, real credentials) or local (the in-process simulated cloud); default $PLINTH_CLOUD or aws")
+	fs.StringVar(&fl.Backend, "backend", "", "state backend URL: file://DIR, s3://BUCKET, gs://BUCKET, https://api.pulumi.com; default $PLINTH_BACKEND or file://<config dir>/plinth/state")
+	fs.StringVar(&fl.SecretsProvider, "secrets-provider", "", "passphrase, or a KMS URL (awskms://..., gcpkms://...); default $PLINTH_SECRETS_PROVIDER or passphrase")
+	fs.StringArrayVar(&fl.PolicyPacks, "policy-pack", nil, "policy pack directory to run with every preview and up (repeatable)")
+	fs.IntVar(&fl.Parallel, "parallel", 0, "maximum concurrent resource operations (0: the engine's default)")
+}
+
+// Validate checks flag values.
+func (fl *Flags) Validate() error {
+	switch fl.Cloud {
+	case "", provision.CloudAWS, provision.CloudLocal:
+	default:
+		return cmdutil.FlagErrorf("--cloud: want aws or local, got %q", fl.Cloud)
+	}
+	if fl.Parallel < 0 {
+		return cmdutil.FlagErrorf("--parallel: want >= 0, got %d", fl.Parallel)
+	}
+	return nil
+}
+
+// Env is what resolving options needs from the Factory.
+type Env struct {
+	IO         *iostreams.IOStreams
+	ProjectDir func() (string, error)
+	Getenv     func(string) string
+}
+
+func (e Env) getenv(k string) string {
+	if e.Getenv == nil {
+		return os.Getenv(k)
+	}
+	return e.Getenv(k)
+}
+
+// Options resolves flags, environment and project files into provision.Options for stack. Progress goes to
+// the command's stdout (JSON lines when asJSON).
+func Options(ctx context.Context, env Env, stack string, fl Flags, asJSON bool) (provision.Options, error) {
+	if err := fl.Validate(); err != nil {
+		return provision.Options{}, err
+	}
+	if Program == nil {
+		return provision.Options{}, errors.New("the Pulumi program (stacks.Program) is not linked into this plinth build")
+	}
+	dir, err := env.ProjectDir()
+	if err != nil {
+		return provision.Options{}, fmt.Errorf("project dir: %w", err)
+	}
+	configs, err := StackConfigs(dir)
+	if err != nil {
+		return provision.Options{}, err
+	}
+	cfg, ok := configs[stack]
+	if !ok {
+		names := make([]string, 0, len(configs))
+		for n := range configs {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return provision.Options{}, cmdutil.FlagErrorf("--stack %s: no environments/Pulumi.%s.yaml in %s (stacks: %s)",
+			stack, stack, dir, strings.Join(names, ", "))
+	}
+	pulumiPath, err := provision.FindPulumi(env.getenv, dir)
+	if err != nil {
+		return provision.Options{}, err
+	}
+	progress := views.NewEngineProgress(env.IO.Out, asJSON)
+	return provision.Options{
+		Stack:           stack,
+		Program:         Program,
+		StackConfig:     cfg,
+		Home:            env.getenv("PLINTH_HOME"),
+		Backend:         firstNonEmpty(fl.Backend, env.getenv("PLINTH_BACKEND")),
+		SecretsProvider: firstNonEmpty(fl.SecretsProvider, env.getenv("PLINTH_SECRETS_PROVIDER")),
+		Cloud:           firstNonEmpty(fl.Cloud, env.getenv("PLINTH_CLOUD"), provision.CloudAWS),
+		PulumiCommand:   pulumiPath,
+		PolicyPacks:     fl.PolicyPacks,
+		Parallel:        fl.Parallel,
+		Revision:        provision.GitRevision(ctx, dir, configs),
+		Getenv:          env.getenv,
+		OnEvent:         progress.Event,
+	}, nil
+}
+
+// StackConfigs reads every environments/Pulumi.<stack>.yaml under the project dir, by stack name.
+func StackConfigs(projectDir string) (map[string][]byte, error) {
+	paths, err := filepath.Glob(filepath.Join(projectDir, "environments", "Pulumi.*.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("stack configs: %w", err)
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("stack configs: no environments/Pulumi.<stack>.yaml under %s (run plinth from the repo, or set PLINTH_PROJECT_DIR)", projectDir)
+	}
+	out := make(map[string][]byte, len(paths))
+	for _, p := range paths {
+		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(p), "Pulumi."), ".yaml")
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("stack config %s: %w", p, err)
+		}
+		out[name] = data
+	}
+	return out, nil
+}
+
+// Operator names who runs an operation, for the audit record of a promotion override.
+func Operator(getenv func(string) string) string {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	return firstNonEmpty(getenv("GITHUB_ACTOR"), getenv("GITLAB_USER_LOGIN"), getenv("USER"), "unknown")
+}
+
+// ExitErr maps provisioning errors to plinth's exit codes.
+func ExitErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, provision.ErrLocked):
+		return cmdutil.WithExitCode(cmdutil.ExitLocked, err)
+	case errors.Is(err, provision.ErrPromotionRefused):
+		return cmdutil.WithExitCode(cmdutil.ExitPromotionRefused, err)
+	case errors.Is(err, provision.ErrPlanRefused):
+		return cmdutil.WithExitCode(cmdutil.ExitPlanRefused, err)
+	}
+	return err
+}
+
+// StackOutputs returns the Factory's reader of stack outputs: the provisioned stack's outputs, read from the
+// backend in $PLINTH_BACKEND (default: the local state), without taking the stack's lock.
+func StackOutputs(getenv func(string) string, projectDir func() (string, error)) func(context.Context, string) (map[string]any, error) {
+	return func(ctx context.Context, stack string) (map[string]any, error) {
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		dir, _ := projectDir()
+		pulumiPath, err := provision.FindPulumi(getenv, dir)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", cmdutil.ErrNoStackOutputs, err)
+		}
+		outs, err := provision.ReadOutputs(ctx, provision.Options{
+			Stack:           stack,
+			Home:            getenv("PLINTH_HOME"),
+			Backend:         getenv("PLINTH_BACKEND"),
+			SecretsProvider: getenv("PLINTH_SECRETS_PROVIDER"),
+			PulumiCommand:   pulumiPath,
+			Getenv:          getenv,
+		})
+		if errors.Is(err, provision.ErrNoStack) {
+			return nil, fmt.Errorf("%w (%w)", cmdutil.ErrNoStackOutputs, err)
+		}
+		return outs, err
+	}
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// Engine is what the commands need of an opened stack (provision.Engine; fakes in tests).
+type Engine interface {
+	Preview(context.Context, provision.PreviewOptions) (provision.Result, error)
+	Up(context.Context, provision.UpOptions) (provision.Result, error)
+	Refresh(context.Context) (provision.Result, error)
+	Destroy(context.Context) (provision.Result, error)
+	Drift(context.Context) (provision.DriftReport, error)
+	Close()
+}
+
+// Opener opens a stack.
+type Opener func(context.Context, provision.Options) (Engine, error)
+
+// OpenEngine opens a stack with the real engine.
+func OpenEngine(ctx context.Context, o provision.Options) (Engine, error) {
+	e, err := provision.Open(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Open resolves options and opens the stack: the common start of every engine command.
+func Open(ctx context.Context, env Env, open Opener, stack string, fl Flags, asJSON bool) (Engine, error) {
+	po, err := Options(ctx, env, stack, fl, asJSON)
+	if err != nil {
+		return nil, err
+	}
+	if open == nil {
+		open = OpenEngine
+	}
+	e, err := open(ctx, po)
+	if err != nil {
+		return nil, ExitErr(err)
+	}
+	return e, nil
+}
