@@ -1,0 +1,227 @@
+package mysqlx
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Position is where the binlog stood at the snapshot.
+type Position struct {
+	BinlogFile string `json:"binlogFile,omitempty"`
+	BinlogPos  uint64 `json:"binlogPos,omitempty"`
+	GTID       string `json:"gtid,omitempty"`
+}
+
+// Snapshot is a set of connections that all see the same consistent InnoDB snapshot, taken like mydumper:
+// FLUSH TABLES WITH READ LOCK on one connection, START TRANSACTION WITH CONSISTENT SNAPSHOT on every worker
+// while the lock is held, binlog position and GTID read, UNLOCK TABLES.
+type Snapshot struct {
+	Position      Position
+	ServerVersion string
+	Databases     []Database
+	Tables        []Table
+	conns         []*sql.Conn
+}
+
+// BeginSnapshot opens workers connections sharing one snapshot of databases (empty: every non-system
+// database). Close releases them.
+func BeginSnapshot(ctx context.Context, db *sql.DB, databases []string, workers int) (_ *Snapshot, err error) {
+	if workers < 1 {
+		workers = 1
+	}
+	s := &Snapshot{}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	lock, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: connect: %w", err)
+	}
+	defer lock.Close()
+	if _, err := lock.ExecContext(ctx, "SET SESSION lock_wait_timeout = 60"); err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	if _, err := lock.ExecContext(ctx, "FLUSH TABLES WITH READ LOCK"); err != nil {
+		return nil, fmt.Errorf("snapshot: FLUSH TABLES WITH READ LOCK (needs RELOAD): %w", err)
+	}
+	unlocked := false
+	defer func() {
+		if !unlocked {
+			_, _ = lock.ExecContext(context.Background(), "UNLOCK TABLES")
+		}
+	}()
+	for i := 0; i < workers; i++ {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot: worker %d: connect: %w", i, err)
+		}
+		s.conns = append(s.conns, c)
+		for _, q := range []string{
+			"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+			"SET NAMES binary",
+			"SET SESSION time_zone = '+00:00'",
+			"SET SESSION net_write_timeout = 3600",
+			"START TRANSACTION WITH CONSISTENT SNAPSHOT",
+		} {
+			if _, err := c.ExecContext(ctx, q); err != nil {
+				return nil, fmt.Errorf("snapshot: worker %d: %s: %w", i, q, err)
+			}
+		}
+	}
+	if err := s.readPosition(ctx, lock); err != nil {
+		return nil, err
+	}
+	if err := s.readSchema(ctx, lock, databases); err != nil {
+		return nil, err
+	}
+	if _, err := lock.ExecContext(ctx, "UNLOCK TABLES"); err != nil {
+		return nil, fmt.Errorf("snapshot: UNLOCK TABLES: %w", err)
+	}
+	unlocked = true
+	return s, nil
+}
+
+func (s *Snapshot) readPosition(ctx context.Context, c *sql.Conn) error {
+	if err := c.QueryRowContext(ctx, "SELECT VERSION()").Scan(&s.ServerVersion); err != nil {
+		return fmt.Errorf("snapshot: version: %w", err)
+	}
+	rows, err := c.QueryContext(ctx, "SHOW MASTER STATUS")
+	if err != nil {
+		return fmt.Errorf("snapshot: SHOW MASTER STATUS: %w", err)
+	}
+	cols, _ := rows.Columns()
+	if rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			rows.Close()
+			return fmt.Errorf("snapshot: SHOW MASTER STATUS: %w", err)
+		}
+		s.Position.BinlogFile = vals[0].String
+		_, _ = fmt.Sscan(vals[1].String, &s.Position.BinlogPos)
+		for i, name := range cols {
+			if strings.EqualFold(name, "Executed_Gtid_Set") {
+				s.Position.GTID = vals[i].String // MySQL
+			}
+		}
+	}
+	rows.Close()
+	if s.Position.GTID == "" && strings.Contains(strings.ToLower(s.ServerVersion), "mariadb") {
+		var g sql.NullString
+		if err := c.QueryRowContext(ctx, "SELECT @@gtid_binlog_pos").Scan(&g); err == nil {
+			s.Position.GTID = g.String
+		}
+	}
+	return nil
+}
+
+func (s *Snapshot) readSchema(ctx context.Context, c *sql.Conn, databases []string) error {
+	rows, err := c.QueryContext(ctx, "SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA")
+	if err != nil {
+		return fmt.Errorf("snapshot: list databases: %w", err)
+	}
+	want := map[string]bool{}
+	for _, d := range databases {
+		want[d] = true
+	}
+	found := map[string]bool{}
+	for rows.Next() {
+		var d Database
+		if err := rows.Scan(&d.Name, &d.Charset, &d.Collation); err != nil {
+			rows.Close()
+			return fmt.Errorf("snapshot: list databases: %w", err)
+		}
+		if (len(want) == 0 && !SystemDatabases[d.Name]) || want[d.Name] {
+			s.Databases = append(s.Databases, d)
+			found[d.Name] = true
+		}
+	}
+	rows.Close()
+	for _, d := range databases {
+		if !found[d] {
+			return fmt.Errorf("snapshot: database %q does not exist", d)
+		}
+	}
+	sort.Slice(s.Databases, func(i, j int) bool { return s.Databases[i].Name < s.Databases[j].Name })
+	for _, d := range s.Databases {
+		trows, err := c.QueryContext(ctx, "SELECT TABLE_NAME, COALESCE(DATA_LENGTH,0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME", d.Name)
+		if err != nil {
+			return fmt.Errorf("snapshot: list tables of %s: %w", d.Name, err)
+		}
+		var tables []Table
+		for trows.Next() {
+			t := Table{Schema: d.Name}
+			if err := trows.Scan(&t.Name, &t.DataLength); err != nil {
+				trows.Close()
+				return fmt.Errorf("snapshot: list tables of %s: %w", d.Name, err)
+			}
+			tables = append(tables, t)
+		}
+		trows.Close()
+		for i := range tables {
+			t := &tables[i]
+			var name string
+			if err := c.QueryRowContext(ctx, "SHOW CREATE TABLE "+t.Qualified()).Scan(&name, &t.CreateSQL); err != nil {
+				return fmt.Errorf("snapshot: SHOW CREATE TABLE %s: %w", t, err)
+			}
+			crows, err := c.QueryContext(ctx, "SELECT COLUMN_NAME, EXTRA FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION", t.Schema, t.Name)
+			if err != nil {
+				return fmt.Errorf("snapshot: columns of %s: %w", t, err)
+			}
+			for crows.Next() {
+				var col, extra string
+				if err := crows.Scan(&col, &extra); err != nil {
+					crows.Close()
+					return fmt.Errorf("snapshot: columns of %s: %w", t, err)
+				}
+				e := strings.ToUpper(extra)
+				if strings.Contains(e, "GENERATED") || strings.Contains(e, "VIRTUAL") || strings.Contains(e, "PERSISTENT") || strings.Contains(e, "STORED") {
+					continue
+				}
+				t.Columns = append(t.Columns, col)
+			}
+			crows.Close()
+			if len(t.Columns) == 0 {
+				return fmt.Errorf("snapshot: table %s has no storable columns", t)
+			}
+		}
+		s.Tables = append(s.Tables, tables...)
+	}
+	return nil
+}
+
+// Workers is the number of snapshot connections.
+func (s *Snapshot) Workers() int { return len(s.conns) }
+
+// ErrClosed is returned when dumping from a closed snapshot.
+var ErrClosed = errors.New("snapshot closed")
+
+// DumpTable streams t's rows, as they are in the snapshot, through worker connection w to emit (one encoded
+// line per row, newline included; the slice is reused after emit returns). It returns the row count and the
+// table's order-independent hash.
+func (s *Snapshot) DumpTable(ctx context.Context, w int, t Table, emit func(line []byte) error) (int64, uint64, error) {
+	if w < 0 || w >= len(s.conns) || s.conns[w] == nil {
+		return 0, 0, ErrClosed
+	}
+	return dumpRows(ctx, s.conns[w], t, emit)
+}
+
+// Close rolls back and releases every worker connection.
+func (s *Snapshot) Close() {
+	for i, c := range s.conns {
+		if c != nil {
+			_, _ = c.ExecContext(context.Background(), "ROLLBACK")
+			c.Close()
+			s.conns[i] = nil
+		}
+	}
+}
