@@ -17,6 +17,6 @@ all: bin/pulumi
 unit: bin/pulumi
 
 # Wall time of `plinth up --stack production --cloud local` from empty, of a no-change preview, and the
-# per-resource overhead (bench/provision/run.sh).
+# per-resource overhead (bench/provision).
 bench-provision: build bin/pulumi
-	./bench/provision/run.sh
+	$(GO) run ./bench/provision

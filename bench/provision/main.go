@@ -1,0 +1,95 @@
+// Command provision benchmarks the real Pulumi engine against the local cloud: wall time of
+// `plinth up --stack production --cloud local` from empty, of a no-change preview, and the per-resource
+// overhead (the slope between staging and production, measured in the same run). Run with
+// `make bench-provision`; it uses bin/plinth and bin/pulumi and a throwaway PLINTH_HOME.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+)
+
+type result struct {
+	Kind    string         `json:"kind"`
+	Changes map[string]int `json:"changes"`
+}
+
+type run struct {
+	wall    time.Duration
+	changes map[string]int
+}
+
+func main() {
+	if err := bench(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-provision:", err)
+		os.Exit(1)
+	}
+}
+
+func bench() error {
+	plinth := os.Getenv("PLINTH")
+	if plinth == "" {
+		plinth = filepath.Join("bin", "plinth")
+	}
+	home, err := os.MkdirTemp("", "plinth-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(home)
+	env := append(os.Environ(), "PLINTH_HOME="+home, "PLINTH_CLOUD=local", "PULUMI_CONFIG_PASSPHRASE=bench",
+		"PULUMI_HOME="+filepath.Join(home, "pulumi-home"), "CI=1")
+	do := func(args ...string) (run, error) {
+		cmd := exec.Command(plinth, append(args, "--output", "json")...)
+		cmd.Env = env
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		start := time.Now()
+		out, err := cmd.Output()
+		wall := time.Since(start)
+		if err != nil {
+			return run{}, fmt.Errorf("plinth %v: %w: %s", args, err, stderr.String())
+		}
+		r := run{wall: wall, changes: map[string]int{}}
+		sc := bufio.NewScanner(bytes.NewReader(out))
+		sc.Buffer(make([]byte, 1<<20), 16<<20)
+		for sc.Scan() {
+			var res result
+			if json.Unmarshal(sc.Bytes(), &res) == nil && res.Kind == "result" {
+				r.changes = res.Changes
+			}
+		}
+		return r, nil
+	}
+	staging, err := do("up", "--stack", "staging")
+	if err != nil {
+		return err
+	}
+	production, err := do("up", "--stack", "production", "--override-promotion", "benchmark from empty")
+	if err != nil {
+		return err
+	}
+	preview, err := do("preview", "--stack", "production")
+	if err != nil {
+		return err
+	}
+	ns, np := staging.changes["create"], production.changes["create"]
+	fmt.Printf("%-44s %8s %10s\n", "measure", "seconds", "resources")
+	fmt.Printf("%-44s %8.2f %10d\n", "up staging --cloud local (from empty)", staging.wall.Seconds(), ns)
+	fmt.Printf("%-44s %8.2f %10d\n", "up production --cloud local (from empty)", production.wall.Seconds(), np)
+	fmt.Printf("%-44s %8.2f %10d\n", "preview production (no change)", preview.wall.Seconds(), preview.changes["same"])
+	if np > ns && ns > 0 {
+		slope := (production.wall - staging.wall).Seconds() / float64(np-ns)
+		fixed := production.wall.Seconds() - slope*float64(np)
+		fmt.Printf("per-resource overhead: %.1f ms (slope staging->production); fixed cost per up: %.2f s\n", slope*1000, fixed)
+	} else if np > 0 {
+		fmt.Printf("per-resource overhead: <= %.1f ms (production wall / resources)\n", production.wall.Seconds()*1000/float64(np))
+	}
+	fmt.Printf("no-change preview / up from empty: %.2f\n", preview.wall.Seconds()/production.wall.Seconds())
+	return nil
+}
