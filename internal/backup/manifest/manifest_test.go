@@ -50,18 +50,21 @@ func TestRoundTrip(t *testing.T) {
 
 func TestValidateRejects(t *testing.T) {
 	cases := map[string]func(m *manifest.Manifest){
-		"future version":     func(m *manifest.Manifest) { m.FormatVersion = 2 },
-		"bad id":             func(m *manifest.Manifest) { m.ID = "../etc" },
-		"no recipients":      func(m *manifest.Manifest) { m.Recipients = nil },
-		"bad sha":            func(m *manifest.Manifest) { m.Objects[1].SHA256 = "zz" },
-		"path escape":        func(m *manifest.Manifest) { m.Objects[1].Name = "../x"; m.Tables[0].Parts[0] = "../x" },
-		"missing part":       func(m *manifest.Manifest) { m.Tables[0].Parts = append(m.Tables[0].Parts, "data/nope") },
-		"row mismatch":       func(m *manifest.Manifest) { m.Tables[0].Rows = 4 },
-		"orphan object":      func(m *manifest.Manifest) { m.Tables[0].Parts = m.Tables[0].Parts[:1]; m.Tables[0].Rows = 2 },
-		"duplicate object":   func(m *manifest.Manifest) { m.Objects = append(m.Objects, m.Objects[1]) },
-		"unlisted database":  func(m *manifest.Manifest) { m.Databases = []string{"other"} },
-		"no schema":          func(m *manifest.Manifest) { m.Schema = "nope" },
-		"reserved name":      func(m *manifest.Manifest) { m.Objects[0].Name = manifest.ManifestName; m.Schema = manifest.ManifestName },
+		"future version":    func(m *manifest.Manifest) { m.FormatVersion = 2 },
+		"bad id":            func(m *manifest.Manifest) { m.ID = "../etc" },
+		"no recipients":     func(m *manifest.Manifest) { m.Recipients = nil },
+		"bad sha":           func(m *manifest.Manifest) { m.Objects[1].SHA256 = "zz" },
+		"path escape":       func(m *manifest.Manifest) { m.Objects[1].Name = "../x"; m.Tables[0].Parts[0] = "../x" },
+		"missing part":      func(m *manifest.Manifest) { m.Tables[0].Parts = append(m.Tables[0].Parts, "data/nope") },
+		"row mismatch":      func(m *manifest.Manifest) { m.Tables[0].Rows = 4 },
+		"orphan object":     func(m *manifest.Manifest) { m.Tables[0].Parts = m.Tables[0].Parts[:1]; m.Tables[0].Rows = 2 },
+		"duplicate object":  func(m *manifest.Manifest) { m.Objects = append(m.Objects, m.Objects[1]) },
+		"unlisted database": func(m *manifest.Manifest) { m.Databases = []string{"other"} },
+		"no schema":         func(m *manifest.Manifest) { m.Schema = "nope" },
+		"reserved name": func(m *manifest.Manifest) {
+			m.Objects[0].Name = manifest.ManifestName
+			m.Schema = manifest.ManifestName
+		},
 		"completed < start":  func(m *manifest.Manifest) { m.CompletedAt = m.StartedAt.Add(-time.Second) },
 		"wrong encryption":   func(m *manifest.Manifest) { m.Encryption = "none" },
 		"bad table hash":     func(m *manifest.Manifest) { m.Tables[0].Hash = "x" },
