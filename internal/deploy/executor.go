@@ -1,0 +1,387 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/plinth-dev/plinth/internal/inventory"
+)
+
+// Executor runs plans: staging on every host in parallel, batches one after the other, rollback of a
+// failed batch, pruning.
+type Executor struct {
+	Runner  Runner
+	Drainer Drainer // nil: no load balancer
+	// Emit receives progress events (serialized: never called concurrently).
+	Emit func(Event)
+	Now  func() time.Time
+
+	emitMu sync.Mutex
+}
+
+// Outcome is what a plan did.
+type Outcome struct {
+	BytesSent  int64             `json:"bytesSent"`
+	Switched   []string          `json:"switched"`
+	RolledBack []string          `json:"rolledBack,omitempty"`
+	Previous   map[string]string `json:"previous"`
+	Elapsed    Millis            `json:"elapsedMs"`
+}
+
+// HostError is a failure on one host; Logs holds the service's last log lines when a health check failed.
+type HostError struct {
+	Host string
+	Step StepKind
+	Err  error
+	Logs string
+}
+
+func (e *HostError) Error() string {
+	return fmt.Sprintf("deploy %s: %s: %v", e.Host, e.Step, e.Err)
+}
+
+func (e *HostError) Unwrap() error { return e.Err }
+
+// Execute runs p. On a failed batch it rolls that batch back to each host's previous release, stops,
+// and returns the failure (a *HostError, joined with rollback failures).
+func (e *Executor) Execute(ctx context.Context, p *Plan) (*Outcome, error) {
+	now := e.now()
+	start := now()
+	out := &Outcome{Previous: map[string]string{}}
+	var mu sync.Mutex
+
+	// Phase 1: stage everywhere, in parallel. Staging takes no capacity out.
+	err := e.parallel(ctx, p, PhaseStage, 0, p.Stage, func(ctx context.Context, h inventory.Host, s Step) error {
+		switch s.Kind {
+		case StepCurrent:
+			res, err := e.Runner.Run(ctx, h, Command{Argv: s.Argv})
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			out.Previous[h.Name] = CurrentVersion(res.Stdout)
+			mu.Unlock()
+			return nil
+		case StepUpload:
+			n, err := e.upload(ctx, p, h, *s.Upload)
+			mu.Lock()
+			out.BytesSent += n
+			mu.Unlock()
+			return err
+		}
+		return e.step(ctx, p, h, s)
+	})
+	if err != nil {
+		out.Elapsed = Millis(now().Sub(start))
+		return out, err
+	}
+
+	// Phase 2: batches.
+	for bi, batch := range p.Batches {
+		attempted := map[string]bool{}
+		drained := map[string]bool{}
+		err := e.parallel(ctx, p, PhaseSwitch, bi+1, batch, func(ctx context.Context, h inventory.Host, s Step) error {
+			mu.Lock()
+			switch s.Kind {
+			case StepDrain:
+				drained[h.Name] = true
+			case StepSwitch:
+				attempted[h.Name] = true
+			}
+			mu.Unlock()
+			return e.step(ctx, p, h, s)
+		})
+		if err == nil {
+			for _, hs := range batch {
+				out.Switched = append(out.Switched, hs.Host)
+			}
+			continue
+		}
+		// Roll the batch back; use a context that survives the caller's cancellation for the repair.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		rbErr := e.rollbackBatch(rctx, p, bi+1, batch, attempted, drained, out)
+		cancel()
+		out.Elapsed = Millis(now().Sub(start))
+		return out, errors.Join(err, rbErr)
+	}
+
+	// Phase 3: prune (failures are reported, not fatal: the deploy is done).
+	_ = e.parallel(ctx, p, PhaseFinish, 0, p.Finish, func(ctx context.Context, h inventory.Host, s Step) error {
+		return e.prune(ctx, h, s, p.Version)
+	})
+	out.Elapsed = Millis(now().Sub(start))
+	e.emit(p, Event{Phase: PhaseDone, Status: StatusOK, Bytes: out.BytesSent, Elapsed: out.Elapsed})
+	return out, nil
+}
+
+func (e *Executor) rollbackBatch(ctx context.Context, p *Plan, batchNo int, batch []HostSteps, attempted, drained map[string]bool, out *Outcome) error {
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for _, hs := range batch {
+		h, _ := p.Host(hs.Host)
+		prev := out.Previous[h.Name]
+		var steps []Step
+		switch {
+		case attempted[h.Name] && prev != "" && prev != p.Version:
+			for _, s := range SwitchSteps(p.Config, p.Tier, h, prev, p.Drain) {
+				if s.Kind != StepDrain && s.Kind != StepPre && s.Kind != StepPost {
+					steps = append(steps, s)
+				}
+			}
+		case attempted[h.Name]:
+			e.emit(p, Event{Phase: PhaseRollback, Host: h.Name, Status: StatusSkip, Batch: batchNo,
+				Message: "no previous release on this host: left drained"})
+			continue
+		case drained[h.Name]:
+			steps = []Step{{Kind: StepEnable}}
+		default:
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, s := range steps {
+				if err := e.runStep(ctx, p, PhaseRollback, batchNo, h, s); err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("rollback %s to %s: %w", h.Name, prev, err))
+					mu.Unlock()
+					return
+				}
+			}
+			mu.Lock()
+			out.RolledBack = append(out.RolledBack, h.Name)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// parallel runs each host's steps in order, hosts concurrently; every host runs to its end or its first
+// failure. Failures come back as *HostError, joined.
+func (e *Executor) parallel(ctx context.Context, p *Plan, phase Phase, batchNo int, work []HostSteps, do func(context.Context, inventory.Host, Step) error) error {
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for _, hs := range work {
+		h, ok := p.Host(hs.Host)
+		if !ok {
+			return fmt.Errorf("plan: unknown host %s", hs.Host)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, s := range hs.Steps {
+				t0 := time.Now()
+				e.emit(p, Event{Phase: phase, Host: h.Name, Step: s.Kind, Status: StatusStart, Batch: batchNo})
+				err := do(ctx, h, s)
+				ev := Event{Phase: phase, Host: h.Name, Step: s.Kind, Status: StatusOK, Batch: batchNo, Elapsed: Millis(time.Since(t0))}
+				if err != nil {
+					he := asHostError(h.Name, s.Kind, err)
+					ev.Status, ev.Message = StatusFail, he.Err.Error()
+					if he.Logs != "" {
+						ev.Message += "\n" + he.Logs
+					}
+					e.emit(p, ev)
+					mu.Lock()
+					errs = append(errs, he)
+					mu.Unlock()
+					return
+				}
+				e.emit(p, ev)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func asHostError(host string, kind StepKind, err error) *HostError {
+	var he *HostError
+	if errors.As(err, &he) {
+		return he
+	}
+	return &HostError{Host: host, Step: kind, Err: err}
+}
+
+// runStep runs one step with start/ok/fail events (rollbacks).
+func (e *Executor) runStep(ctx context.Context, p *Plan, phase Phase, batchNo int, h inventory.Host, s Step) error {
+	t0 := time.Now()
+	e.emit(p, Event{Phase: phase, Host: h.Name, Step: s.Kind, Status: StatusStart, Batch: batchNo})
+	err := e.step(ctx, p, h, s)
+	ev := Event{Phase: phase, Host: h.Name, Step: s.Kind, Status: StatusOK, Batch: batchNo, Elapsed: Millis(time.Since(t0))}
+	if err != nil {
+		ev.Status, ev.Message = StatusFail, err.Error()
+	}
+	e.emit(p, ev)
+	return err
+}
+
+// step carries out one step on h.
+func (e *Executor) step(ctx context.Context, p *Plan, h inventory.Host, s Step) error {
+	switch s.Kind {
+	case StepDrain:
+		if e.Drainer == nil {
+			return nil
+		}
+		return e.Drainer.Drain(ctx, p.Tier, h)
+	case StepEnable:
+		if e.Drainer == nil {
+			return nil
+		}
+		return e.Drainer.Enable(ctx, p.Tier, h)
+	case StepHealth:
+		if err := e.health(ctx, h, *s.Health); err != nil {
+			he := &HostError{Host: h.Name, Step: StepHealth, Err: err}
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			argv := LogsArgv(p.Config, p.Tier, h, s.Health.Version)
+			if res, lerr := e.Runner.Run(lctx, h, Command{Argv: argv}); lerr == nil {
+				he.Logs = strings.TrimRight(string(res.Stdout), "\n")
+			} else {
+				he.Logs = "(logs unavailable: " + lerr.Error() + ")"
+			}
+			return he
+		}
+		return nil
+	case StepUpload:
+		_, err := e.upload(ctx, p, h, *s.Upload)
+		return err
+	}
+	if len(s.Argv) == 0 {
+		return fmt.Errorf("step %s: empty command", s.Kind)
+	}
+	_, err := e.Runner.Run(ctx, h, Command{Argv: s.Argv})
+	return err
+}
+
+func (e *Executor) upload(ctx context.Context, p *Plan, h inventory.Host, u UploadSpec) (int64, error) {
+	var last time.Time
+	n, err := e.Runner.Upload(ctx, h, u, func(sent int64) {
+		if t := time.Now(); t.Sub(last) >= 100*time.Millisecond || sent == u.Size {
+			last = t
+			e.emit(p, Event{Phase: PhaseStage, Host: h.Name, Step: StepUpload, Status: StatusProgress, Bytes: sent, Total: u.Size})
+		}
+	})
+	if err == nil {
+		msg := "sent"
+		if n == 0 {
+			msg = "already on host (sha256 verified): 0 bytes sent"
+		}
+		e.emit(p, Event{Phase: PhaseStage, Host: h.Name, Step: StepUpload, Status: StatusProgress, Bytes: n, Total: u.Size, Message: msg})
+	}
+	return n, err
+}
+
+func (e *Executor) prune(ctx context.Context, h inventory.Host, s Step, protect string) error {
+	res, err := e.Runner.Run(ctx, h, Command{Argv: s.Argv})
+	if err != nil {
+		return err
+	}
+	l, err := ParseListing(res.Stdout)
+	if err != nil {
+		return err
+	}
+	root := strings.TrimSuffix(s.Argv[len(s.Argv)-1], "/")
+	if del := PruneSet(l, s.Keep, protect); len(del) > 0 {
+		if _, err := e.Runner.Run(ctx, h, Command{Argv: RemoveArgv(root, del)}); err != nil {
+			return err
+		}
+	}
+	_, err = e.Runner.Run(ctx, h, Command{Argv: PruneArtifactsArgv(root)})
+	return err
+}
+
+// health polls the service from the host until it answers 200 (with the expected version when set).
+func (e *Executor) health(ctx context.Context, h inventory.Host, spec HealthSpec) error {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return e.Runner.DialContext(ctx, h, network, addr)
+		},
+		DisableKeepAlives: true,
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: spec.Timeout}
+	url := fmt.Sprintf("http://127.0.0.1:%d%s", spec.Port, spec.Path)
+	tries := max(spec.Retries, 1)
+	var lastErr error
+	for i := 0; i < tries; i++ {
+		if i > 0 {
+			t := time.NewTimer(spec.Interval)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+		lastErr = checkOnce(ctx, client, url, spec.Version)
+		if lastErr == nil {
+			return nil
+		}
+		if errors.Is(lastErr, errWrongVersion) && i >= 5 {
+			break // it answers, with another version: retrying longer will not help
+		}
+	}
+	return fmt.Errorf("health %s: %d attempts: %w", url, tries, lastErr)
+}
+
+var errWrongVersion = errors.New("wrong version")
+
+func checkOnce(ctx context.Context, client *http.Client, url, version string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	if version == "" {
+		return nil
+	}
+	var v struct {
+		Version *string `json:"version"`
+	}
+	if json.Unmarshal(body, &v) != nil || v.Version == nil {
+		return nil // not a JSON body with a version: 200 is enough
+	}
+	if *v.Version != version {
+		return fmt.Errorf("%w: serving %q, want %q", errWrongVersion, *v.Version, version)
+	}
+	return nil
+}
+
+func (e *Executor) emit(p *Plan, ev Event) {
+	if e.Emit == nil {
+		return
+	}
+	if ev.Time.IsZero() {
+		ev.Time = e.now()()
+	}
+	ev.Stack, ev.Tier, ev.Version = p.Stack, p.Tier, p.Version
+	e.emitMu.Lock()
+	defer e.emitMu.Unlock()
+	e.Emit(ev)
+}
+
+func (e *Executor) now() func() time.Time {
+	if e.Now != nil {
+		return e.Now
+	}
+	return time.Now
+}

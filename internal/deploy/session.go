@@ -1,0 +1,101 @@
+package deploy
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Session runs plans under the stack's deploy lock and records them in the audit log: lock, audit
+// "started", execute each plan in order (stopping at the first failure), audit the result, unlock.
+type Session struct {
+	State   State
+	Exec    *Executor
+	Holder  string // who: user@machine
+	Message string
+	Action  string // deploy or rollback
+	Now     func() time.Time
+}
+
+// Run executes plans (all of one stack). The lock is released even when a plan fails.
+func (s *Session) Run(ctx context.Context, plans []*Plan) ([]*Outcome, error) {
+	if len(plans) == 0 {
+		return nil, errors.New("nothing to deploy")
+	}
+	now := s.Now
+	if now == nil {
+		now = time.Now
+	}
+	action := s.Action
+	if action == "" {
+		action = "deploy"
+	}
+	first := plans[0]
+	id := newID()
+	info := LockInfo{ID: id, Holder: s.Holder, Stack: first.Stack, Tier: first.Tier, Version: first.Version,
+		Action: action, Message: s.Message, Time: now().UTC()}
+	s.emit(first, Event{Phase: PhaseLock, Status: StatusStart, Message: "bastion " + s.State.Host.Name})
+	if err := s.State.Acquire(ctx, info); err != nil {
+		s.emit(first, Event{Phase: PhaseLock, Status: StatusFail, Message: err.Error()})
+		return nil, err
+	}
+	s.emit(first, Event{Phase: PhaseLock, Status: StatusOK, Message: "held by " + s.Holder})
+	// Whatever happens, record and unlock with a context that outlives cancellation.
+	bg := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	}
+	var outs []*Outcome
+	var runErr error
+	for _, p := range plans {
+		rec := AuditRecord{Time: now().UTC(), ID: id, Holder: s.Holder, Stack: p.Stack, Tier: p.Tier, Action: action,
+			Version: p.Version, SHA256: p.SHA256, Result: "started", Message: s.Message}
+		for _, h := range p.Hosts {
+			rec.Hosts = append(rec.Hosts, h.Name)
+		}
+		if err := s.State.Audit(ctx, rec); err != nil {
+			runErr = fmt.Errorf("audit: %w", err) // no audit record, no deploy
+			break
+		}
+		out, err := s.Exec.Execute(ctx, p)
+		outs = append(outs, out)
+		rec.Time, rec.Result = now().UTC(), "succeeded"
+		if out != nil {
+			rec.BytesSent, rec.ElapsedMs = out.BytesSent, time.Duration(out.Elapsed).Milliseconds()
+		}
+		if err != nil {
+			rec.Result, rec.Error = "failed", err.Error()
+		}
+		actx, cancel := bg()
+		aerr := s.State.Audit(actx, rec)
+		cancel()
+		if err != nil {
+			runErr = err
+			break
+		}
+		if aerr != nil {
+			runErr = fmt.Errorf("audit: %w", aerr)
+			break
+		}
+	}
+	uctx, cancel := bg()
+	defer cancel()
+	if err := s.State.Release(uctx, first.Stack, id); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("unlock: %w", err))
+	}
+	return outs, runErr
+}
+
+func (s *Session) emit(p *Plan, ev Event) {
+	if s.Exec != nil {
+		s.Exec.emit(p, ev)
+	}
+}
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,396 @@
+// Package sshx implements deploy.Runner over SSH with golang.org/x/crypto/ssh: host keys verified against
+// known_hosts, keys from the agent or key files, ProxyJump through the bastion, one connection per host
+// reused for every step, keepalives and timeouts, and content-addressed uploads verified on the host.
+package sshx
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/plinth-dev/plinth/internal/deploy"
+	"github.com/plinth-dev/plinth/internal/inventory"
+)
+
+// Config configures a Runner.
+type Config struct {
+	// KnownHosts are known_hosts files; every host key is checked against them (required).
+	KnownHosts []string
+	// IdentityFiles are private keys (unencrypted; use the agent for passphrase-protected keys).
+	IdentityFiles []string
+	// AgentSocket is an ssh-agent socket (usually $SSH_AUTH_SOCK); "" for none.
+	AgentSocket string
+	// Bastion, when set, is the jump host every other host is reached through (ProxyJump).
+	Bastion *inventory.Host
+	// DialTimeout bounds TCP connect + SSH handshake (default 10s).
+	DialTimeout time.Duration
+	// KeepAlive is the interval of keepalive@openssh.com requests (default 15s); a connection that misses
+	// three is closed.
+	KeepAlive time.Duration
+	// Compress compresses uploads with zstd on the wire ("zstd" needs zstd on the hosts; "" sends raw).
+	Compress string
+	// HostKeyCallback overrides KnownHosts (tests of the verification itself only).
+	HostKeyCallback ssh.HostKeyCallback
+}
+
+// Runner is an SSH deploy.Runner. It keeps one connection per host; Close closes them all.
+type Runner struct {
+	cfg     Config
+	auth    []ssh.AuthMethod
+	hostKey ssh.HostKeyCallback
+	agentC  net.Conn
+
+	mu    sync.Mutex
+	conns map[string]*conn
+	wire  atomic.Int64
+}
+
+type conn struct {
+	ready  chan struct{}
+	client *ssh.Client
+	err    error
+	dead   atomic.Bool
+}
+
+var _ deploy.Runner = (*Runner)(nil)
+
+// New builds a Runner; it reads keys and known_hosts but connects lazily.
+func New(cfg Config) (*Runner, error) {
+	if cfg.DialTimeout == 0 {
+		cfg.DialTimeout = 10 * time.Second
+	}
+	if cfg.KeepAlive == 0 {
+		cfg.KeepAlive = 15 * time.Second
+	}
+	r := &Runner{cfg: cfg, conns: map[string]*conn{}}
+	var signers []ssh.Signer
+	for _, f := range cfg.IdentityFiles {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("ssh: identity: %w", err)
+		}
+		s, err := ssh.ParsePrivateKey(data)
+		if err != nil {
+			var pe *ssh.PassphraseMissingError
+			if errors.As(err, &pe) {
+				return nil, fmt.Errorf("ssh: identity %s is passphrase-protected: load it into ssh-agent", f)
+			}
+			return nil, fmt.Errorf("ssh: identity %s: %w", f, err)
+		}
+		signers = append(signers, s)
+	}
+	if len(signers) > 0 {
+		r.auth = append(r.auth, ssh.PublicKeys(signers...))
+	}
+	if cfg.AgentSocket != "" {
+		c, err := net.Dial("unix", cfg.AgentSocket)
+		if err != nil {
+			return nil, fmt.Errorf("ssh: agent %s: %w", cfg.AgentSocket, err)
+		}
+		r.agentC = c
+		r.auth = append(r.auth, ssh.PublicKeysCallback(agent.NewClient(c).Signers))
+	}
+	if len(r.auth) == 0 {
+		return nil, errors.New("ssh: no identity: pass --identity FILE or run an ssh-agent")
+	}
+	switch {
+	case cfg.HostKeyCallback != nil:
+		r.hostKey = cfg.HostKeyCallback
+	case len(cfg.KnownHosts) == 0:
+		return nil, errors.New("ssh: no known_hosts file: host keys must be verified")
+	default:
+		cb, err := knownhosts.New(cfg.KnownHosts...)
+		if err != nil {
+			return nil, fmt.Errorf("ssh: known_hosts: %w", err)
+		}
+		r.hostKey = explainHostKey(cb)
+	}
+	return r, nil
+}
+
+// explainHostKey turns knownhosts errors into messages that say what to do.
+func explainHostKey(cb ssh.HostKeyCallback) ssh.HostKeyCallback {
+	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
+		err := cb(hostname, remote, key)
+		var ke *knownhosts.KeyError
+		if errors.As(err, &ke) {
+			fp := ssh.FingerprintSHA256(key)
+			if len(ke.Want) == 0 {
+				return fmt.Errorf("host key of %s is unknown (%s %s): refusing to connect; add it to known_hosts after checking it out of band: %w", hostname, key.Type(), fp, err)
+			}
+			return fmt.Errorf("host key of %s has CHANGED (now %s %s, known_hosts line %d): refusing to connect: %w", hostname, key.Type(), fp, ke.Want[0].Line, err)
+		}
+		var re *knownhosts.RevokedError
+		if errors.As(err, &re) {
+			return fmt.Errorf("host key of %s is revoked: %w", hostname, err)
+		}
+		return err
+	}
+}
+
+// WireBytes is the number of upload payload bytes written to hosts so far.
+func (r *Runner) WireBytes() int64 { return r.wire.Load() }
+
+// Close closes every connection.
+func (r *Runner) Close() error {
+	r.mu.Lock()
+	conns := r.conns
+	r.conns = map[string]*conn{}
+	r.mu.Unlock()
+	var errs []error
+	// Hosts first, the bastion (which carries them) last.
+	var bastion *conn
+	for key, c := range conns {
+		<-c.ready
+		if c.client == nil {
+			continue
+		}
+		if r.cfg.Bastion != nil && key == connKey(*r.cfg.Bastion) {
+			bastion = c
+			continue
+		}
+		if err := c.client.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if bastion != nil {
+		_ = bastion.client.Close()
+	}
+	if r.agentC != nil {
+		_ = r.agentC.Close()
+	}
+	return errors.Join(errs...)
+}
+
+func connKey(h inventory.Host) string { return h.User + "@" + h.Address }
+
+// client returns the connection to h, dialing it once (concurrent callers wait for the same dial).
+func (r *Runner) client(ctx context.Context, h inventory.Host) (*ssh.Client, error) {
+	key := connKey(h)
+	r.mu.Lock()
+	c, ok := r.conns[key]
+	if ok {
+		select {
+		case <-c.ready:
+			if c.err != nil || c.dead.Load() {
+				ok = false // retry a failed or broken connection
+			}
+		default:
+		}
+	}
+	if !ok {
+		c = &conn{ready: make(chan struct{})}
+		r.conns[key] = c
+		r.mu.Unlock()
+		c.client, c.err = r.dial(ctx, h)
+		if c.client != nil {
+			go r.watch(c)
+		}
+		close(c.ready)
+	} else {
+		r.mu.Unlock()
+	}
+	select {
+	case <-c.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	return c.client, nil
+}
+
+// watch sends keepalives and marks the connection dead when it breaks.
+func (r *Runner) watch(c *conn) {
+	done := make(chan struct{})
+	go func() {
+		_ = c.client.Wait()
+		c.dead.Store(true)
+		close(done)
+	}()
+	t := time.NewTicker(r.cfg.KeepAlive)
+	defer t.Stop()
+	missed := 0
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			reply := make(chan error, 1)
+			go func() {
+				_, _, err := c.client.SendRequest("keepalive@openssh.com", true, nil)
+				reply <- err
+			}()
+			select {
+			case err := <-reply:
+				if err != nil {
+					c.dead.Store(true)
+					_ = c.client.Close()
+					return
+				}
+				missed = 0
+			case <-time.After(r.cfg.KeepAlive):
+				if missed++; missed >= 3 {
+					c.dead.Store(true)
+					_ = c.client.Close()
+					return
+				}
+			case <-done:
+				return
+			}
+		}
+	}
+}
+
+func (r *Runner) dial(ctx context.Context, h inventory.Host) (*ssh.Client, error) {
+	cfg := &ssh.ClientConfig{
+		User:            h.User,
+		Auth:            r.auth,
+		HostKeyCallback: r.hostKey,
+		Timeout:         r.cfg.DialTimeout,
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.DialTimeout)
+	defer cancel()
+	var raw net.Conn
+	var err error
+	via := ""
+	if b := r.cfg.Bastion; b != nil && connKey(*b) != connKey(h) {
+		bc, berr := r.client(ctx, *b)
+		if berr != nil {
+			return nil, fmt.Errorf("ssh %s: via bastion: %w", h.Address, berr)
+		}
+		via = " via bastion " + b.Address
+		raw, err = bc.DialContext(ctx, "tcp", h.Address)
+	} else {
+		var d net.Dialer
+		raw, err = d.DialContext(ctx, "tcp", h.Address)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ssh %s%s: dial: %w", h.Address, via, err)
+	}
+	// Bound the handshake: close the connection if it outlives the context (channel conns have no deadlines).
+	stop := context.AfterFunc(ctx, func() { _ = raw.Close() })
+	sc, chans, reqs, err := ssh.NewClientConn(raw, h.Address, cfg)
+	if !stop() {
+		if err == nil {
+			_ = sc.Close()
+		}
+		return nil, fmt.Errorf("ssh %s%s: handshake: %w", h.Address, via, ctx.Err())
+	}
+	if err != nil {
+		_ = raw.Close()
+		return nil, fmt.Errorf("ssh %s%s: handshake: %w", h.Address, via, err)
+	}
+	return ssh.NewClient(sc, chans, reqs), nil
+}
+
+// Run implements deploy.Runner.
+func (r *Runner) Run(ctx context.Context, h inventory.Host, c deploy.Command) (deploy.Result, error) {
+	var stdin io.Reader
+	if c.Stdin != nil {
+		stdin = bytes.NewReader(c.Stdin)
+	}
+	var stdout, stderr bytes.Buffer
+	err := r.run(ctx, h, c.Argv, stdin, &stdout, &stderr)
+	return deploy.Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}, err
+}
+
+func (r *Runner) run(ctx context.Context, h inventory.Host, argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(argv) == 0 {
+		return fmt.Errorf("ssh %s: empty command", h.Address)
+	}
+	client, err := r.client(ctx, h)
+	if err != nil {
+		return err
+	}
+	sess, err := client.NewSession()
+	if err != nil {
+		return fmt.Errorf("ssh %s: session: %w", h.Address, err)
+	}
+	defer sess.Close()
+	sess.Stdin, sess.Stdout = stdin, stdout
+	var errBuf bytes.Buffer
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	sess.Stderr = io.MultiWriter(stderr, &limited{w: &errBuf, n: 16 << 10})
+	if err := sess.Start(ShellJoin(argv)); err != nil {
+		return fmt.Errorf("ssh %s: start: %w", h.Address, err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- sess.Wait() }()
+	select {
+	case err = <-waited:
+	case <-ctx.Done():
+		// OpenSSH keeps the command running until it exits: signal it, close, and do not wait.
+		_ = sess.Signal(ssh.SIGKILL)
+		_ = sess.Close()
+		return fmt.Errorf("ssh %s: %w", h.Address, ctx.Err())
+	}
+	var ee *ssh.ExitError
+	if errors.As(err, &ee) {
+		return &deploy.CommandError{Argv: argv, ExitCode: ee.ExitStatus(), Stderr: errBuf.String()}
+	}
+	if err != nil {
+		return fmt.Errorf("ssh %s: %w", h.Address, err)
+	}
+	return nil
+}
+
+// DialContext implements deploy.Runner: a direct-tcpip channel from h.
+func (r *Runner) DialContext(ctx context.Context, h inventory.Host, network, addr string) (net.Conn, error) {
+	client, err := r.client(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, fmt.Errorf("ssh %s: forward to %s: %w", h.Address, addr, err)
+	}
+	return c, nil
+}
+
+// ShellJoin quotes argv for the remote user's shell (OpenSSH runs commands through it).
+func ShellJoin(argv []string) string {
+	var b strings.Builder
+	for i, a := range argv {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@%+,") == "" {
+			b.WriteString(a)
+			continue
+		}
+		b.WriteByte('\'')
+		b.WriteString(strings.ReplaceAll(a, "'", `'\''`))
+		b.WriteByte('\'')
+	}
+	return b.String()
+}
+
+type limited struct {
+	w io.Writer
+	n int
+}
+
+func (l *limited) Write(p []byte) (int, error) {
+	if l.n > 0 {
+		k := min(len(p), l.n)
+		_, _ = l.w.Write(p[:k])
+		l.n -= k
+	}
+	return len(p), nil
+}
