@@ -21,6 +21,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/plinth-dev/plinth/internal/localcloud"
 )
@@ -50,12 +51,33 @@ type Result struct {
 // Open prepares stack for engine operations: takes plinth's per-stack lock, starts the local cloud when asked,
 // creates or selects the stack in the backend and writes its config into the work dir.
 func Open(ctx context.Context, o Options) (*Engine, error) {
+	return open(ctx, o, false)
+}
+
+// ReadOutputs returns the outputs of an existing stack without locking it or starting anything; a stack that
+// does not exist is ErrNoStack.
+func ReadOutputs(ctx context.Context, o Options) (map[string]any, error) {
+	if o.Program == nil {
+		o.Program = func(*pulumi.Context) error { return nil }
+	}
+	e, err := open(ctx, o, true)
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	return e.Outputs(ctx)
+}
+
+func open(ctx context.Context, o Options, readOnly bool) (*Engine, error) {
 	opts, err := o.withDefaults()
 	if err != nil {
 		return nil, err
 	}
 	if opts.Program == nil {
 		return nil, errors.New("provision: no program")
+	}
+	if readOnly {
+		opts.Cloud = CloudAWS
 	}
 	if err := os.MkdirAll(opts.Home, 0o700); err != nil {
 		return nil, fmt.Errorf("plinth home %s: %w", opts.Home, err)
@@ -66,8 +88,10 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 		}
 	}
 	e := &Engine{opts: opts}
-	if e.unlock, err = lockStack(opts); err != nil {
-		return nil, err
+	if !readOnly {
+		if e.unlock, err = lockStack(opts); err != nil {
+			return nil, err
+		}
 	}
 	ok := false
 	defer func() {
@@ -124,13 +148,23 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	if opts.PulumiHome != "" {
 		wsOpts = append(wsOpts, auto.PulumiHome(opts.PulumiHome))
 	}
-	stack, err := auto.UpsertStackInlineSource(ctx, opts.Stack, ProjectName, opts.Program, wsOpts...)
+	var stack auto.Stack
+	if readOnly {
+		stack, err = auto.SelectStackInlineSource(ctx, opts.Stack, ProjectName, opts.Program, wsOpts...)
+		if err != nil && (auto.IsSelectStack404Error(err) || strings.Contains(err.Error(), "no stack named")) {
+			return nil, fmt.Errorf("stack %s: %w in %s", opts.Stack, ErrNoStack, opts.Backend)
+		}
+	} else {
+		stack, err = auto.UpsertStackInlineSource(ctx, opts.Stack, ProjectName, opts.Program, wsOpts...)
+	}
 	if err != nil {
 		return nil, classify(fmt.Sprintf("stack %s: open", opts.Stack), err)
 	}
 	e.stack, e.ws = stack, stack.Workspace()
-	if err := writeStackSettings(e.workDir, opts.Stack, opts.StackConfig); err != nil {
-		return nil, fmt.Errorf("stack %s: %w", opts.Stack, err)
+	if !readOnly {
+		if err := writeStackSettings(e.workDir, opts.Stack, opts.StackConfig); err != nil {
+			return nil, fmt.Errorf("stack %s: %w", opts.Stack, err)
+		}
 	}
 	ok = true
 	return e, nil
@@ -594,7 +628,7 @@ func engineMessage(err error) string {
 	full := stripANSI(err.Error())
 	var lines []string
 	for _, l := range strings.Split(full, "\n") {
-		l = strings.TrimSpace(l)
+		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "stderr:"))
 		if m, ok := strings.CutPrefix(l, "error: "); ok && m != "" {
 			if !contains(lines, m) {
 				lines = append(lines, m)
