@@ -96,7 +96,7 @@ func validProduction() Spec {
 	s.Domain = "app.example.com"
 	s.CertificateARN = "arn:aws:acm:eu-west-1:333333333333:certificate/0b1c2d3e-cccc"
 	s.BackupVault.Project = "plinth-backups"
-	s.BackupVault.AWSAccountID = "333333333333"
+	s.AccountID = "333333333333"
 	return s
 }
 
@@ -177,7 +177,7 @@ func TestStagingMayBeSmall(t *testing.T) {
 	s.Domain = "staging.example.com"
 	s.CertificateARN = "arn:aws:acm:eu-west-1:111111111111:certificate/0b1c2d3e-aaaa"
 	s.BackupVault.Project = "plinth-backups"
-	s.BackupVault.AWSAccountID = "111111111111"
+	s.AccountID = "111111111111"
 	if errs := Validate(s); len(errs) != 0 {
 		t.Fatalf("staging with single NAT, single AZ data tiers and one instance per tier: %v", errs)
 	}

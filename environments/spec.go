@@ -27,6 +27,9 @@ type Spec struct {
 	Environment string `json:"environment"`
 	// Owner is tagged on every resource (team or on-call rotation).
 	Owner string `json:"owner"`
+	// AccountID is the AWS account the stack deploys into (providers refuse any other; key policies and the
+	// vault's workload identity federation name it).
+	AccountID string `json:"accountId"`
 	// Region is the primary AWS region; DRRegion hosts the cross-region replica and DR rebuilds.
 	Region   string `json:"region"`
 	DRRegion string `json:"drRegion"`
@@ -135,6 +138,4 @@ type BackupVault struct {
 	ColdAfterDays int `json:"coldAfterDays"`
 	// LockRetention locks the bucket's retention policy (irreversible: production only).
 	LockRetention bool `json:"lockRetention"`
-	// AWSAccountID is the account whose backup role may write through workload identity federation.
-	AWSAccountID string `json:"awsAccountId"`
 }

@@ -38,6 +38,9 @@ func Validate(s Spec) []error {
 	if !ownerRE.MatchString(s.Owner) {
 		errs.add(k("owner"), "want a team or rotation name (1-128 letters, digits, space, _.:/=+@-), got %q", s.Owner)
 	}
+	if !awsAccountRE.MatchString(s.AccountID) {
+		errs.add(k("accountId"), "want the 12-digit AWS account id the stack deploys into, got %q", s.AccountID)
+	}
 	if !awsRegionRE.MatchString(s.Region) {
 		errs.add(k("region"), "want an AWS region such as eu-west-1, got %q", s.Region)
 	}
@@ -323,8 +326,5 @@ func checkVault(errs *errorList, s Spec, prod bool) {
 	}
 	if prod && !v.LockRetention {
 		errs.add(k("lockRetention"), "production locks the vault's retention policy")
-	}
-	if !awsAccountRE.MatchString(v.AWSAccountID) {
-		errs.add(k("awsAccountId"), "want the 12-digit AWS account id whose backup role writes to the vault, got %q", v.AWSAccountID)
 	}
 }

@@ -1,0 +1,66 @@
+package stacks
+
+import (
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/plinth-dev/plinth/components/firewall"
+	"github.com/plinth-dev/plinth/environments"
+)
+
+type namedTier struct {
+	name string
+	spec environments.Tier
+}
+
+// computeTiers are the auto-scaled tiers of a spec, in a stable order.
+func computeTiers(s environments.Spec) []namedTier {
+	return []namedTier{{firewall.App, s.Tiers.App}, {firewall.Worker, s.Tiers.Worker}, {firewall.SFTP, s.Tiers.SFTP}}
+}
+
+// InventoryOutput is the name of the stack output that deploy, backup and DR commands read.
+const InventoryOutput = "inventory"
+
+// Exports are the stack outputs: the inventory object plus a few top-level conveniences.
+func (p *Platform) Exports() pulumi.Map {
+	s := p.Spec
+	tiers := pulumi.Map{}
+	for _, nt := range computeTiers(s) {
+		t, ok := p.Tiers[nt.name]
+		if !ok {
+			continue
+		}
+		entry := pulumi.Map{
+			"asgName": t.ASGName,
+			"min":     pulumi.Int(nt.spec.Min),
+			"desired": pulumi.Int(nt.spec.Desired),
+			"port":    pulumi.Int(nt.spec.Port),
+		}
+		if nt.name == firewall.App {
+			entry["targetGroupArn"] = p.LoadBalancer.AppTargetGroupARN
+		}
+		tiers[nt.name] = entry
+	}
+	inventory := pulumi.Map{
+		"stack":       pulumi.String(s.Stack),
+		"environment": pulumi.String(s.Environment),
+		"region":      pulumi.String(s.Region),
+		"drRegion":    pulumi.String(s.DRRegion),
+		"vpcId":       p.Network.VpcID,
+		"bastion": pulumi.Map{
+			"asgName": p.Bastion.ASGName,
+			"address": p.Bastion.Address,
+			"sshUser": pulumi.String(s.Bastion.SSHUser),
+		},
+		"loadBalancer": pulumi.Map{
+			"arn":               p.LoadBalancer.ARN,
+			"dnsName":           p.LoadBalancer.DNSName,
+			"appTargetGroupArn": p.LoadBalancer.AppTargetGroupARN,
+		},
+		"tiers": tiers,
+	}
+	return pulumi.Map{
+		InventoryOutput:  inventory,
+		"url":            pulumi.String("https://" + s.Domain),
+		"bastionAddress": p.Bastion.Address,
+	}
+}
