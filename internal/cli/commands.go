@@ -5,13 +5,15 @@ import (
 
 	destroycmd "github.com/plinth-dev/plinth/internal/cli/cmd/destroy"
 	driftcmd "github.com/plinth-dev/plinth/internal/cli/cmd/drift"
+	previewcmd "github.com/plinth-dev/plinth/internal/cli/cmd/preview"
 	refreshcmd "github.com/plinth-dev/plinth/internal/cli/cmd/refresh"
 	upcmd "github.com/plinth-dev/plinth/internal/cli/cmd/up"
+	validatecmd "github.com/plinth-dev/plinth/internal/cli/cmd/validate"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 )
 
 // addCommands wires every noun into the root. One line per command group.
 func addCommands(root *cobra.Command, f *cmdutil.Factory) {
-	_ = f
+	root.AddCommand(previewcmd.NewCmdPreview(f, nil), validatecmd.NewCmdValidate(f, nil))
 	root.AddCommand(upcmd.NewCmdUp(f, nil), refreshcmd.NewCmdRefresh(f, nil), destroycmd.NewCmdDestroy(f, nil), driftcmd.NewCmdDrift(f, nil))
 }

@@ -47,7 +47,7 @@ func (p *EngineProgress) Event(e provision.Event) {
 func EngineLine(e provision.Event) string {
 	switch e.Kind {
 	case provision.EventStart:
-		if e.Op == "same" || e.Op == "" || strings.HasPrefix(e.Type, "pulumi:pulumi:Stack") {
+		if e.Op == "same" || e.Op == "refresh" || e.Op == "" || strings.HasPrefix(e.Type, "pulumi:pulumi:Stack") {
 			return ""
 		}
 		sym := opSymbols[e.Op]
@@ -55,6 +55,16 @@ func EngineLine(e provision.Event) string {
 			sym = "*"
 		}
 		line := fmt.Sprintf("%-2s %-8s %s  %s", sym, e.Op, e.Name, e.Type)
+		if len(e.Diffs) > 0 {
+			line += "  [" + strings.Join(e.Diffs, ", ") + "]"
+		}
+		return line
+	case provision.EventRefreshed:
+		what := "changed in the cloud"
+		if e.Op == "delete" {
+			what = "deleted in the cloud"
+		}
+		line := fmt.Sprintf("%-2s %-8s %s  %s  %s", opSymbols[e.Op], e.Op, e.Name, e.Type, what)
 		if len(e.Diffs) > 0 {
 			line += "  [" + strings.Join(e.Diffs, ", ") + "]"
 		}
