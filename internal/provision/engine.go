@@ -20,6 +20,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -242,7 +243,7 @@ func pulumiCommand(home, path string) (auto.PulumiCommand, error) {
 
 // stream returns an engine event channel forwarding to OnEvent, and a wait function to call after the
 // operation (the Automation API closes the channel when the engine's event log ends).
-func (e *Engine) stream() (chan events.EngineEvent, func()) {
+func (e *Engine) stream(refreshing bool) (chan events.EngineEvent, func()) {
 	ch := make(chan events.EngineEvent, 256)
 	done := make(chan struct{})
 	go func() {
@@ -252,7 +253,7 @@ func (e *Engine) stream() (chan events.EngineEvent, func()) {
 				continue
 			}
 			if out, ok := convert(ev, time.Now()); ok {
-				e.opts.OnEvent(out)
+				e.opts.OnEvent(refreshed(out, refreshing))
 			}
 		}
 	}()
@@ -295,7 +296,7 @@ type PreviewOptions struct {
 // Preview shows what up would do.
 func (e *Engine) Preview(ctx context.Context, po PreviewOptions) (Result, error) {
 	start := time.Now()
-	ch, wait := e.stream()
+	ch, wait := e.stream(false)
 	opts := []optpreview.Option{optpreview.EventStreams(ch)}
 	if len(e.opts.PolicyPacks) > 0 {
 		opts = append(opts, optpreview.PolicyPacks(e.opts.PolicyPacks...))
@@ -361,7 +362,7 @@ func (e *Engine) Up(ctx context.Context, uo UpOptions) (Result, error) {
 	if err := e.gate(ctx, uo, &out); err != nil {
 		return out, err
 	}
-	ch, wait := e.stream()
+	ch, wait := e.stream(false)
 	opts := []optup.Option{optup.EventStreams(ch)}
 	if len(e.opts.PolicyPacks) > 0 {
 		opts = append(opts, optup.PolicyPacks(e.opts.PolicyPacks...))
@@ -479,7 +480,7 @@ func (e *Engine) Tags(ctx context.Context) (map[string]string, error) {
 // Refresh reads every resource from the cloud and updates the state to match.
 func (e *Engine) Refresh(ctx context.Context) (Result, error) {
 	start := time.Now()
-	ch, wait := e.stream()
+	ch, wait := e.stream(true)
 	res, err := e.stack.Refresh(ctx, optrefresh.EventStreams(ch))
 	wait()
 	if err != nil {
@@ -492,7 +493,7 @@ func (e *Engine) Refresh(ctx context.Context) (Result, error) {
 // Destroy deletes every resource of the stack.
 func (e *Engine) Destroy(ctx context.Context) (Result, error) {
 	start := time.Now()
-	ch, wait := e.stream()
+	ch, wait := e.stream(false)
 	res, err := e.stack.Destroy(ctx, optdestroy.EventStreams(ch))
 	wait()
 	if err != nil {
@@ -535,22 +536,27 @@ func (e *Engine) Drift(ctx context.Context) (DriftReport, error) {
 			}
 			if e.opts.OnEvent != nil {
 				if out, ok := convert(ev, time.Now()); ok {
-					e.opts.OnEvent(out)
+					e.opts.OnEvent(refreshed(out, true))
 				}
 			}
-			pre := ev.ResourcePreEvent
-			if pre == nil {
-				continue
+			var m *apitype.StepEventMetadata
+			switch {
+			case ev.ResourcePreEvent != nil:
+				m = &ev.ResourcePreEvent.Metadata
+			case ev.ResOutputsEvent != nil:
+				m = &ev.ResOutputsEvent.Metadata
 			}
-			m := pre.Metadata
-			if strings.HasPrefix(m.Type, "pulumi:") {
+			if m == nil || strings.HasPrefix(m.Type, "pulumi:") {
 				continue
 			}
 			if !seen[m.URN] {
 				seen[m.URN] = true
 				rep.Checked++
 			}
-			if d, ok := drifted(m.Op, m.Diffs, m.DetailedDiff != nil && len(m.DetailedDiff) > 0); ok {
+			if ev.ResOutputsEvent == nil {
+				continue
+			}
+			if d, ok := drifted(m.Op, m.Diffs, len(m.DetailedDiff) > 0); ok {
 				rep.Drifted = append(rep.Drifted, DriftedResource{URN: m.URN, Type: m.Type, Name: urnName(m.URN),
 					Op: d, Diffs: m.Diffs})
 			}

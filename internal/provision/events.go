@@ -16,6 +16,8 @@ const (
 	EventPolicy  = "policy"  // a policy violation
 	EventSummary = "summary" // the operation's totals
 	EventAudit   = "audit"   // plinth's own record (promotion override, plan applied)
+	// EventRefreshed is a refresh (or drift check) finding a resource changed or deleted in the cloud.
+	EventRefreshed = "refreshed"
 )
 
 // Event is one engine event, reduced to what plinth shows (progress lines or --output json).
@@ -107,4 +109,12 @@ func stripANSI(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// refreshed marks the step results of a refresh that found a change in the cloud.
+func refreshed(ev Event, refreshing bool) Event {
+	if refreshing && ev.Kind == EventDone && ev.Op != "same" && ev.Op != "" {
+		ev.Kind = EventRefreshed
+	}
+	return ev
 }

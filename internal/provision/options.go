@@ -34,6 +34,7 @@ var (
 	ErrPlanRefused      = errors.New("plan refused")
 	ErrCorruptState     = errors.New("stack state is unreadable")
 	ErrNoPulumi         = errors.New("pulumi CLI not found")
+	ErrNoStack          = errors.New("stack not found")
 )
 
 // Options say which stack to drive and where its state lives.

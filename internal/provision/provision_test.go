@@ -106,6 +106,17 @@ func (f *fixture) open(stack string) *provision.Engine {
 	return e
 }
 
+func (f *fixture) tags(stack string) map[string]string {
+	f.t.Helper()
+	e := f.open(stack)
+	defer e.Close()
+	tags, err := e.Tags(context.Background())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return tags
+}
+
 func (f *fixture) up(stack string, uo provision.UpOptions) (provision.Result, error) {
 	f.t.Helper()
 	e, err := provision.Open(context.Background(), f.options(stack))
@@ -221,10 +232,7 @@ func TestSavedPlanAppliesAndStalePlanIsRefused(t *testing.T) {
 	if res.PlanSHA256 != pre.PlanSHA256 {
 		t.Errorf("applied sha %s, previewed %s", res.PlanSHA256, pre.PlanSHA256)
 	}
-	tags, err := f.open("staging").Tags(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	tags := f.tags("staging")
 	if tags[provision.TagPlanSHA256] != pre.PlanSHA256 {
 		t.Errorf("plan sha tag %q, want %q", tags[provision.TagPlanSHA256], pre.PlanSHA256)
 	}
@@ -243,6 +251,7 @@ func TestSavedPlanAppliesAndStalePlanIsRefused(t *testing.T) {
 	if !errors.Is(err, provision.ErrPlanRefused) {
 		t.Fatalf("config changed after plan: got %v, want ErrPlanRefused", err)
 	}
+	t.Logf("config change refused: %v", err)
 	assertDesired(t, before, f.resources("staging"))
 
 	// A program change after the plan: refused.
@@ -258,6 +267,7 @@ func TestSavedPlanAppliesAndStalePlanIsRefused(t *testing.T) {
 	if !errors.Is(err, provision.ErrPlanRefused) {
 		t.Fatalf("program changed after plan: got %v, want ErrPlanRefused", err)
 	}
+	t.Logf("program change refused: %v", err)
 }
 
 // assertDesired checks a refused up changed nothing in the cloud.
@@ -290,9 +300,19 @@ func TestDriftIsFoundNamedAndClearedByRefresh(t *testing.T) {
 	if err := f.cloud.Remove("staging", "writer"); err != nil {
 		t.Fatal(err)
 	}
+	f.events = nil
 	rep, err = e.Drift(context.Background())
 	if err != nil {
 		t.Fatal(err)
+	}
+	var refreshedEvents int
+	for _, ev := range f.events {
+		if ev.Kind == provision.EventRefreshed {
+			refreshedEvents++
+		}
+	}
+	if refreshedEvents != 2 {
+		t.Errorf("%d refreshed events, want 2", refreshedEvents)
 	}
 	names := map[string]string{}
 	for _, d := range rep.Drifted {
@@ -360,10 +380,7 @@ func TestPromotionGate(t *testing.T) {
 	if !strings.Contains(res.Override, "INC-42") || !strings.Contains(res.Override, "alice") {
 		t.Errorf("override record %q", res.Override)
 	}
-	tags, err := f.open("production").Tags(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	tags := f.tags("production")
 	if !strings.Contains(tags[provision.TagOverride], "INC-42") {
 		t.Errorf("override not recorded on the stack: %v", tags)
 	}
@@ -435,6 +452,7 @@ func TestCorruptStateIsAClearErrorAndUntouched(t *testing.T) {
 	if !errors.Is(err, provision.ErrCorruptState) {
 		t.Errorf("error %q does not say the state is unreadable", err)
 	}
+	t.Logf("corrupt state: %v", err)
 	got, rerr := os.ReadFile(statePath)
 	if rerr != nil || !bytes.Equal(got, garbage) {
 		t.Fatalf("corrupt state was rewritten (err %v)", rerr)
