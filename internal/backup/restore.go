@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/plinth-dev/plinth/internal/backup/manifest"
@@ -212,20 +213,16 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreReport, error) {
 			}
 			defer dec.Close()
 			for j := range ch {
-				if err := l.Exec(gctx, "START TRANSACTION"); err != nil {
-					return fmt.Errorf("restore %s: %w", m.ID, err)
-				}
 				var loaded int64
-				err := readObject(gctx, o.Store, m.ID, j.obj, o.Identities, dec, func(r io.Reader) error {
-					n, err := l.Load(gctx, j.st.target, j.st.t.Name, j.st.t.Columns, r)
-					loaded = n
-					if err == nil && n != j.obj.Rows {
-						return fmt.Errorf("loaded %d rows, manifest says %d", n, j.obj.Rows)
+				for attempt := 1; ; attempt++ {
+					err := loadPart(gctx, o, m.ID, l, dec, j.st.target, j.st.t, j.obj, &loaded)
+					if err == nil {
+						break
 					}
-					return err
-				}, func() error { return l.Exec(gctx, "COMMIT") })
-				if err != nil {
-					_ = l.Exec(context.Background(), "ROLLBACK")
+					if mysqlx.IsRetryable(err) && attempt < 6 {
+						o.Log.printf("restore %s: %s: %v: retrying (%d)", m.ID, j.obj.Name, err, attempt)
+						continue
+					}
 					return fmt.Errorf("%w (restore stopped: the target is partially restored; fix and rerun with --force)", err)
 				}
 				bytes.Add(j.obj.PlainSize)
@@ -262,4 +259,23 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreReport, error) {
 	}
 	rep.Duration = time.Since(start)
 	return rep, nil
+}
+
+// loadPart loads one data object in its own transaction, committed only once the object checked out.
+func loadPart(ctx context.Context, o RestoreOptions, id string, l *mysqlx.Loader, dec *zstd.Decoder, schema string, t mysqlx.Table, obj manifest.Object, loaded *int64) error {
+	if err := l.Exec(ctx, "START TRANSACTION"); err != nil {
+		return fmt.Errorf("restore %s: %w", id, err)
+	}
+	err := readObject(ctx, o.Store, id, obj, o.Identities, dec, func(r io.Reader) error {
+		n, err := l.Load(ctx, schema, t.Name, t.Columns, r)
+		*loaded = n
+		if err == nil && n != obj.Rows {
+			return fmt.Errorf("loaded %d rows, manifest says %d", n, obj.Rows)
+		}
+		return err
+	}, func() error { return l.Exec(ctx, "COMMIT") })
+	if err != nil {
+		_ = l.Exec(context.Background(), "ROLLBACK")
+	}
+	return err
 }

@@ -306,4 +306,3 @@ func hashLines(r io.Reader) (int64, uint64, error) {
 		long = long[:0]
 	}
 }
-

@@ -3,6 +3,7 @@ package mysqlx
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -120,4 +121,11 @@ func SplitSecondaryIndexes(create string) (string, []string) {
 // AlterAddIndexes is the statement adding deferred indexes to schema.table.
 func AlterAddIndexes(schema, table string, adds []string) string {
 	return "ALTER TABLE " + QualifiedName(schema, table) + " " + strings.Join(adds, ", ")
+}
+
+// IsRetryable reports whether err is a deadlock or lock wait timeout: the transaction was rolled back and
+// may simply be run again.
+func IsRetryable(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
 }
