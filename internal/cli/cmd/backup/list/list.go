@@ -1,0 +1,70 @@
+// Package list implements `plinth backup list`.
+package list
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/plinth-dev/plinth/internal/backup"
+	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/target"
+	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
+	"github.com/plinth-dev/plinth/internal/cli/iostreams"
+	"github.com/plinth-dev/plinth/internal/views"
+)
+
+// ListOptions are the inputs of `plinth backup list`.
+type ListOptions struct {
+	IO      *iostreams.IOStreams
+	Factory *cmdutil.Factory
+	Ctx     context.Context
+
+	Target target.Flags
+	All    bool
+	Output string
+}
+
+// NewCmdList builds `plinth backup list`.
+func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
+	opts := &ListOptions{IO: f.IOStreams, Factory: f}
+	cmd := &cobra.Command{
+		Use:   "list [--stack S | --store URL] [--all]",
+		Short: "List restorable backups, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cmdutil.ValidateOutput(opts.Output); err != nil {
+				return err
+			}
+			opts.Ctx = cmd.Context()
+			if runF != nil {
+				return runF(opts)
+			}
+			return listRun(opts)
+		},
+	}
+	target.AddStoreFlags(cmd, &opts.Target)
+	cmd.Flags().BoolVarP(&opts.All, "all", "a", false, "include incomplete (interrupted or running) backups")
+	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	return cmd
+}
+
+func listRun(opts *ListOptions) error {
+	ctx := opts.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	res, err := target.Resolve(ctx, opts.Factory, opts.Target, false, true)
+	if err != nil {
+		return err
+	}
+	st, err := target.OpenStore(ctx, res.StoreURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	entries, err := backup.List(ctx, st)
+	if err != nil {
+		return err
+	}
+	return views.BackupList(opts.IO.Out, opts.Output, entries, opts.All)
+}

@@ -1,0 +1,30 @@
+package run
+
+import (
+	"testing"
+
+	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
+	"github.com/plinth-dev/plinth/internal/cli/iostreams"
+)
+
+func TestNewCmdRunFlags(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	f := &cmdutil.Factory{IOStreams: ios}
+	var got *RunOptions
+	cmd := NewCmdRun(f, func(o *RunOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"--stack", "production", "-r", "age1a", "-r", "age1b", "-d", "app", "-j", "8", "--compression", "fastest", "-o", "json"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got.Target.Stack != "production" || len(got.Recipients) != 2 || got.Databases[0] != "app" || got.Workers != 8 || got.Level != "fastest" || got.Output != "json" || got.PartSizeMiB != 64 {
+		t.Fatalf("options %+v", got)
+	}
+	for _, bad := range [][]string{{}, {"-r", "x", "-j", "0"}, {"-r", "x", "--compression", "max"}, {"-r", "x", "-o", "yaml"}} {
+		cmd := NewCmdRun(f, func(*RunOptions) error { return nil })
+		cmd.SetArgs(bad)
+		cmd.SilenceErrors, cmd.SilenceUsage = true, true
+		if err := cmd.Execute(); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

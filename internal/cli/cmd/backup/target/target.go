@@ -1,0 +1,187 @@
+// Package target resolves what a backup command works on: the database (DSN) and the vault (store URL),
+// from explicit flags or from a stack's `inventory` output.
+package target
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/spf13/cobra"
+
+	"github.com/plinth-dev/plinth/internal/backup"
+	"github.com/plinth-dev/plinth/internal/backup/manifest"
+	"github.com/plinth-dev/plinth/internal/blobstore"
+	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
+)
+
+// Environment variables read (flags win). Passing the DSN through the environment keeps the password out
+// of the process list.
+const (
+	EnvDSN      = "PLINTH_BACKUP_DSN"
+	EnvStore    = "PLINTH_BACKUP_STORE"
+	EnvIdentity = "PLINTH_BACKUP_IDENTITY"
+	EnvDBUser   = "PLINTH_DB_USER"
+	EnvDBPass   = "PLINTH_DB_PASSWORD"
+)
+
+// Flags are the target flags shared by the backup verbs.
+type Flags struct {
+	Stack string
+	DSN   string
+	Store string
+}
+
+// AddStoreFlags registers --stack and --store.
+func AddStoreFlags(cmd *cobra.Command, f *Flags) {
+	cmd.Flags().StringVarP(&f.Stack, "stack", "s", "", "stack whose inventory names the database and backup vault")
+	cmd.Flags().StringVar(&f.Store, "store", "", "backup store URL: gs://bucket[?prefix=p/], s3://bucket?region=r, file:///dir, mem:// (env "+EnvStore+")")
+}
+
+// AddDBFlags registers --dsn.
+func AddDBFlags(cmd *cobra.Command, f *Flags, usage string) {
+	cmd.Flags().StringVar(&f.DSN, "dsn", "", usage+" (go-sql-driver DSN user:pass@tcp(host:3306)/; env "+EnvDSN+" keeps the password out of ps)")
+}
+
+// Inventory is the part of the stack's inventory output backups use.
+type Inventory struct {
+	Stack    string `json:"stack"`
+	Database *struct {
+		WriterEndpoint  string   `json:"writerEndpoint"`
+		ReaderEndpoints []string `json:"readerEndpoints"`
+	} `json:"database"`
+	BackupVault *struct {
+		Bucket string `json:"bucket"`
+	} `json:"backupVault"`
+}
+
+// ParseInventory reads the `inventory` output (an object, or its JSON text).
+func ParseInventory(outputs map[string]any) (*Inventory, error) {
+	raw, ok := outputs["inventory"]
+	if !ok {
+		return nil, errors.New("stack has no inventory output")
+	}
+	var b []byte
+	switch v := raw.(type) {
+	case string:
+		b = []byte(v)
+	default:
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			return nil, fmt.Errorf("inventory: %w", err)
+		}
+	}
+	var inv Inventory
+	if err := json.Unmarshal(b, &inv); err != nil {
+		return nil, fmt.Errorf("inventory: %w", err)
+	}
+	return &inv, nil
+}
+
+// Resolved is the outcome of resolution.
+type Resolved struct {
+	DSN      string
+	StoreURL string
+}
+
+// Resolve fills DSN (when needDB) and store URL from flags, then the environment, then the stack.
+func Resolve(ctx context.Context, f *cmdutil.Factory, fl Flags, needDB, needStore bool) (Resolved, error) {
+	r := Resolved{DSN: fl.DSN, StoreURL: fl.Store}
+	getenv := f.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	if r.DSN == "" {
+		r.DSN = getenv(EnvDSN)
+	}
+	if r.StoreURL == "" {
+		r.StoreURL = getenv(EnvStore)
+	}
+	if fl.Stack != "" && ((needDB && r.DSN == "") || (needStore && r.StoreURL == "")) {
+		if f.StackOutputs == nil {
+			return r, cmdutil.ErrNoStackOutputs
+		}
+		outs, err := f.StackOutputs(ctx, fl.Stack)
+		if err != nil {
+			return r, fmt.Errorf("stack %s: %w", fl.Stack, err)
+		}
+		inv, err := ParseInventory(outs)
+		if err != nil {
+			return r, fmt.Errorf("stack %s: %w", fl.Stack, err)
+		}
+		if needStore && r.StoreURL == "" {
+			if inv.BackupVault == nil || inv.BackupVault.Bucket == "" {
+				return r, fmt.Errorf("stack %s: inventory has no backupVault.bucket yet: pass --store", fl.Stack)
+			}
+			r.StoreURL = "gs://" + inv.BackupVault.Bucket + "?prefix=" + fl.Stack + "/"
+		}
+		if needDB && r.DSN == "" {
+			if inv.Database == nil || inv.Database.WriterEndpoint == "" {
+				return r, fmt.Errorf("stack %s: inventory has no database.writerEndpoint yet: pass --dsn", fl.Stack)
+			}
+			c := mysql.NewConfig()
+			c.Net, c.Addr = "tcp", inv.Database.WriterEndpoint
+			c.User, c.Passwd = getenv(EnvDBUser), getenv(EnvDBPass)
+			if c.User == "" {
+				return r, fmt.Errorf("stack %s: set %s and %s (the credentials of the backup user)", fl.Stack, EnvDBUser, EnvDBPass)
+			}
+			r.DSN = c.FormatDSN()
+		}
+	}
+	if needDB && r.DSN == "" {
+		return r, cmdutil.FlagErrorf("no database: pass --dsn, set %s, or --stack", EnvDSN)
+	}
+	if needStore && r.StoreURL == "" {
+		return r, cmdutil.FlagErrorf("no backup store: pass --store URL, set %s, or --stack", EnvStore)
+	}
+	return r, nil
+}
+
+// OpenStore opens the resolved store.
+func OpenStore(ctx context.Context, url string) (*blobstore.Store, error) {
+	return blobstore.Open(ctx, url)
+}
+
+// ResolveID turns "latest" into the newest restorable backup's ID.
+func ResolveID(ctx context.Context, st backup.Store, id string) (string, error) {
+	if id != "latest" {
+		if !manifest.ValidID(id) {
+			return "", cmdutil.FlagErrorf("%q is not a backup id (e.g. 20261123T004512Z) or latest", id)
+		}
+		return id, nil
+	}
+	entries, err := backup.List(ctx, st)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		if e.Restorable() {
+			return e.ID, nil
+		}
+	}
+	return "", fmt.Errorf("no complete backup in %s", st)
+}
+
+// ParseRename parses old=new pairs.
+func ParseRename(pairs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, p := range pairs {
+		from, to, ok := strings.Cut(p, "=")
+		if !ok || from == "" || to == "" {
+			return nil, cmdutil.FlagErrorf("--rename %q: want backed-up-db=target-db", p)
+		}
+		out[from] = to
+	}
+	return out, nil
+}
+
+// Logger writes progress lines to w (stderr) unless quiet.
+func Logger(w interface{ Write([]byte) (int, error) }, quiet bool) backup.Logf {
+	if quiet {
+		return nil
+	}
+	return func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+}
