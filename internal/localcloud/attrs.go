@@ -68,6 +68,16 @@ func randHex(n int) string {
 	return hex.EncodeToString(b)[:n]
 }
 
+// randPublicIP is an address in the documentation ranges (TEST-NET-2/3): plausible, never routable.
+func randPublicIP() string {
+	b := make([]byte, 2)
+	_, _ = rand.Read(b)
+	if b[0]%2 == 0 {
+		return fmt.Sprintf("203.0.113.%d", b[1]%250+4)
+	}
+	return fmt.Sprintf("198.51.100.%d", b[1]%250+4)
+}
+
 func randIP(prefix string) string {
 	b := make([]byte, 2)
 	_, _ = rand.Read(b)
@@ -122,10 +132,10 @@ var typeTable = map[string]typeSpec{
 	}},
 	"aws:ec2/internetGateway:InternetGateway": {id: awsPrefixedID("igw")},
 	"aws:ec2/natGateway:NatGateway": {id: awsPrefixedID("nat"), computed: func(a *attrCtx, _, _ string) map[string]any {
-		return map[string]any{"publicIp": randIP("203.0"), "privateIp": randIP("10.0"), "networkInterfaceId": "eni-" + randHex(17)}
+		return map[string]any{"publicIp": randPublicIP(), "privateIp": randIP("10.0"), "networkInterfaceId": "eni-" + randHex(17)}
 	}},
 	"aws:ec2/eip:Eip": {id: awsPrefixedID("eipalloc"), computed: func(a *attrCtx, id, _ string) map[string]any {
-		ip := randIP("203.0")
+		ip := randPublicIP()
 		return map[string]any{"publicIp": ip, "allocationId": id, "domain": "vpc",
 			"publicDns": "ec2-" + strings.ReplaceAll(ip, ".", "-") + "." + a.region + ".compute.amazonaws.com"}
 	}},

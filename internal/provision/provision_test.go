@@ -14,9 +14,11 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/plinth-dev/plinth/environments"
 	"github.com/plinth-dev/plinth/internal/localcloud"
 	"github.com/plinth-dev/plinth/internal/localcloud/localcloudtest"
 	"github.com/plinth-dev/plinth/internal/provision"
+	"github.com/plinth-dev/plinth/stacks"
 )
 
 // pulumiBin finds the pinned CLI `make bin/pulumi` builds (or PLINTH_PULUMI, or PATH).
@@ -57,7 +59,24 @@ type fixture struct {
 	mu      sync.Mutex
 }
 
+// newFixture runs the real program (stacks.Program) on the shipped stack configs.
 func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := newTinyFixture(t)
+	f.program = stacks.Program
+	f.configs = map[string][]byte{}
+	for _, s := range environments.Stacks() {
+		data, err := environments.EmbeddedStackFile(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.configs[s] = data
+	}
+	return f
+}
+
+// newTinyFixture runs a small program of a few aws and gcp resources (engine plumbing tests).
+func newTinyFixture(t *testing.T) *fixture {
 	t.Helper()
 	home := t.TempDir()
 	store, err := localcloud.NewStore(filepath.Join(home, "cloud"))
@@ -149,12 +168,8 @@ func TestUpEachStackThenNoChangePreview(t *testing.T) {
 	f := newFixture(t)
 	for _, stack := range []string{"staging", "preproduction", "production"} {
 		res := f.mustUp(stack)
-		if res.Changes["create"] == 0 {
-			t.Fatalf("up %s: nothing created: %+v", stack, res.Changes)
-		}
-		rs := f.resources(stack)
-		if len(rs) != res.Changes["create"]-4 { // minus the stack and the three providers
-			t.Errorf("%s: local cloud has %d resources, engine created %d (incl. stack + 3 providers)", stack, len(rs), res.Changes["create"])
+		if res.Changes["create"] < 50 {
+			t.Fatalf("up %s: %+v: want the whole platform created", stack, res.Changes)
 		}
 		e := f.open(stack)
 		outs, err := e.Outputs(context.Background())
@@ -165,12 +180,24 @@ func TestUpEachStackThenNoChangePreview(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s: no inventory output: %v", stack, outs)
 		}
+		if inv["stack"] != stack {
+			t.Errorf("%s: inventory.stack = %v", stack, inv["stack"])
+		}
 		if vpc, _ := inv["vpcId"].(string); !strings.HasPrefix(vpc, "vpc-") {
 			t.Errorf("%s: inventory.vpcId = %q, want vpc-...", stack, vpc)
 		}
 		lb, _ := inv["loadBalancer"].(map[string]any)
-		if arn, _ := lb["arn"].(string); !strings.HasPrefix(arn, "arn:aws:elasticloadbalancing:eu-west-1:") {
-			t.Errorf("%s: load balancer arn %q not in the primary region", stack, arn)
+		if dns, _ := lb["dnsName"].(string); !strings.HasSuffix(dns, ".elb.amazonaws.com") {
+			t.Errorf("%s: load balancer dnsName %q", stack, dns)
+		}
+		tiers, _ := inv["tiers"].(map[string]any)
+		app, _ := tiers["app"].(map[string]any)
+		if asg, _ := app["asgName"].(string); !strings.HasPrefix(asg, stack+"-app-asg") {
+			t.Errorf("%s: tiers.app.asgName %q", stack, asg)
+		}
+		bastion, _ := inv["bastion"].(map[string]any)
+		if addr, _ := bastion["address"].(string); !strings.HasPrefix(addr, "203.0.113.") && !strings.HasPrefix(addr, "198.51.100.") {
+			t.Errorf("%s: bastion address %q", stack, addr)
 		}
 		pre, err := e.Preview(context.Background(), provision.PreviewOptions{})
 		if err != nil {
@@ -188,19 +215,7 @@ func TestUpEachStackThenNoChangePreview(t *testing.T) {
 		if tags[provision.TagCommit] != f.rev.Commit || tags[provision.TagConfigHash] != f.rev.ConfigHash {
 			t.Errorf("%s: tags %v do not record revision %+v", stack, tags, f.rev)
 		}
-	}
-	// The DR bucket went to the DR provider's region; the GCP bucket has the vault project.
-	for _, r := range f.resources("production") {
-		switch r.Type {
-		case "aws:s3/bucketV2:BucketV2":
-			if r.Region != "eu-central-1" {
-				t.Errorf("dr bucket in %q, want eu-central-1", r.Region)
-			}
-		case "gcp:storage/bucket:Bucket":
-			if r.Project != "plinth-vault-test" {
-				t.Errorf("vault bucket in project %q", r.Project)
-			}
-		}
+		e.Close()
 	}
 	var sawProgress bool
 	for _, e := range f.events {
@@ -210,6 +225,31 @@ func TestUpEachStackThenNoChangePreview(t *testing.T) {
 	}
 	if !sawProgress {
 		t.Error("no create event for the VPC")
+	}
+}
+
+// TestExplicitProvidersReachTheLocalCloud checks that each explicit provider's region/project is honoured.
+func TestExplicitProvidersReachTheLocalCloud(t *testing.T) {
+	f := newTinyFixture(t)
+	res := f.mustUp("staging")
+	if rs := f.resources("staging"); len(rs) != res.Changes["create"]-4 { // minus the stack and three providers
+		t.Errorf("local cloud has %d resources, engine created %d (incl. stack + 3 providers)", len(rs), res.Changes["create"])
+	}
+	for _, r := range f.resources("staging") {
+		switch r.Type {
+		case "aws:s3/bucketV2:BucketV2":
+			if r.Region != "eu-central-1" {
+				t.Errorf("dr bucket in %q, want eu-central-1", r.Region)
+			}
+		case "aws:ec2/vpc:Vpc":
+			if r.Region != "eu-west-1" {
+				t.Errorf("vpc in %q, want eu-west-1", r.Region)
+			}
+		case "gcp:storage/bucket:Bucket":
+			if r.Project != "plinth-vault-test" {
+				t.Errorf("vault bucket in project %q", r.Project)
+			}
+		}
 	}
 }
 
@@ -239,13 +279,17 @@ func TestSavedPlanAppliesAndStalePlanIsRefused(t *testing.T) {
 
 	// A config change after the plan: refused.
 	plan2 := filepath.Join(t.TempDir(), "staging2.plan.json")
-	f.configs["staging"] = localcloudtest.StackConfig("eu-west-1", "10.10.0.0/16", 2)
+	shipped := f.configs["staging"]
 	e = f.open("staging")
 	if _, err := e.Preview(context.Background(), provision.PreviewOptions{SavePlan: plan2}); err != nil {
 		t.Fatal(err)
 	}
 	e.Close()
-	f.configs["staging"] = localcloudtest.StackConfig("eu-west-1", "10.10.0.0/16", 4)
+	changed := bytes.Replace(shipped, []byte("owner: platform-team"), []byte("owner: platform-team-b"), 1)
+	if bytes.Equal(changed, shipped) {
+		t.Fatal("test setup: staging config has no owner: platform-team to change")
+	}
+	f.configs["staging"] = changed
 	before := f.resources("staging")
 	_, err = f.up("staging", provision.UpOptions{Plan: plan2})
 	if !errors.Is(err, provision.ErrPlanRefused) {
@@ -255,9 +299,9 @@ func TestSavedPlanAppliesAndStalePlanIsRefused(t *testing.T) {
 	assertDesired(t, before, f.resources("staging"))
 
 	// A program change after the plan: refused.
-	f.configs["staging"] = localcloudtest.StackConfig("eu-west-1", "10.10.0.0/16", 2)
+	f.configs["staging"] = shipped
 	f.program = func(ctx *pulumi.Context) error {
-		if err := localcloudtest.Program(ctx); err != nil {
+		if err := stacks.Program(ctx); err != nil {
 			return err
 		}
 		var extra struct{ pulumi.CustomResourceState }
@@ -294,10 +338,10 @@ func TestDriftIsFoundNamedAndClearedByRefresh(t *testing.T) {
 	if rep.HasDrift || rep.Checked == 0 {
 		t.Fatalf("fresh stack: drift %+v", rep)
 	}
-	if err := f.cloud.Drift("staging", "main", "tags", map[string]any{"stack": "staging", "owner": "someone-in-the-console"}); err != nil {
+	if err := f.cloud.Drift("staging", "staging-network-vpc", "tags", map[string]any{"owner": "someone-in-the-console"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.cloud.Remove("staging", "writer"); err != nil {
+	if err := f.cloud.Remove("staging", "staging-app-logs"); err != nil {
 		t.Fatal(err)
 	}
 	f.events = nil
@@ -318,11 +362,11 @@ func TestDriftIsFoundNamedAndClearedByRefresh(t *testing.T) {
 	for _, d := range rep.Drifted {
 		names[d.Name] = d.Op
 	}
-	if !rep.HasDrift || names["main"] == "" || names["writer"] != "delete" {
-		t.Fatalf("drift report %+v: want main (changed) and writer (deleted)", rep)
+	if !rep.HasDrift || names["staging-network-vpc"] != "update" || names["staging-app-logs"] != "delete" {
+		t.Fatalf("drift report %+v: want the vpc (changed) and the app log group (deleted)", rep)
 	}
 	if len(names) != 2 {
-		t.Errorf("drift names %v: want only main and writer", names)
+		t.Errorf("drift names %v: want only the vpc and the log group", names)
 	}
 	if _, err := e.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
@@ -399,7 +443,7 @@ func TestPromotionGate(t *testing.T) {
 }
 
 func TestConcurrentUpIsRefused(t *testing.T) {
-	f := newFixture(t)
+	f := newTinyFixture(t)
 	first := f.open("staging")
 	_, err := provision.Open(context.Background(), f.options("staging"))
 	if !errors.Is(err, provision.ErrLocked) {
@@ -434,7 +478,7 @@ func TestConcurrentUpIsRefused(t *testing.T) {
 }
 
 func TestCorruptStateIsAClearErrorAndUntouched(t *testing.T) {
-	f := newFixture(t)
+	f := newTinyFixture(t)
 	f.mustUp("staging")
 	statePath := filepath.Join(f.home, "state", ".pulumi", "stacks", "plinth", "staging.json")
 	if _, err := os.Stat(statePath); err != nil {
@@ -460,7 +504,7 @@ func TestCorruptStateIsAClearErrorAndUntouched(t *testing.T) {
 	assertDesired(t, cloudBefore, f.resources("staging"))
 
 	// A corrupt local cloud state is a clear error too, and left as it is.
-	f2 := newFixture(t)
+	f2 := newTinyFixture(t)
 	f2.mustUp("staging")
 	cloudPath := f2.cloud.Path("staging")
 	if err := os.WriteFile(cloudPath, garbage, 0o600); err != nil {
@@ -477,7 +521,7 @@ func TestCorruptStateIsAClearErrorAndUntouched(t *testing.T) {
 }
 
 func TestPassphraseIsGeneratedOnceWith0600(t *testing.T) {
-	f := newFixture(t)
+	f := newTinyFixture(t)
 	o := f.options("staging")
 	o.Getenv = func(string) string { return "" }
 	start := time.Now()

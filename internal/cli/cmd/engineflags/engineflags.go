@@ -14,14 +14,17 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/spf13/cobra"
 
+	"github.com/plinth-dev/plinth/environments"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/provision"
 	"github.com/plinth-dev/plinth/internal/views"
+	"github.com/plinth-dev/plinth/stacks"
 )
 
 // Program is the Pulumi program the engine commands run: the same function cmd/program hands to pulumi.Run.
-var Program pulumi.RunFunc
+// Tests replace it.
+var Program pulumi.RunFunc = stacks.Program
 
 // Flags are the engine flags every engine command takes.
 type Flags struct {
@@ -77,7 +80,7 @@ func Options(ctx context.Context, env Env, stack string, fl Flags, asJSON bool) 
 		return provision.Options{}, err
 	}
 	if Program == nil {
-		return provision.Options{}, errors.New("the Pulumi program (stacks.Program) is not linked into this plinth build")
+		return provision.Options{}, errors.New("no Pulumi program linked into this plinth build")
 	}
 	dir, err := env.ProjectDir()
 	if err != nil {
@@ -119,14 +122,26 @@ func Options(ctx context.Context, env Env, stack string, fl Flags, asJSON bool) 
 	}, nil
 }
 
-// StackConfigs reads every environments/Pulumi.<stack>.yaml under the project dir, by stack name.
+// StackConfigs reads every environments/Pulumi.<stack>.yaml under the project dir, by stack name; outside a
+// checkout (no such files) it uses the configs shipped inside plinth.
 func StackConfigs(projectDir string) (map[string][]byte, error) {
 	paths, err := filepath.Glob(filepath.Join(projectDir, "environments", "Pulumi.*.yaml"))
 	if err != nil {
 		return nil, fmt.Errorf("stack configs: %w", err)
 	}
 	if len(paths) == 0 {
-		return nil, fmt.Errorf("stack configs: no environments/Pulumi.<stack>.yaml under %s (run plinth from the repo, or set PLINTH_PROJECT_DIR)", projectDir)
+		out := map[string][]byte{}
+		for _, s := range environments.Stacks() {
+			data, err := environments.EmbeddedStackFile(s)
+			if err != nil {
+				return nil, err
+			}
+			out[s] = data
+		}
+		if len(out) == 0 {
+			return nil, fmt.Errorf("stack configs: no environments/Pulumi.<stack>.yaml under %s", projectDir)
+		}
+		return out, nil
 	}
 	out := make(map[string][]byte, len(paths))
 	for _, p := range paths {

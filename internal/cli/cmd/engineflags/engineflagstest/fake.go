@@ -74,7 +74,7 @@ func (o *opened) Drift(context.Context) (provision.DriftReport, error) {
 func (o *opened) Close() { o.e.Calls = append(o.e.Calls, "close") }
 
 // Project writes a project dir with environments/Pulumi.<stack>.yaml for staging, preproduction and
-// production, links a no-op program, and returns the dir and a Getenv pointing PLINTH_PULUMI at an
+// production, links a no-op program (the fake engine never runs it), and returns the dir and a Getenv pointing PLINTH_PULUMI at an
 // executable (the fake engine never runs it).
 func Project(t *testing.T) (string, func(string) string) {
 	t.Helper()
@@ -92,9 +92,7 @@ func Project(t *testing.T) (string, func(string) string) {
 	if err := os.WriteFile(bin, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if engineflags.Program == nil {
-		engineflags.Program = func(*pulumi.Context) error { return nil }
-	}
+	engineflags.Program = func(*pulumi.Context) error { return nil }
 	return dir, func(k string) string {
 		switch k {
 		case "PLINTH_PULUMI":
