@@ -452,6 +452,11 @@ func (e *Engine) recordRevision(ctx context.Context, r Result) error {
 	} else {
 		set[TagOverride] = "none"
 	}
+	// Each tag write is a CLI run: write only what changed.
+	have, err := e.tagsOf(ctx, e.opts.Stack)
+	if err != nil {
+		return err
+	}
 	keys := make([]string, 0, len(set))
 	for k := range set {
 		keys = append(keys, k)
@@ -461,6 +466,9 @@ func (e *Engine) recordRevision(ctx context.Context, r Result) error {
 		v := set[k]
 		if v == "" {
 			v = "none"
+		}
+		if have[k] == v {
+			continue
 		}
 		if err := e.stack.SetTag(ctx, k, v); err != nil {
 			return classify(fmt.Sprintf("stack %s: record tag %s", e.opts.Stack, k), err)
