@@ -96,6 +96,7 @@ func validProduction() Spec {
 	s.Domain = "app.example.com"
 	s.CertificateARN = "arn:aws:acm:eu-west-1:333333333333:certificate/0b1c2d3e-cccc"
 	s.BackupVault.Project = "plinth-backups"
+	s.BackupVault.ProjectNumber = "123456789"
 	s.AccountID = "333333333333"
 	return s
 }
@@ -151,6 +152,7 @@ func TestValidate(t *testing.T) {
 		{"vault short retention", func(s *Spec) { s.BackupVault.RetentionDays = 6; s.BackupVault.ColdAfterDays = 6 }, []string{"plinth:spec.backupVault.retentionDays"}},
 		{"vault unlocked in production", func(s *Spec) { s.BackupVault.LockRetention = false }, []string{"plinth:spec.backupVault.lockRetention"}},
 		{"bad gcp project", func(s *Spec) { s.BackupVault.Project = "X" }, []string{"plinth:spec.backupVault.project"}},
+		{"bad gcp project number", func(s *Spec) { s.BackupVault.ProjectNumber = "plinth" }, []string{"plinth:spec.backupVault.projectNumber"}},
 		{"many errors at once", func(s *Spec) {
 			s.AZCount = 1
 			s.Tiers.SFTP.Min, s.Tiers.SFTP.Desired = 1, 1
@@ -177,6 +179,7 @@ func TestStagingMayBeSmall(t *testing.T) {
 	s.Domain = "staging.example.com"
 	s.CertificateARN = "arn:aws:acm:eu-west-1:111111111111:certificate/0b1c2d3e-aaaa"
 	s.BackupVault.Project = "plinth-backups"
+	s.BackupVault.ProjectNumber = "123456789"
 	s.AccountID = "111111111111"
 	if errs := Validate(s); len(errs) != 0 {
 		t.Fatalf("staging with single NAT, single AZ data tiers and one instance per tier: %v", errs)

@@ -127,8 +127,10 @@ type Monitoring struct {
 
 // BackupVault is the GCS bucket on GCP that holds the encrypted database backups.
 type BackupVault struct {
-	// Project is the GCP project of the vault.
-	Project string `json:"project"`
+	// Project is the GCP project of the vault, and ProjectNumber its number (names Cloud Storage's service
+	// agent, which alone may use the CMEK key).
+	Project       string `json:"project"`
+	ProjectNumber string `json:"projectNumber"`
 	// Location is a GCS multi-region (EU, US, ASIA) or dual-region (EUR4, NAM4, ...).
 	Location string `json:"location"`
 	// KMSLocation is the Cloud KMS location of the CMEK key ring (must match the bucket's: "eu", "us", ...).

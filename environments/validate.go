@@ -9,16 +9,17 @@ import (
 )
 
 var (
-	awsRegionRE   = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-[0-9]$`)
-	instanceRE    = regexp.MustCompile(`^[a-z]+[0-9][a-z0-9-]*\.(nano|micro|small|medium|large|[0-9]*xlarge|metal(-[0-9]+xl)?)$`)
-	domainRE      = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
-	certARNRE     = regexp.MustCompile(`^arn:aws:acm:([a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]{8,}$`)
-	ownerRE       = regexp.MustCompile(`^[A-Za-z0-9 _.:/=+@-]{1,128}$`)
-	unixUserRE    = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
-	gcpProjectRE  = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
-	awsAccountRE  = regexp.MustCompile(`^[0-9]{12}$`)
-	emailRE       = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[a-z]{2,}$`)
-	logRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+	awsRegionRE     = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-[0-9]$`)
+	instanceRE      = regexp.MustCompile(`^[a-z]+[0-9][a-z0-9-]*\.(nano|micro|small|medium|large|[0-9]*xlarge|metal(-[0-9]+xl)?)$`)
+	domainRE        = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	certARNRE       = regexp.MustCompile(`^arn:aws:acm:([a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]{8,}$`)
+	ownerRE         = regexp.MustCompile(`^[A-Za-z0-9 _.:/=+@-]{1,128}$`)
+	unixUserRE      = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+	gcpProjectRE    = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
+	awsAccountRE    = regexp.MustCompile(`^[0-9]{12}$`)
+	gcpProjectNumRE = regexp.MustCompile(`^[1-9][0-9]{5,19}$`)
+	emailRE         = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[a-z]{2,}$`)
+	logRetentions   = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
 
 // Subnet plan limits (see components/network): the VPC is cut into /(prefix+5) slots, so it must be at
@@ -305,6 +306,9 @@ func checkVault(errs *errorList, s Spec, prod bool) {
 	k := func(f string) string { return ConfigKey + ".backupVault." + f }
 	if !gcpProjectRE.MatchString(v.Project) {
 		errs.add(k("project"), "want a GCP project id (6-30 lowercase letters, digits, hyphens), got %q", v.Project)
+	}
+	if !gcpProjectNumRE.MatchString(v.ProjectNumber) {
+		errs.add(k("projectNumber"), "want the GCP project number (digits), got %q", v.ProjectNumber)
 	}
 	loc, known := vaultLocations[strings.ToUpper(v.Location)]
 	switch {

@@ -58,6 +58,36 @@ func (p *Platform) Exports() pulumi.Map {
 		},
 		"tiers": tiers,
 	}
+	if p.Database != nil {
+		inventory["database"] = pulumi.Map{
+			"writerEndpoint":  p.Database.WriterEndpoint,
+			"readerEndpoints": p.Database.ReaderEndpoints,
+			"drReplicaId":     p.Database.DRReplicaID,
+			"masterSecretArn": p.Database.MasterSecretARN,
+			"restoreRoleName": p.Database.RestoreRoleName,
+		}
+	}
+	if p.Search != nil {
+		inventory["search"] = pulumi.Map{"endpoint": p.Search.Endpoint}
+	}
+	if p.Utility != nil {
+		inventory["cache"] = pulumi.Map{
+			"primaryEndpoint":    p.Utility.CachePrimaryEndpoint,
+			"readerEndpoint":     p.Utility.CacheReaderEndpoint,
+			"authTokenSecretArn": p.Utility.AuthTokenSecretARN,
+		}
+		inventory["alarmTopicArn"] = p.Utility.AlarmTopicARN
+	}
+	if p.Vault != nil {
+		inventory["backupVault"] = pulumi.Map{
+			"bucket":                   p.Vault.Bucket,
+			"url":                      pulumi.Sprintf("gs://%s", p.Vault.Bucket),
+			"kmsKey":                   p.Vault.KMSKey,
+			"writerServiceAccount":     p.Vault.WriterServiceAccount,
+			"restoreServiceAccount":    p.Vault.RestoreServiceAccount,
+			"workloadIdentityProvider": p.Vault.WorkloadIdentityProvider,
+		}
+	}
 	return pulumi.Map{
 		InventoryOutput:  inventory,
 		"url":            pulumi.String("https://" + s.Domain),

@@ -7,14 +7,21 @@ package stacks
 import (
 	"fmt"
 
+	"strings"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/plinth-dev/plinth/components/backupvault"
 	"github.com/plinth-dev/plinth/components/bastion"
+	"github.com/plinth-dev/plinth/components/database"
 	"github.com/plinth-dev/plinth/components/firewall"
 	"github.com/plinth-dev/plinth/components/loadbalancer"
 	"github.com/plinth-dev/plinth/components/network"
+	"github.com/plinth-dev/plinth/components/search"
 	"github.com/plinth-dev/plinth/components/tier"
+	"github.com/plinth-dev/plinth/components/utility"
 	"github.com/plinth-dev/plinth/environments"
 )
 
@@ -68,6 +75,14 @@ type Platform struct {
 	LoadBalancer *loadbalancer.LoadBalancer
 	Tiers        map[string]*tier.Tier
 	Bastion      *bastion.Bastion
+	// DRNetwork and DRFirewall exist when the spec asks for a DR replica: its subnet group and security group
+	// live there, and DR drills rebuild the platform into them.
+	DRNetwork  *network.Network
+	DRFirewall *firewall.Firewall
+	Database   *database.Database
+	Search     *search.Search
+	Utility    *utility.Utility
+	Vault      *backupvault.BackupVault
 }
 
 // BaseTags go on every resource: who owns it and which environment it belongs to.
@@ -151,5 +166,127 @@ func Build(ctx *pulumi.Context, spec environments.Spec) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := buildData(ctx, p, account, tags, inPrimary); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// drAZs is how many zones the DR network spans: enough for an RDS subnet group and a DR rebuild.
+const drAZs = 2
+
+// buildData wires the data tiers: the DR network (when there is a DR replica), MySQL, search, the utility
+// tier's cache and monitoring, and the backup vault on GCP.
+func buildData(ctx *pulumi.Context, p *Platform, account pulumi.StringInput, tags pulumi.StringMap, inPrimary pulumi.ResourceOption) error {
+	spec := p.Spec
+	name := func(s string) string { return spec.Stack + "-" + s }
+	var err error
+	var dr *database.DR
+	var drAlarms *utility.DRAlarms
+	if spec.Database.DRReplica {
+		drProvider, err := aws.NewProvider(ctx, name("aws-"+spec.DRRegion), &aws.ProviderArgs{
+			Region:            pulumi.String(spec.DRRegion),
+			AllowedAccountIds: pulumi.StringArray{account},
+			DefaultTags:       &aws.ProviderDefaultTagsArgs{Tags: tags},
+		})
+		if err != nil {
+			return err
+		}
+		inDR := pulumi.Provider(drProvider)
+		p.DRNetwork, err = network.New(ctx, name("dr-network"), &network.Args{
+			Region: spec.DRRegion, CIDR: spec.DRVPCCIDR, AZCount: drAZs, PerAZNAT: false,
+			LogRetentionDays: spec.LogRetentionDays, AccountID: account, Tags: tags,
+		}, inDR)
+		if err != nil {
+			return err
+		}
+		p.DRFirewall, err = firewall.New(ctx, name("dr-firewall"), &firewall.Args{
+			VpcID: p.DRNetwork.VpcID.ToStringOutput(), AdminCIDRs: spec.AdminCIDRs,
+			Ports: firewall.Ports{App: spec.Tiers.App.Port, SFTP: spec.Tiers.SFTP.Port}, Tags: tags,
+		}, inDR)
+		if err != nil {
+			return err
+		}
+		dr = &database.DR{Provider: drProvider, Region: spec.DRRegion, SubnetIDs: p.DRNetwork.DataSubnetIDs,
+			SecurityGroupID: p.DRFirewall.GroupIDs[firewall.DB].ToStringOutput()}
+	}
+	sg := func(t string) pulumi.StringOutput { return p.Firewall.GroupIDs[t].ToStringOutput() }
+
+	db := spec.Database
+	p.Database, err = database.New(ctx, name("db"), &database.Args{
+		AccountID: account, Region: spec.Region, AZs: p.Network.AZs,
+		SubnetIDs: p.Network.DataSubnetIDs, SecurityGroupID: sg(firewall.DB),
+		InstanceClass: db.InstanceClass, EngineVersion: db.EngineVersion,
+		AllocatedStorageGiB: db.AllocatedStorageGiB, MaxStorageGiB: db.MaxStorageGiB, MultiAZ: db.MultiAZ,
+		ReadReplicas: db.ReadReplicas, BackupRetentionDays: db.BackupRetentionDays,
+		DeletionProtection: spec.DeletionProtection, DR: dr, Tags: tags,
+	}, inPrimary)
+	if err != nil {
+		return err
+	}
+	if dr != nil {
+		drAlarms = &utility.DRAlarms{Provider: dr.Provider, ReplicaID: p.Database.DRReplicaID}
+	}
+
+	sr := spec.Search
+	p.Search, err = search.New(ctx, name("search"), &search.Args{
+		AccountID: account, Region: spec.Region, SubnetIDs: p.Network.DataSubnetIDs, AZCount: spec.AZCount,
+		SecurityGroupID: sg(firewall.Search), EngineVersion: sr.EngineVersion, InstanceType: sr.InstanceType,
+		InstanceCount: sr.InstanceCount, DedicatedMasters: sr.DedicatedMasters, MasterInstanceType: sr.MasterInstanceType,
+		VolumeGiB: sr.VolumeGiB, SnapshotHourUTC: sr.AutomatedSnapshotUTC, LogRetentionDays: spec.LogRetentionDays,
+		ClientRoleARNs: pulumi.StringArray{p.Tiers[firewall.App].RoleARN, p.Tiers[firewall.Worker].RoleARN},
+		Tags:           tags,
+	}, inPrimary)
+	if err != nil {
+		return err
+	}
+
+	m := spec.Monitoring
+	asgs := map[string]pulumi.StringInput{"bastion": p.Bastion.ASGName}
+	for n, t := range p.Tiers {
+		asgs[n] = t.ASGName
+	}
+	p.Utility, err = utility.New(ctx, name("utility"), &utility.Args{
+		AccountID: account, Region: spec.Region, SubnetIDs: p.Network.DataSubnetIDs, SecurityGroupID: sg(firewall.Cache),
+		Cache: utility.Cache{NodeType: spec.Cache.NodeType, EngineVersion: spec.Cache.EngineVersion, Nodes: spec.Cache.Nodes},
+		ClientRoleNames: map[string]pulumi.StringInput{
+			firewall.App: p.Tiers[firewall.App].RoleName, firewall.Worker: p.Tiers[firewall.Worker].RoleName,
+		},
+		AlarmEmail: m.AlarmEmail,
+		Thresholds: utility.Thresholds{CPUPercent: m.CPUAlarmPercent, ReplicaLagSeconds: m.ReplicaLagSeconds,
+			ALB5xxPerFiveMins: m.ALB5xxPerFiveMins, FailedLogins: 20},
+		LoadBalancerSuffix: p.LoadBalancer.ARNSuffix, TargetGroupSuffix: p.LoadBalancer.AppTargetGroupSuffix,
+		ASGNames: asgs, PrimaryDBID: p.Database.PrimaryID, ReplicaIDs: p.Database.Replicas, DR: drAlarms,
+		BastionMetricsSpace: bastion.MetricNamespace, Tags: tags,
+	}, inPrimary)
+	if err != nil {
+		return err
+	}
+
+	v := spec.BackupVault
+	gcpProvider, err := gcp.NewProvider(ctx, name("gcp-"+v.Project), &gcp.ProviderArgs{
+		Project:       pulumi.String(v.Project),
+		DefaultLabels: gcpLabels(spec),
+	})
+	if err != nil {
+		return err
+	}
+	p.Vault, err = backupvault.New(ctx, name("vault"), &backupvault.Args{
+		Project: v.Project, ProjectNumber: v.ProjectNumber, Location: v.Location, KMSLocation: v.KMSLocation,
+		RetentionDays: v.RetentionDays, ColdAfterDays: v.ColdAfterDays, Lock: v.LockRetention,
+		AWSAccountID: spec.AccountID, WriterRoleName: p.Tiers[firewall.Worker].RoleName,
+		RestoreRoleName: p.Database.RestoreRoleName, Labels: gcpLabels(spec),
+	}, pulumi.Provider(gcpProvider))
+	return err
+}
+
+// gcpLabels are BaseTags in GCP's label syntax (lower case letters, digits, - and _).
+func gcpLabels(spec environments.Spec) pulumi.StringMap {
+	clean := strings.NewReplacer(" ", "_", ".", "_", ":", "_", "/", "_", "=", "_", "+", "_", "@", "_")
+	return pulumi.StringMap{
+		"environment": pulumi.String(strings.ToLower(clean.Replace(spec.Environment))),
+		"owner":       pulumi.String(strings.ToLower(clean.Replace(spec.Owner))),
+		"stack":       pulumi.String(strings.ToLower(clean.Replace(spec.Stack))),
+		"managed-by":  pulumi.String("plinth"),
+	}
 }

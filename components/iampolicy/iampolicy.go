@@ -13,7 +13,7 @@ type Statement struct {
 	Effect    string         `json:"Effect"`
 	Principal map[string]any `json:"Principal,omitempty"`
 	Action    []string       `json:"Action"`
-	Resource  []string       `json:"Resource"`
+	Resource  []string       `json:"Resource,omitempty"`
 	Condition map[string]any `json:"Condition,omitempty"`
 }
 

@@ -69,11 +69,13 @@ func computed(typ, name, id string, in resource.PropertyMap) map[string]any {
 		kr := str(in, "name")
 		out["id"] = fmt.Sprintf("projects/%s/locations/%s/keyRings/%s", proj, loc, kr)
 	case "gcp:storage/bucket:Bucket":
+		out["name"] = id
 		out["url"] = "gs://" + id
 		out["selfLink"] = "https://www.googleapis.com/storage/v1/b/" + id
 	case "gcp:iam/workloadIdentityPool:WorkloadIdentityPool", "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider":
 		out["name"] = "projects/000000000000/locations/global/workloadIdentityPools/" + id
-	case "gcp:organizations/project:Project", "gcp:projects/service:Service":
+	case "random:index/randomPassword:RandomPassword":
+		out["result"] = fmt.Sprintf("mock%060x", hash(name))[:64]
 	}
 	return out
 }
