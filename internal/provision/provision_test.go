@@ -549,3 +549,24 @@ func TestPassphraseIsGeneratedOnceWith0600(t *testing.T) {
 	}
 	_ = start
 }
+
+func TestReadOutputsFeedsTheInventory(t *testing.T) {
+	f := newTinyFixture(t)
+	o := f.options("staging")
+	o.Program = nil
+	if _, err := provision.ReadOutputs(context.Background(), o); !errors.Is(err, provision.ErrNoStack) {
+		t.Fatalf("outputs of a stack never applied: got %v, want ErrNoStack", err)
+	}
+	f.mustUp("staging")
+	// Read while the stack is locked by another operation: outputs need no lock.
+	holder := f.open("staging")
+	defer holder.Close()
+	outs, err := provision.ReadOutputs(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, _ := outs["inventory"].(map[string]any)
+	if vpc, _ := inv["vpcId"].(string); !strings.HasPrefix(vpc, "vpc-") {
+		t.Fatalf("inventory %v", outs)
+	}
+}
