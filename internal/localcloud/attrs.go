@@ -270,12 +270,12 @@ var typeTable = map[string]typeSpec{
 		return firstNonEmpty(a.str("replicationGroupId"), name)
 	}, computed: func(a *attrCtx, id, _ string) map[string]any {
 		return map[string]any{"arn": awsARN(a, "elasticache", "replicationgroup:"+id), "port": 6379,
-			"primaryEndpointAddress": "master." + id + "." + randHex(6) + ".euw1.cache.amazonaws.com",
-			"readerEndpointAddress":  "replica." + id + "." + randHex(6) + ".euw1.cache.amazonaws.com"}
+			"primaryEndpointAddress": "master." + id + "." + randHex(6) + "." + regionShort(a.region) + ".cache.amazonaws.com",
+			"readerEndpointAddress":  "replica." + id + "." + randHex(6) + "." + regionShort(a.region) + ".cache.amazonaws.com"}
 	}},
 	"aws:elasticache/cluster:Cluster": {id: func(a *attrCtx, name string) string { return firstNonEmpty(a.str("clusterId"), name) },
 		computed: func(a *attrCtx, id, _ string) map[string]any {
-			addr := id + "." + randHex(6) + ".0001.euw1.cache.amazonaws.com"
+			addr := id + "." + randHex(6) + ".0001." + regionShort(a.region) + ".cache.amazonaws.com"
 			return map[string]any{"arn": awsARN(a, "elasticache", "cluster:"+id), "port": 6379,
 				"cacheNodes":     []any{map[string]any{"id": "0001", "address": addr, "port": 6379}},
 				"clusterAddress": addr}
@@ -313,6 +313,15 @@ var typeTable = map[string]typeSpec{
 			a.str("workloadIdentityPoolId") + "/providers/" + firstNonEmpty(a.str("workloadIdentityPoolProviderId"), name),
 			"state": "ACTIVE"}
 	}},
+}
+
+// regionShort abbreviates a region as ElastiCache endpoints do: eu-west-1 -> euw1.
+func regionShort(region string) string {
+	parts := strings.Split(region, "-")
+	if len(parts) != 3 || parts[1] == "" {
+		return region
+	}
+	return parts[0] + parts[1][:1] + parts[2]
 }
 
 func s3ID(a *attrCtx, name string) string {
@@ -353,6 +362,9 @@ func firstNonEmpty(vs ...string) string {
 // materialize returns the id and outputs of a new resource: inputs pass through, then the type's computed
 // attributes (or the generic ones) fill what the inputs do not set.
 func materialize(a *attrCtx) (string, map[string]any) {
+	if a.pkg == "random" {
+		return randomMaterialize(a)
+	}
 	autoname := a.logical + "-" + randHex(7)
 	name := a.name(autoname)
 	spec, known := typeTable[a.typ]
@@ -393,6 +405,9 @@ func materialize(a *attrCtx) (string, map[string]any) {
 
 // computedKeys lists the attributes a type computes (for unknowns during preview).
 func computedKeys(a *attrCtx) []string {
+	if a.pkg == "random" {
+		return []string{"result", "hex", "b64Std", "b64Url", "dec"}
+	}
 	spec, known := typeTable[a.typ]
 	keys := []string{"name"}
 	if a.pkg == "aws" {

@@ -10,7 +10,7 @@ import (
 )
 
 // Packages are the packages the local cloud simulates.
-var Packages = []string{"aws", "gcp"}
+var Packages = []string{"aws", "gcp", "random"}
 
 // Cloud is the running local cloud: one gRPC provider server per package on 127.0.0.1.
 type Cloud struct {
@@ -19,7 +19,7 @@ type Cloud struct {
 	ports   map[string]int
 }
 
-// Start serves the simulated aws and gcp providers on loopback ports, keeping state under dir.
+// Start serves the simulated aws, gcp and random providers on loopback ports, keeping state under dir.
 func Start(dir string) (*Cloud, error) {
 	store, err := NewStore(dir)
 	if err != nil {

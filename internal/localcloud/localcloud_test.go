@@ -218,3 +218,25 @@ func TestProviderOverGRPC(t *testing.T) {
 		t.Fatalf("unknown invoke: %v %v", bad, err)
 	}
 }
+
+func TestRandomResources(t *testing.T) {
+	pw := &attrCtx{pkg: "random", typ: "random:index/randomPassword:RandomPassword", logical: "db",
+		inputs: map[string]any{"length": float64(24), "special": false}}
+	id, out := materialize(pw)
+	res, _ := out["result"].(string)
+	if id != "none" || len(res) != 24 || strings.ContainsAny(res, "!@#$%&*()-_=+[]{}<>:?") {
+		t.Fatalf("password id %q result %q", id, res)
+	}
+	if _, again := materialize(pw); again["result"] == res {
+		t.Error("two passwords are equal")
+	}
+	rid := &attrCtx{pkg: "random", typ: "random:index/randomId:RandomId", inputs: map[string]any{"byteLength": float64(4)}}
+	if _, out := materialize(rid); len(out["hex"].(string)) != 8 {
+		t.Errorf("random id %v", out)
+	}
+	resp, err := (&Provider{pkg: "random"}).Diff(context.Background(), &pulumirpc.DiffRequest{
+		OldInputs: mustStruct(t, map[string]any{"length": 24}), News: mustStruct(t, map[string]any{"length": 32})})
+	if err != nil || len(resp.Replaces) != 1 {
+		t.Fatalf("random input change must replace: %v %v", resp, err)
+	}
+}

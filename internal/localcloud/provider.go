@@ -50,8 +50,10 @@ func NewProvider(pkg string, store *Store) (*Provider, error) {
 		v = AWSVersion
 	case "gcp":
 		v = GCPVersion
+	case "random":
+		v = RandomVersion
 	default:
-		return nil, fmt.Errorf("localcloud: no simulated provider for package %q (have aws, gcp)", pkg)
+		return nil, fmt.Errorf("localcloud: no simulated provider for package %q (have aws, gcp, random)", pkg)
 	}
 	return &Provider{pkg: pkg, version: v, store: store, configs: map[string]map[string]any{}}, nil
 }
@@ -241,7 +243,8 @@ func (p *Provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumir
 	for _, k := range req.GetIgnoreChanges() {
 		ignore[k] = true
 	}
-	resp, err := diff(olds, req.GetNews(), func(k string) bool { return replaceKeys[k] })
+	// pulumi-random replaces on any input change (a new value); the clouds on identity keys.
+	resp, err := diff(olds, req.GetNews(), func(k string) bool { return p.pkg == "random" || replaceKeys[k] })
 	if err != nil {
 		return nil, fmt.Errorf("localcloud %s: diff %s: %w", p.pkg, req.GetUrn(), err)
 	}
