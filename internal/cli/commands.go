@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	backupcmd "github.com/plinth-dev/plinth/internal/cli/cmd/backup"
+	deploycmd "github.com/plinth-dev/plinth/internal/cli/cmd/deploy"
 	destroycmd "github.com/plinth-dev/plinth/internal/cli/cmd/destroy"
 	driftcmd "github.com/plinth-dev/plinth/internal/cli/cmd/drift"
 	previewcmd "github.com/plinth-dev/plinth/internal/cli/cmd/preview"
@@ -16,6 +17,7 @@ import (
 // addCommands wires every noun into the root. One line per command group.
 func addCommands(root *cobra.Command, f *cmdutil.Factory) {
 	root.AddCommand(backupcmd.NewCmdBackup(f))
+	root.AddCommand(deploycmd.NewCmdDeploy(f))
 	root.AddCommand(previewcmd.NewCmdPreview(f, nil), validatecmd.NewCmdValidate(f, nil))
 	root.AddCommand(upcmd.NewCmdUp(f, nil), refreshcmd.NewCmdRefresh(f, nil), destroycmd.NewCmdDestroy(f, nil), driftcmd.NewCmdDrift(f, nil))
 }

@@ -23,6 +23,8 @@ type Executor struct {
 	// Emit receives progress events (serialized: never called concurrently).
 	Emit func(Event)
 	Now  func() time.Time
+	// StepTimeout bounds every step on a host (default 10 minutes): a hung host fails its step.
+	StepTimeout time.Duration
 
 	emitMu sync.Mutex
 }
@@ -228,6 +230,12 @@ func (e *Executor) runStep(ctx context.Context, p *Plan, phase Phase, batchNo in
 
 // step carries out one step on h.
 func (e *Executor) step(ctx context.Context, p *Plan, h inventory.Host, s Step) error {
+	timeout := e.StepTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	switch s.Kind {
 	case StepDrain:
 		if e.Drainer == nil {
@@ -314,7 +322,9 @@ func (e *Executor) health(ctx context.Context, h inventory.Host, spec HealthSpec
 	url := fmt.Sprintf("http://127.0.0.1:%d%s", spec.Port, spec.Path)
 	tries := max(spec.Retries, 1)
 	var lastErr error
+	attempts := 0
 	for i := 0; i < tries; i++ {
+		attempts++
 		if i > 0 {
 			t := time.NewTimer(spec.Interval)
 			select {
@@ -332,7 +342,7 @@ func (e *Executor) health(ctx context.Context, h inventory.Host, spec HealthSpec
 			break // it answers, with another version: retrying longer will not help
 		}
 	}
-	return fmt.Errorf("health %s: %d attempts: %w", url, tries, lastErr)
+	return fmt.Errorf("health %s: %d attempts: %w", url, attempts, lastErr)
 }
 
 var errWrongVersion = errors.New("wrong version")

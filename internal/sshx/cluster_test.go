@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/plinth-dev/plinth/internal/deploy"
 	"github.com/plinth-dev/plinth/internal/deploy/deploytest"
@@ -56,7 +57,8 @@ func newCluster(t *testing.T, n int) *cluster {
 func (c *cluster) runner(t *testing.T) *sshx.Runner {
 	t.Helper()
 	b := c.inv.Bastion.Host
-	r, err := sshx.New(sshx.Config{KnownHosts: []string{c.known}, IdentityFiles: []string{c.keys.PrivatePath}, Bastion: &b})
+	r, err := sshx.New(sshx.Config{KnownHosts: []string{c.known}, IdentityFiles: []string{c.keys.PrivatePath}, Bastion: &b,
+		KeepAlive: time.Second, DialTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

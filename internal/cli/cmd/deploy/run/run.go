@@ -1,0 +1,233 @@
+// Package run implements `plinth deploy`: a rolling, zero-downtime deploy of a tier's binary.
+package run
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/plinth-dev/plinth/internal/cli/cmd/deploy/shared"
+	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
+	"github.com/plinth-dev/plinth/internal/cli/iostreams"
+	"github.com/plinth-dev/plinth/internal/deploy"
+	"github.com/plinth-dev/plinth/internal/views"
+)
+
+// RunOptions are the inputs of `plinth deploy`.
+type RunOptions struct {
+	IO     *iostreams.IOStreams
+	Now    func() time.Time
+	Holder string
+	// Load builds the environment (tests inject fakes).
+	Load func(context.Context, *shared.Flags) (*shared.Env, error)
+	// Drainer builds the load balancer drainer of a tier (nil: none).
+	Drainer func(context.Context, *shared.Env, string) (deploy.Drainer, error)
+
+	Flags    shared.Flags
+	Tier     string
+	AllTiers bool
+	Artifact string
+	Version  string
+	Batch    string
+	Message  string
+	DryRun   bool
+}
+
+// NewCmdRun builds `plinth deploy`. runF replaces the run function in tests.
+func NewCmdRun(f *cmdutil.Factory, runF func(context.Context, *RunOptions) error) *cobra.Command {
+	opts := &RunOptions{IO: f.IOStreams, Now: f.Now}
+	cmd := &cobra.Command{
+		Use:   "deploy --stack S (--tier T | --all-tiers) --artifact PATH --version V",
+		Short: "Roll a binary out to a tier's hosts over SSH, batch by batch, with zero downtime",
+		Long: `Uploads the artifact to every host of the tier in parallel (content-addressed: hosts that hold it get
+0 bytes; its sha256 is verified on each host), then switches batches of hosts: drain from the load balancer,
+switch the current symlink, restart, health-check, re-enable. At least N hosts of an N+1 tier stay in
+service. A failed health check rolls that batch back and stops.
+
+Exit codes: 0 deployed, 1 failed (the error names the host), 2 bad flags, 3 invalid inventory or config,
+6 the stack's deploy lock is held by someone else (named).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := opts.Flags.Validate(); err != nil {
+				return err
+			}
+			if opts.AllTiers == (opts.Tier != "") {
+				return cmdutil.FlagErrorf("pass exactly one of --tier or --all-tiers")
+			}
+			if opts.Version == "" {
+				return cmdutil.FlagErrorf("--version is required")
+			}
+			if err := deploy.ValidateVersion(opts.Version); err != nil {
+				return cmdutil.FlagErrorf("--version: %v", err)
+			}
+			if opts.Artifact == "" && !opts.AllTiers {
+				return cmdutil.FlagErrorf("--artifact is required")
+			}
+			if opts.Holder == "" {
+				opts.Holder = shared.Holder(f)
+			}
+			if opts.Load == nil {
+				opts.Load = func(ctx context.Context, fl *shared.Flags) (*shared.Env, error) { return shared.Load(ctx, f, fl) }
+			}
+			if opts.Drainer == nil {
+				opts.Drainer = shared.Drainer
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runRun(cmd.Context(), opts)
+		},
+	}
+	shared.AddFlags(cmd, &opts.Flags)
+	cmd.Flags().StringVarP(&opts.Tier, "tier", "t", "", "tier to deploy (app, worker, ...)")
+	cmd.Flags().BoolVar(&opts.AllTiers, "all-tiers", false, "deploy every tier of the deploy config, in its order")
+	cmd.Flags().StringVarP(&opts.Artifact, "artifact", "a", "", "local path of the binary (with --all-tiers, a tier's artifact: in the config overrides it)")
+	cmd.Flags().StringVarP(&opts.Version, "version", "V", "", "release version (a path element: [A-Za-z0-9._+-])")
+	cmd.Flags().StringVar(&opts.Batch, "batch", "", "hosts switched at once: a count or a percentage (capped to keep N of N+1 in service)")
+	cmd.Flags().StringVarP(&opts.Message, "message", "m", "", "why: recorded in the lock and the audit log")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the plan and change nothing")
+	return cmd
+}
+
+func runRun(ctx context.Context, opts *RunOptions) error {
+	env, err := opts.Load(ctx, &opts.Flags)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	tiers := []string{opts.Tier}
+	if opts.AllTiers {
+		tiers = env.Config.Order
+		if len(tiers) == 0 {
+			tiers = env.Inventory.TierNames()
+		}
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	jsonOut := opts.Flags.Output == cmdutil.OutputJSON
+	var plans []*deploy.Plan
+	drainers := map[string]deploy.Drainer{}
+	releases := map[string]deploy.Release{}
+	for _, tier := range tiers {
+		t, err := env.Inventory.Tier(tier)
+		if err != nil {
+			return cmdutil.FlagErrorf("--tier: %v", err)
+		}
+		if opts.AllTiers && len(t.Hosts) == 0 {
+			continue
+		}
+		cfg := env.Config.Tier(tier)
+		if opts.Batch != "" {
+			cfg.Batch = opts.Batch
+		}
+		artifact := opts.Artifact
+		if opts.AllTiers && cfg.Artifact != "" {
+			artifact = cfg.Artifact
+		}
+		if artifact == "" {
+			return cmdutil.FlagErrorf("tier %s: no artifact: pass --artifact or set tiers.%s.artifact in the deploy config", tier, tier)
+		}
+		rel, ok := releases[artifact]
+		if !ok {
+			rel, err = describe(artifact, opts.Version, now())
+			if err != nil {
+				return err
+			}
+			releases[artifact] = rel
+		}
+		var dr deploy.Drainer
+		if opts.Drainer != nil {
+			if dr, err = opts.Drainer(ctx, env, tier); err != nil {
+				return err
+			}
+		}
+		drainers[tier] = dr
+		p, err := deploy.NewPlan(deploy.PlanInput{Inventory: env.Inventory, Tier: tier, Release: rel, Config: cfg, Drain: dr != nil})
+		if err != nil {
+			return cmdutil.WithExitCode(cmdutil.ExitConfigInvalid, err)
+		}
+		plans = append(plans, p)
+	}
+	if len(plans) == 0 {
+		return errors.New("nothing to deploy: no tier has hosts")
+	}
+	if opts.DryRun {
+		for _, p := range plans {
+			if err := views.RenderPlan(opts.IO.Out, jsonOut, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	view := views.NewDeployView(opts.IO.Out, jsonOut, opts.IO.ProgressEnabled())
+	var results []views.DeployResult
+	var firstErr error
+	// One session per tier: each holds the stack lock only while it runs, and each is audited.
+	for _, p := range plans {
+		exec := &deploy.Executor{Runner: env.Runner, Drainer: drainers[p.Tier], Emit: view.Event, Now: now}
+		s := &deploy.Session{State: env.State, Exec: exec, Holder: opts.Holder, Message: opts.Message, Action: "deploy", Now: now}
+		outs, err := s.Run(ctx, []*deploy.Plan{p})
+		results = append(results, Summarize("deploy", p, outs, err))
+		if err != nil {
+			firstErr = err
+			break
+		}
+	}
+	if err := views.RenderDeployResults(opts.IO.Out, jsonOut, results); err != nil {
+		return err
+	}
+	return shared.ExitCodeFor(firstErr)
+}
+
+// Summarize turns a session's outcome into the rendered result.
+func Summarize(action string, p *deploy.Plan, outs []*deploy.Outcome, err error) views.DeployResult {
+	r := views.DeployResult{Stack: p.Stack, Tier: p.Tier, Version: p.Version, Action: action, Result: "succeeded", Switched: []string{}}
+	if len(outs) > 0 && outs[0] != nil {
+		o := outs[0]
+		r.BytesSent, r.ElapsedMs = o.BytesSent, time.Duration(o.Elapsed).Milliseconds()
+		if o.Switched != nil {
+			r.Switched = o.Switched
+		}
+		r.RolledBack = o.RolledBack
+	}
+	if err != nil {
+		r.Result, r.Error = "failed", err.Error()
+		var he *deploy.HostError
+		if errors.As(err, &he) {
+			r.FailedHost = he.Host
+		}
+		var le *deploy.LockedError
+		if errors.As(err, &le) {
+			r.Result = "locked"
+		}
+	}
+	return r
+}
+
+// describe hashes the artifact.
+func describe(path, version string, now time.Time) (deploy.Release, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return deploy.Release{}, cmdutil.FlagErrorf("--artifact: %v", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return deploy.Release{}, cmdutil.FlagErrorf("--artifact %s: not a regular file", path)
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return deploy.Release{}, fmt.Errorf("artifact %s: %w", path, err)
+	}
+	return deploy.Release{Version: version, Artifact: path, SHA256: hex.EncodeToString(h.Sum(nil)), Size: n, CreatedAt: now}, nil
+}

@@ -1,0 +1,193 @@
+// Package shared builds what every `plinth deploy` verb needs: the inventory, the deploy config, the SSH
+// runner, the lock/audit state on the bastion and the load balancer drainer.
+package shared
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/spf13/cobra"
+
+	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
+	"github.com/plinth-dev/plinth/internal/deploy"
+	"github.com/plinth-dev/plinth/internal/deploy/local"
+	"github.com/plinth-dev/plinth/internal/inventory"
+	"github.com/plinth-dev/plinth/internal/sshx"
+)
+
+// Flags are the connection flags shared by the deploy verbs.
+type Flags struct {
+	Stack      string
+	Inventory  string
+	Config     string
+	Identity   []string
+	KnownHosts []string
+	NoAgent    bool
+	Compress   string
+	Timeout    time.Duration
+	Output     string
+}
+
+// AddFlags registers the shared flags on cmd.
+func AddFlags(cmd *cobra.Command, f *Flags) {
+	cmd.Flags().StringVarP(&f.Stack, "stack", "s", "", "stack name (required)")
+	cmd.Flags().StringVar(&f.Inventory, "inventory", "", "YAML inventory file (default: the stack's outputs + the cloud API)")
+	cmd.Flags().StringVar(&f.Config, "config", "", "deploy config (default: deploy.yaml in the project directory, when present)")
+	cmd.Flags().StringArrayVarP(&f.Identity, "identity", "i", nil, "SSH private key file (repeatable; default: ssh-agent, then ~/.ssh/id_ed25519)")
+	cmd.Flags().StringArrayVar(&f.KnownHosts, "known-hosts", nil, "known_hosts file (repeatable; default ~/.ssh/known_hosts)")
+	cmd.Flags().BoolVar(&f.NoAgent, "no-agent", false, "do not use ssh-agent")
+	cmd.Flags().StringVar(&f.Compress, "compress", "", "compress uploads on the wire: zstd (needs zstd on the hosts) or empty")
+	cmd.Flags().DurationVar(&f.Timeout, "connect-timeout", 10*time.Second, "SSH connect + handshake timeout")
+	cmdutil.AddOutputFlag(cmd, &f.Output)
+}
+
+// Validate checks the shared flags.
+func (f *Flags) Validate() error {
+	if f.Stack == "" {
+		return cmdutil.FlagErrorf("--stack is required")
+	}
+	if f.Compress != "" && f.Compress != "zstd" {
+		return cmdutil.FlagErrorf("--compress: want zstd or empty, got %q", f.Compress)
+	}
+	return cmdutil.ValidateOutput(f.Output)
+}
+
+// Env is everything a deploy verb works with. Close releases connections.
+type Env struct {
+	Inventory *inventory.Inventory
+	Config    *deploy.Config
+	Runner    deploy.Runner
+	State     deploy.State
+	Close     func()
+}
+
+// Load builds the Env for flags.
+func Load(ctx context.Context, f *cmdutil.Factory, fl *Flags) (*Env, error) {
+	inv, err := LoadInventory(ctx, f, fl)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := LoadConfig(f, fl)
+	if err != nil {
+		return nil, cmdutil.WithExitCode(cmdutil.ExitConfigInvalid, err)
+	}
+	home := f.Getenv("HOME")
+	sc := sshx.Config{KnownHosts: fl.KnownHosts, IdentityFiles: fl.Identity, DialTimeout: fl.Timeout, Compress: fl.Compress}
+	if len(sc.KnownHosts) == 0 {
+		sc.KnownHosts = []string{filepath.Join(home, ".ssh", "known_hosts")}
+	}
+	if sock := f.Getenv("SSH_AUTH_SOCK"); sock != "" && !fl.NoAgent {
+		sc.AgentSocket = sock
+	}
+	if len(sc.IdentityFiles) == 0 && sc.AgentSocket == "" {
+		if p := filepath.Join(home, ".ssh", "id_ed25519"); fileExists(p) {
+			sc.IdentityFiles = []string{p}
+		}
+	}
+	if inv.Bastion != nil && !inv.Bastion.Direct {
+		b := inv.Bastion.Host
+		sc.Bastion = &b
+	}
+	r, err := sshx.New(sc)
+	if err != nil {
+		return nil, err
+	}
+	env := &Env{Inventory: inv, Config: cfg, Runner: r, Close: func() { _ = r.Close() }}
+	if inv.Bastion != nil {
+		env.State = deploy.State{Runner: r, Host: inv.Bastion.Host, Dir: inv.Bastion.StateDir}
+	} else {
+		// No bastion (on-premise, one operator): lock and audit log on this machine.
+		dir := filepath.Join(home, ".local", "state", "plinth")
+		env.State = deploy.State{Runner: local.Runner{}, Host: inventory.Host{Name: "localhost"}, Dir: dir}
+	}
+	return env, nil
+}
+
+// LoadInventory reads --inventory, or the stack's outputs resolved through the cloud API.
+func LoadInventory(ctx context.Context, f *cmdutil.Factory, fl *Flags) (*inventory.Inventory, error) {
+	if fl.Inventory != "" {
+		inv, err := inventory.File{Path: fl.Inventory}.Inventory(ctx, fl.Stack)
+		if err != nil {
+			return nil, cmdutil.WithExitCode(cmdutil.ExitConfigInvalid, err)
+		}
+		return inv, nil
+	}
+	if f.StackOutputs == nil {
+		return nil, cmdutil.ErrNoStackOutputs
+	}
+	outputs, err := f.StackOutputs(ctx, fl.Stack)
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := inventory.ParseOutputs(outputs)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(parsed.Region))
+	if err != nil {
+		return nil, fmt.Errorf("aws config: %w", err)
+	}
+	src := inventory.Stack{
+		Outputs: func(context.Context, string) (map[string]any, error) { return outputs, nil },
+		ASG:     autoscaling.NewFromConfig(awsCfg),
+		EC2:     ec2.NewFromConfig(awsCfg),
+	}
+	return src.Inventory(ctx, fl.Stack)
+}
+
+// LoadConfig reads --config or deploy.yaml in the project directory (absent: defaults).
+func LoadConfig(f *cmdutil.Factory, fl *Flags) (*deploy.Config, error) {
+	path := fl.Config
+	if path == "" && f.ProjectDir != nil {
+		if dir, err := f.ProjectDir(); err == nil {
+			if p := filepath.Join(dir, "deploy.yaml"); fileExists(p) {
+				path = p
+			}
+		}
+	}
+	if path == "" {
+		return &deploy.Config{}, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("deploy config: %w", err)
+	}
+	return deploy.ParseConfig(data)
+}
+
+// Holder names who runs the command: user@machine ($PLINTH_DEPLOYER overrides, e.g. in CI).
+func Holder(f *cmdutil.Factory) string {
+	if h := f.Getenv("PLINTH_DEPLOYER"); h != "" {
+		return h
+	}
+	name := f.Getenv("USER")
+	if name == "" {
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		}
+	}
+	host, _ := os.Hostname()
+	return name + "@" + host
+}
+
+// ExitCodeFor maps deploy errors to exit codes: a held lock is ExitLocked.
+func ExitCodeFor(err error) error {
+	var le *deploy.LockedError
+	if errors.As(err, &le) {
+		return cmdutil.WithExitCode(cmdutil.ExitLocked, err)
+	}
+	return err
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}

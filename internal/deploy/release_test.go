@@ -1,0 +1,77 @@
+package deploy_test
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/plinth-dev/plinth/internal/deploy"
+)
+
+var sha = strings.Repeat("c", 64)
+
+func listing(t *testing.T, s string) deploy.Listing {
+	t.Helper()
+	l, err := deploy.ParseListing([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestParseListingOrdersOldestFirst(t *testing.T) {
+	l := listing(t, "current releases/v2\nrelease v3 "+sha+" 300\nrelease v1 "+sha+" 100\nrelease broken\nrelease v2 "+sha+" 200\n")
+	var got []string
+	for _, r := range l.Releases {
+		got = append(got, r.Version)
+	}
+	if l.Current != "v2" || !reflect.DeepEqual(got, []string{"broken", "v1", "v2", "v3"}) {
+		t.Fatalf("current %q releases %v", l.Current, got)
+	}
+	if _, err := deploy.ParseListing([]byte("garbage line\n")); err == nil {
+		t.Fatal("accepted garbage")
+	}
+}
+
+func TestPruneSet(t *testing.T) {
+	cases := []struct {
+		name    string
+		listing string
+		keep    int
+		protect string
+		want    []string
+	}{
+		{"keeps the newest K", "current releases/v4\nrelease v1 " + sha + " 1\nrelease v2 " + sha + " 2\nrelease v3 " + sha + " 3\nrelease v4 " + sha + " 4\n", 2, "v4", []string{"v1", "v2"}},
+		{"never the current one, even old", "current releases/v1\nrelease v1 " + sha + " 1\nrelease v2 " + sha + " 2\nrelease v3 " + sha + " 3\n", 1, "v3", []string{"v2"}},
+		{"incomplete leftovers go", "current releases/v2\nrelease v1 " + sha + " 1\nrelease v2 " + sha + " 2\nrelease half\n", 5, "v2", []string{"half"}},
+		{"nothing to do", "current releases/v1\nrelease v1 " + sha + " 1\n", 5, "v1", nil},
+		{"keep 0 is 1", "current releases/v2\nrelease v1 " + sha + " 1\nrelease v2 " + sha + " 2\n", 0, "v2", []string{"v1"}},
+	}
+	for _, c := range cases {
+		got := deploy.PruneSet(listing(t, c.listing), c.keep, c.protect)
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: got %v want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestRollbackTargetNeverIncomplete(t *testing.T) {
+	l := listing(t, "current releases/v3\nrelease v1 "+sha+" 1\nrelease v2 "+sha+" 2\nrelease v3 "+sha+" 3\nrelease v2.5\nrelease v4 "+sha+" 4\n")
+	if got, err := deploy.RollbackTarget(l, ""); err != nil || got != "v2" {
+		t.Fatalf("got %q %v, want v2 (newest complete older than current)", got, err)
+	}
+	if got, err := deploy.RollbackTarget(l, "v1"); err != nil || got != "v1" {
+		t.Fatalf("explicit: %q %v", got, err)
+	}
+	if _, err := deploy.RollbackTarget(l, "v2.5"); err == nil {
+		t.Fatal("rolled back to an incomplete release")
+	}
+	if _, err := deploy.RollbackTarget(l, "v9"); err == nil {
+		t.Fatal("rolled back to a missing release")
+	}
+	only := listing(t, "current releases/v1\nrelease v1 "+sha+" 1\nrelease v2\n")
+	if _, err := deploy.RollbackTarget(only, ""); !errors.Is(err, deploy.ErrNoRollbackTarget) {
+		t.Fatalf("got %v", err)
+	}
+}
