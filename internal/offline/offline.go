@@ -25,6 +25,9 @@ type Resource struct {
 	Custom   bool   `json:"custom"`
 	Provider string `json:"provider,omitempty"`
 	ID       string `json:"id,omitempty"`
+	// DeleteBeforeReplace and Protect are resource options the program set.
+	DeleteBeforeReplace bool `json:"deleteBeforeReplace,omitempty"`
+	Protect             bool `json:"protect,omitempty"`
 	// Inputs are plain Go values (map[string]any, []any, string, float64, bool, nil); secret values are
 	// wrapped in Secret. Outputs are the inputs plus computed attributes.
 	Inputs  map[string]any `json:"-"`
@@ -69,9 +72,9 @@ func (r *Recorder) urn(parent, typ, name string) string {
 
 // NewResource implements pulumi.MockResourceMonitor.
 func (r *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	parent := ""
-	if args.RegisterRPC != nil {
-		parent = args.RegisterRPC.GetParent()
+	parent, deleteBeforeReplace, protect := "", false, false
+	if rpc := args.RegisterRPC; rpc != nil {
+		parent, deleteBeforeReplace, protect = rpc.GetParent(), rpc.GetDeleteBeforeReplace(), rpc.GetProtect()
 	}
 	if parent == "" && args.TypeToken != string(resource.RootStackType) {
 		parent = r.StackURN()
@@ -90,15 +93,17 @@ func (r *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		}
 	}
 	res := &Resource{
-		URN:      r.urn(parent, args.TypeToken, args.Name),
-		Type:     args.TypeToken,
-		Name:     args.Name,
-		Parent:   parent,
-		Custom:   args.Custom,
-		Provider: args.Provider,
-		ID:       id,
-		Inputs:   inputs,
-		Outputs:  plain(resource.NewObjectProperty(state)).(map[string]any),
+		URN:                 r.urn(parent, args.TypeToken, args.Name),
+		Type:                args.TypeToken,
+		Name:                args.Name,
+		Parent:              parent,
+		Custom:              args.Custom,
+		Provider:            args.Provider,
+		ID:                  id,
+		DeleteBeforeReplace: deleteBeforeReplace,
+		Protect:             protect,
+		Inputs:              inputs,
+		Outputs:             plain(resource.NewObjectProperty(state)).(map[string]any),
 	}
 	r.mu.Lock()
 	r.resources = append(r.resources, res)
