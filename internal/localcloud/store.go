@@ -195,22 +195,12 @@ func (s *Store) Remove(stack, match string) error {
 	})
 }
 
-func (s *Store) view(stack string, fn func(*stateFile) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	unlock, err := s.flock(stack)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	st, err := s.load(stack)
-	if err != nil {
-		return err
-	}
-	return fn(st)
-}
+func (s *Store) view(stack string, fn func(*stateFile) error) error { return s.with(stack, false, fn) }
 
-func (s *Store) update(stack string, fn func(*stateFile) error) error {
+func (s *Store) update(stack string, fn func(*stateFile) error) error { return s.with(stack, true, fn) }
+
+// with loads the state of stack under the locks, runs fn, and saves the state when write is set.
+func (s *Store) with(stack string, write bool, fn func(*stateFile) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	unlock, err := s.flock(stack)
@@ -224,6 +214,9 @@ func (s *Store) update(stack string, fn func(*stateFile) error) error {
 	}
 	if err := fn(st); err != nil {
 		return err
+	}
+	if !write {
+		return nil
 	}
 	return s.save(stack, st)
 }

@@ -29,8 +29,7 @@ func TestDestroyRun(t *testing.T) {
 	dir, getenv := engineflagstest.Project(t)
 	fake := &engineflagstest.Engine{Result: provision.Result{Stack: "staging", Operation: "destroy", Changes: map[string]int{"delete": 9}}}
 	ios, _, out, _ := iostreams.Test()
-	if err := destroyRun(context.Background(), &DestroyOptions{IO: ios, ProjectDir: func() (string, error) { return dir, nil },
-		Getenv: getenv, Open: fake.Open, Stack: "staging", Output: "human", Yes: true}); err != nil {
+	if err := destroyRun(context.Background(), &DestroyOptions{Common: engineflagstest.Common(ios, dir, getenv, fake.Open, "staging", "human"), Yes: true}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "destroy staging: 9 delete") {

@@ -25,8 +25,7 @@ func TestDriftExitCodeAndReport(t *testing.T) {
 			{Kind: provision.EventDiag, Severity: "warning", Message: "slow api"},
 		}}
 		ios, _, out, _ := iostreams.Test()
-		err := driftRun(context.Background(), &DriftOptions{IO: ios, ProjectDir: func() (string, error) { return dir, nil },
-			Getenv: getenv, Open: fake.Open, Stack: "staging", Output: output})
+		err := driftRun(context.Background(), &DriftOptions{Common: engineflagstest.Common(ios, dir, getenv, fake.Open, "staging", output)})
 		var ee *cmdutil.ExitError
 		if !errors.As(err, &ee) || ee.Code != cmdutil.ExitDrift || !errors.Is(err, cmdutil.ErrSilent) {
 			t.Fatalf("%s: got %v, want silent exit %d", output, err, cmdutil.ExitDrift)
@@ -52,8 +51,7 @@ func TestDriftExitCodeAndReport(t *testing.T) {
 	}
 	fake := &engineflagstest.Engine{Drift: provision.DriftReport{Stack: "staging", Checked: 9}}
 	ios, _, out, _ := iostreams.Test()
-	if err := driftRun(context.Background(), &DriftOptions{IO: ios, ProjectDir: func() (string, error) { return dir, nil },
-		Getenv: getenv, Open: fake.Open, Stack: "staging", Output: "human"}); err != nil {
+	if err := driftRun(context.Background(), &DriftOptions{Common: engineflagstest.Common(ios, dir, getenv, fake.Open, "staging", "human")}); err != nil {
 		t.Fatalf("no drift: %v", err)
 	}
 	if !strings.Contains(out.String(), "no drift") {

@@ -8,37 +8,23 @@ import (
 
 	"github.com/plinth-dev/plinth/internal/cli/cmd/engineflags"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
-	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/views"
 )
 
 // RefreshOptions are the inputs of `plinth refresh`.
 type RefreshOptions struct {
-	IO         *iostreams.IOStreams
-	ProjectDir func() (string, error)
-	Getenv     func(string) string
-	Open       engineflags.Opener
-
-	Stack  string
-	Output string
-	Engine engineflags.Flags
+	engineflags.Common
 }
 
 // NewCmdRefresh builds `plinth refresh`. runF replaces the run function in tests.
 func NewCmdRefresh(f *cmdutil.Factory, runF func(context.Context, *RefreshOptions) error) *cobra.Command {
-	opts := &RefreshOptions{IO: f.IOStreams, ProjectDir: f.ProjectDir, Getenv: f.Getenv, Open: engineflags.OpenEngine}
+	opts := &RefreshOptions{Common: engineflags.NewCommon(f)}
 	cmd := &cobra.Command{
 		Use:   "refresh --stack NAME",
 		Short: "Update the stack's state to match the cloud (accepts drift)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.Stack == "" {
-				return cmdutil.FlagErrorf("--stack is required")
-			}
-			if err := cmdutil.ValidateOutput(opts.Output); err != nil {
-				return err
-			}
-			if err := opts.Engine.Validate(); err != nil {
+			if err := opts.Validate(); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -47,16 +33,12 @@ func NewCmdRefresh(f *cmdutil.Factory, runF func(context.Context, *RefreshOption
 			return refreshRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Stack, "stack", "s", "", "stack name: staging, preproduction, production")
-	cmdutil.AddOutputFlag(cmd, &opts.Output)
-	engineflags.Add(cmd, &opts.Engine)
+	opts.AddFlags(cmd)
 	return cmd
 }
 
 func refreshRun(ctx context.Context, opts *RefreshOptions) error {
-	asJSON := opts.Output == cmdutil.OutputJSON
-	env := engineflags.Env{IO: opts.IO, ProjectDir: opts.ProjectDir, Getenv: opts.Getenv}
-	e, err := engineflags.Open(ctx, env, opts.Open, opts.Stack, opts.Engine, asJSON)
+	e, err := opts.OpenStack(ctx)
 	if err != nil {
 		return err
 	}
@@ -65,5 +47,5 @@ func refreshRun(ctx context.Context, opts *RefreshOptions) error {
 	if err != nil {
 		return engineflags.ExitErr(err)
 	}
-	return views.EngineResult(opts.IO.Out, asJSON, res)
+	return views.EngineResult(opts.IO.Out, opts.JSON(), res)
 }

@@ -8,28 +8,21 @@ import (
 
 	"github.com/plinth-dev/plinth/internal/cli/cmd/engineflags"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
-	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/provision"
 	"github.com/plinth-dev/plinth/internal/views"
 )
 
 // UpOptions are the inputs of `plinth up`.
 type UpOptions struct {
-	IO         *iostreams.IOStreams
-	ProjectDir func() (string, error)
-	Getenv     func(string) string
-	Open       engineflags.Opener
+	engineflags.Common
 
-	Stack             string
-	Output            string
 	Plan              string
 	OverridePromotion string
-	Engine            engineflags.Flags
 }
 
 // NewCmdUp builds `plinth up`. runF replaces the run function in tests.
 func NewCmdUp(f *cmdutil.Factory, runF func(context.Context, *UpOptions) error) *cobra.Command {
-	opts := &UpOptions{IO: f.IOStreams, ProjectDir: f.ProjectDir, Getenv: f.Getenv, Open: engineflags.OpenEngine}
+	opts := &UpOptions{Common: engineflags.NewCommon(f)}
 	cmd := &cobra.Command{
 		Use:   "up --stack NAME [--plan FILE] [--cloud local]",
 		Short: "Create or update a stack's resources through the Pulumi engine",
@@ -39,13 +32,7 @@ recorded on the stack. production only accepts a revision (git commit + config h
 applied; --override-promotion REASON applies anyway and records who and why on the stack.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.Stack == "" {
-				return cmdutil.FlagErrorf("--stack is required")
-			}
-			if err := cmdutil.ValidateOutput(opts.Output); err != nil {
-				return err
-			}
-			if err := opts.Engine.Validate(); err != nil {
+			if err := opts.Validate(); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -54,18 +41,14 @@ applied; --override-promotion REASON applies anyway and records who and why on t
 			return upRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Stack, "stack", "s", "", "stack name: staging, preproduction, production")
+	opts.AddFlags(cmd)
 	cmd.Flags().StringVar(&opts.Plan, "plan", "", "apply exactly the plan in `FILE`, saved by plinth preview --save-plan")
 	cmd.Flags().StringVar(&opts.OverridePromotion, "override-promotion", "", "apply despite the promotion gate; the reason is recorded on the stack")
-	cmdutil.AddOutputFlag(cmd, &opts.Output)
-	engineflags.Add(cmd, &opts.Engine)
 	return cmd
 }
 
 func upRun(ctx context.Context, opts *UpOptions) error {
-	asJSON := opts.Output == cmdutil.OutputJSON
-	env := engineflags.Env{IO: opts.IO, ProjectDir: opts.ProjectDir, Getenv: opts.Getenv}
-	e, err := engineflags.Open(ctx, env, opts.Open, opts.Stack, opts.Engine, asJSON)
+	e, err := opts.OpenStack(ctx)
 	if err != nil {
 		return err
 	}
@@ -76,5 +59,5 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 	if err != nil {
 		return engineflags.ExitErr(err)
 	}
-	return views.EngineResult(opts.IO.Out, asJSON, res)
+	return views.EngineResult(opts.IO.Out, opts.JSON(), res)
 }

@@ -66,8 +66,8 @@ func TestUpRunRendersProgressAndResult(t *testing.T) {
 		},
 	}
 	ios, _, out, _ := iostreams.Test()
-	opts := &UpOptions{IO: ios, ProjectDir: func() (string, error) { return dir, nil }, Getenv: getenv, Open: fake.Open,
-		Stack: "staging", Output: "human", Plan: "/tmp/p.json", OverridePromotion: "INC-1"}
+	opts := &UpOptions{Common: engineflagstest.Common(ios, dir, getenv, fake.Open, "staging", "human"),
+		Plan: "/tmp/p.json", OverridePromotion: "INC-1"}
 	opts.Engine.Cloud = "local"
 	if err := upRun(context.Background(), opts); err != nil {
 		t.Fatal(err)
@@ -105,8 +105,7 @@ func TestUpRunJSONAndExitCodes(t *testing.T) {
 	for _, c := range cases {
 		fake := &engineflagstest.Engine{Err: c.err}
 		ios, _, _, _ := iostreams.Test()
-		err := upRun(context.Background(), &UpOptions{IO: ios, ProjectDir: func() (string, error) { return dir, nil },
-			Getenv: getenv, Open: fake.Open, Stack: "production", Output: "json"})
+		err := upRun(context.Background(), &UpOptions{Common: engineflagstest.Common(ios, dir, getenv, fake.Open, "production", "json")})
 		var ee *cmdutil.ExitError
 		if !errors.As(err, &ee) || ee.Code != c.code {
 			t.Errorf("%v: got %v, want exit %d", c.err, err, c.code)
@@ -115,8 +114,7 @@ func TestUpRunJSONAndExitCodes(t *testing.T) {
 	fake := &engineflagstest.Engine{Result: provision.Result{Stack: "staging", Operation: "up"},
 		Events: []provision.Event{{Kind: provision.EventStart, Op: "create", Name: "main"}}}
 	ios, _, out, _ := iostreams.Test()
-	if err := upRun(context.Background(), &UpOptions{IO: ios, ProjectDir: func() (string, error) { return dir, nil },
-		Getenv: getenv, Open: fake.Open, Stack: "staging", Output: "json"}); err != nil {
+	if err := upRun(context.Background(), &UpOptions{Common: engineflagstest.Common(ios, dir, getenv, fake.Open, "staging", "json")}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -138,8 +136,7 @@ func TestUpRunUnknownStack(t *testing.T) {
 	dir, getenv := engineflagstest.Project(t)
 	fake := &engineflagstest.Engine{}
 	ios, _, _, _ := iostreams.Test()
-	err := upRun(context.Background(), &UpOptions{IO: ios, ProjectDir: func() (string, error) { return dir, nil },
-		Getenv: getenv, Open: fake.Open, Stack: "qa", Output: "human"})
+	err := upRun(context.Background(), &UpOptions{Common: engineflagstest.Common(ios, dir, getenv, fake.Open, "qa", "human")})
 	var fe *cmdutil.FlagError
 	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "preproduction, production, staging") {
 		t.Fatalf("got %v", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/plinth-dev/plinth/internal/cli/cmd/engineflags"
+	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/provision"
 )
 
@@ -102,4 +103,10 @@ func Project(t *testing.T) (string, func(string) string) {
 		}
 		return ""
 	}
+}
+
+// Common builds the common options of an engine command for tests.
+func Common(ios *iostreams.IOStreams, dir string, getenv func(string) string, open engineflags.Opener, stack, output string) engineflags.Common {
+	return engineflags.Common{IO: ios, ProjectDir: func() (string, error) { return dir, nil }, Getenv: getenv, Open: open,
+		Stack: stack, Output: output}
 }

@@ -1,0 +1,55 @@
+package engineflags
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
+	"github.com/plinth-dev/plinth/internal/cli/iostreams"
+)
+
+// Common are the inputs every engine command has: its dependencies, --stack, --output and the engine flags.
+type Common struct {
+	IO         *iostreams.IOStreams
+	ProjectDir func() (string, error)
+	Getenv     func(string) string
+	// Open opens the stack (the real engine; a fake in tests).
+	Open Opener
+
+	Stack  string
+	Output string
+	Engine Flags
+}
+
+// NewCommon takes the dependencies from the Factory.
+func NewCommon(f *cmdutil.Factory) Common {
+	return Common{IO: f.IOStreams, ProjectDir: f.ProjectDir, Getenv: f.Getenv, Open: OpenEngine}
+}
+
+// AddFlags registers --stack, --output and the engine flags.
+func (c *Common) AddFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&c.Stack, "stack", "s", "", "stack name: staging, preproduction, production")
+	cmdutil.AddOutputFlag(cmd, &c.Output)
+	Add(cmd, &c.Engine)
+}
+
+// Validate checks the common flags.
+func (c *Common) Validate() error {
+	if c.Stack == "" {
+		return cmdutil.FlagErrorf("--stack is required")
+	}
+	if err := cmdutil.ValidateOutput(c.Output); err != nil {
+		return err
+	}
+	return c.Engine.Validate()
+}
+
+// JSON reports whether --output json was asked for.
+func (c *Common) JSON() bool { return c.Output == cmdutil.OutputJSON }
+
+// OpenStack resolves the options and opens the stack.
+func (c *Common) OpenStack(ctx context.Context) (Engine, error) {
+	env := Env{IO: c.IO, ProjectDir: c.ProjectDir, Getenv: c.Getenv}
+	return Open(ctx, env, c.Open, c.Stack, c.Engine, c.JSON())
+}
