@@ -1,6 +1,7 @@
 package offline
 
 import (
+	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -51,6 +52,16 @@ func Evaluate(project, stack string, config map[string]string, secretKeys []stri
 	}, pulumi.WithMocks(project, stack, rec), withConfig)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate %s/%s: %w", project, stack, err)
+	}
+	// Outputs resolved through ApplyT keep their Go types ([]string, map[string]string...): make them the same
+	// plain JSON values inputs are.
+	raw, err := json.Marshal(outputs)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate %s/%s: outputs: %w", project, stack, err)
+	}
+	outputs = map[string]any{}
+	if err := json.Unmarshal(raw, &outputs); err != nil {
+		return nil, fmt.Errorf("evaluate %s/%s: outputs: %w", project, stack, err)
 	}
 	return &Result{
 		Project:             project,
