@@ -228,13 +228,15 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreReport, error) {
 				bytes.Add(j.obj.PlainSize)
 				j.st.rows.Add(loaded)
 				if j.st.pending.Add(-1) == 0 {
+					loadedAt := time.Since(start)
 					if len(j.st.adds) > 0 {
 						if err := l.Exec(gctx, mysqlx.AlterAddIndexes(j.st.target, j.st.t.Name, j.st.adds)); err != nil {
 							return fmt.Errorf("restore %s: indexes of %s.%s: %w", m.ID, j.st.target, j.st.t.Name, err)
 						}
 					}
 					logMu.Lock()
-					o.Log.printf("restore %s: %s.%s: %d rows", m.ID, j.st.target, j.st.t.Name, j.st.rows.Load())
+					o.Log.printf("restore %s: %s.%s: %d rows (loaded at %s, indexed at %s)", m.ID, j.st.target, j.st.t.Name, j.st.rows.Load(),
+						loadedAt.Round(time.Second), time.Since(start).Round(time.Second))
 					logMu.Unlock()
 				}
 			}

@@ -75,7 +75,7 @@ is written last: a backup interrupted at any point is never listed as restorable
 	cmd.Flags().StringArrayVarP(&opts.Databases, "database", "d", nil, "database to include (repeatable; default: all non-system databases)")
 	cmd.Flags().IntVarP(&opts.Workers, "workers", "j", 4, "parallel table streams sharing the snapshot")
 	cmd.Flags().IntVar(&opts.PartSizeMiB, "part-size-mib", 64, "uncompressed MiB per data object")
-	cmd.Flags().StringVar(&opts.Level, "compression", "default", "zstd level: fastest, default, better")
+	cmd.Flags().StringVar(&opts.Level, "compression", "fastest", "zstd level: fastest (~zstd -1), default (~zstd -3), better")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress lines on stderr")
 	cmdutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
