@@ -49,15 +49,8 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 }
 
 func listRun(opts *ListOptions) error {
-	ctx := opts.Ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	res, err := target.Resolve(ctx, opts.Factory, opts.Target, false, true)
-	if err != nil {
-		return err
-	}
-	st, err := target.OpenStore(ctx, res.StoreURL)
+	ctx := target.Context(opts.Ctx)
+	_, st, err := target.Open(ctx, opts.Factory, opts.Target, false)
 	if err != nil {
 		return err
 	}

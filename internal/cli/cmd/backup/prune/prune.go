@@ -64,15 +64,8 @@ than --incomplete-grace are removed; a removed backup loses its manifest first.`
 }
 
 func pruneRun(opts *PruneOptions) error {
-	ctx := opts.Ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	res, err := target.Resolve(ctx, opts.Factory, opts.Target, false, true)
-	if err != nil {
-		return err
-	}
-	st, err := target.OpenStore(ctx, res.StoreURL)
+	ctx := target.Context(opts.Ctx)
+	_, st, err := target.Open(ctx, opts.Factory, opts.Target, false)
 	if err != nil {
 		return err
 	}

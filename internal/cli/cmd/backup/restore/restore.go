@@ -79,20 +79,13 @@ sha256 matched the manifest. A target database that already holds tables is refu
 }
 
 func restoreRun(opts *RestoreOptions) error {
-	ctx := opts.Ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx := target.Context(opts.Ctx)
 	ids, err := backup.ReadIdentityFile(opts.Identity)
 	if err != nil {
 		return err
 	}
 	rename, _ := target.ParseRename(opts.Rename)
-	res, err := target.Resolve(ctx, opts.Factory, opts.Target, true, true)
-	if err != nil {
-		return err
-	}
-	st, err := target.OpenStore(ctx, res.StoreURL)
+	res, st, err := target.Open(ctx, opts.Factory, opts.Target, true)
 	if err != nil {
 		return err
 	}

@@ -94,10 +94,7 @@ func level(s string) (zstd.EncoderLevel, error) {
 }
 
 func runRun(opts *RunOptions) error {
-	ctx := opts.Ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx := target.Context(opts.Ctx)
 	keys := append([]string{}, opts.Recipients...)
 	if opts.RecipientsFile != "" {
 		more, err := backup.ReadRecipientsFile(opts.RecipientsFile)
@@ -110,11 +107,7 @@ func runRun(opts *RunOptions) error {
 	if err != nil {
 		return cmdutil.FlagErrorf("%v", err)
 	}
-	res, err := target.Resolve(ctx, opts.Factory, opts.Target, true, true)
-	if err != nil {
-		return err
-	}
-	st, err := target.OpenStore(ctx, res.StoreURL)
+	res, st, err := target.Open(ctx, opts.Factory, opts.Target, true)
 	if err != nil {
 		return err
 	}

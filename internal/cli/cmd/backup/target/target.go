@@ -140,9 +140,22 @@ func Resolve(ctx context.Context, f *cmdutil.Factory, fl Flags, needDB, needStor
 	return r, nil
 }
 
-// OpenStore opens the resolved store.
-func OpenStore(ctx context.Context, url string) (*blobstore.Store, error) {
-	return blobstore.Open(ctx, url)
+// Open resolves the target (the DSN too when needDB) and opens the store; the caller closes it.
+func Open(ctx context.Context, f *cmdutil.Factory, fl Flags, needDB bool) (Resolved, *blobstore.Store, error) {
+	res, err := Resolve(ctx, f, fl, needDB, true)
+	if err != nil {
+		return res, nil, err
+	}
+	st, err := blobstore.Open(ctx, res.StoreURL)
+	return res, st, err
+}
+
+// Context returns ctx, or a background context when the command was run without one (tests).
+func Context(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
 }
 
 // ResolveID turns "latest" into the newest restorable backup's ID.

@@ -75,20 +75,13 @@ func NewCmdVerify(f *cmdutil.Factory, runF func(*VerifyOptions) error) *cobra.Co
 }
 
 func verifyRun(opts *VerifyOptions) error {
-	ctx := opts.Ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx := target.Context(opts.Ctx)
 	ids, err := backup.ReadIdentityFile(opts.Identity)
 	if err != nil {
 		return err
 	}
 	rename, _ := target.ParseRename(opts.Rename)
-	res, err := target.Resolve(ctx, opts.Factory, opts.Target, false, true)
-	if err != nil {
-		return err
-	}
-	st, err := target.OpenStore(ctx, res.StoreURL)
+	_, st, err := target.Open(ctx, opts.Factory, opts.Target, false)
 	if err != nil {
 		return err
 	}
