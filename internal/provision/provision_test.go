@@ -399,8 +399,9 @@ func TestDestroyLeavesNothing(t *testing.T) {
 	}
 }
 
+// TestPromotionGate uses the small program: the gate is decided before the program runs.
 func TestPromotionGate(t *testing.T) {
-	f := newFixture(t)
+	f := newTinyFixture(t)
 	_, err := f.up("production", provision.UpOptions{})
 	if !errors.Is(err, provision.ErrPromotionRefused) {
 		t.Fatalf("production before preproduction: got %v, want ErrPromotionRefused", err)
