@@ -173,18 +173,27 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreReport, error) {
 		states[i] = st
 	}
 	type job struct {
-		st  *tableState
-		obj manifest.Object
+		st   *tableState
+		obj  manifest.Object
+		part int
 	}
 	var jobs []job
+	size := map[*tableState]int64{}
 	for _, st := range states {
-		for _, p := range partsOf[st.t.String()] {
+		for i, p := range partsOf[st.t.String()] {
 			ob, _ := m.Object(p)
-			jobs = append(jobs, job{st: st, obj: ob})
+			jobs = append(jobs, job{st: st, obj: ob, part: i})
+			size[st] += ob.PlainSize
 		}
 	}
-	// Big parts first; parts of one table interleave with other tables.
-	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].obj.PlainSize > jobs[j].obj.PlainSize })
+	// Round-robin over tables (first parts of every table, then second parts, ...), biggest tables first
+	// within a round: concurrent loads then mostly go to different tables, which do not contend for locks.
+	sort.SliceStable(jobs, func(i, j int) bool {
+		if jobs[i].part != jobs[j].part {
+			return jobs[i].part < jobs[j].part
+		}
+		return size[jobs[i].st] > size[jobs[j].st]
+	})
 	ch := make(chan job)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
