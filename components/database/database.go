@@ -108,9 +108,10 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, err
 	}
 
-	final := pulumi.StringPtr(name + "-final")
-	if !args.DeletionProtection {
-		final = nil
+	// Final snapshots when the database is protected (production); none otherwise.
+	var final, drFinal pulumi.StringPtrInput
+	if args.DeletionProtection {
+		final, drFinal = pulumi.StringPtr(name+"-final"), pulumi.StringPtr(name+"-dr-final")
 	}
 	primary, err := rds.NewInstance(ctx, name+"-primary", &rds.InstanceArgs{
 		Engine:                             pulumi.String("mysql"),
@@ -214,7 +215,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			PerformanceInsightsKmsKeyId:        drKey.Arn,
 			PerformanceInsightsRetentionPeriod: pulumi.Int(7),
 			SkipFinalSnapshot:                  pulumi.Bool(!args.DeletionProtection),
-			FinalSnapshotIdentifier:            final.ToStringPtrOutput().ApplyT(drFinal).(pulumi.StringPtrOutput),
+			FinalSnapshotIdentifier:            drFinal,
 			DeletionProtection:                 pulumi.Bool(args.DeletionProtection),
 			AutoMinorVersionUpgrade:            pulumi.Bool(true),
 			CaCertIdentifier:                   pulumi.String("rds-ca-rsa2048-g1"),
@@ -253,14 +254,6 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("database %s: register outputs: %w", name, err)
 	}
 	return d, nil
-}
-
-func drFinal(p *string) *string {
-	if p == nil {
-		return nil
-	}
-	s := *p + "-dr"
-	return &s
 }
 
 // dataKey is a rotating customer key that RDS (and Performance Insights, Secrets Manager) use in its region.

@@ -134,6 +134,15 @@ func TestStagingShape(t *testing.T) {
 	}
 }
 
+// TestDRWithoutProtection: a DR replica on an unprotected database (a drill copy) has no final snapshots.
+func TestDRWithoutProtection(t *testing.T) {
+	res := build(t, 1, true, false)
+	primary, _, dr := instances(res)
+	if dr == nil || dr.Inputs["finalSnapshotIdentifier"] != nil || primary.Inputs["finalSnapshotIdentifier"] != nil {
+		t.Errorf("unprotected: primary %v, dr %v", primary.Inputs["finalSnapshotIdentifier"], dr)
+	}
+}
+
 func TestBadArgs(t *testing.T) {
 	err := componenttest.RunErr(func(ctx *pulumi.Context) error {
 		_, err := New(ctx, "db", &Args{AZs: []string{"a"}, ReadReplicas: 9})
