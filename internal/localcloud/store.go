@@ -5,6 +5,7 @@
 package localcloud
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,6 +53,15 @@ type Store struct {
 	dir string
 	mu  sync.Mutex
 	now func() time.Time
+	// cache holds each stack's parsed state with the file's modification time and size when read or written,
+	// so a write does not re-parse a file nobody else changed.
+	cache map[string]cachedState
+}
+
+type cachedState struct {
+	mod  time.Time
+	size int64
+	st   *stateFile
 }
 
 // NewStore returns a store rooted at dir (created 0700 when missing).
@@ -62,7 +72,7 @@ func NewStore(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("localcloud: state dir %s: %w", dir, err)
 	}
-	return &Store{dir: dir, now: time.Now}, nil
+	return &Store{dir: dir, now: time.Now, cache: map[string]cachedState{}}, nil
 }
 
 // Dir is the state directory.
@@ -213,12 +223,17 @@ func (s *Store) with(stack string, write bool, fn func(*stateFile) error) error 
 		return err
 	}
 	if err := fn(st); err != nil {
+		delete(s.cache, stack) // fn may have changed st before failing
 		return err
 	}
 	if !write {
 		return nil
 	}
-	return s.save(stack, st)
+	if err := s.save(stack, st); err != nil {
+		delete(s.cache, stack)
+		return err
+	}
+	return nil
 }
 
 func (s *Store) flock(stack string) (func(), error) {
@@ -239,10 +254,18 @@ func (s *Store) flock(stack string) (func(), error) {
 // load reads the state of stack; a missing file is an empty state, a corrupt one an error (never rewritten).
 func (s *Store) load(stack string) (*stateFile, error) {
 	path := s.Path(stack)
-	data, err := os.ReadFile(path)
+	fi, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
+		delete(s.cache, stack)
 		return &stateFile{Version: stateVersion, Stack: stack}, nil
 	}
+	if err != nil {
+		return nil, fmt.Errorf("localcloud: read state %s: %w", path, err)
+	}
+	if c, ok := s.cache[stack]; ok && c.mod.Equal(fi.ModTime()) && c.size == fi.Size() {
+		return c.st, nil
+	}
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("localcloud: read state %s: %w", path, err)
 	}
@@ -254,12 +277,13 @@ func (s *Store) load(stack string) (*stateFile, error) {
 		return nil, fmt.Errorf("localcloud: state %s: unsupported version %d (want %d)", path, st.Version, stateVersion)
 	}
 	st.Stack = stack
+	s.cache[stack] = cachedState{mod: fi.ModTime(), size: fi.Size(), st: &st}
 	return &st, nil
 }
 
 func (s *Store) save(stack string, st *stateFile) error {
 	sort.Slice(st.Resources, func(i, j int) bool { return st.Resources[i].URN < st.Resources[j].URN })
-	data, err := json.MarshalIndent(st, "", "  ")
+	data, err := encodeState(st)
 	if err != nil {
 		return fmt.Errorf("localcloud: encode state %s: %w", stack, err)
 	}
@@ -269,7 +293,7 @@ func (s *Store) save(stack string, st *stateFile) error {
 		return fmt.Errorf("localcloud: write state %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return fmt.Errorf("localcloud: write state %s: %w", path, err)
 	}
@@ -279,7 +303,37 @@ func (s *Store) save(stack string, st *stateFile) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("localcloud: write state %s: %w", path, err)
 	}
+	if fi, err := os.Stat(path); err == nil {
+		s.cache[stack] = cachedState{mod: fi.ModTime(), size: fi.Size(), st: st}
+	}
 	return nil
+}
+
+// encodeState writes the state with one resource a line: readable, diffable, and cheaper than indenting.
+func encodeState(st *stateFile) ([]byte, error) {
+	head, err := json.Marshal(struct {
+		Version int    `json:"version"`
+		Stack   string `json:"stack"`
+	}{st.Version, st.Stack})
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.Write(head[:len(head)-1])
+	b.WriteString(`,"resources":[`)
+	for i, r := range st.Resources {
+		line, err := json.Marshal(r)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.URN, err)
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("\n")
+		b.Write(line)
+	}
+	b.WriteString("\n]}\n")
+	return b.Bytes(), nil
 }
 
 // urnName returns the last "::"-separated segment of a URN (the logical name).
