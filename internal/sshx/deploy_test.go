@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/plinth-dev/plinth/internal/deploy"
 	"github.com/plinth-dev/plinth/internal/deploy/deploytest"
@@ -28,7 +29,7 @@ func TestRollingDeployKeepsNHealthy(t *testing.T) {
 		}
 	}
 
-	prober := deploytest.StartProber(c.ports, "v1", "v2")
+	prober := deploytest.StartProber(5*time.Millisecond, c.ports, "v1", "v2")
 	out := c.deploy(t, r, v2)
 	minHealthy, sweeps, worst := prober.Stop()
 	// N+1 with 4 hosts: N = 3 must answer /health with a valid version at every moment.

@@ -52,9 +52,10 @@ type Runner struct {
 	hostKey ssh.HostKeyCallback
 	agentC  net.Conn
 
-	mu    sync.Mutex
-	conns map[string]*conn
-	wire  atomic.Int64
+	mu     sync.Mutex
+	conns  map[string]*conn
+	zcache map[string]*zentry
+	wire   atomic.Int64
 }
 
 type conn struct {

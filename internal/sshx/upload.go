@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -51,31 +52,22 @@ func (r *Runner) Upload(ctx context.Context, h inventory.Host, u deploy.UploadSp
 	if r.cfg.Compress == "zstd" {
 		enc = "zstd"
 	}
-	pr, pw := io.Pipe()
-	wire := &counter{}
-	go func() {
-		src := &progressReader{r: f, fn: progress}
-		bw := bufio.NewWriterSize(io.MultiWriter(pw, wire), 256<<10)
-		var err error
-		if enc == "zstd" {
-			var zw *zstd.Encoder
-			zw, err = zstd.NewWriter(bw, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
-			if err == nil {
-				_, err = io.CopyBuffer(zw, src, make([]byte, 256<<10))
-				if cerr := zw.Close(); err == nil {
-					err = cerr
-				}
+	var body io.Reader = &progressReader{r: f, fn: progress}
+	if enc == "zstd" {
+		// Compressed once per artifact, then sent to every host from memory.
+		z, err := r.compressed(u)
+		if err != nil {
+			return 0, fmt.Errorf("upload: %w", err)
+		}
+		body = &progressReader{r: bytes.NewReader(z), fn: func(n int64) {
+			if progress != nil {
+				progress(n * u.Size / int64(max(len(z), 1)))
 			}
-		} else {
-			_, err = io.CopyBuffer(bw, src, make([]byte, 256<<10))
-		}
-		if err == nil {
-			err = bw.Flush()
-		}
-		pw.CloseWithError(err)
-	}()
-	err = r.run(ctx, h, []string{"sh", "-c", scriptReceive, "plinth-receive", u.Remote, u.SHA256, enc}, pr, io.Discard, nil)
-	_ = pr.CloseWithError(io.ErrClosedPipe)
+		}}
+	}
+	wire := &counter{}
+	body = io.TeeReader(bufio.NewReaderSize(body, 256<<10), wire)
+	err = r.run(ctx, h, []string{"sh", "-c", scriptReceive, "plinth-receive", u.Remote, u.SHA256, enc}, body, io.Discard, nil)
 	r.wire.Add(wire.n)
 	if err != nil {
 		return wire.n, fmt.Errorf("upload: %w", err)
@@ -100,4 +92,48 @@ func (p *progressReader) Read(b []byte) (int, error) {
 		p.fn(p.n)
 	}
 	return n, err
+}
+
+// compressed returns the artifact zstd-compressed, computing it once per sha256 (concurrent callers wait).
+func (r *Runner) compressed(u deploy.UploadSpec) ([]byte, error) {
+	r.mu.Lock()
+	if r.zcache == nil {
+		r.zcache = map[string]*zentry{}
+	}
+	e, ok := r.zcache[u.SHA256]
+	if !ok {
+		e = &zentry{}
+		r.zcache[u.SHA256] = e
+	}
+	r.mu.Unlock()
+	e.once.Do(func() {
+		f, err := os.Open(u.Local)
+		if err != nil {
+			e.err = err
+			return
+		}
+		defer f.Close()
+		var buf bytes.Buffer
+		zw, err := zstd.NewWriter(&buf, zstd.WithEncoderLevel(zstd.SpeedDefault))
+		if err != nil {
+			e.err = err
+			return
+		}
+		if _, err := io.Copy(zw, f); err != nil {
+			e.err = err
+			return
+		}
+		if err := zw.Close(); err != nil {
+			e.err = err
+			return
+		}
+		e.data = buf.Bytes()
+	})
+	return e.data, e.err
+}
+
+type zentry struct {
+	once sync.Once
+	data []byte
+	err  error
 }

@@ -169,8 +169,8 @@ type Prober struct {
 	worst  []string
 }
 
-// StartProber starts polling every interval.
-func StartProber(ports []int, validVersions ...string) *Prober {
+// StartProber starts polling all ports, pausing every between sweeps.
+func StartProber(every time.Duration, ports []int, validVersions ...string) *Prober {
 	p := &Prober{ports: ports, valid: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{}), min: len(ports)}
 	for _, v := range validVersions {
 		p.valid[v] = true
@@ -206,7 +206,7 @@ func StartProber(ports []int, validVersions ...string) *Prober {
 				p.min, p.worst = healthy, seen
 			}
 			p.mu.Unlock()
-			time.Sleep(5 * time.Millisecond)
+			time.Sleep(every)
 		}
 	}()
 	return p

@@ -126,6 +126,7 @@ func Start(t testing.TB, name string, opts Options) *Server {
 		"AllowTcpForwarding " + forwarding,
 		"UsePAM no",
 		"MaxSessions 64",
+		"Subsystem sftp internal-sftp",
 		"MaxStartups 100:30:200",
 		"LogLevel ERROR",
 		// bash sources ~/.bashrc for commands run by sshd unless it is a nested shell; a developer's

@@ -1,0 +1,8 @@
+# Deploy engine benchmark: plinth's rolling deploy vs a sequential scp + ssh restart loop over the same
+# loopback sshd hosts (4 and 12), measured in one run. The last line printed is the summary.
+.PHONY: bench-deploy
+bench-deploy: test-deps
+	@out=$$(mktemp); \
+	$(GO) test -run '^$$' -bench BenchmarkDeployVsScp -benchtime 1x -timeout 20m ./bench/deploy/ | tee $$out; \
+	status=$${PIPESTATUS[0]}; \
+	grep '^deploy_speedup_vs_scp=' $$out | tail -1; rm -f $$out; exit $$status
