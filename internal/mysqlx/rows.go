@@ -3,47 +3,84 @@ package mysqlx
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
+	"io"
+	"strconv"
 
 	"github.com/cespare/xxhash/v2"
 )
 
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-// dumpRows selects t's columns and encodes each row as a LOAD DATA line.
-func dumpRows(ctx context.Context, q querier, t Table, emit func([]byte) error) (int64, uint64, error) {
-	rows, err := q.QueryContext(ctx, "SELECT "+columnList(t.Columns)+" FROM "+t.Qualified())
+// dumpRows selects t's columns on conn and encodes each row as a LOAD DATA line. It reads through the
+// driver directly (conn.Raw): no database/sql conversion or copy per value.
+func dumpRows(ctx context.Context, c *sql.Conn, t Table, emit func([]byte) error) (n int64, sum uint64, err error) {
+	query := "SELECT " + columnList(t.Columns) + " FROM " + t.Qualified()
+	err = c.Raw(func(dc any) error {
+		qc, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return fmt.Errorf("driver %T cannot query", dc)
+		}
+		rows, err := qc.QueryContext(ctx, query, nil)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		vals := make([]driver.Value, len(rows.Columns()))
+		line := make([]byte, 0, 4096)
+		for {
+			if err := rows.Next(vals); err != nil {
+				if err == io.EOF {
+					return nil
+				}
+				return fmt.Errorf("row %d: %w", n+1, err)
+			}
+			line, err = EncodeValues(line[:0], vals)
+			if err != nil {
+				return fmt.Errorf("row %d: %w", n+1, err)
+			}
+			sum += xxhash.Sum64(line)
+			n++
+			if n&4095 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if err := emit(line); err != nil {
+				return err
+			}
+		}
+	})
 	if err != nil {
-		return 0, 0, fmt.Errorf("dump %s: %w", t, err)
-	}
-	defer rows.Close()
-	vals := make([]sql.RawBytes, len(t.Columns))
-	ptrs := make([]any, len(vals))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	var (
-		n    int64
-		sum  uint64
-		line = make([]byte, 0, 4096)
-	)
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return n, sum, fmt.Errorf("dump %s: row %d: %w", t, n+1, err)
-		}
-		line = EncodeRow(line[:0], vals)
-		sum += xxhash.Sum64(line)
-		n++
-		if err := emit(line); err != nil {
-			return n, sum, err
-		}
-	}
-	if err := rows.Err(); err != nil {
 		return n, sum, fmt.Errorf("dump %s: %w", t, err)
 	}
 	return n, sum, nil
+}
+
+// EncodeValues appends one row of driver values (text protocol: []byte, int64, uint64, float64, nil) in
+// LOAD DATA's format, like EncodeRow.
+func EncodeValues(dst []byte, vals []driver.Value) ([]byte, error) {
+	for i, v := range vals {
+		if i > 0 {
+			dst = append(dst, '\t')
+		}
+		switch x := v.(type) {
+		case nil:
+			dst = append(dst, '\\', 'N')
+		case []byte:
+			dst = appendEscaped(dst, x)
+		case int64:
+			dst = strconv.AppendInt(dst, x, 10)
+		case uint64:
+			dst = strconv.AppendUint(dst, x, 10)
+		case float64:
+			dst = strconv.AppendFloat(dst, x, 'g', -1, 64)
+		case float32:
+			dst = strconv.AppendFloat(dst, float64(x), 'g', -1, 32)
+		case string:
+			dst = appendEscaped(dst, []byte(x))
+		default:
+			return dst, fmt.Errorf("column %d: unexpected value type %T", i+1, v)
+		}
+	}
+	return append(dst, '\n'), nil
 }
 
 // EncodeRow appends one row in LOAD DATA's default format: fields separated by tab, NULL as \N, backslash,
@@ -57,28 +94,32 @@ func EncodeRow(dst []byte, vals []sql.RawBytes) []byte {
 			dst = append(dst, '\\', 'N')
 			continue
 		}
-		start := 0
-		for j, c := range v {
-			var esc byte
-			switch c {
-			case '\\':
-				esc = '\\'
-			case '\t':
-				esc = 't'
-			case '\n':
-				esc = 'n'
-			case 0:
-				esc = '0'
-			default:
-				continue
-			}
-			dst = append(dst, v[start:j]...)
-			dst = append(dst, '\\', esc)
-			start = j + 1
-		}
-		dst = append(dst, v[start:]...)
+		dst = appendEscaped(dst, v)
 	}
 	return append(dst, '\n')
+}
+
+func appendEscaped(dst, v []byte) []byte {
+	start := 0
+	for j, c := range v {
+		var esc byte
+		switch c {
+		case '\\':
+			esc = '\\'
+		case '\t':
+			esc = 't'
+		case '\n':
+			esc = 'n'
+		case 0:
+			esc = '0'
+		default:
+			continue
+		}
+		dst = append(dst, v[start:j]...)
+		dst = append(dst, '\\', esc)
+		start = j + 1
+	}
+	return append(dst, v[start:]...)
 }
 
 // LineHash is the per-row hash summed into a table's hash (callers hashing a decoded stream use it).
