@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -42,7 +43,7 @@ func Add(cmd *cobra.Command, fl *Flags) {
 	fs.StringVar(&fl.Cloud, "cloud", "", "aws (real providers, real credentials) or local (the in-process simulated cloud); default $PLINTH_CLOUD or aws")
 	fs.StringVar(&fl.Backend, "backend", "", "state backend URL: file://DIR, s3://BUCKET, gs://BUCKET, https://api.pulumi.com; default $PLINTH_BACKEND or file://<config dir>/plinth/state")
 	fs.StringVar(&fl.SecretsProvider, "secrets-provider", "", "passphrase, or a KMS URL (awskms://..., gcpkms://...); default $PLINTH_SECRETS_PROVIDER or passphrase")
-	fs.StringArrayVar(&fl.PolicyPacks, "policy-pack", nil, "policy pack directory to run with every preview and up (repeatable)")
+	fs.StringArrayVar(&fl.PolicyPacks, "policy-pack", nil, "policy pack directory to run with every preview and up (repeatable; default: the project's policy/ when the engine can run it)")
 	fs.IntVar(&fl.Parallel, "parallel", 0, "maximum concurrent resource operations (0: the engine's default)")
 }
 
@@ -104,6 +105,10 @@ func Options(ctx context.Context, env Env, stack string, fl Flags, asJSON bool) 
 	if err != nil {
 		return provision.Options{}, err
 	}
+	packs := fl.PolicyPacks
+	if len(packs) == 0 {
+		packs = defaultPolicyPacks(env, dir, pulumiPath)
+	}
 	progress := views.NewEngineProgress(env.IO.Out, asJSON)
 	return provision.Options{
 		Stack:           stack,
@@ -114,12 +119,31 @@ func Options(ctx context.Context, env Env, stack string, fl Flags, asJSON bool) 
 		SecretsProvider: firstNonEmpty(fl.SecretsProvider, env.getenv("PLINTH_SECRETS_PROVIDER")),
 		Cloud:           firstNonEmpty(fl.Cloud, env.getenv("PLINTH_CLOUD"), provision.CloudAWS),
 		PulumiCommand:   pulumiPath,
-		PolicyPacks:     fl.PolicyPacks,
+		PolicyPacks:     packs,
 		Parallel:        fl.Parallel,
 		Revision:        provision.GitRevision(ctx, dir, configs),
 		Getenv:          env.getenv,
 		OnEvent:         progress.Event,
 	}, nil
+}
+
+// defaultPolicyPacks attaches the project's policy pack (policy/PulumiPolicy.yaml) to every preview and up
+// when the engine can run it: a Go pack needs the Go language host (pulumi-language-go) beside the CLI or on
+// PATH. Without it the pack is not attached, and a warning says so.
+func defaultPolicyPacks(env Env, projectDir, pulumiPath string) []string {
+	pack := filepath.Join(projectDir, "policy")
+	if _, err := os.Stat(filepath.Join(pack, "PulumiPolicy.yaml")); err != nil {
+		return nil
+	}
+	host := filepath.Join(filepath.Dir(pulumiPath), "pulumi-language-go")
+	if _, err := os.Stat(host); err != nil {
+		if _, err := exec.LookPath("pulumi-language-go"); err != nil {
+			fmt.Fprintf(env.IO.ErrOut, "warning: policy pack %s not attached: the engine needs pulumi-language-go to run a Go policy pack (install it beside %s, or pass --policy-pack explicitly)\n",
+				pack, pulumiPath)
+			return nil
+		}
+	}
+	return []string{pack}
 }
 
 // StackConfigs reads every environments/Pulumi.<stack>.yaml under the project dir, by stack name; outside a

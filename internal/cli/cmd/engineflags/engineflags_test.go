@@ -3,6 +3,8 @@ package engineflags_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -84,5 +86,37 @@ func TestStackOutputsWithoutPulumiIsNoStackOutputs(t *testing.T) {
 	_, err := read(context.Background(), "staging")
 	if !errors.Is(err, cmdutil.ErrNoStackOutputs) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestProjectPolicyPackIsAttachedOnlyWhenTheEngineCanRunIt(t *testing.T) {
+	dir, getenv := engineflagstest.Project(t)
+	if err := os.MkdirAll(filepath.Join(dir, "policy"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "policy", "PulumiPolicy.yaml"), []byte("runtime: go\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", t.TempDir()) // no pulumi-language-go on PATH
+	ios, _, _, errOut := iostreams.Test()
+	e := engineflags.Env{IO: ios, ProjectDir: func() (string, error) { return dir, nil }, Getenv: getenv}
+	o, err := engineflags.Options(context.Background(), e, "staging", engineflags.Flags{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.PolicyPacks) != 0 || !strings.Contains(errOut.String(), "not attached") {
+		t.Fatalf("packs %v, stderr %q", o.PolicyPacks, errOut)
+	}
+	// With the language host beside the CLI, the project's pack runs with every preview and up.
+	if err := os.WriteFile(filepath.Join(filepath.Dir(getenv("PLINTH_PULUMI")), "pulumi-language-go"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o, err = engineflags.Options(context.Background(), e, "staging", engineflags.Flags{}, false)
+	if err != nil || len(o.PolicyPacks) != 1 || o.PolicyPacks[0] != filepath.Join(dir, "policy") {
+		t.Fatalf("packs %v %v", o.PolicyPacks, err)
+	}
+	o, err = engineflags.Options(context.Background(), e, "staging", engineflags.Flags{PolicyPacks: []string{"/other"}}, false)
+	if err != nil || len(o.PolicyPacks) != 1 || o.PolicyPacks[0] != "/other" {
+		t.Fatalf("explicit packs %v %v", o.PolicyPacks, err)
 	}
 }
