@@ -45,6 +45,21 @@ type TierConfig struct {
 	// health check and before re-enabling.
 	Pre  [][]string `yaml:"pre,omitempty" json:"pre,omitempty"`
 	Post [][]string `yaml:"post,omitempty" json:"post,omitempty"`
+	// LoadBalancer says how hosts are drained (default: the tier's ALB target group when the inventory
+	// has one, else none).
+	LoadBalancer LBConfig `yaml:"loadBalancer,omitempty" json:"loadBalancer"`
+}
+
+// LBConfig selects a tier's load balancer drainer.
+type LBConfig struct {
+	// Kind is alb, haproxy or none ("" = alb when the tier has a target group).
+	Kind string `yaml:"kind,omitempty" json:"kind,omitempty"`
+	// Socket is HAProxy's admin socket path on the host named by Via.
+	Socket string `yaml:"socket,omitempty" json:"socket,omitempty"`
+	// Via names the inventory host whose SSH connection reaches the socket (default: the bastion).
+	Via string `yaml:"via,omitempty" json:"via,omitempty"`
+	// Backend is the HAProxy backend (default: the tier name); servers are named after hosts.
+	Backend string `yaml:"backend,omitempty" json:"backend,omitempty"`
 }
 
 // HealthConfig is the HTTP health check of a host's service, made from the host itself (127.0.0.1).
@@ -95,6 +110,15 @@ func (t TierConfig) validate() error {
 	}
 	if t.Keep < 0 || t.MinHealthy < 0 || t.Health.Retries < 0 {
 		errs = append(errs, errors.New("keep, minHealthy and health.retries must not be negative"))
+	}
+	switch t.LoadBalancer.Kind {
+	case "", "none", "alb":
+	case "haproxy":
+		if t.LoadBalancer.Socket == "" {
+			errs = append(errs, errors.New("loadBalancer: haproxy needs socket"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("loadBalancer.kind %q: want alb, haproxy or none", t.LoadBalancer.Kind))
 	}
 	if t.Binary != "" && strings.ContainsAny(t.Binary, "/ \t\n") {
 		errs = append(errs, fmt.Errorf("binary %q: a plain file name", t.Binary))

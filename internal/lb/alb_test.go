@@ -98,7 +98,7 @@ func TestALBConformance(t *testing.T) {
 	lbtest.DrainerSuite(t, func(t *testing.T) lbtest.Fixture {
 		d, stub := newALB(t)
 		return lbtest.Fixture{Drainer: d, Tier: "app",
-			Hosts: [2]inventory.Host{{Name: "app-1", TargetID: "i-0001", Port: 8080}, {Name: "app-2", TargetID: "i-0002", Port: 8080}},
+			Hosts:     [2]inventory.Host{{Name: "app-1", TargetID: "i-0001", Port: 8080}, {Name: "app-2", TargetID: "i-0002", Port: 8080}},
 			InService: func(_ *testing.T, h inventory.Host) bool { return stub.inService(h.TargetID) }}
 	})
 }

@@ -19,6 +19,9 @@ func computed(typ, name, id string, in resource.PropertyMap) map[string]any {
 		out["arn"] = fmt.Sprintf("arn:aws:%s:%s:%s:%s/%s", service(typ), region, mockAccount, strings.ToLower(lastSegment(typ)), id)
 		out["tagsAll"] = map[string]any{}
 	}
+	if _, named := in["name"]; !named {
+		out["name"] = id // auto-naming: the physical name is the logical name plus a suffix
+	}
 	n := hash(name)
 	switch typ {
 	case "aws:ec2/eip:Eip":

@@ -25,6 +25,9 @@ type Resource struct {
 	Custom   bool   `json:"custom"`
 	Provider string `json:"provider,omitempty"`
 	ID       string `json:"id,omitempty"`
+	// Deps maps an input property to the URNs of the resources its value came from (how rules follow
+	// references: the same information the engine gives policy packs).
+	Deps map[string][]string `json:"-"`
 	// DeleteBeforeReplace and Protect are resource options the program set.
 	DeleteBeforeReplace bool `json:"deleteBeforeReplace,omitempty"`
 	Protect             bool `json:"protect,omitempty"`
@@ -73,8 +76,14 @@ func (r *Recorder) urn(parent, typ, name string) string {
 // NewResource implements pulumi.MockResourceMonitor.
 func (r *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	parent, deleteBeforeReplace, protect := "", false, false
+	deps := map[string][]string{}
 	if rpc := args.RegisterRPC; rpc != nil {
 		parent, deleteBeforeReplace, protect = rpc.GetParent(), rpc.GetDeleteBeforeReplace(), rpc.GetProtect()
+		for prop, d := range rpc.GetPropertyDependencies() {
+			if urns := d.GetUrns(); len(urns) > 0 {
+				deps[prop] = urns
+			}
+		}
 	}
 	if parent == "" && args.TypeToken != string(resource.RootStackType) {
 		parent = r.StackURN()
@@ -102,6 +111,7 @@ func (r *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		ID:                  id,
 		DeleteBeforeReplace: deleteBeforeReplace,
 		Protect:             protect,
+		Deps:                deps,
 		Inputs:              inputs,
 		Outputs:             plain(resource.NewObjectProperty(state)).(map[string]any),
 	}

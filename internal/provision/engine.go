@@ -641,13 +641,22 @@ func classify(what string, err error) error {
 func engineMessage(err error) string {
 	full := stripANSI(err.Error())
 	var lines []string
-	for _, l := range strings.Split(full, "\n") {
-		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "stderr:"))
+	inError := false
+	for _, raw := range strings.Split(full, "\n") {
+		l := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(raw), "stderr:"))
 		if m, ok := strings.CutPrefix(l, "error: "); ok && m != "" {
-			if !contains(lines, m) {
+			inError = !contains(lines, m)
+			if inError {
 				lines = append(lines, m)
 			}
+			continue
 		}
+		// Indented lines right after an error continue it (e.g. who holds a lock).
+		if inError && l != "" && (strings.HasPrefix(raw, " ") || strings.HasPrefix(raw, "\t")) {
+			lines[len(lines)-1] += "; " + l
+			continue
+		}
+		inError = false
 	}
 	if len(lines) == 0 {
 		first, _, _ := strings.Cut(full, "\n")

@@ -571,3 +571,29 @@ func TestReadOutputsFeedsTheInventory(t *testing.T) {
 		t.Fatalf("inventory %v", outs)
 	}
 }
+
+// TestEngineLockFromAnotherMachineIsRefused: another host's update holds the backend's lock (the engine's own
+// lock, which plinth's per-machine lock cannot see): up is refused as locked and nothing changes.
+func TestEngineLockFromAnotherMachineIsRefused(t *testing.T) {
+	f := newTinyFixture(t)
+	f.mustUp("staging")
+	lockDir := filepath.Join(f.home, "state", ".pulumi", "locks", "organization", "plinth", "staging")
+	if err := os.MkdirAll(lockDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	lock := filepath.Join(lockDir, "0b9a2a8e-other-host.json")
+	content := `{"pid":4242,"username":"ci","hostname":"runner-7","timestamp":"2026-11-23T01:00:00Z"}`
+	if err := os.WriteFile(lock, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := f.resources("staging")
+	_, err := f.up("staging", provision.UpOptions{})
+	if !errors.Is(err, provision.ErrLocked) || !strings.Contains(err.Error(), "runner-7") {
+		t.Fatalf("up under another host's lock: got %v", err)
+	}
+	assertDesired(t, before, f.resources("staging"))
+	if err := os.Remove(lock); err != nil {
+		t.Fatal(err)
+	}
+	f.mustUp("staging")
+}

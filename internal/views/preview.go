@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/plinth-dev/plinth/internal/offline"
+	"github.com/plinth-dev/plinth/policy/rules"
 )
 
 // PreviewResource is one resource of an offline preview, as JSON.
@@ -20,27 +21,18 @@ type PreviewResource struct {
 
 // Preview is the data of `plinth preview --offline`, rendered for humans or as JSON.
 type Preview struct {
-	Stack      string            `json:"stack"`
-	Source     string            `json:"source"`
-	Engine     string            `json:"engine"`
-	Resources  []PreviewResource `json:"resources"`
-	Counts     map[string]int    `json:"counts"`
-	Total      int               `json:"total"`
+	Stack     string            `json:"stack"`
+	Source    string            `json:"source"`
+	Engine    string            `json:"engine"`
+	Resources []PreviewResource `json:"resources"`
+	Counts    map[string]int    `json:"counts"`
+	Total     int               `json:"total"`
 	// Components counts the resources under each top-level component, by name.
 	Components map[string]int `json:"components"`
 	// descendants counts resources under every component, by URN (nested components share names).
 	descendants map[string]int
-	Outputs    map[string]any    `json:"outputs"`
-	Violations []Violation       `json:"violations"`
-}
-
-// Violation is a policy finding shown with a preview (the policy engine fills these in).
-type Violation struct {
-	Rule     string `json:"rule"`
-	Level    string `json:"level"`
-	Resource string `json:"resource"`
-	Message  string `json:"message"`
-	Fix      string `json:"fix"`
+	Outputs     map[string]any    `json:"outputs"`
+	Violations  []rules.Violation `json:"violations"`
 }
 
 // NewPreview builds the view data from an offline evaluation.
@@ -48,7 +40,7 @@ func NewPreview(res *offline.Result, source string) *Preview {
 	p := &Preview{
 		Stack: res.Stack, Source: source, Engine: "pulumi mock engine (offline: no cloud calls, no credentials)",
 		Counts: res.CountByType(), Total: len(res.Resources), Components: map[string]int{}, Outputs: res.Outputs,
-		Violations: []Violation{}, descendants: map[string]int{},
+		Violations: []rules.Violation{}, descendants: map[string]int{},
 	}
 	byURN := res.ByURN()
 	for _, r := range res.Resources {
@@ -121,11 +113,9 @@ func PreviewHuman(w io.Writer, p *Preview, stackURN string) error {
 			ew.printf("  %s\n", line)
 		}
 	}
-	if len(p.Violations) > 0 {
-		ew.printf("\nPolicy violations (%d):\n", len(p.Violations))
-		for _, v := range p.Violations {
-			ew.printf("  [%s] %s  %s\n      %s\n      fix: %s\n", v.Level, v.Rule, v.Resource, v.Message, v.Fix)
-		}
+	ew.printf("\n")
+	if ew.err == nil {
+		ew.err = Violations(w, p.Violations)
 	}
 	return ew.err
 }

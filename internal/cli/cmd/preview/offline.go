@@ -7,7 +7,9 @@ import (
 	"github.com/plinth-dev/plinth/environments"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/offline"
+	"github.com/plinth-dev/plinth/internal/policyeval"
 	"github.com/plinth-dev/plinth/internal/views"
+	"github.com/plinth-dev/plinth/policy/rules"
 	"github.com/plinth-dev/plinth/stacks"
 )
 
@@ -38,8 +40,17 @@ func offlineRun(_ context.Context, opts *PreviewOptions) error {
 		return err
 	}
 	view := views.NewPreview(res, source)
+	view.Violations = append(view.Violations, policyeval.Check(res)...)
 	if opts.Output == cmdutil.OutputJSON {
-		return views.JSON(opts.IO.Out, view)
+		err = views.JSON(opts.IO.Out, view)
+	} else {
+		err = views.PreviewHuman(opts.IO.Out, view, res.StackURN)
 	}
-	return views.PreviewHuman(opts.IO.Out, view, res.StackURN)
+	if err != nil {
+		return err
+	}
+	if rules.AnyMandatory(view.Violations) {
+		return cmdutil.WithExitCode(cmdutil.ExitPolicyViolation, fmt.Errorf("stack %s: mandatory policy violations", opts.Stack))
+	}
+	return nil
 }
