@@ -42,6 +42,7 @@ func run() error {
 	rows := flag.Int("rows", 1_600_000, "rows per table (4 tables; 1.6e6 gives ~1 GiB of raw dump)")
 	runs := flag.Int("runs", 3, "runs of each backup-side measurement; the best is kept (shared machines are noisy)")
 	workers := flag.Int("workers", 4, "plinth --workers")
+	skipRestore := flag.Bool("skip-restore", false, "only the backup-side measurements (tuning)")
 	restoreOnly := flag.Bool("restore-only", false, "only time plinth backup restore of the latest backup in -dir (tuning)")
 	flag.Parse()
 	ctx := context.Background()
@@ -143,6 +144,10 @@ func run() error {
 		fmt.Printf("run %d: plinth backup run (zstd+age -> file://, %d streams): %6.1fs %7.1f MB/s, peak RSS %d MiB\n", r, *workers, d.Seconds(), mb/d.Seconds(), peak>>20)
 	}
 	fmt.Print(indent(out))
+	if *skipRestore {
+		fmt.Printf("backup_vs_dump=%.2f backup_vs_pipeline=%.2f peak_rss_mib=%d\n", tDump.Seconds()/tBackup.Seconds(), tPipe.Seconds()/tBackup.Seconds(), rss>>20)
+		return nil
+	}
 	bid := regexp.MustCompile(`backup (\d{8}T\d{6}Z)`).FindStringSubmatch(out)
 	if bid == nil {
 		return fmt.Errorf("no backup id in output:\n%s", out)
