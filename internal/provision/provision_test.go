@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,31 +20,7 @@ import (
 	"github.com/plinth-dev/plinth/stacks"
 )
 
-// pulumiBin finds the pinned CLI `make bin/pulumi` builds (or PLINTH_PULUMI, or PATH).
-func pulumiBin(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("PLINTH_PULUMI"); p != "" {
-		return p
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			p := filepath.Join(d, "bin", "pulumi")
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-			break
-		}
-	}
-	if p, err := exec.LookPath("pulumi"); err == nil {
-		return p
-	}
-	t.Fatal("pulumi CLI not found: run `make bin/pulumi` (make test does) or set PLINTH_PULUMI")
-	return ""
-}
+func pulumiBin(t *testing.T) string { return localcloudtest.PulumiCLI(t) }
 
 type fixture struct {
 	t       *testing.T

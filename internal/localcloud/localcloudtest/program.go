@@ -5,6 +5,10 @@ package localcloudtest
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
@@ -109,4 +113,31 @@ func Program(ctx *pulumi.Context) error {
 		"backupVault":  pulumi.Map{"bucket": bucket.ID(), "writerServiceAccount": sa.ID()},
 	})
 	return nil
+}
+
+// PulumiCLI finds the pinned CLI `make bin/pulumi` builds (or $PLINTH_PULUMI, or pulumi on PATH) for tests
+// that run the real engine; it fails the test when there is none.
+func PulumiCLI(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("PLINTH_PULUMI"); p != "" {
+		return p
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			p := filepath.Join(d, "bin", "pulumi")
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+			break
+		}
+	}
+	if p, err := exec.LookPath("pulumi"); err == nil {
+		return p
+	}
+	t.Fatal("pulumi CLI not found: run `make bin/pulumi` (make test does) or set PLINTH_PULUMI")
+	return ""
 }

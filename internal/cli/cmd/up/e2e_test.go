@@ -1,0 +1,70 @@
+package up_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/plinth-dev/plinth/internal/cli/cmd/drift"
+	"github.com/plinth-dev/plinth/internal/cli/cmd/engineflags"
+	"github.com/plinth-dev/plinth/internal/cli/cmd/up"
+	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
+	"github.com/plinth-dev/plinth/internal/cli/iostreams"
+	"github.com/plinth-dev/plinth/internal/localcloud/localcloudtest"
+)
+
+// TestUpThenDriftThroughTheCLI runs `plinth up --cloud local` and `plinth drift` with the real engine (a small
+// program), then reads the inventory through the Factory's StackOutputs.
+func TestUpThenDriftThroughTheCLI(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "environments"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "environments", "Pulumi.staging.yaml"),
+		localcloudtest.StackConfig("eu-west-1", "10.10.0.0/16", 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	saved := engineflags.Program
+	engineflags.Program = localcloudtest.Program
+	t.Cleanup(func() { engineflags.Program = saved })
+	t.Setenv("PULUMI_HOME", t.TempDir())
+	env := map[string]string{
+		"PLINTH_HOME": t.TempDir(), "PLINTH_PULUMI": localcloudtest.PulumiCLI(t),
+		"PULUMI_CONFIG_PASSPHRASE": "cli-e2e", "PLINTH_CLOUD": "local",
+	}
+	getenv := func(k string) string { return env[k] }
+	ios, _, out, _ := iostreams.Test()
+	f := &cmdutil.Factory{IOStreams: ios, ProjectDir: func() (string, error) { return dir, nil }, Getenv: getenv}
+
+	cmd := up.NewCmdUp(f, nil)
+	cmd.SetArgs([]string{"--stack", "staging"})
+	cmd.SetOut(ios.Out)
+	cmd.SetErr(ios.ErrOut)
+	if err := cmd.ExecuteContext(context.Background()); err != nil {
+		t.Fatalf("up: %v\n%s", err, out)
+	}
+	if !strings.Contains(out.String(), "+  create   main  aws:ec2/vpc:Vpc") || !strings.Contains(out.String(), "up staging:") {
+		t.Errorf("up output:\n%s", out)
+	}
+	out.Reset()
+	dcmd := drift.NewCmdDrift(f, nil)
+	dcmd.SetArgs([]string{"--stack", "staging"})
+	dcmd.SetOut(ios.Out)
+	dcmd.SetErr(ios.ErrOut)
+	if err := dcmd.ExecuteContext(context.Background()); err != nil {
+		t.Fatalf("drift on a fresh stack: %v\n%s", err, out)
+	}
+	if !strings.Contains(out.String(), "no drift") {
+		t.Errorf("drift output:\n%s", out)
+	}
+	outs, err := engineflags.StackOutputs(getenv, f.ProjectDir)(context.Background(), "staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, _ := outs["inventory"].(map[string]any)
+	if vpc, _ := inv["vpcId"].(string); !strings.HasPrefix(vpc, "vpc-") {
+		t.Fatalf("inventory via StackOutputs: %v", outs)
+	}
+}
