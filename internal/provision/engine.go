@@ -35,6 +35,8 @@ type Engine struct {
 	stack   auto.Stack
 	cloud   *localcloud.Cloud
 	unlock  func()
+	// tags are the stack's tags when opened (nil for a read-only open).
+	tags map[string]string
 }
 
 // Result is what an operation did.
@@ -165,6 +167,14 @@ func open(ctx context.Context, o Options, readOnly bool) (*Engine, error) {
 	if !readOnly {
 		if err := writeStackSettings(e.workDir, opts.Stack, opts.StackConfig); err != nil {
 			return nil, fmt.Errorf("stack %s: %w", opts.Stack, err)
+		}
+		// A stack lives in one cloud: the local cloud's ids mean nothing to AWS, and the reverse.
+		if e.tags, err = e.tagsOf(ctx, opts.Stack); err != nil {
+			return nil, err
+		}
+		if was := e.tags[TagCloud]; was != "" && was != opts.Cloud {
+			return nil, fmt.Errorf("stack %s: %w: it was provisioned with --cloud %s, this run has --cloud %s",
+				opts.Stack, ErrCloudMismatch, was, opts.Cloud)
 		}
 	}
 	ok = true
@@ -453,10 +463,7 @@ func (e *Engine) recordRevision(ctx context.Context, r Result) error {
 		set[TagOverride] = "none"
 	}
 	// Each tag write is a CLI run: write only what changed.
-	have, err := e.tagsOf(ctx, e.opts.Stack)
-	if err != nil {
-		return err
-	}
+	have := e.tags
 	keys := make([]string, 0, len(set))
 	for k := range set {
 		keys = append(keys, k)
@@ -473,6 +480,10 @@ func (e *Engine) recordRevision(ctx context.Context, r Result) error {
 		if err := e.stack.SetTag(ctx, k, v); err != nil {
 			return classify(fmt.Sprintf("stack %s: record tag %s", e.opts.Stack, k), err)
 		}
+		if e.tags == nil {
+			e.tags = map[string]string{}
+		}
+		e.tags[k] = v
 	}
 	if r.PlanSHA256 != "" {
 		e.emit(Event{Kind: EventAudit, Severity: "info", Message: "applied plan sha256 " + r.PlanSHA256})

@@ -35,6 +35,7 @@ var (
 	ErrCorruptState     = errors.New("stack state is unreadable")
 	ErrNoPulumi         = errors.New("pulumi CLI not found")
 	ErrNoStack          = errors.New("stack not found")
+	ErrCloudMismatch    = errors.New("stack belongs to another cloud")
 )
 
 // Options say which stack to drive and where its state lives.

@@ -226,6 +226,12 @@ func TestExplicitProvidersReachTheLocalCloud(t *testing.T) {
 			}
 		}
 	}
+	// The stack lives in the local cloud: opening it for the real clouds is refused.
+	o := f.options("staging")
+	o.Cloud = provision.CloudAWS
+	if _, err := provision.Open(context.Background(), o); !errors.Is(err, provision.ErrCloudMismatch) {
+		t.Fatalf("open a local stack with --cloud aws: got %v", err)
+	}
 }
 
 func TestSavedPlanAppliesAndStalePlanIsRefused(t *testing.T) {

@@ -198,6 +198,8 @@ func ExitErr(err error) error {
 		return cmdutil.WithExitCode(cmdutil.ExitPromotionRefused, err)
 	case errors.Is(err, provision.ErrPlanRefused):
 		return cmdutil.WithExitCode(cmdutil.ExitPlanRefused, err)
+	case errors.Is(err, provision.ErrCloudMismatch):
+		return cmdutil.WithExitCode(cmdutil.ExitUsage, err)
 	}
 	return err
 }
