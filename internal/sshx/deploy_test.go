@@ -52,7 +52,8 @@ func TestRollingDeployKeepsNHealthy(t *testing.T) {
 			t.Fatalf("host %d lost v1: %v", i, err)
 		}
 	}
-	if out.BytesSent < 4*v2.Size/2 {
+	// Every host got a (zstd-compressed: the hosts have zstd) copy.
+	if out.BytesSent < 4*v2.Size/5 || out.BytesSent > 4*v2.Size {
 		t.Fatalf("sent %d bytes for 4 hosts of a %d-byte artifact", out.BytesSent, v2.Size)
 	}
 

@@ -39,7 +39,8 @@ type Config struct {
 	// KeepAlive is the interval of keepalive@openssh.com requests (default 15s); a connection that misses
 	// three is closed.
 	KeepAlive time.Duration
-	// Compress compresses uploads with zstd on the wire ("zstd" needs zstd on the hosts; "" sends raw).
+	// Compress is the wire encoding of uploads: "" or "auto" (zstd when the host has zstd), "zstd"
+	// (required on the hosts), "none".
 	Compress string
 	// HostKeyCallback overrides KnownHosts (tests of the verification itself only).
 	HostKeyCallback ssh.HostKeyCallback

@@ -18,13 +18,16 @@ import (
 
 const (
 	// scriptHave prints the sha256 of the stored artifact when there is one (verified on the host).
-	scriptHave = `if [ -f "$1" ]; then sha256sum < "$1"; fi`
+	scriptHave = `if [ -f "$1" ]; then sha256sum < "$1"; fi
+if command -v zstd >/dev/null 2>&1; then echo zstd; fi`
 	// scriptReceive stores stdin at $1 only if its sha256 is $2; $3 is the wire encoding.
 	scriptReceive = `set -eu
 f=$1 want=$2 t="$1.part.$$"
 mkdir -p "${f%/*}"
 trap 'rm -f "$t"' EXIT
-if [ "$3" = zstd ]; then zstd -dcq > "$t"; else cat > "$t"; fi
+# Grow the stdin pipe from sshd to 1 MiB (F_SETPIPE_SZ) when perl is there: 16x fewer wake-ups per MiB.
+big() { if command -v perl >/dev/null 2>&1; then perl -e 'fcntl(STDIN, 1031, 1 << 20); exec @ARGV or exit 127' "$@"; else "$@"; fi; }
+if [ "$3" = zstd ]; then big zstd -dcq > "$t"; else big cat > "$t"; fi
 got=$(sha256sum < "$t"); got=${got%% *}
 if [ "$got" != "$want" ]; then echo "sha256 mismatch on host: got $got, want $want" >&2; exit 1; fi
 chmod 0755 "$t"
@@ -49,8 +52,13 @@ func (r *Runner) Upload(ctx context.Context, h inventory.Host, u deploy.UploadSp
 	}
 	defer f.Close()
 	enc := "raw"
-	if r.cfg.Compress == "zstd" {
+	switch r.cfg.Compress {
+	case "zstd":
 		enc = "zstd"
+	case "", "auto":
+		if strings.Contains(out.String(), "\nzstd\n") || strings.HasPrefix(out.String(), "zstd\n") {
+			enc = "zstd"
+		}
 	}
 	var body io.Reader = &progressReader{r: f, fn: progress}
 	if enc == "zstd" {
@@ -114,7 +122,7 @@ func (r *Runner) compressed(u deploy.UploadSpec) ([]byte, error) {
 		}
 		defer f.Close()
 		var buf bytes.Buffer
-		zw, err := zstd.NewWriter(&buf, zstd.WithEncoderLevel(zstd.SpeedDefault))
+		zw, err := zstd.NewWriter(&buf, zstd.WithEncoderLevel(zstd.SpeedFastest))
 		if err != nil {
 			e.err = err
 			return

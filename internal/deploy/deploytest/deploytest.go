@@ -8,13 +8,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -139,21 +142,32 @@ func StopApp(root string) {
 
 // Health fetches http://127.0.0.1:port/health and returns the version served ("" when down).
 func Health(client *http.Client, port int) string {
+	v, _ := probe(client, port)
+	return v
+}
+
+// probe is Health that also says whether the answer is definitive: a timeout on a starved machine means
+// the port accepted the connection (the service exists) but did not answer in time: not a verdict.
+func probe(client *http.Client, port int) (version string, definitive bool) {
 	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/health", port))
 	if err != nil {
-		return ""
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return "", false
+		}
+		return "", true
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return ""
+		return "", true
 	}
 	var v struct {
 		Version string `json:"version"`
 	}
 	if json.NewDecoder(resp.Body).Decode(&v) != nil {
-		return ""
+		return "", true
 	}
-	return v.Version
+	return v.Version, true
 }
 
 // Prober polls every port's /health until stopped and records the fewest hosts that answered with a
@@ -166,6 +180,7 @@ type Prober struct {
 	mu     sync.Mutex
 	min    int
 	sweeps int
+	unsure int
 	worst  []string
 }
 
@@ -175,7 +190,7 @@ func StartProber(every time.Duration, ports []int, validVersions ...string) *Pro
 	for _, v := range validVersions {
 		p.valid[v] = true
 	}
-	client := &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	go func() {
 		defer close(p.done)
 		for {
@@ -186,15 +201,22 @@ func StartProber(every time.Duration, ports []int, validVersions ...string) *Pro
 			}
 			healthy := 0
 			seen := make([]string, len(p.ports))
+			sure := make([]bool, len(p.ports))
 			var wg sync.WaitGroup
 			for i, port := range p.ports {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					seen[i] = Health(client, port)
+					seen[i], sure[i] = probe(client, port)
 				}()
 			}
 			wg.Wait()
+			if slices.Contains(sure, false) {
+				p.mu.Lock()
+				p.unsure++
+				p.mu.Unlock()
+				continue // a starved sweep says nothing either way
+			}
 			for _, v := range seen {
 				if p.valid[v] {
 					healthy++

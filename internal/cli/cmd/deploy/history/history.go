@@ -36,9 +36,7 @@ func NewCmdHistory(f *cmdutil.Factory, runF func(context.Context, *HistoryOption
 			if opts.Limit < 1 {
 				return cmdutil.FlagErrorf("-n: want >= 1")
 			}
-			if opts.Load == nil {
-				opts.Load = func(ctx context.Context, fl *shared.Flags) (*shared.Env, error) { return shared.Load(ctx, f, fl) }
-			}
+			shared.Defaults(f, nil, &opts.Load, nil)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

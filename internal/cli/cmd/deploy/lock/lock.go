@@ -46,12 +46,7 @@ func NewCmdLock(f *cmdutil.Factory, runF func(context.Context, *LockOptions) err
 				if err := opts.Flags.Validate(); err != nil {
 					return err
 				}
-				if opts.Holder == "" {
-					opts.Holder = shared.Holder(f)
-				}
-				if opts.Load == nil {
-					opts.Load = func(ctx context.Context, fl *shared.Flags) (*shared.Env, error) { return shared.Load(ctx, f, fl) }
-				}
+				shared.Defaults(f, &opts.Holder, &opts.Load, nil)
 				if runF != nil {
 					return runF(cmd.Context(), opts)
 				}

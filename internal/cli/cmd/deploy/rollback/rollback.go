@@ -52,15 +52,7 @@ than the current one, or --to VERSION. Incomplete releases (interrupted deploys)
 					return cmdutil.FlagErrorf("--to: %v", err)
 				}
 			}
-			if opts.Holder == "" {
-				opts.Holder = shared.Holder(f)
-			}
-			if opts.Load == nil {
-				opts.Load = func(ctx context.Context, fl *shared.Flags) (*shared.Env, error) { return shared.Load(ctx, f, fl) }
-			}
-			if opts.Drainer == nil {
-				opts.Drainer = shared.Drainer
-			}
+			shared.Defaults(f, &opts.Holder, &opts.Load, &opts.Drainer)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

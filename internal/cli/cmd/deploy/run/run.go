@@ -70,15 +70,7 @@ Exit codes: 0 deployed, 1 failed (the error names the host), 2 bad flags, 3 inva
 			if opts.Artifact == "" && !opts.AllTiers {
 				return cmdutil.FlagErrorf("--artifact is required")
 			}
-			if opts.Holder == "" {
-				opts.Holder = shared.Holder(f)
-			}
-			if opts.Load == nil {
-				opts.Load = func(ctx context.Context, fl *shared.Flags) (*shared.Env, error) { return shared.Load(ctx, f, fl) }
-			}
-			if opts.Drainer == nil {
-				opts.Drainer = shared.Drainer
-			}
+			shared.Defaults(f, &opts.Holder, &opts.Load, &opts.Drainer)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

@@ -44,7 +44,7 @@ func AddFlags(cmd *cobra.Command, f *Flags) {
 	cmd.Flags().StringArrayVarP(&f.Identity, "identity", "i", nil, "SSH private key file (repeatable; default: ssh-agent, then ~/.ssh/id_ed25519)")
 	cmd.Flags().StringArrayVar(&f.KnownHosts, "known-hosts", nil, "known_hosts file (repeatable; default ~/.ssh/known_hosts)")
 	cmd.Flags().BoolVar(&f.NoAgent, "no-agent", false, "do not use ssh-agent")
-	cmd.Flags().StringVar(&f.Compress, "compress", "", "compress uploads on the wire: zstd (needs zstd on the hosts) or empty")
+	cmd.Flags().StringVar(&f.Compress, "compress", "auto", "upload encoding: auto (zstd when the host has it), zstd, none")
 	cmd.Flags().DurationVar(&f.Timeout, "connect-timeout", 10*time.Second, "SSH connect + handshake timeout")
 	cmdutil.AddOutputFlag(cmd, &f.Output)
 }
@@ -54,8 +54,10 @@ func (f *Flags) Validate() error {
 	if f.Stack == "" {
 		return cmdutil.FlagErrorf("--stack is required")
 	}
-	if f.Compress != "" && f.Compress != "zstd" {
-		return cmdutil.FlagErrorf("--compress: want zstd or empty, got %q", f.Compress)
+	switch f.Compress {
+	case "", "auto", "zstd", "none":
+	default:
+		return cmdutil.FlagErrorf("--compress: want auto, zstd or none, got %q", f.Compress)
 	}
 	return cmdutil.ValidateOutput(f.Output)
 }
@@ -190,4 +192,18 @@ func ExitCodeFor(err error) error {
 func fileExists(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && !st.IsDir()
+}
+
+// Defaults fills the options every deploy verb shares when a test did not: who runs it, how the Env is
+// loaded, and how drainers are chosen (any pointer may be nil).
+func Defaults(f *cmdutil.Factory, holder *string, load *func(context.Context, *Flags) (*Env, error), drainer *func(context.Context, *Env, string) (deploy.Drainer, error)) {
+	if holder != nil && *holder == "" {
+		*holder = Holder(f)
+	}
+	if load != nil && *load == nil {
+		*load = func(ctx context.Context, fl *Flags) (*Env, error) { return Load(ctx, f, fl) }
+	}
+	if drainer != nil && *drainer == nil {
+		*drainer = Drainer
+	}
 }
