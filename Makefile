@@ -1,4 +1,5 @@
-# plinth — `make run` (offline preview of production) and `make test` do all set-up on a fresh machine.
+# plinth — on a fresh machine `make run` (the main job: up staging through the real Pulumi engine on the
+# simulated local cloud) and `make test` do all set-up; `make preview` is the quick offline look.
 SHELL := /bin/bash
 GO ?= go
 BIN := bin
@@ -7,16 +8,21 @@ LDFLAGS := -X github.com/plinth-dev/plinth/internal/cli.Version=$(VERSION)
 # Fuzz time per target in CI: short and bounded.
 FUZZTIME ?= 10s
 
-.PHONY: all build run test test-deps vet fmt-check unit fuzz golden bench
+.PHONY: all build run preview test test-deps vet fmt-check unit fuzz golden bench
 
 all: build
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/plinth ./cmd/plinth
 
-# The README's first command: evaluate production with Pulumi's mock engine (no cloud, no credentials).
-run: build
+# Quick: evaluate production with Pulumi's mock engine (no cloud, no credentials, no Pulumi CLI).
+preview: build
 	$(BIN)/plinth preview --offline --stack production
+
+# The main job: provision staging through the real Pulumi engine against the local cloud (no credentials).
+# State goes to $(PLINTH_HOME) (default: the user config dir); run it twice and the second up changes nothing.
+run: build bin/pulumi
+	$(BIN)/plinth up --stack staging --cloud local
 
 test-deps:
 	./scripts/install-test-deps.sh
