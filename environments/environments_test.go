@@ -1,12 +1,12 @@
 package environments
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/plinth-dev/plinth/internal/corpustest"
 )
 
 func keysOf(err error) []string {
@@ -61,24 +61,10 @@ func TestProductionDefaults(t *testing.T) {
 // TestBrokenCorpus loads every config under testdata/environments/broken; each names, on its first line
 // (`# want: key ...`), exactly the keys whose errors it must produce — all of them at once.
 func TestBrokenCorpus(t *testing.T) {
-	files, err := filepath.Glob("../testdata/environments/broken/*.yaml")
-	if err != nil || len(files) < 10 {
-		t.Fatalf("corpus: %d files, %v", len(files), err)
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			first, _, _ := strings.Cut(string(data), "\n")
-			wantLine, ok := strings.CutPrefix(first, "# want:")
-			if !ok {
-				t.Fatalf("first line must be `# want: keys...`, got %q", first)
-			}
-			want := strings.Fields(wantLine)
-			sort.Strings(want)
-			_, err = LoadFile("corpus", data)
+	for _, c := range corpustest.Load(t, "../testdata/environments/broken/*.yaml", 10) {
+		t.Run(c.Name, func(t *testing.T) {
+			data, want := c.Data, c.Want
+			_, err := LoadFile("corpus", data)
 			if err == nil {
 				t.Fatal("loaded without error")
 			}

@@ -2,8 +2,6 @@ package policyeval
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -14,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/plinth-dev/plinth/environments"
+	"github.com/plinth-dev/plinth/internal/corpustest"
 	"github.com/plinth-dev/plinth/internal/offline"
 	"github.com/plinth-dev/plinth/policy/rules"
 	"github.com/plinth-dev/plinth/stacks"
@@ -45,25 +44,10 @@ type corpusCase struct {
 }
 
 func TestInsecureCorpus(t *testing.T) {
-	files, err := filepath.Glob("../../testdata/policy/insecure/*.yaml")
-	if err != nil || len(files) < 20 {
-		t.Fatalf("corpus: %d cases (want at least 20), %v", len(files), err)
-	}
 	caught := map[string]int{}
-	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
-		t.Run(name, func(t *testing.T) {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			first, _, _ := strings.Cut(string(data), "\n")
-			wantLine, ok := strings.CutPrefix(first, "# want:")
-			if !ok {
-				t.Fatalf("first line must be `# want: rule ...`, got %q", first)
-			}
-			want := strings.Fields(wantLine)
-			sort.Strings(want)
+	for _, cc := range corpustest.Load(t, "../../testdata/policy/insecure/*.yaml", 20) {
+		t.Run(cc.Name, func(t *testing.T) {
+			data, want := cc.Data, cc.Want
 			var c corpusCase
 			if err := yaml.Unmarshal(data, &c); err != nil {
 				t.Fatal(err)

@@ -62,41 +62,20 @@ func encryptionRules() []Rule {
 			ID: "s3-encrypted", Level: Mandatory,
 			Description: "Every S3 bucket has default server-side encryption.",
 			Fix:         "Add a BucketServerSideEncryptionConfigurationV2 (AES256 or aws:kms) for the bucket.",
-			Check: func(s *Stack) []Finding {
-				enc := map[string]bool{}
-				for _, c := range s.ByType("aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2") {
-					if alg := c.str("rules.0.applyServerSideEncryptionByDefault.sseAlgorithm"); alg == "AES256" || strings.HasPrefix(alg, "aws:kms") {
-						enc[c.Ref("bucket")] = true
-					}
-				}
-				var out []Finding
-				for _, b := range s.ByType("aws:s3/bucketV2:BucketV2") {
-					if !enc[b.URN] {
-						out = append(out, Finding{b, "no default encryption configuration"})
-					}
-				}
-				return out
-			},
+			Check: uncovered("aws:s3/bucketV2:BucketV2", "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+				"bucket", "no default encryption configuration", func(c *Resource) bool {
+					alg := c.str("rules.0.applyServerSideEncryptionByDefault.sseAlgorithm")
+					return alg == "AES256" || strings.HasPrefix(alg, "aws:kms")
+				}),
 		},
 		{
 			ID: "s3-public-access-blocked", Level: Mandatory,
 			Description: "Every S3 bucket blocks public ACLs and policies.",
 			Fix:         "Add a BucketPublicAccessBlock with all four settings true.",
-			Check: func(s *Stack) []Finding {
-				blocked := map[string]bool{}
-				for _, p := range s.ByType("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock") {
-					if p.truthy("blockPublicAcls") && p.truthy("blockPublicPolicy") && p.truthy("ignorePublicAcls") && p.truthy("restrictPublicBuckets") {
-						blocked[p.Ref("bucket")] = true
-					}
-				}
-				var out []Finding
-				for _, b := range s.ByType("aws:s3/bucketV2:BucketV2") {
-					if !blocked[b.URN] {
-						out = append(out, Finding{b, "public access is not fully blocked"})
-					}
-				}
-				return out
-			},
+			Check: uncovered("aws:s3/bucketV2:BucketV2", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+				"bucket", "public access is not fully blocked", func(p *Resource) bool {
+					return p.truthy("blockPublicAcls") && p.truthy("blockPublicPolicy") && p.truthy("ignorePublicAcls") && p.truthy("restrictPublicBuckets")
+				}),
 		},
 		{
 			ID: "opensearch-encrypted", Level: Mandatory,

@@ -181,21 +181,8 @@ func networkRules() []Rule {
 			ID: "vpc-flow-logs", Level: Mandatory,
 			Description: "Every VPC records its flow logs.",
 			Fix:         "Add an aws.ec2.FlowLog (trafficType ALL) for the VPC to an encrypted log group.",
-			Check: func(s *Stack) []Finding {
-				logged := map[string]bool{}
-				for _, fl := range s.ByType("aws:ec2/flowLog:FlowLog") {
-					if fl.str("trafficType") == "ALL" {
-						logged[fl.Ref("vpcId")] = true
-					}
-				}
-				var out []Finding
-				for _, vpc := range s.ByType("aws:ec2/vpc:Vpc") {
-					if !logged[vpc.URN] {
-						out = append(out, Finding{vpc, "no flow log captures ALL of this VPC's traffic"})
-					}
-				}
-				return out
-			},
+			Check: uncovered("aws:ec2/vpc:Vpc", "aws:ec2/flowLog:FlowLog", "vpcId", "no flow log captures ALL of this VPC's traffic",
+				func(fl *Resource) bool { return fl.str("trafficType") == "ALL" }),
 		},
 		{
 			ID: "imdsv2-required", Level: Mandatory,
@@ -229,6 +216,26 @@ func networkRules() []Rule {
 				return out
 			},
 		},
+	}
+}
+
+// uncovered builds a rule reporting every resource of typ that no resource of coverType (passing ok)
+// references through prop: buckets without encryption configurations, VPCs without flow logs.
+func uncovered(typ, coverType, prop, msg string, ok func(*Resource) bool) func(*Stack) []Finding {
+	return func(s *Stack) []Finding {
+		covered := map[string]bool{}
+		for _, c := range s.ByType(coverType) {
+			if ok(c) {
+				covered[c.Ref(prop)] = true
+			}
+		}
+		var out []Finding
+		for _, r := range s.ByType(typ) {
+			if !covered[r.URN] {
+				out = append(out, Finding{r, msg})
+			}
+		}
+		return out
 	}
 }
 
