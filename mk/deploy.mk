@@ -6,3 +6,9 @@ bench-deploy: test-deps
 	$(GO) test -run '^$$' -bench BenchmarkDeployVsScp -benchtime 1x -timeout 20m ./bench/deploy/ | tee $$out; \
 	status=$${PIPESTATUS[0]}; \
 	grep '^deploy_speedup_vs_scp=' $$out | tail -1; rm -f $$out; exit $$status
+
+# Fuzz the parser of what hosts print about their releases (untrusted input to prune/rollback decisions).
+.PHONY: fuzz-deploy
+fuzz: fuzz-deploy
+fuzz-deploy:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseListing$$' -fuzztime $(FUZZTIME) ./internal/deploy/

@@ -153,6 +153,7 @@ func CurrentVersion(out []byte) string {
 // ParseListing parses the output of ListArgv.
 func ParseListing(out []byte) (Listing, error) {
 	var l Listing
+	seen := map[string]bool{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -168,6 +169,14 @@ func ParseListing(out []byte) (Listing, error) {
 			if len(f) < 2 {
 				return l, fmt.Errorf("listing: bad line %q", sc.Text())
 			}
+			// Names become paths in rm -rf: only valid, unique version names are accepted.
+			if err := ValidateVersion(f[1]); err != nil {
+				return l, fmt.Errorf("listing: %w", err)
+			}
+			if seen[f[1]] {
+				return l, fmt.Errorf("listing: release %s listed twice", f[1])
+			}
+			seen[f[1]] = true
 			r := HostRelease{Version: f[1]}
 			if len(f) >= 4 && shaRE.MatchString(f[2]) {
 				ns, err := strconv.ParseInt(f[3], 10, 64)

@@ -29,8 +29,10 @@ func TestParseListingOrdersOldestFirst(t *testing.T) {
 	if l.Current != "v2" || !reflect.DeepEqual(got, []string{"broken", "v1", "v2", "v3"}) {
 		t.Fatalf("current %q releases %v", l.Current, got)
 	}
-	if _, err := deploy.ParseListing([]byte("garbage line\n")); err == nil {
-		t.Fatal("accepted garbage")
+	for _, bad := range []string{"garbage line\n", "release ../../etc\n", "release v1\nrelease v1\n"} {
+		if _, err := deploy.ParseListing([]byte(bad)); err == nil {
+			t.Fatalf("accepted %q", bad)
+		}
 	}
 }
 
@@ -74,4 +76,30 @@ func TestRollbackTargetNeverIncomplete(t *testing.T) {
 	if _, err := deploy.RollbackTarget(only, ""); !errors.Is(err, deploy.ErrNoRollbackTarget) {
 		t.Fatalf("got %v", err)
 	}
+}
+
+// FuzzParseListing: the listing comes from a host; whatever it prints must not panic the parser, and the
+// pure decisions taken from it never pick the current release for deletion nor an incomplete rollback target.
+func FuzzParseListing(f *testing.F) {
+	f.Add([]byte("current releases/v2\nrelease v1 " + sha + " 100\nrelease v2 " + sha + " 200\nrelease half\n"))
+	f.Add([]byte("current \nrelease x\n"))
+	f.Add([]byte("release v1 " + sha + " -5\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l, err := deploy.ParseListing(data)
+		if err != nil {
+			return
+		}
+		for _, v := range deploy.PruneSet(l, 2, "") {
+			if v == l.Current && l.Current != "" {
+				t.Fatalf("prune would delete the current release %q", v)
+			}
+		}
+		if target, err := deploy.RollbackTarget(l, ""); err == nil {
+			for _, r := range l.Releases {
+				if r.Version == target && !r.Complete {
+					t.Fatalf("rollback to incomplete %q", target)
+				}
+			}
+		}
+	})
 }
