@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,8 +17,6 @@ import (
 	"github.com/plinth-dev/plinth/internal/lb/lbtest"
 )
 
-const haproxyBin = "/usr/sbin/haproxy"
-
 type haproxyFixture struct {
 	drainer  lb.HAProxy
 	frontend string
@@ -29,14 +26,8 @@ type haproxyFixture struct {
 // startHAProxy runs a real HAProxy (Debian's) in front of two tiny HTTP servers naming themselves.
 func startHAProxy(t *testing.T) haproxyFixture {
 	t.Helper()
-	// A short path without commas: HAProxy parses both in socket addresses.
-	dir, err := os.MkdirTemp("", "plinth-haproxy-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	var hosts [2]inventory.Host
-	var servers strings.Builder
+	var names, addrs []string
 	for i := range hosts {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -47,41 +38,10 @@ func startHAProxy(t *testing.T) haproxyFixture {
 		go func() { _ = srv.Serve(l) }()
 		t.Cleanup(func() { _ = srv.Close() })
 		hosts[i] = inventory.Host{Name: name, Port: l.Addr().(*net.TCPAddr).Port}
-		fmt.Fprintf(&servers, "  server %s %s check inter 100ms fall 1 rise 1\n", name, l.Addr())
+		names, addrs = append(names, name), append(addrs, l.Addr().String())
 	}
-	fl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	frontend := fl.Addr().String()
-	_ = fl.Close()
-	sock := filepath.Join(dir, "admin.sock")
-	cfg := fmt.Sprintf(`global
-  stats socket %s mode 600 level admin
-  maxconn 200
-defaults
-  mode http
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-frontend fe
-  bind %s
-  default_backend app
-backend app
-  balance roundrobin
-  option httpchk GET /
-%s`, sock, frontend, servers.String())
-	cfgPath := filepath.Join(dir, "haproxy.cfg")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(haproxyBin, "-db", "-f", cfgPath)
-	logf, _ := os.Create(filepath.Join(dir, "haproxy.log"))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start haproxy: %v", err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); _ = logf.Close() })
+	hp := lbtest.StartHAProxy(t, "app", "/", names, addrs)
+	sock, frontend, dir := hp.Socket, hp.Frontend, filepath.Dir(hp.Log)
 	d := lb.HAProxy{Dial: lb.UnixSocket(sock), Poll: 20 * time.Millisecond, DrainTimeout: 5 * time.Second, UpTimeout: 5 * time.Second}
 	// Wait for the socket and for both servers to be UP.
 	deadline := time.Now().Add(10 * time.Second)
