@@ -1,10 +1,14 @@
 package environments
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/go-multierror"
 
 	"github.com/plinth-dev/plinth/internal/corpustest"
 )
@@ -196,6 +200,17 @@ func TestErrorNamesCountAndKeys(t *testing.T) {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q lacks %q", msg, want)
 		}
+	}
+}
+
+func TestProblemsThroughWrapping(t *testing.T) {
+	_, err := Load("staging", map[string]string{ConfigKey: `{"environment":"staging","azCount":0}`})
+	outer := multierror.Append(nil, fmt.Errorf("stack staging: %w", err))
+	if n, m := len(Problems(err)), len(Problems(fmt.Errorf("run: %w", outer))); n == 0 || n != m {
+		t.Errorf("problems: %d direct, %d wrapped", n, m)
+	}
+	if Problems(errors.New("plain")) != nil {
+		t.Error("a plain error has no problems")
 	}
 }
 

@@ -151,16 +151,28 @@ func formatErrors(errs []error) string {
 	return b.String()
 }
 
-// Problems returns the FieldErrors inside err (nil when err holds none).
+// Problems returns the FieldErrors anywhere inside err (nil when it holds none), through wrapping and nested
+// multierrors: the engine wraps a program's error in a multierror of its own.
 func Problems(err error) []*FieldError {
 	var out []*FieldError
-	var me *multierror.Error
-	if errors.As(err, &me) {
-		for _, e := range me.Errors {
-			if fe, ok := e.(*FieldError); ok {
-				out = append(out, fe)
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case nil:
+		case *FieldError:
+			out = append(out, e)
+		case *multierror.Error:
+			for _, inner := range e.Errors {
+				walk(inner)
 			}
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
+				walk(inner)
+			}
+		default:
+			walk(errors.Unwrap(err))
 		}
 	}
+	walk(err)
 	return out
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -135,13 +134,10 @@ func defaultPolicyPacks(env Env, projectDir, pulumiPath string) []string {
 	if _, err := os.Stat(filepath.Join(pack, "PulumiPolicy.yaml")); err != nil {
 		return nil
 	}
-	host := filepath.Join(filepath.Dir(pulumiPath), "pulumi-language-go")
-	if _, err := os.Stat(host); err != nil {
-		if _, err := exec.LookPath("pulumi-language-go"); err != nil {
-			fmt.Fprintf(env.IO.ErrOut, "warning: policy pack %s not attached: the engine needs pulumi-language-go to run a Go policy pack (install it beside %s, or pass --policy-pack explicitly)\n",
-				pack, pulumiPath)
-			return nil
-		}
+	if !languageHost(pulumiPath) {
+		fmt.Fprintf(env.IO.ErrOut, "note: policy pack %s not attached to the engine: it needs pulumi-language-go beside %s; preview and up check the same rules offline first\n",
+			pack, pulumiPath)
+		return nil
 	}
 	return []string{pack}
 }

@@ -29,6 +29,9 @@ func addEngineFlags(cmd *cobra.Command, o *EngineOptions) {
 func engineRun(ctx context.Context, opts *PreviewOptions) error {
 	asJSON := opts.Output == cmdutil.OutputJSON
 	env := engineflags.Env{IO: opts.IO, ProjectDir: opts.ProjectDir, Getenv: opts.Engine.Getenv}
+	if err := engineflags.Gate(ctx, env, opts.Stack, opts.Engine.Flags); err != nil {
+		return err
+	}
 	e, err := engineflags.Open(ctx, env, opts.Engine.Open, opts.Stack, opts.Engine.Flags, asJSON)
 	if err != nil {
 		return err

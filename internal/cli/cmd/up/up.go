@@ -48,6 +48,9 @@ applied; --override-promotion REASON applies anyway and records who and why on t
 }
 
 func upRun(ctx context.Context, opts *UpOptions) error {
+	if err := opts.Gate(ctx); err != nil {
+		return err
+	}
 	e, err := opts.OpenStack(ctx)
 	if err != nil {
 		return err
