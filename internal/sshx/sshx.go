@@ -323,12 +323,17 @@ func (r *Runner) run(ctx context.Context, h inventory.Host, argv []string, stdin
 		return fmt.Errorf("ssh %s: session: %w", h.Address, err)
 	}
 	defer sess.Close()
-	sess.Stdin, sess.Stdout = stdin, stdout
 	var errBuf bytes.Buffer
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	sess.Stderr = io.MultiWriter(stderr, &limited{w: &errBuf, n: 16 << 10})
+	// The session's copy goroutines may outlive a cancelled Run: they write through a gate that is shut
+	// before Run returns, so the caller's buffers are never written after that.
+	g := &gate{}
+	sess.Stdin = stdin
+	sess.Stdout = g.writer(stdout)
+	sess.Stderr = g.writer(io.MultiWriter(stderr, &limited{w: &errBuf, n: 16 << 10}))
+	defer g.shut()
 	if err := sess.Start(ShellJoin(argv)); err != nil {
 		return fmt.Errorf("ssh %s: start: %w", h.Address, err)
 	}
@@ -340,11 +345,14 @@ func (r *Runner) run(ctx context.Context, h inventory.Host, argv []string, stdin
 		// OpenSSH keeps the command running until it exits: signal it, close, and do not wait.
 		_ = sess.Signal(ssh.SIGKILL)
 		_ = sess.Close()
+		g.shut()
 		return fmt.Errorf("ssh %s: %w", h.Address, ctx.Err())
 	}
+	g.shut()
+	errMsg := errBuf.String()
 	var ee *ssh.ExitError
 	if errors.As(err, &ee) {
-		return &deploy.CommandError{Argv: argv, ExitCode: ee.ExitStatus(), Stderr: errBuf.String()}
+		return &deploy.CommandError{Argv: argv, ExitCode: ee.ExitStatus(), Stderr: errMsg}
 	}
 	if err != nil {
 		return fmt.Errorf("ssh %s: %w", h.Address, err)
@@ -395,4 +403,32 @@ func (l *limited) Write(p []byte) (int, error) {
 		l.n -= k
 	}
 	return len(p), nil
+}
+
+// gate serializes writes to the caller's writers and drops them once shut.
+type gate struct {
+	mu     sync.Mutex
+	closed bool
+}
+
+func (g *gate) shut() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+}
+
+func (g *gate) writer(w io.Writer) io.Writer { return gateWriter{g: g, w: w} }
+
+type gateWriter struct {
+	g *gate
+	w io.Writer
+}
+
+func (gw gateWriter) Write(p []byte) (int, error) {
+	gw.g.mu.Lock()
+	defer gw.g.mu.Unlock()
+	if gw.g.closed {
+		return len(p), nil
+	}
+	return gw.w.Write(p)
 }
