@@ -3,7 +3,6 @@ package deploy_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/deploy/local"
 	"github.com/plinth-dev/plinth/internal/inventory"
 	"github.com/plinth-dev/plinth/internal/lb/lbtest"
+	"github.com/plinth-dev/plinth/internal/sshx/sshdtest"
 )
 
 // localInventory is n hosts that are directories on this machine, each with its own service port.
@@ -22,12 +22,7 @@ func localInventory(t *testing.T, n int) *inventory.Inventory {
 	dir := t.TempDir()
 	tier := &inventory.Tier{}
 	for i := 1; i <= n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		_ = l.Close()
+		port := sshdtest.ServicePort(t)
 		root := filepath.Join(dir, fmt.Sprintf("app-%d", i))
 		tier.Hosts = append(tier.Hosts, inventory.Host{Name: fmt.Sprintf("app-%d", i), Address: "127.0.0.1", Root: root, Port: port})
 		t.Cleanup(func() { deploytest.StopApp(root) })

@@ -33,7 +33,7 @@ func newCluster(t *testing.T, n int) *cluster {
 	tier := &inventory.Tier{Name: "app"}
 	for i := 1; i <= n; i++ {
 		s := sshdtest.Start(t, "app-"+strconv.Itoa(i), sshdtest.Options{Authorized: c.keys.Authorized})
-		port := sshdtest.FreePort(t)
+		port := sshdtest.ServicePort(t)
 		c.hosts = append(c.hosts, s)
 		c.ports = append(c.ports, port)
 		tier.Hosts = append(tier.Hosts, inventory.Host{Name: s.Name, Address: s.Addr, User: "root", Root: s.Root, Port: port})

@@ -44,7 +44,7 @@ func TierConfig() deploy.TierConfig {
 		Restart: []string{"sh", RestartScript(), "{root}", "{port}"},
 		Logs:    []string{"tail", "-n", "20", "{root}/app.log"},
 		Keep:    3,
-		Health:  deploy.HealthConfig{Timeout: time.Second, Retries: 40, Interval: 25 * time.Millisecond},
+		Health:  deploy.HealthConfig{Timeout: time.Second, Retries: 200, Interval: 25 * time.Millisecond},
 	}
 	cfg := &deploy.Config{Tiers: map[string]deploy.TierConfig{"app": c}}
 	return cfg.Tier("app")

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -274,6 +275,34 @@ func FreePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+var (
+	servicePortsMu sync.Mutex
+	servicePorts   = map[int]bool{}
+)
+
+// ServicePort returns a free loopback port below Linux's ephemeral range (32768+) and not handed out
+// before in this process: a service restarted on it cannot find it taken by some outgoing connection.
+func ServicePort(t testing.TB) int {
+	t.Helper()
+	servicePortsMu.Lock()
+	defer servicePortsMu.Unlock()
+	for i := 0; i < 1000; i++ {
+		p := 20000 + mrand.IntN(12000)
+		if servicePorts[p] {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			continue
+		}
+		_ = l.Close()
+		servicePorts[p] = true
+		return p
+	}
+	t.Fatal("sshdtest: no free service port in 20000-31999")
+	return 0
 }
 
 // String names the server.

@@ -34,7 +34,7 @@ func newE2E(t *testing.T, n int, extraCfg string) *e2e {
 	var ports []int
 	for i := 1; i <= n; i++ {
 		s := sshdtest.Start(t, fmt.Sprintf("app-%d", i), sshdtest.Options{Authorized: keys.Authorized})
-		port := sshdtest.FreePort(t)
+		port := sshdtest.ServicePort(t)
 		servers, ports = append(servers, s), append(ports, port)
 		fmt.Fprintf(&hosts, "      - {name: %s, address: %q, root: %q, port: %d}\n", s.Name, s.Addr, s.Root, port)
 		root := s.Root
@@ -51,7 +51,7 @@ func newE2E(t *testing.T, n int, extraCfg string) *e2e {
     binary: app
     restart: [sh, %q, "{root}", "{port}"]
     logs: [tail, -n, "20", "{root}/app.log"]
-    health: {timeout: 1s, retries: 40, interval: 25ms}
+    health: {timeout: 1s, retries: 200, interval: 25ms}
 `, deploytest.RestartScript()) + extraCfg
 	for p, data := range map[string]string{invPath: inv, cfgPath: cfg} {
 		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {

@@ -5,7 +5,6 @@ package sharedtest
 import (
 	"context"
 	"fmt"
-	"net"
 	"path/filepath"
 	"testing"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/deploy/deploytest"
 	"github.com/plinth-dev/plinth/internal/deploy/local"
 	"github.com/plinth-dev/plinth/internal/inventory"
+	"github.com/plinth-dev/plinth/internal/sshx/sshdtest"
 )
 
 // Env is a local deploy environment.
@@ -31,7 +31,7 @@ func New(t *testing.T, n int) *Env {
 	e := &Env{}
 	for i := 1; i <= n; i++ {
 		root := filepath.Join(dir, fmt.Sprintf("app-%d", i))
-		port := freePort(t)
+		port := sshdtest.ServicePort(t)
 		tier.Hosts = append(tier.Hosts, inventory.Host{Name: fmt.Sprintf("app-%d", i), Address: "127.0.0.1:22", Root: root, Port: port})
 		e.Ports, e.Roots = append(e.Ports, port), append(e.Roots, root)
 		t.Cleanup(func() { deploytest.StopApp(root) })
@@ -54,13 +54,3 @@ func (e *Env) Load() func(context.Context, *shared.Flags) (*shared.Env, error) {
 
 // NoDrainer is a drainer factory for tiers without a load balancer.
 func NoDrainer(context.Context, *shared.Env, string) (deploy.Drainer, error) { return nil, nil }
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
