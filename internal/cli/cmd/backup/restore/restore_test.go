@@ -10,14 +10,14 @@ import (
 func TestNewCmdRestoreFlags(t *testing.T) {
 	ios, _, _, _ := iostreams.Test()
 	f := &cmdutil.Factory{IOStreams: ios, Getenv: func(string) string { return "" }}
-	var got *RestoreOptions
-	cmd := NewCmdRestore(f, func(o *RestoreOptions) error { got = o; return nil })
+	var parsed *RestoreOptions
+	cmd := NewCmdRestore(f, func(o *RestoreOptions) error { parsed = o; return nil })
 	cmd.SetArgs([]string{"20261123T004512Z", "-s", "staging", "-i", "k.txt", "--force", "-j", "6", "--skip-binlog"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got.ID != "20261123T004512Z" || got.Target.Stack != "staging" || got.Identity != "k.txt" || !got.Force || got.Workers != 6 || !got.SkipBinlog {
-		t.Fatalf("options %+v", got)
+	if parsed.ID != "20261123T004512Z" || parsed.Target.Stack != "staging" || parsed.Identity != "k.txt" || !parsed.Force || parsed.Workers != 6 || !parsed.SkipBinlog {
+		t.Fatalf("options %+v", parsed)
 	}
 	for _, bad := range [][]string{{"x"}, {"x", "-i", "k", "--rename", "bad"}, {"x", "-i", "k", "-j", "0"}} {
 		cmd := NewCmdRestore(f, func(*RestoreOptions) error { return nil })
