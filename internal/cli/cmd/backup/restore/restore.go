@@ -80,26 +80,19 @@ sha256 matched the manifest. A target database that already holds tables is refu
 
 func restoreRun(opts *RestoreOptions) error {
 	ctx := target.Context(opts.Ctx)
-	ids, err := backup.ReadIdentityFile(opts.Identity)
+	rename, _ := target.ParseRename(opts.Rename) // validated with the flags
+	b, err := target.OpenBackup(ctx, opts.Factory, opts.Target, true, opts.Identity, opts.ID)
 	if err != nil {
 		return err
 	}
-	rename, _ := target.ParseRename(opts.Rename)
-	res, st, err := target.Open(ctx, opts.Factory, opts.Target, true)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	id, err := target.ResolveID(ctx, st, opts.ID)
-	if err != nil {
-		return err
-	}
+	defer b.Store.Close()
+	res := b.Resolved
 	db, err := mysqlx.Open(res.DSN)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	rep, err := backup.Restore(ctx, backup.RestoreOptions{Store: st, ID: id, Identities: ids, Target: db, Rename: rename,
+	rep, err := backup.Restore(ctx, backup.RestoreOptions{Store: b.Store, ID: b.ID, Identities: b.Identities, Target: db, Rename: rename,
 		Force: opts.Force, Workers: opts.Workers, SkipBinlog: opts.SkipBinlog, Log: target.Logger(opts.IO.ErrOut, opts.Quiet)})
 	if err != nil {
 		return fmt.Errorf("backup restore into %s: %w", mysqlx.Redact(res.DSN), err)

@@ -150,6 +150,34 @@ func Open(ctx context.Context, f *cmdutil.Factory, fl Flags, needDB bool) (Resol
 	return res, st, err
 }
 
+// Backup is one backup opened for reading: its store, its resolved ID and the identities that decrypt it.
+type Backup struct {
+	Resolved   Resolved
+	Store      *blobstore.Store
+	ID         string
+	Identities backup.Identities
+}
+
+// OpenBackup is what verify and restore do before reading a backup: read the identity file, resolve the
+// target (the DSN too when needDB), open the store and resolve id ("latest" included). The caller closes
+// Store.
+func OpenBackup(ctx context.Context, f *cmdutil.Factory, fl Flags, needDB bool, identityFile, id string) (*Backup, error) {
+	ids, err := backup.ReadIdentityFile(identityFile)
+	if err != nil {
+		return nil, err
+	}
+	res, st, err := Open(ctx, f, fl, needDB)
+	if err != nil {
+		return nil, err
+	}
+	resolved, err := ResolveID(ctx, st, id)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &Backup{Resolved: res, Store: st, ID: resolved, Identities: ids}, nil
+}
+
 // Context returns ctx, or a background context when the command was run without one (tests).
 func Context(ctx context.Context) context.Context {
 	if ctx == nil {

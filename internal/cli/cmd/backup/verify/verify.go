@@ -76,21 +76,13 @@ func NewCmdVerify(f *cmdutil.Factory, runF func(*VerifyOptions) error) *cobra.Co
 
 func verifyRun(opts *VerifyOptions) error {
 	ctx := target.Context(opts.Ctx)
-	ids, err := backup.ReadIdentityFile(opts.Identity)
+	rename, _ := target.ParseRename(opts.Rename) // validated with the flags
+	b, err := target.OpenBackup(ctx, opts.Factory, opts.Target, false, opts.Identity, opts.ID)
 	if err != nil {
 		return err
 	}
-	rename, _ := target.ParseRename(opts.Rename)
-	_, st, err := target.Open(ctx, opts.Factory, opts.Target, false)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	id, err := target.ResolveID(ctx, st, opts.ID)
-	if err != nil {
-		return err
-	}
-	vo := backup.VerifyOptions{Store: st, ID: id, Identities: ids, Workers: opts.Workers, Rename: rename, Force: opts.Force,
+	defer b.Store.Close()
+	vo := backup.VerifyOptions{Store: b.Store, ID: b.ID, Identities: b.Identities, Workers: opts.Workers, Rename: rename, Force: opts.Force,
 		Mark: !opts.NoMark, Tool: opts.Tool, Now: opts.Factory.Now, Log: target.Logger(opts.IO.ErrOut, opts.Quiet)}
 	if opts.RestoreInto != "" {
 		db, err := mysqlx.Open(opts.RestoreInto)
