@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -24,17 +23,7 @@ import (
 
 var srv *mysqltest.Server
 
-func TestMain(m *testing.M) {
-	s, err := mysqltest.Start(context.Background(), mysqltest.Options{BufferPool: "128M"})
-	if err != nil {
-		os.Stderr.WriteString(err.Error() + "\n")
-		os.Exit(1)
-	}
-	srv = s
-	code := m.Run()
-	s.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { mysqltest.Main(m, mysqltest.Options{BufferPool: "128M"}, &srv) }
 
 type keys struct {
 	rcpt backup.Recipients

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"os"
 	"strings"
 	"testing"
 
@@ -14,17 +13,7 @@ import (
 
 var srv *mysqltest.Server
 
-func TestMain(m *testing.M) {
-	s, err := mysqltest.Start(context.Background(), mysqltest.Options{BufferPool: "128M"})
-	if err != nil {
-		os.Stderr.WriteString(err.Error() + "\n")
-		os.Exit(1)
-	}
-	srv = s
-	code := m.Run()
-	s.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { mysqltest.Main(m, mysqltest.Options{BufferPool: "128M"}, &srv) }
 
 func TestEncodeRow(t *testing.T) {
 	got := mysqlx.EncodeRow(nil, []sql.RawBytes{sql.RawBytes("a\tb"), nil, sql.RawBytes("x\\y\nz\x00"), sql.RawBytes{}})

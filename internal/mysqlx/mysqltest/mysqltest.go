@@ -86,6 +86,20 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// Main is a package's TestMain around one real server: start it, point *srv at it, run the tests, stop it,
+// exit with the tests' code. A server that cannot start fails the run (never a skip).
+func Main(m *testing.M, o Options, srv **Server) {
+	s, err := Start(context.Background(), o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*srv = s
+	code := m.Run()
+	s.Stop()
+	os.Exit(code)
+}
+
 // Start initialises (if needed) and starts a server.
 func Start(ctx context.Context, o Options) (*Server, error) {
 	mariadbd, err := binary("mariadbd", "mysqld")
