@@ -63,8 +63,8 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Outcome, error) {
 	// Phase 1: stage everywhere, in parallel. Staging takes no capacity out.
 	err := e.parallel(ctx, p, PhaseStage, 0, p.Stage, func(ctx context.Context, h inventory.Host, s Step) error {
 		switch s.Kind {
-		case StepCurrent:
-			res, err := e.Runner.Run(ctx, h, Command{Argv: s.Argv})
+		case StepCurrent, StepStage: // both print the host's current release first
+			res, err := e.runArgv(ctx, h, s)
 			if err != nil {
 				return err
 			}
@@ -86,7 +86,38 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Outcome, error) {
 		return out, err
 	}
 
-	// Phase 2: batches.
+	// Phase 2: batches. Phase 3, pruning a host, follows as soon as its batch is healthy, from the listing
+	// its switch step printed: nothing more runs on the host unless releases must go, and that removal
+	// overlaps the batches after it.
+	var pruning sync.WaitGroup
+	listings := map[string][]byte{}
+	prune := func(batch []HostSteps) {
+		for _, hs := range batch {
+			for _, f := range p.Finish {
+				if f.Host != hs.Host {
+					continue
+				}
+				mu.Lock()
+				listed, ok := listings[f.Host]
+				mu.Unlock()
+				pruning.Add(1)
+				go func() {
+					defer pruning.Done()
+					// Failures are reported, not fatal: the deploy is done on this host.
+					_ = e.parallel(ctx, p, PhaseFinish, 0, []HostSteps{f}, func(ctx context.Context, h inventory.Host, s Step) error {
+						if !ok {
+							res, err := e.runArgv(ctx, h, s)
+							if err != nil {
+								return err
+							}
+							listed = res.Stdout
+						}
+						return e.prune(ctx, h, s, listed, p.Version)
+					})
+				}()
+			}
+		}
+	}
 	for bi, batch := range p.Batches {
 		attempted := map[string]bool{}
 		drained := map[string]bool{}
@@ -99,26 +130,33 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Outcome, error) {
 				attempted[h.Name] = true
 			}
 			mu.Unlock()
+			if s.Kind == StepSwitch { // it prints the host's releases once switched
+				res, err := e.runArgv(ctx, h, s)
+				if err == nil {
+					mu.Lock()
+					listings[h.Name] = res.Stdout
+					mu.Unlock()
+				}
+				return err
+			}
 			return e.step(ctx, p, h, s)
 		})
 		if err == nil {
 			for _, hs := range batch {
 				out.Switched = append(out.Switched, hs.Host)
 			}
+			prune(batch)
 			continue
 		}
 		// Roll the batch back; use a context that survives the caller's cancellation for the repair.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		rbErr := e.rollbackBatch(rctx, p, bi+1, batch, attempted, drained, out)
 		cancel()
+		pruning.Wait()
 		out.Elapsed = Millis(now().Sub(start))
 		return out, errors.Join(err, rbErr)
 	}
-
-	// Phase 3: prune (failures are reported, not fatal: the deploy is done).
-	_ = e.parallel(ctx, p, PhaseFinish, 0, p.Finish, func(ctx context.Context, h inventory.Host, s Step) error {
-		return e.prune(ctx, h, s, p.Version)
-	})
+	pruning.Wait()
 	out.Elapsed = Millis(now().Sub(start))
 	e.emit(p, Event{Phase: PhaseDone, Status: StatusOK, Bytes: out.BytesSent, Elapsed: out.Elapsed})
 	return out, nil
@@ -265,11 +303,15 @@ func (e *Executor) step(ctx context.Context, p *Plan, h inventory.Host, s Step) 
 		_, err := e.upload(ctx, p, h, *s.Upload)
 		return err
 	}
-	if len(s.Argv) == 0 {
-		return fmt.Errorf("step %s: empty command", s.Kind)
-	}
-	_, err := e.Runner.Run(ctx, h, Command{Argv: s.Argv})
+	_, err := e.runArgv(ctx, h, s)
 	return err
+}
+
+func (e *Executor) runArgv(ctx context.Context, h inventory.Host, s Step) (Result, error) {
+	if len(s.Argv) == 0 {
+		return Result{}, fmt.Errorf("step %s: empty command", s.Kind)
+	}
+	return e.Runner.Run(ctx, h, Command{Argv: s.Argv})
 }
 
 func (e *Executor) upload(ctx context.Context, p *Plan, h inventory.Host, u UploadSpec) (int64, error) {
@@ -290,12 +332,9 @@ func (e *Executor) upload(ctx context.Context, p *Plan, h inventory.Host, u Uplo
 	return n, err
 }
 
-func (e *Executor) prune(ctx context.Context, h inventory.Host, s Step, protect string) error {
-	res, err := e.Runner.Run(ctx, h, Command{Argv: s.Argv})
-	if err != nil {
-		return err
-	}
-	l, err := ParseListing(res.Stdout)
+// prune removes what PruneSet picks from listed (the output of a listing of h's releases).
+func (e *Executor) prune(ctx context.Context, h inventory.Host, s Step, listed []byte, protect string) error {
+	l, err := ParseListing(listed)
 	if err != nil {
 		return err
 	}
@@ -305,8 +344,7 @@ func (e *Executor) prune(ctx context.Context, h inventory.Host, s Step, protect 
 			return err
 		}
 	}
-	_, err = e.Runner.Run(ctx, h, Command{Argv: PruneArtifactsArgv(root)})
-	return err
+	return nil
 }
 
 // health polls the service from the host until it answers 200 (with the expected version when set).

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/plinth-dev/plinth/internal/deploy"
@@ -55,8 +57,8 @@ func TestExecutorDrainsRunsHooksAndEnablesInOrder(t *testing.T) {
 	if _, err := exec.Execute(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
-	want := "app-1:drain app-1:pre app-1:switch app-1:restart app-1:health app-1:post app-1:enable " +
-		"app-2:drain app-2:pre app-2:switch app-2:restart app-2:health app-2:post app-2:enable"
+	want := "app-1:drain app-1:pre app-1:switch app-1:health app-1:post app-1:enable " +
+		"app-2:drain app-2:pre app-2:switch app-2:health app-2:post app-2:enable"
 	if got := strings.Join(order, " "); got != want {
 		t.Fatalf("order:\n%s\nwant\n%s", got, want)
 	}
@@ -99,5 +101,119 @@ func TestFailedPreHookReEnablesTheHostAndStops(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(h.Root, "releases", "v2", ".complete")); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func TestFailedRestartAfterSwitchRollsTheBatchBack(t *testing.T) {
+	inv := localInventory(t, 3)
+	cfg := deploytest.TierConfig()
+	rel1 := deploytest.Release(t, deploytest.BuildApp(t, "v1", true, 0), "v1")
+	p1, _ := deploy.NewPlan(deploy.PlanInput{Inventory: inv, Tier: "app", Release: rel1, Config: cfg})
+	if _, err := (&deploy.Executor{Runner: local.Runner{}}).Execute(context.Background(), p1); err != nil {
+		t.Fatal(err)
+	}
+	// The restart of v2 fails on app-2 only (switch and restart run in one command).
+	cfg.Restart = []string{"sh", "-c", `[ "$0" != app-2 ] || [ "$3" != v2 ] || { echo "unit plinth-app.service not found" >&2; exit 5; }; exec sh "$1" "$2" "$4"`,
+		"{host}", deploytest.RestartScript(), "{root}", "{version}", "{port}"}
+	rel2 := deploytest.Release(t, deploytest.BuildApp(t, "v2", true, 0), "v2")
+	p2, _ := deploy.NewPlan(deploy.PlanInput{Inventory: inv, Tier: "app", Release: rel2, Config: cfg})
+	out, err := (&deploy.Executor{Runner: local.Runner{}}).Execute(context.Background(), p2)
+	if err == nil || !strings.Contains(err.Error(), "deploy app-2: switch") || !strings.Contains(err.Error(), "restart failed") {
+		t.Fatalf("got %v", err)
+	}
+	if strings.Join(out.Switched, ",") != "app-1" || strings.Join(out.RolledBack, ",") != "app-2" {
+		t.Fatalf("switched %v, rolled back %v", out.Switched, out.RolledBack)
+	}
+	if out.Previous["app-2"] != "v1" {
+		t.Fatalf("previous release recorded by the stage step: %v", out.Previous)
+	}
+	want := map[string]string{"app-1": "v2", "app-2": "v1", "app-3": "v1"}
+	for _, h := range inv.Tiers["app"].Hosts {
+		if v := deploytest.Health(httpClient, h.Port); v != want[h.Name] {
+			t.Fatalf("%s serves %q, want %q", h.Name, v, want[h.Name])
+		}
+		cur, _ := os.Readlink(filepath.Join(h.Root, "current"))
+		if cur != "releases/"+want[h.Name] {
+			t.Fatalf("%s current -> %s", h.Name, cur)
+		}
+	}
+}
+
+func TestPruneKeepsTheNewestReleasesAndTheirArtifactsOnly(t *testing.T) {
+	inv := localInventory(t, 2)
+	cfg := deploytest.TierConfig()
+	cfg.Keep = 2
+	var shas []string
+	for _, v := range []string{"v1", "v2", "v3", "v4"} {
+		rel := deploytest.Release(t, deploytest.BuildApp(t, v, true, 0), v)
+		shas = append(shas, rel.SHA256)
+		p, err := deploy.NewPlan(deploy.PlanInput{Inventory: inv, Tier: "app", Release: rel, Config: cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := (&deploy.Executor{Runner: local.Runner{}}).Execute(context.Background(), p); err != nil {
+			t.Fatalf("deploy %s: %v", v, err)
+		}
+	}
+	for _, h := range inv.Tiers["app"].Hosts {
+		rels, _ := filepath.Glob(filepath.Join(h.Root, "releases", "*"))
+		var names []string
+		for _, r := range rels {
+			names = append(names, filepath.Base(r))
+		}
+		if strings.Join(names, ",") != "v3,v4" {
+			t.Fatalf("%s keeps releases %v, want v3,v4", h.Name, names)
+		}
+		arts, _ := filepath.Glob(filepath.Join(h.Root, ".artifacts", "*"))
+		var got []string
+		for _, a := range arts {
+			got = append(got, filepath.Base(a))
+		}
+		slices.Sort(got)
+		want := []string{shas[2], shas[3]}
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s keeps artifacts %v, want those of v3 and v4 %v", h.Name, got, want)
+		}
+	}
+}
+
+// connectingRunner is the local runner with a Connector that records the hosts connected to ahead.
+type connectingRunner struct {
+	local.Runner
+	mu        sync.Mutex
+	connected map[string]bool
+}
+
+func (r *connectingRunner) Connect(_ context.Context, h inventory.Host) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.connected == nil {
+		r.connected = map[string]bool{}
+	}
+	r.connected[h.Name] = true
+	return nil
+}
+
+func TestSessionConnectsToEveryHostWhileItTakesTheLock(t *testing.T) {
+	inv := localInventory(t, 3)
+	rel := deploytest.Release(t, deploytest.BuildApp(t, "v1", true, 0), "v1")
+	p, err := deploy.NewPlan(deploy.PlanInput{Inventory: inv, Tier: "app", Release: rel, Config: deploytest.TierConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &connectingRunner{}
+	bastion := inventory.Host{Name: "bastion", Address: "127.0.0.1"}
+	s := &deploy.Session{State: deploy.State{Runner: r, Host: bastion, Dir: t.TempDir()}, Exec: &deploy.Executor{Runner: r}, Holder: "ci"}
+	if _, err := s.Run(context.Background(), []*deploy.Plan{p}); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range inv.Tiers["app"].Hosts {
+		if !r.connected[h.Name] {
+			t.Errorf("%s: never connected ahead", h.Name)
+		}
+	}
+	if len(r.connected) != 3 { // the bastion is not a host of the plan
+		t.Fatalf("connected %v", r.connected)
 	}
 }

@@ -15,17 +15,16 @@ type StepKind string
 
 // Step kinds, in the order they happen on a host.
 const (
-	StepCurrent StepKind = "current" // record the current release (rollback target of this deploy)
+	StepCurrent StepKind = "current" // record the current release (rollback plans; a deploy's stage step reports it)
 	StepUpload  StepKind = "upload"  // content-addressed upload + sha256 verification on the host
-	StepStage   StepKind = "stage"   // releases/<v>/ from the artifact, completion marker last
+	StepStage   StepKind = "stage"   // releases/<v>/ from the artifact, completion marker last; records the current release
 	StepDrain   StepKind = "drain"   // take the host out of the load balancer
 	StepPre     StepKind = "pre"     // pre hook
-	StepSwitch  StepKind = "switch"  // current -> releases/<v>, atomically
-	StepRestart StepKind = "restart" // restart the service
+	StepSwitch  StepKind = "switch"  // current -> releases/<v> atomically, then the restart command (one round trip)
 	StepHealth  StepKind = "health"  // HTTP health check from the host, with retries
 	StepPost    StepKind = "post"    // post hook
 	StepEnable  StepKind = "enable"  // put the host back in the load balancer
-	StepPrune   StepKind = "prune"   // keep the newest K complete releases
+	StepPrune   StepKind = "prune"   // keep the newest K complete releases (from the listing the switch printed; Argv lists otherwise)
 )
 
 // Step is one unit of work on one host. Argv steps run through Runner.Run; upload, health, drain and
@@ -108,7 +107,6 @@ func NewPlan(in PlanInput) (*Plan, error) {
 	}
 	for _, h := range tier.Hosts {
 		p.Stage = append(p.Stage, HostSteps{Host: h.Name, Steps: []Step{
-			{Kind: StepCurrent, Argv: CurrentArgv(h.Root)},
 			{Kind: StepUpload, Upload: &UploadSpec{Local: r.Artifact, Remote: ArtifactPath(h.Root, r.SHA256), SHA256: r.SHA256, Size: r.Size}},
 			{Kind: StepStage, Argv: StageArgv(h.Root, r.Version, r.SHA256, cfg.Binary, r.CreatedAt)},
 		}})
@@ -127,7 +125,7 @@ func NewPlan(in PlanInput) (*Plan, error) {
 	return p, nil
 }
 
-// SwitchSteps are the steps that move one host to version: drain, pre hooks, switch, restart, health,
+// SwitchSteps are the steps that move one host to version: drain, pre hooks, switch + restart, health,
 // post hooks, enable. Rollbacks use them too.
 func SwitchSteps(cfg TierConfig, tier string, h inventory.Host, version string, drain bool) []Step {
 	vars := map[string]string{
@@ -141,10 +139,7 @@ func SwitchSteps(cfg TierConfig, tier string, h inventory.Host, version string, 
 	for _, hook := range cfg.Pre {
 		steps = append(steps, Step{Kind: StepPre, Argv: Expand(hook, vars)})
 	}
-	steps = append(steps,
-		Step{Kind: StepSwitch, Argv: SwitchArgv(h.Root, version)},
-		Step{Kind: StepRestart, Argv: Expand(cfg.Restart, vars)},
-	)
+	steps = append(steps, Step{Kind: StepSwitch, Argv: SwitchArgv(h.Root, version, Expand(cfg.Restart, vars)...)})
 	if h.Port > 0 {
 		hs := &HealthSpec{Port: h.Port, Path: cfg.Health.Path, Timeout: cfg.Health.Timeout,
 			Retries: cfg.Health.Retries, Interval: cfg.Health.Interval}

@@ -145,10 +145,9 @@ func TestPlanScriptsGolden(t *testing.T) {
 	for _, argv := range [][]string{
 		deploy.CurrentArgv("/srv/plinth/app"),
 		deploy.StageArgv("/srv/plinth/app", rel.Version, rel.SHA256, "app", rel.CreatedAt),
-		deploy.SwitchArgv("/srv/plinth/app", rel.Version),
+		deploy.SwitchArgv("/srv/plinth/app", rel.Version, "sudo", "-n", "systemctl", "restart", "plinth-app.service"),
 		deploy.ListArgv("/srv/plinth/app"),
 		deploy.RemoveArgv("/srv/plinth/app", []string{"v1", "v2"}),
-		deploy.PruneArtifactsArgv("/srv/plinth/app"),
 	} {
 		b.WriteString(sshx.ShellJoin(argv) + "\n\n")
 	}

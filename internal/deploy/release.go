@@ -62,39 +62,63 @@ func (r Release) Validate() error {
 func ArtifactPath(root, sha string) string { return root + "/.artifacts/" + sha }
 
 // scripts are run as `sh -c SCRIPT NAME ARGS...`: the script is constant, the variable parts are argv.
+// Every program started on a host costs a fork and an exec (milliseconds each, times every host), so the
+// scripts use shell builtins where they can and skip work that is already done.
 const (
 	scriptCurrent = `readlink "$1/current" 2>/dev/null || true`
 
+	// scriptStage prints "current <target>" first: the rollback target of this deploy.
 	scriptStage = `set -eu
 R=$1 V=$2 S=$3 B=$4 T=$5
 d="$R/releases/$V"
-if [ -f "$d/.complete" ] && [ "$(cut -d' ' -f1 "$d/.complete")" = "$S" ]; then echo present; exit 0; fi
-if [ "$(readlink "$R/current" 2>/dev/null || true)" = "releases/$V" ]; then
+cur=$(readlink "$R/current" 2>/dev/null || true)
+printf 'current %s\n' "$cur"
+if [ -f "$d/.complete" ]; then read -r have _ < "$d/.complete" || true; [ "$have" != "$S" ] || { echo present; exit 0; }; fi
+if [ "$cur" = "releases/$V" ]; then
   echo "release $V is current with another artifact: deploy a new version" >&2; exit 1
 fi
-rm -rf "$d"
+if [ -e "$d" ] || [ -L "$d" ]; then rm -rf "$d"; fi
 mkdir -p "$d"
-ln "$R/.artifacts/$S" "$d/$B" 2>/dev/null || cp "$R/.artifacts/$S" "$d/$B"
-chmod 0755 "$d/$B"
+ln "$R/.artifacts/$S" "$d/$B" 2>/dev/null || { cp "$R/.artifacts/$S" "$d/$B"; chmod 0755 "$d/$B"; }
 printf '%s %s\n' "$S" "$T" > "$d/.complete.tmp"
 mv -f "$d/.complete.tmp" "$d/.complete"
 echo staged`
 
+	// listing prints "current <target>" and one "release <version> [<sha256> <unix-nanos>]" line per
+	// release directory of $R (parsed by ParseListing), with shell builtins only but readlink, and without
+	// changing directory.
+	listing = `printf 'current %s\n' "$(readlink "$R/current" 2>/dev/null || true)"
+for d in "$R"/releases/*/; do
+  [ -d "$d" ] || continue
+  d=${d%/}; n=${d##*/}; c=
+  if [ -f "$d/.complete" ]; then read -r c < "$d/.complete" || true; fi
+  if [ -n "$c" ]; then printf 'release %s %s\n' "$n" "$c"; else printf 'release %s\n' "$n"; fi
+done
+`
+
+	// scriptSwitch switches, lists the releases (what pruning needs), then runs the restart command (its
+	// argv follows R and V; its output goes to stderr) in the same round trip: the switch is on the
+	// critical path of every batch.
 	scriptSwitch = `set -eu
 R=$1 V=$2
+shift 2
 [ -f "$R/releases/$V/.complete" ] || { echo "release $V is not complete on this host: refusing to switch" >&2; exit 1; }
 ln -sfn "releases/$V" "$R/.current.tmp"
-mv -fT "$R/.current.tmp" "$R/current"`
+mv -fT "$R/.current.tmp" "$R/current"
+` + listing + `[ $# -gt 0 ] || exit 0
+rc=0
+"$@" >&2 || rc=$?
+[ $rc -eq 0 ] || { echo "switched to $V, then restart failed: $* exited $rc" >&2; exit $rc; }`
 
 	scriptList = `R=$1
-printf 'current %s\n' "$(readlink "$R/current" 2>/dev/null || true)"
-[ -d "$R/releases" ] || exit 0
-cd "$R/releases" || exit 1
-for d in */; do
-  d=${d%/}
-  [ "$d" = "*" ] && continue
-  if [ -f "$d/.complete" ]; then printf 'release %s %s\n' "$d" "$(cat "$d/.complete")"; else printf 'release %s\n' "$d"; fi
-done`
+` + listing
+
+	// scriptRemove deletes releases, then the artifacts no release links to any more (also those left by
+	// failed stages).
+	scriptRemove = `R=$1
+shift
+rm -rf -- "$@"
+find "$R/.artifacts" -maxdepth 1 -type f -links 1 -delete`
 )
 
 // CurrentArgv prints the target of R/current (empty before the first deploy).
@@ -102,14 +126,17 @@ func CurrentArgv(root string) []string {
 	return []string{"sh", "-c", scriptCurrent, "plinth-current", root}
 }
 
-// StageArgv builds R/releases/V from the uploaded artifact and writes the completion marker last.
+// StageArgv builds R/releases/V from the uploaded artifact and writes the completion marker last. It
+// prints "current <target>" (the host's release before this deploy) and then "staged" or "present".
 func StageArgv(root, version, sha, binary string, created time.Time) []string {
 	return []string{"sh", "-c", scriptStage, "plinth-stage", root, version, sha, binary, strconv.FormatInt(created.UnixNano(), 10)}
 }
 
-// SwitchArgv points R/current at releases/V atomically, only if V is complete.
-func SwitchArgv(root, version string) []string {
-	return []string{"sh", "-c", scriptSwitch, "plinth-switch", root, version}
+// SwitchArgv points R/current at releases/V atomically, only if V is complete, prints the releases like
+// ListArgv, then runs restart (when given) in the same command: a failed restart exits non-zero after
+// the switch.
+func SwitchArgv(root, version string, restart ...string) []string {
+	return append([]string{"sh", "-c", scriptSwitch, "plinth-switch", root, version}, restart...)
 }
 
 // ListArgv lists the releases on a host (parsed by ParseListing).
@@ -117,18 +144,14 @@ func ListArgv(root string) []string {
 	return []string{"sh", "-c", scriptList, "plinth-list", root}
 }
 
-// RemoveArgv deletes releases (never called with the current one: see PruneSet).
+// RemoveArgv deletes releases (never called with the current one: see PruneSet) and then the artifacts
+// no release links to any more.
 func RemoveArgv(root string, versions []string) []string {
-	argv := []string{"rm", "-rf", "--"}
+	argv := []string{"sh", "-c", scriptRemove, "plinth-remove", root}
 	for _, v := range versions {
 		argv = append(argv, root+"/releases/"+v)
 	}
 	return argv
-}
-
-// PruneArtifactsArgv deletes stored artifacts no release links to any more.
-func PruneArtifactsArgv(root string) []string {
-	return []string{"find", root + "/.artifacts", "-maxdepth", "1", "-type", "f", "-links", "1", "-delete"}
 }
 
 // HostRelease is one release directory found on a host.
@@ -145,9 +168,14 @@ type Listing struct {
 	Releases []HostRelease `json:"releases"` // oldest first
 }
 
-// CurrentVersion parses the output of CurrentArgv.
+// CurrentVersion parses the output of CurrentArgv, or the "current <target>" line StageArgv prints.
 func CurrentVersion(out []byte) string {
-	return strings.TrimPrefix(strings.TrimSpace(string(out)), "releases/")
+	s := strings.TrimSpace(string(out))
+	if rest, ok := strings.CutPrefix(s, "current"); ok {
+		s, _, _ = strings.Cut(rest, "\n")
+		s = strings.TrimSpace(s)
+	}
+	return strings.TrimPrefix(s, "releases/")
 }
 
 // ParseListing parses the output of ListArgv.

@@ -34,6 +34,12 @@ type Runner interface {
 	DialContext(ctx context.Context, h inventory.Host, network, addr string) (net.Conn, error)
 }
 
+// Connector is implemented by runners that can open their connection to a host ahead of its first
+// step. Sessions use it to connect to a plan's hosts while they take the lock: the handshakes overlap it.
+type Connector interface {
+	Connect(ctx context.Context, h inventory.Host) error
+}
+
 // CommandError is a command that ran and exited non-zero.
 type CommandError struct {
 	Argv     []string

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -37,6 +38,7 @@ func (s *Session) Run(ctx context.Context, plans []*Plan) ([]*Outcome, error) {
 	id := newID()
 	info := LockInfo{ID: id, Holder: s.Holder, Stack: first.Stack, Tier: first.Tier, Version: first.Version,
 		Action: action, Message: s.Message, Time: now().UTC()}
+	defer s.connect(ctx, plans)()
 	s.emit(first, Event{Phase: PhaseLock, Status: StatusStart, Message: "bastion " + s.State.Host.Name})
 	if err := s.State.Acquire(ctx, info); err != nil {
 		s.emit(first, Event{Phase: PhaseLock, Status: StatusFail, Message: err.Error()})
@@ -86,6 +88,33 @@ func (s *Session) Run(ctx context.Context, plans []*Plan) ([]*Outcome, error) {
 		runErr = errors.Join(runErr, fmt.Errorf("unlock: %w", err))
 	}
 	return outs, runErr
+}
+
+// connect opens the runner's connections to every host of plans in the background (when the runner is a
+// Connector), so that handshakes overlap taking the lock. Errors are left to the first step on the host,
+// which dials again. The returned func cancels what is still dialing and waits for it.
+func (s *Session) connect(ctx context.Context, plans []*Plan) func() {
+	c, ok := s.Exec.Runner.(Connector)
+	if !ok {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	seen := map[string]bool{}
+	for _, p := range plans {
+		for _, h := range p.Hosts {
+			if seen[h.Name] {
+				continue
+			}
+			seen[h.Name] = true
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = c.Connect(ctx, h)
+			}()
+		}
+	}
+	return func() { cancel(); wg.Wait() }
 }
 
 func (s *Session) emit(p *Plan, ev Event) {

@@ -360,6 +360,13 @@ func (r *Runner) run(ctx context.Context, h inventory.Host, argv []string, stdin
 	return nil
 }
 
+// Connect implements deploy.Connector: it opens (or reuses) the connection to h, through the bastion when
+// one is configured, without running anything.
+func (r *Runner) Connect(ctx context.Context, h inventory.Host) error {
+	_, err := r.client(ctx, h)
+	return err
+}
+
 // DialContext implements deploy.Runner: a direct-tcpip channel from h.
 func (r *Runner) DialContext(ctx context.Context, h inventory.Host, network, addr string) (net.Conn, error) {
 	client, err := r.client(ctx, h)

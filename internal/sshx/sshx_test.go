@@ -49,7 +49,14 @@ func TestUnknownHostKeyIsRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "is unknown") {
 		t.Fatalf("unknown host key: %v", err)
 	}
+	// Connecting ahead (what a session does while it takes the lock) verifies the key the same way.
+	if err := r.Connect(context.Background(), c.inv.Tiers["app"].Hosts[0]); err == nil || !strings.Contains(err.Error(), "is unknown") {
+		t.Fatalf("connect ahead to an unknown host key: %v", err)
+	}
 	// The bastion itself is fine.
+	if err := r.Connect(context.Background(), c.inv.Bastion.Host); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := r.Run(context.Background(), c.inv.Bastion.Host, deploy.Command{Argv: []string{"true"}}); err != nil {
 		t.Fatal(err)
 	}
