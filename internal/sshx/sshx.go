@@ -42,6 +42,13 @@ type Config struct {
 	// Compress is the wire encoding of uploads: "" or "auto" (zstd when the host has zstd), "zstd"
 	// (required on the hosts), "none".
 	Compress string
+	// UploadWindow bounds the bytes of an upload in flight to one host, beyond what the host has written
+	// (default 1 MiB; negative: unbounded). It applies when the host has perl, which acknowledges what it
+	// wrote: a host whose sshd is handed data faster than it can write it buffers the excess in sshd's
+	// memory, and on a busy machine growing and releasing those buffers costs more than the transfer.
+	// An upload's throughput to one host is at most UploadWindow per round trip: raise it on links with
+	// long round trips.
+	UploadWindow int64
 	// HostKeyCallback overrides KnownHosts (tests of the verification itself only).
 	HostKeyCallback ssh.HostKeyCallback
 }
@@ -75,6 +82,9 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if cfg.KeepAlive == 0 {
 		cfg.KeepAlive = 15 * time.Second
+	}
+	if cfg.UploadWindow == 0 {
+		cfg.UploadWindow = 1 << 20
 	}
 	r := &Runner{cfg: cfg, conns: map[string]*conn{}}
 	var signers []ssh.Signer

@@ -2,6 +2,7 @@ package sshx_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -38,6 +39,32 @@ func TestRunnerConformanceDirect(t *testing.T) {
 		h.Root = t.TempDir()
 		return r, h
 	})
+}
+
+// The upload paths a host can take: acknowledged by perl (the default above), or streamed to cat/zstd
+// when pacing is off (hosts without perl take that path too).
+func TestRunnerConformanceUploadPaths(t *testing.T) {
+	c := newCluster(t, 1)
+	for _, cfg := range []sshx.Config{
+		{Compress: "none"},                     // raw, paced
+		{Compress: "none", UploadWindow: -1},   // raw, cat
+		{Compress: "zstd", UploadWindow: -1},   // zstd -d
+		{Compress: "zstd", UploadWindow: 4096}, // zstd through perl, a small window
+	} {
+		t.Run(fmt.Sprintf("%s window %d", cfg.Compress, cfg.UploadWindow), func(t *testing.T) {
+			deploytest.RunnerSuite(t, func(t *testing.T) (deploy.Runner, inventory.Host) {
+				cfg.KnownHosts, cfg.IdentityFiles = []string{c.known}, []string{c.keys.PrivatePath}
+				r, err := sshx.New(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = r.Close() })
+				h := c.inv.Tiers["app"].Hosts[0]
+				h.Root = t.TempDir()
+				return r, h
+			})
+		})
+	}
 }
 
 func TestUnknownHostKeyIsRefused(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -21,22 +22,56 @@ const (
 	// extensions: twice coreutils' speed here), else by sha256sum. Both print the hex digest first.
 	scriptHash = `h() { if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r; else sha256sum; fi; }
 `
-	// scriptHave prints the sha256 of the stored artifact when there is one (verified on the host).
+	// scriptHave prints the sha256 of the stored artifact when there is one (verified on the host), then
+	// the receiving tools the host has.
 	scriptHave = scriptHash + `if [ -f "$1" ]; then h < "$1"; fi
-if command -v zstd >/dev/null 2>&1; then echo zstd; fi`
-	// scriptReceive stores stdin at $1 only if its sha256 is $2; $3 is the wire encoding.
+for c in zstd perl; do if command -v $c >/dev/null 2>&1; then echo $c; fi; done`
+	// scriptReceive stores stdin at $1 only if its sha256 is $2; $3 is the wire encoding (raw or zstd);
+	// $4, when given, is the perl program that receives and acknowledges (receiverPerl).
 	scriptReceive = scriptHash + `set -eu
-f=$1 want=$2 t="$1.part.$$"
-mkdir -p "${f%/*}"
+f=$1 want=$2 enc=$3 t="$1.part.$$"
+[ -d "${f%/*}" ] || mkdir -p "${f%/*}"
 trap 'rm -f "$t"' EXIT
-# Grow the stdin pipe from sshd to 1 MiB (F_SETPIPE_SZ) when perl is there: 16x fewer wake-ups per MiB.
-big() { if command -v perl >/dev/null 2>&1; then perl -e 'fcntl(STDIN, 1031, 1 << 20); exec @ARGV or exit 127' "$@"; else "$@"; fi; }
-if [ "$3" = zstd ]; then big zstd -dcq > "$t"; else big cat > "$t"; fi
+if [ $# -ge 4 ]; then
+  perl -e "$4" "$t" "$enc"
+else
+  # Grow the stdin pipe from sshd to 1 MiB (F_SETPIPE_SZ) when perl is there: 16x fewer wake-ups per MiB.
+  big() { if command -v perl >/dev/null 2>&1; then perl -e 'fcntl(STDIN, 1031, 1 << 20); exec @ARGV or exit 127' "$@"; else "$@"; fi; }
+  if [ "$enc" = zstd ]; then big zstd -dcq > "$t"; else big cat > "$t"; fi
+fi
 got=$(h < "$t"); got=${got%% *}
 if [ "$got" != "$want" ]; then echo "sha256 mismatch on host: got $got, want $want" >&2; exit 1; fi
 chmod 0755 "$t"
 mv -f "$t" "$f"
 trap - EXIT`
+
+	// receiverPerl copies stdin to ARGV[0] (through zstd -d when ARGV[1] is zstd) and prints the count of
+	// bytes written so far every 256 KiB and at the end: the sender keeps at most its window beyond that
+	// count in flight (pacedReader).
+	receiverPerl = `use strict; use warnings;
+fcntl(STDIN, 1031, 1 << 20);
+my ($out, $enc) = @ARGV;
+my $fh;
+if ($enc eq "zstd") { open($fh, "|-", "zstd", "-dqf", "-o", $out) or die "zstd: $!\n"; }
+else { open($fh, ">", $out) or die "$out: $!\n"; }
+binmode STDIN; binmode $fh; $| = 1;
+my ($total, $acked) = (0, 0);
+while (1) {
+  my $n = sysread(STDIN, my $buf, 1 << 18);
+  die "read: $!\n" unless defined $n;
+  last if $n == 0;
+  my $off = 0;
+  while ($off < $n) {
+    my $w = syswrite($fh, $buf, $n - $off, $off);
+    die "write $out: $!\n" unless defined $w;
+    $off += $w;
+  }
+  $total += $n;
+  if ($total - $acked >= 1 << 18) { print "$total\n"; $acked = $total; }
+}
+close($fh) or die(($enc eq "zstd" ? "zstd -d" : "close") . " failed: " . ($! || "exit " . ($? >> 8)) . "\n");
+print "$total\n";
+`
 )
 
 // Upload implements deploy.Runner: nothing is sent when the host already stores u.SHA256 (hashed on the
@@ -50,6 +85,10 @@ func (r *Runner) Upload(ctx context.Context, h inventory.Host, u deploy.UploadSp
 	if strings.HasPrefix(out.String(), u.SHA256+" ") {
 		return 0, nil
 	}
+	has := map[string]bool{}
+	for _, line := range strings.Split(out.String(), "\n") {
+		has[line] = true
+	}
 	f, err := os.Open(u.Local)
 	if err != nil {
 		return 0, fmt.Errorf("upload: %w", err)
@@ -60,7 +99,7 @@ func (r *Runner) Upload(ctx context.Context, h inventory.Host, u deploy.UploadSp
 	case "zstd":
 		enc = "zstd"
 	case "", "auto":
-		if strings.Contains(out.String(), "\nzstd\n") || strings.HasPrefix(out.String(), "zstd\n") {
+		if has["zstd"] {
 			enc = "zstd"
 		}
 	}
@@ -79,12 +118,91 @@ func (r *Runner) Upload(ctx context.Context, h inventory.Host, u deploy.UploadSp
 	}
 	wire := &counter{}
 	body = io.TeeReader(bufio.NewReaderSize(body, 256<<10), wire)
-	err = r.run(ctx, h, []string{"sh", "-c", scriptReceive, "plinth-receive", u.Remote, u.SHA256, enc}, body, io.Discard, nil)
+	argv := []string{"sh", "-c", scriptReceive, "plinth-receive", u.Remote, u.SHA256, enc}
+	var acks io.Writer = io.Discard
+	if has["perl"] && r.cfg.UploadWindow > 0 {
+		p := newPacedReader(body, r.cfg.UploadWindow)
+		defer p.Close()
+		body, acks = p, p
+		argv = append(argv, receiverPerl)
+	}
+	err = r.run(ctx, h, argv, body, acks, nil)
 	r.wire.Add(wire.n)
 	if err != nil {
 		return wire.n, fmt.Errorf("upload: %w", err)
 	}
 	return wire.n, nil
+}
+
+// pacedReader lets through at most window bytes beyond what the receiver has acknowledged: its Write
+// takes the receiver's output, lines of byte counts. Close releases a blocked Read (the command ended).
+type pacedReader struct {
+	r      io.Reader
+	window int64
+
+	mu     sync.Mutex
+	cond   *sync.Cond
+	sent   int64
+	acked  int64
+	closed bool
+	line   []byte
+}
+
+func newPacedReader(r io.Reader, window int64) *pacedReader {
+	p := &pacedReader{r: r, window: window}
+	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+func (p *pacedReader) Read(b []byte) (int, error) {
+	p.mu.Lock()
+	for !p.closed && p.sent-p.acked >= p.window {
+		p.cond.Wait()
+	}
+	if p.closed {
+		p.mu.Unlock()
+		return 0, io.ErrClosedPipe
+	}
+	room := p.window - (p.sent - p.acked)
+	p.mu.Unlock()
+	if int64(len(b)) > room {
+		b = b[:room]
+	}
+	n, err := p.r.Read(b)
+	p.mu.Lock()
+	p.sent += int64(n)
+	p.mu.Unlock()
+	return n, err
+}
+
+// Write takes the receiver's acknowledgements ("<bytes written>\n"); anything else is ignored.
+func (p *pacedReader) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.line = append(p.line, b...)
+	for {
+		i := bytes.IndexByte(p.line, '\n')
+		if i < 0 {
+			break
+		}
+		if v, err := strconv.ParseInt(string(p.line[:i]), 10, 64); err == nil && v > p.acked {
+			p.acked = v
+			p.cond.Broadcast()
+		}
+		p.line = p.line[i+1:]
+	}
+	if len(p.line) > 64 { // not an acknowledgement: drop it
+		p.line = p.line[:0]
+	}
+	return len(b), nil
+}
+
+func (p *pacedReader) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	return nil
 }
 
 type counter struct{ n int64 }

@@ -36,6 +36,9 @@ func TestFlags(t *testing.T) {
 		{[]string{"--stack", "s", "--tier", "app", "--artifact", "a", "--version", "../x"}, "--version"},
 		{[]string{"--stack", "s", "--tier", "app", "--version", "v1"}, "--artifact is required"},
 		{[]string{"--stack", "s", "--tier", "app", "--artifact", "a", "--version", "v1", "-o", "yaml"}, "--output"},
+		{[]string{"--stack", "s", "--tier", "app", "--artifact", "a", "--version", "v1", "--upload-window", "0"}, ""},
+		{[]string{"--stack", "s", "--tier", "app", "--artifact", "a", "--version", "v1", "--upload-window", "-1"}, "--upload-window"},
+		{[]string{"--stack", "s", "--tier", "app", "--artifact", "a", "--version", "v1", "--compress", "lz4"}, "--compress"},
 	}
 	for _, c := range cases {
 		f, _ := factory()

@@ -32,6 +32,7 @@ type Flags struct {
 	KnownHosts []string
 	NoAgent    bool
 	Compress   string
+	WindowKiB  int
 	Timeout    time.Duration
 	Output     string
 }
@@ -45,6 +46,7 @@ func AddFlags(cmd *cobra.Command, f *Flags) {
 	cmd.Flags().StringArrayVar(&f.KnownHosts, "known-hosts", nil, "known_hosts file (repeatable; default ~/.ssh/known_hosts)")
 	cmd.Flags().BoolVar(&f.NoAgent, "no-agent", false, "do not use ssh-agent")
 	cmd.Flags().StringVar(&f.Compress, "compress", "auto", "upload encoding: auto (zstd when the host has it), zstd, none")
+	cmd.Flags().IntVar(&f.WindowKiB, "upload-window", 1024, "KiB of an upload in flight per host beyond what it has written (0: unpaced); throughput per host is at most this per round trip")
 	cmd.Flags().DurationVar(&f.Timeout, "connect-timeout", 10*time.Second, "SSH connect + handshake timeout")
 	cmdutil.AddOutputFlag(cmd, &f.Output)
 }
@@ -58,6 +60,9 @@ func (f *Flags) Validate() error {
 	case "", "auto", "zstd", "none":
 	default:
 		return cmdutil.FlagErrorf("--compress: want auto, zstd or none, got %q", f.Compress)
+	}
+	if f.WindowKiB < 0 {
+		return cmdutil.FlagErrorf("--upload-window: want a size in KiB (0: unpaced), got %d", f.WindowKiB)
 	}
 	return cmdutil.ValidateOutput(f.Output)
 }
@@ -82,7 +87,11 @@ func Load(ctx context.Context, f *cmdutil.Factory, fl *Flags) (*Env, error) {
 		return nil, cmdutil.WithExitCode(cmdutil.ExitConfigInvalid, err)
 	}
 	home := f.Getenv("HOME")
-	sc := sshx.Config{KnownHosts: fl.KnownHosts, IdentityFiles: fl.Identity, DialTimeout: fl.Timeout, Compress: fl.Compress}
+	sc := sshx.Config{KnownHosts: fl.KnownHosts, IdentityFiles: fl.Identity, DialTimeout: fl.Timeout, Compress: fl.Compress,
+		UploadWindow: int64(fl.WindowKiB) << 10}
+	if fl.WindowKiB == 0 {
+		sc.UploadWindow = -1 // unpaced
+	}
 	if len(sc.KnownHosts) == 0 {
 		sc.KnownHosts = []string{filepath.Join(home, ".ssh", "known_hosts")}
 	}
