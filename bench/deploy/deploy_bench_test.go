@@ -1,6 +1,9 @@
 // Package deploybench measures plinth's rolling deploy against the sequential `scp` + `ssh restart` loop
-// it replaces, over the same real sshd hosts on loopback, in the same run. `make bench-deploy` runs it;
-// its last line is `deploy_speedup_vs_scp=<ratio at 12 hosts> redeploy_bytes=<n>`.
+// it replaces, over the same real sshd hosts on loopback, in the same run. Each host count runs several
+// rounds, baseline and plinth alternating (a new artifact each round), and compares their medians: a
+// 2-core machine shared with other work drifts by tens of percent within a minute, and alternating
+// spreads that drift over both sides. `make bench-deploy` runs it; its last line is
+// `deploy_speedup_vs_scp=<ratio of medians at 12 hosts> redeploy_bytes=<n>`.
 package deploybench
 
 import (
@@ -11,7 +14,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,20 +31,30 @@ import (
 const artifactSize = 50 << 20
 
 type result struct {
-	hosts             int
-	baseline, plinth  time.Duration
-	sent, redeploy    int64
-	minHealthy, total int
-	stage, switching  time.Duration
+	hosts              int
+	baselines, plinths []time.Duration // one per round
+	baseline, plinth   time.Duration   // medians
+	sent, redeploy     int64
+	minHealthy, total  int
+	stage, switching   time.Duration // of the median plinth round
 }
 
 // BenchmarkDeployVsScp prints one line per host count and the summary line last.
 func BenchmarkDeployVsScp(b *testing.B) {
 	b.StopTimer()
-	v1 := deploytest.BuildApp(b, "v1", true, 0)
-	v2 := deploytest.BuildApp(b, "v2", true, 0)
-	v1 = padWithBinaries(b, v1)
-	v2 = padWithBinaries(b, v2)
+	rounds := 5
+	if v := os.Getenv("BENCH_ROUNDS"); v != "" {
+		k, err := strconv.Atoi(v)
+		if err != nil || k < 1 {
+			b.Fatalf("BENCH_ROUNDS=%q: want a positive number", v)
+		}
+		rounds = k
+	}
+	// v0 is the warm-up release; each round deploys a new one.
+	var artifacts []string
+	for i := 0; i <= rounds; i++ {
+		artifacts = append(artifacts, padWithBinaries(b, deploytest.BuildApp(b, "v"+strconv.Itoa(i), true, 0)))
+	}
 	var last result
 	counts := []int{4, 12}
 	if v := os.Getenv("BENCH_HOSTS"); v != "" { // e.g. BENCH_HOSTS=4 while iterating
@@ -49,10 +65,10 @@ func BenchmarkDeployVsScp(b *testing.B) {
 		counts = []int{k}
 	}
 	for _, n := range counts {
-		r := run(b, n, v1, v2)
-		fmt.Printf("hosts=%d artifact=%dMiB scp_loop=%.2fs plinth=%.2fs (stage %.2fs, switch %.2fs) speedup=%.2fx plinth_sent=%dMiB redeploy_bytes=%d min_healthy=%d/%d\n",
-			r.hosts, artifactSize>>20, r.baseline.Seconds(), r.plinth.Seconds(), r.stage.Seconds(), r.switching.Seconds(),
-			r.baseline.Seconds()/r.plinth.Seconds(), r.sent>>20, r.redeploy, r.minHealthy, r.total)
+		r := run(b, n, artifacts)
+		fmt.Printf("hosts=%d artifact=%dMiB rounds=%d scp_loop=%.2fs [%s] plinth=%.2fs [%s] (stage %.2fs, switch %.2fs) speedup=%.2fx plinth_sent=%dMiB redeploy_bytes=%d min_healthy=%d/%d\n",
+			r.hosts, artifactSize>>20, len(r.plinths), r.baseline.Seconds(), seconds(r.baselines), r.plinth.Seconds(), seconds(r.plinths),
+			r.stage.Seconds(), r.switching.Seconds(), r.baseline.Seconds()/r.plinth.Seconds(), r.sent>>20, r.redeploy, r.minHealthy, r.total)
 		last = r
 	}
 	fmt.Printf("deploy_speedup_vs_scp=%.2f redeploy_bytes=%d\n", last.baseline.Seconds()/last.plinth.Seconds(), last.redeploy)
@@ -102,7 +118,25 @@ func padWithBinaries(b *testing.B, app string) string {
 	return out
 }
 
-func run(b *testing.B, n int, v1path, v2path string) result {
+func seconds(ds []time.Duration) string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, fmt.Sprintf("%.2f", d.Seconds()))
+	}
+	return strings.Join(out, " ")
+}
+
+// median of ds (the lower middle of an even count) and its index in ds.
+func median(ds []time.Duration) (time.Duration, int) {
+	sorted := slices.Clone(ds)
+	slices.Sort(sorted)
+	m := sorted[(len(sorted)-1)/2]
+	return m, slices.Index(ds, m)
+}
+
+// run deploys artifacts[0] as the warm-up, then each later artifact in a round: the baseline loop, then
+// plinth, timed; then plinth once more with the last artifact (the 0-byte re-deploy).
+func run(b *testing.B, n int, artifacts []string) result {
 	dir := b.TempDir()
 	keys := sshdtest.NewKeys(b, dir)
 	known := filepath.Join(dir, "known_hosts")
@@ -171,25 +205,46 @@ func run(b *testing.B, n int, v1path, v2path string) result {
 		return outs[0], time.Since(start)
 	}
 
-	// Warm-up: every host runs v1 under plinth, and under the baseline's own root and port.
-	deployOnce(v1path, "v1")
-	scpLoop(b, servers[1:], keys.PrivatePath, known, v1path, basePorts)
+	// Warm-up: every host runs v0 under plinth, and under the baseline's own root and port.
+	deployOnce(artifacts[0], "v0")
+	scpLoop(b, servers[1:], keys.PrivatePath, known, artifacts[0], basePorts)
 
-	// Baseline: sequential scp + ssh restart, host after host.
-	t0 := time.Now()
-	scpLoop(b, servers[1:], keys.PrivatePath, known, v2path, basePorts)
-	baseline := time.Since(t0)
+	res := result{hosts: n, total: n, minHealthy: n}
+	var stages, switches []time.Duration
+	for i := 1; i < len(artifacts); i++ {
+		version := "v" + strconv.Itoa(i)
+		// Baseline: sequential scp + ssh restart, host after host. Every timed run starts with no dirty
+		// pages left by the runs before it: writing them back would steal the CPU from whichever side
+		// happened to run when the kernel's flusher woke up.
+		syscall.Sync()
+		t0 := time.Now()
+		scpLoop(b, servers[1:], keys.PrivatePath, known, artifacts[i], basePorts)
+		res.baselines = append(res.baselines, time.Since(t0))
 
-	// plinth: full rolling deploy (lock, audit, parallel staging, batches with health checks, prune),
-	// watched by a prober.
-	prober := deploytest.StartProber(100*time.Millisecond, ports, "v1", "v2")
-	start := time.Now()
-	out, took := deployOnce(v2path, "v2")
-	minHealthy, _, _ := prober.Stop()
-	stage, switching := stageEnd.Sub(start), switchEnd.Sub(stageEnd)
-	again, _ := deployOnce(v2path, "v2")
-	return result{hosts: n, baseline: baseline, plinth: took, sent: out.BytesSent, redeploy: again.BytesSent,
-		minHealthy: minHealthy, total: n, stage: stage, switching: switching}
+		// plinth: full rolling deploy (lock, audit, parallel staging, batches with health checks, prune),
+		// watched by a prober.
+		syscall.Sync()
+		prober := deploytest.StartProber(100*time.Millisecond, ports, "v"+strconv.Itoa(i-1), version)
+		start := time.Now()
+		out, took := deployOnce(artifacts[i], version)
+		minHealthy, _, _ := prober.Stop()
+		res.plinths = append(res.plinths, took)
+		stages, switches = append(stages, stageEnd.Sub(start)), append(switches, switchEnd.Sub(stageEnd))
+		res.minHealthy = min(res.minHealthy, minHealthy)
+		res.sent = out.BytesSent
+		if verbose {
+			fmt.Printf("  round %d: scp_loop %.2fs, plinth %.2fs (stage %.2fs, switch %.2fs)\n", i, res.baselines[i-1].Seconds(),
+				took.Seconds(), stages[i-1].Seconds(), switches[i-1].Seconds())
+		}
+	}
+	var at int
+	res.baseline, _ = median(res.baselines)
+	res.plinth, at = median(res.plinths)
+	res.stage, res.switching = stages[at], switches[at]
+	last := len(artifacts) - 1
+	again, _ := deployOnce(artifacts[last], "v"+strconv.Itoa(last))
+	res.redeploy = again.BytesSent
+	return res
 }
 
 // scpLoop is what plinth replaces: for each host in turn, scp the binary, then ssh to swap it in and
