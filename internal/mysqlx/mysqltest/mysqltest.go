@@ -115,6 +115,12 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		s.Dir, s.tmp = d, true
 	}
 	datadir := filepath.Join(s.Dir, "data")
+	// Its own tmpdir: servers sharing /tmp delete each other's temporary tables (seen when two test
+	// packages bootstrap at once: "Error on delete of '/tmp/#sql-temptable-...'").
+	tmpdir := filepath.Join(s.Dir, "tmp")
+	if err := os.MkdirAll(tmpdir, 0o700); err != nil {
+		return nil, fmt.Errorf("mysqltest: %w", err)
+	}
 	fresh := !fileExists(filepath.Join(datadir, "mysql"))
 	if fresh {
 		installDB, err := binary("mariadb-install-db", "mysql_install_db")
@@ -125,7 +131,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 			return nil, fmt.Errorf("mysqltest: %w", err)
 		}
 		out, err := exec.CommandContext(ctx, installDB, "--no-defaults", "--user=root", "--datadir="+datadir,
-			"--auth-root-authentication-method=socket", "--skip-test-db").CombinedOutput()
+			"--auth-root-authentication-method=socket", "--skip-test-db", "--tmpdir="+tmpdir).CombinedOutput()
 		if err != nil {
 			return nil, fmt.Errorf("mysqltest: mariadb-install-db: %w\n%s", err, out)
 		}
@@ -139,7 +145,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if bp == "" {
 		bp = "256M"
 	}
-	args := []string{"--no-defaults", "--user=root", "--datadir=" + datadir,
+	args := []string{"--no-defaults", "--user=root", "--datadir=" + datadir, "--tmpdir=" + tmpdir,
 		"--bind-address=127.0.0.1", fmt.Sprintf("--port=%d", port), "--socket=" + s.Socket(),
 		"--pid-file=" + filepath.Join(s.Dir, "mysqld.pid"), "--log-error=" + filepath.Join(s.Dir, "error.log"),
 		"--skip-name-resolve", "--log-bin=mysql-bin", "--server-id=1", "--binlog-format=ROW",
