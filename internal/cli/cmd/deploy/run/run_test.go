@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -163,5 +165,61 @@ func TestDryRunPrintsPlanAndChangesNothing(t *testing.T) {
 	}
 	if st, _ := env.State.Status(context.Background(), "staging"); st != nil {
 		t.Fatal("dry run took the lock")
+	}
+}
+
+func TestAllTiersDeploysEachTierInConfigOrderWithItsArtifact(t *testing.T) {
+	env := sharedtest.New(t, 2)
+	// A worker tier of two hosts whose config names its own artifact (same version, other binary).
+	workers := sharedtest.New(t, 2)
+	wt := workers.Inventory.Tiers["app"]
+	wt.Name = "worker"
+	for i := range wt.Hosts {
+		wt.Hosts[i].Name = strings.Replace(wt.Hosts[i].Name, "app-", "worker-", 1)
+	}
+	env.Inventory.Tiers["worker"] = wt
+	if err := env.Inventory.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	appBin := deploytest.BuildApp(t, "v1", true, 0)
+	workerBin := deploytest.BuildApp(t, "v1", true, 8<<20) // padded: another sha256
+	wcfg := deploytest.TierConfig()
+	wcfg.Artifact = workerBin
+	env.Config.Tiers["worker"] = wcfg
+	env.Config.Order = []string{"worker", "app"}
+
+	opts, out := newOpts(t, env, appBin, "v1")
+	opts.Tier, opts.AllTiers = "", true
+	opts.Flags.Output = cmdutil.OutputJSON
+	if err := runRun(context.Background(), opts); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	// Results come in config order, both succeeded.
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var summary struct {
+		Results []struct {
+			Tier   string `json:"tier"`
+			Result string `json:"result"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &summary); err != nil {
+		t.Fatal(err)
+	}
+	if len(summary.Results) != 2 || summary.Results[0].Tier != "worker" || summary.Results[1].Tier != "app" ||
+		summary.Results[0].Result != "succeeded" || summary.Results[1].Result != "succeeded" {
+		t.Fatalf("results %+v", summary.Results)
+	}
+	// Each tier's hosts run v1 from their own artifact.
+	sha := func(path string) string { return deploytest.Release(t, path, "v1").SHA256 }
+	for tier, want := range map[string]string{"app": sha(appBin), "worker": sha(workerBin)} {
+		for _, h := range env.Inventory.Tiers[tier].Hosts {
+			if v := deploytest.Health(httpClient(), h.Port); v != "v1" {
+				t.Fatalf("%s serves %q", h.Name, v)
+			}
+			marker, err := os.ReadFile(filepath.Join(h.Root, "releases", "v1", ".complete"))
+			if err != nil || !strings.HasPrefix(string(marker), want+" ") {
+				t.Fatalf("%s (%s) holds %q, want the %s artifact %s (%v)", h.Name, tier, marker, tier, want, err)
+			}
+		}
 	}
 }
