@@ -27,25 +27,12 @@ func TestRunnerConformanceThroughBastion(t *testing.T) {
 	})
 }
 
+// Direct connections (no bastion), over every upload path a host can take: acknowledged by perl (the
+// default), or streamed to cat/zstd when pacing is off (hosts without perl take that path too).
 func TestRunnerConformanceDirect(t *testing.T) {
 	c := newCluster(t, 1)
-	deploytest.RunnerSuite(t, func(t *testing.T) (deploy.Runner, inventory.Host) {
-		r, err := sshx.New(sshx.Config{KnownHosts: []string{c.known}, IdentityFiles: []string{c.keys.PrivatePath}, Compress: "zstd"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = r.Close() })
-		h := c.inv.Tiers["app"].Hosts[0]
-		h.Root = t.TempDir()
-		return r, h
-	})
-}
-
-// The upload paths a host can take: acknowledged by perl (the default above), or streamed to cat/zstd
-// when pacing is off (hosts without perl take that path too).
-func TestRunnerConformanceUploadPaths(t *testing.T) {
-	c := newCluster(t, 1)
 	for _, cfg := range []sshx.Config{
+		{Compress: "zstd"},                     // zstd through perl
 		{Compress: "none"},                     // raw, paced
 		{Compress: "none", UploadWindow: -1},   // raw, cat
 		{Compress: "zstd", UploadWindow: -1},   // zstd -d
