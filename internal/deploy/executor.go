@@ -266,13 +266,18 @@ func (e *Executor) runStep(ctx context.Context, p *Plan, phase Phase, batchNo in
 	return err
 }
 
-// step carries out one step on h.
-func (e *Executor) step(ctx context.Context, p *Plan, h inventory.Host, s Step) error {
+// withStepTimeout bounds one step on a host: a hung host fails its step.
+func (e *Executor) withStepTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	timeout := e.StepTimeout
 	if timeout <= 0 {
 		timeout = 10 * time.Minute
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	return context.WithTimeout(ctx, timeout)
+}
+
+// step carries out one step on h.
+func (e *Executor) step(ctx context.Context, p *Plan, h inventory.Host, s Step) error {
+	ctx, cancel := e.withStepTimeout(ctx)
 	defer cancel()
 	switch s.Kind {
 	case StepDrain:
@@ -307,10 +312,13 @@ func (e *Executor) step(ctx context.Context, p *Plan, h inventory.Host, s Step) 
 	return err
 }
 
+// runArgv runs an argv step on h, bounded like every step, and returns what it printed.
 func (e *Executor) runArgv(ctx context.Context, h inventory.Host, s Step) (Result, error) {
 	if len(s.Argv) == 0 {
 		return Result{}, fmt.Errorf("step %s: empty command", s.Kind)
 	}
+	ctx, cancel := e.withStepTimeout(ctx)
+	defer cancel()
 	return e.Runner.Run(ctx, h, Command{Argv: s.Argv})
 }
 

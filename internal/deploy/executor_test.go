@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/plinth-dev/plinth/internal/deploy"
 	"github.com/plinth-dev/plinth/internal/deploy/deploytest"
@@ -215,5 +217,27 @@ func TestSessionConnectsToEveryHostWhileItTakesTheLock(t *testing.T) {
 	}
 	if len(r.connected) != 3 { // the bastion is not a host of the plan
 		t.Fatalf("connected %v", r.connected)
+	}
+}
+
+func TestStepTimeoutBoundsAHungRestart(t *testing.T) {
+	inv := localInventory(t, 2)
+	cfg := deploytest.TierConfig()
+	rel1 := deploytest.Release(t, deploytest.BuildApp(t, "v1", true, 0), "v1")
+	p1, _ := deploy.NewPlan(deploy.PlanInput{Inventory: inv, Tier: "app", Release: rel1, Config: cfg})
+	if _, err := (&deploy.Executor{Runner: local.Runner{}}).Execute(context.Background(), p1); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Restart = []string{"sleep", "30"} // a restart that never returns
+	rel2 := deploytest.Release(t, deploytest.BuildApp(t, "v2", true, 0), "v2")
+	p2, _ := deploy.NewPlan(deploy.PlanInput{Inventory: inv, Tier: "app", Release: rel2, Config: cfg})
+	start := time.Now()
+	_, err := (&deploy.Executor{Runner: local.Runner{}, StepTimeout: 300 * time.Millisecond}).Execute(context.Background(), p2)
+	var he *deploy.HostError
+	if !errors.As(err, &he) || he.Host != "app-1" || he.Step != deploy.StepSwitch || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want app-1's switch to time out, got %v", err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("a hung restart held the deploy for %v (step timeout 300ms)", took)
 	}
 }

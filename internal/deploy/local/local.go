@@ -15,6 +15,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
+	"time"
 
 	"github.com/plinth-dev/plinth/internal/deploy"
 	"github.com/plinth-dev/plinth/internal/inventory"
@@ -29,6 +31,11 @@ func (Runner) Run(ctx context.Context, h inventory.Host, c deploy.Command) (depl
 		return deploy.Result{}, fmt.Errorf("%s: empty command", h.Name)
 	}
 	cmd := exec.CommandContext(ctx, c.Argv[0], c.Argv[1:]...)
+	// A cancelled command takes its children with it (its own process group), and Run does not wait
+	// for a straggler that still holds the output pipes.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if c.Stdin != nil {
@@ -36,6 +43,9 @@ func (Runner) Run(ctx context.Context, h inventory.Host, c deploy.Command) (depl
 	}
 	err := cmd.Run()
 	res := deploy.Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	if err != nil && ctx.Err() != nil {
+		return res, fmt.Errorf("%s: %w", h.Name, ctx.Err())
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() >= 0 {
 		return res, &deploy.CommandError{Argv: c.Argv, ExitCode: ee.ExitCode(), Stderr: stderr.String()}
