@@ -170,6 +170,13 @@ func probe(client *http.Client, port int) (version string, definitive bool) {
 	return v.Version, true
 }
 
+// sweepWindow is the longest a sweep may take and still count: its probes must describe one moment. A
+// rolling deploy takes a host down only after the previous one answers again, and no sooner than an SSH
+// round trip plus a few processes on the host (tens of milliseconds here); a sweep spread wider than
+// that (goroutines delayed on a starved machine) could see one host before it came back and the next
+// after it went down, and report two down at once when there never were.
+const sweepWindow = 15 * time.Millisecond
+
 // Prober polls every port's /health until stopped and records the fewest hosts that answered with a
 // valid version in one sweep.
 type Prober struct {
@@ -203,6 +210,7 @@ func StartProber(every time.Duration, ports []int, validVersions ...string) *Pro
 			seen := make([]string, len(p.ports))
 			sure := make([]bool, len(p.ports))
 			var wg sync.WaitGroup
+			start := time.Now()
 			for i, port := range p.ports {
 				wg.Add(1)
 				go func() {
@@ -211,11 +219,12 @@ func StartProber(every time.Duration, ports []int, validVersions ...string) *Pro
 				}()
 			}
 			wg.Wait()
-			if slices.Contains(sure, false) {
+			if slices.Contains(sure, false) || time.Since(start) > sweepWindow {
 				p.mu.Lock()
 				p.unsure++
 				p.mu.Unlock()
-				continue // a starved sweep says nothing either way
+				time.Sleep(every)
+				continue // a starved or spread-out sweep says nothing either way
 			}
 			for _, v := range seen {
 				if p.valid[v] {
