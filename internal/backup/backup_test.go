@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -457,5 +459,43 @@ func TestUnreachableStore(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "nonexistent") {
 		t.Fatalf("unreachable store: %v", err)
+	}
+}
+
+func TestNewIdentityFileEncryptsAndRestoresABackup(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "backup.key")
+	kp, err := backup.WriteNewIdentity(path, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("identity file mode: %v %v", fi.Mode(), err)
+	}
+	// A backup encrypted to the printed public key verifies with the written identity.
+	rcpt, err := backup.ParseRecipients([]string{kp.Recipient})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := backup.ReadIdentityFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids.Fingerprints()[0] != kp.Fingerprint {
+		t.Fatalf("fingerprint %s, file says %s", kp.Fingerprint, ids.Fingerprints()[0])
+	}
+	seed(t, "keygen", 20)
+	st := memStore(t)
+	m := runBackup(t, st, keys{rcpt: rcpt, ids: ids}, "keygen", clock)
+	if _, err := backup.Verify(ctx, backup.VerifyOptions{Store: st, ID: m.ID, Identities: ids}); err != nil {
+		t.Fatal(err)
+	}
+	// An existing identity is never replaced.
+	before, _ := os.ReadFile(path)
+	if _, err := backup.WriteNewIdentity(path, clock); err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("second keygen to the same file: %v", err)
+	}
+	if after, _ := os.ReadFile(path); string(after) != string(before) {
+		t.Fatal("the existing identity file was changed")
 	}
 }

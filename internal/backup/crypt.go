@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
+	"time"
 
 	"filippo.io/age"
 )
@@ -123,4 +126,38 @@ func short(s string) string {
 		return s[:12] + "..."
 	}
 	return s
+}
+
+// KeyPair is a new identity written by WriteNewIdentity: its public key (the recipient backups are
+// encrypted to) and where the private part went. The private part is never returned.
+type KeyPair struct {
+	IdentityFile string `json:"identityFile"`
+	Recipient    string `json:"recipient"`
+	Fingerprint  string `json:"fingerprint"`
+}
+
+// WriteNewIdentity generates an age X25519 identity and writes it to path (mode 0600, in age-keygen's
+// format), refusing to replace an existing file: a lost identity is every backup encrypted to it lost.
+func WriteNewIdentity(path string, now time.Time) (KeyPair, error) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		return KeyPair{}, fmt.Errorf("identity: %w", err)
+	}
+	rcpt := id.Recipient().String()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return KeyPair{}, fmt.Errorf("identity file %s exists: refusing to replace an identity (backups encrypted to it need it)", path)
+		}
+		return KeyPair{}, fmt.Errorf("identity file: %w", err)
+	}
+	_, werr := fmt.Fprintf(f, "# created: %s\n# public key: %s\n%s\n", now.UTC().Format(time.RFC3339), rcpt, id.String())
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		_ = os.Remove(path)
+		return KeyPair{}, fmt.Errorf("identity file %s: %w", path, werr)
+	}
+	return KeyPair{IdentityFile: path, Recipient: rcpt, Fingerprint: Fingerprint(rcpt)}, nil
 }

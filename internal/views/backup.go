@@ -166,3 +166,15 @@ func BackupPrune(w io.Writer, format string, r *backup.PruneReport) error {
 	fmt.Fprintf(w, "removed %d of %d backups\n", len(r.Removed), len(r.Decisions))
 	return nil
 }
+
+// BackupKeygen renders a new identity's public half.
+func BackupKeygen(w io.Writer, format string, kp backup.KeyPair) error {
+	if format == "json" {
+		return JSON(w, kp)
+	}
+	fmt.Fprintf(w, "wrote a new identity to %s (keep it safe: it decrypts every backup encrypted to it)\n", kp.IdentityFile)
+	fmt.Fprintf(w, "public key:  %s\n", kp.Recipient)
+	fmt.Fprintf(w, "fingerprint: %s\n", kp.Fingerprint)
+	fmt.Fprintf(w, "use it with: plinth backup run --recipient %s ...\n", kp.Recipient)
+	return nil
+}
