@@ -41,7 +41,7 @@ func (v *DeployView) Event(ev deploy.Event) {
 		v.sent[ev.Host], v.total[ev.Host] = ev.Bytes, ev.Total
 		if ev.Message != "" {
 			v.clearBar()
-			fmt.Fprintf(v.w, "%-8s %-14s %-8s %-5s %s (%s)\n", ev.Phase, ev.Host, ev.Step, "ok", ev.Message, humanBytes(ev.Bytes))
+			fmt.Fprintf(v.w, "%-8s %-14s %-8s %-5s %s (%s)\n", ev.Phase, ev.Host, ev.Step, "ok", ev.Message, Bytes(ev.Bytes))
 			return
 		}
 		if v.progress {
@@ -57,7 +57,7 @@ func (v *DeployView) Event(ev deploy.Event) {
 	case deploy.PhaseLock:
 		fmt.Fprintf(v.w, "%-8s %-14s %-8s %-5s %s\n", "lock", ev.Stack, "", ev.Status, ev.Message)
 	case deploy.PhaseDone:
-		fmt.Fprintf(v.w, "done     %s/%s %s: %s sent in %s\n", ev.Stack, ev.Tier, ev.Version, humanBytes(ev.Bytes), time.Duration(ev.Elapsed).Round(time.Millisecond))
+		fmt.Fprintf(v.w, "done     %s/%s %s: %s sent in %s\n", ev.Stack, ev.Tier, ev.Version, Bytes(ev.Bytes), time.Duration(ev.Elapsed).Round(time.Millisecond))
 	default:
 		batch := ""
 		if ev.Batch > 0 {
@@ -89,7 +89,7 @@ func (v *DeployView) drawBar() {
 	fill := int(float64(width) * float64(sent) / float64(total))
 	fill = min(max(fill, 0), width)
 	fmt.Fprintf(v.w, "\rupload   [%s%s] %s / %s  %d/%d hosts", strings.Repeat("#", fill), strings.Repeat(".", width-fill),
-		humanBytes(sent), humanBytes(total), done, len(v.total))
+		Bytes(sent), Bytes(total), done, len(v.total))
 	v.barLive = true
 }
 
@@ -122,7 +122,7 @@ func RenderDeployResults(w io.Writer, jsonOut bool, results []DeployResult) erro
 	}
 	for _, r := range results {
 		fmt.Fprintf(w, "%s %s/%s %s: %s, %d host(s) switched, %s sent, %s\n", r.Action, r.Stack, r.Tier, r.Version, r.Result,
-			len(r.Switched), humanBytes(r.BytesSent), (time.Duration(r.ElapsedMs) * time.Millisecond).String())
+			len(r.Switched), Bytes(r.BytesSent), (time.Duration(r.ElapsedMs) * time.Millisecond).String())
 		if len(r.RolledBack) > 0 {
 			fmt.Fprintf(w, "  rolled back: %s\n", strings.Join(r.RolledBack, ", "))
 		}
@@ -206,17 +206,4 @@ func RenderHistory(w io.Writer, jsonOut bool, recs []deploy.AuditRecord) error {
 		fmt.Fprintln(w, line)
 	}
 	return nil
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
