@@ -76,11 +76,7 @@ func TestExecutorDrainsRunsHooksAndEnablesInOrder(t *testing.T) {
 func TestFailedPreHookReEnablesTheHostAndStops(t *testing.T) {
 	inv := localInventory(t, 2)
 	cfg := deploytest.TierConfig()
-	rel1 := deploytest.Release(t, deploytest.BuildApp(t, "v1", true, 0), "v1")
-	p1, _ := deploy.NewPlan(deploy.PlanInput{Inventory: inv, Tier: "app", Release: rel1, Config: cfg})
-	if _, err := (&deploy.Executor{Runner: local.Runner{}}).Execute(context.Background(), p1); err != nil {
-		t.Fatal(err)
-	}
+	deployV1(t, inv, cfg)
 	cfg.Pre = [][]string{{"sh", "-c", `[ "$0" != app-1 ] || { echo "migration lock busy" >&2; exit 3; }`, "{host}"}}
 	rel2 := deploytest.Release(t, deploytest.BuildApp(t, "v2", true, 0), "v2")
 	p2, _ := deploy.NewPlan(deploy.PlanInput{Inventory: inv, Tier: "app", Release: rel2, Config: cfg, Drain: true})
@@ -109,11 +105,7 @@ func TestFailedPreHookReEnablesTheHostAndStops(t *testing.T) {
 func TestFailedRestartAfterSwitchRollsTheBatchBack(t *testing.T) {
 	inv := localInventory(t, 3)
 	cfg := deploytest.TierConfig()
-	rel1 := deploytest.Release(t, deploytest.BuildApp(t, "v1", true, 0), "v1")
-	p1, _ := deploy.NewPlan(deploy.PlanInput{Inventory: inv, Tier: "app", Release: rel1, Config: cfg})
-	if _, err := (&deploy.Executor{Runner: local.Runner{}}).Execute(context.Background(), p1); err != nil {
-		t.Fatal(err)
-	}
+	deployV1(t, inv, cfg)
 	// The restart of v2 fails on app-2 only (switch and restart run in one command).
 	cfg.Restart = []string{"sh", "-c", `[ "$0" != app-2 ] || [ "$3" != v2 ] || { echo "unit plinth-app.service not found" >&2; exit 5; }; exec sh "$1" "$2" "$4"`,
 		"{host}", deploytest.RestartScript(), "{root}", "{version}", "{port}"}
@@ -180,6 +172,19 @@ func TestPruneKeepsTheNewestReleasesAndTheirArtifactsOnly(t *testing.T) {
 	}
 }
 
+// deployV1 puts the test service's v1 on every host of inv (the release a test then deploys over).
+func deployV1(t *testing.T, inv *inventory.Inventory, cfg deploy.TierConfig) {
+	t.Helper()
+	rel := deploytest.Release(t, deploytest.BuildApp(t, "v1", true, 0), "v1")
+	p, err := deploy.NewPlan(deploy.PlanInput{Inventory: inv, Tier: "app", Release: rel, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&deploy.Executor{Runner: local.Runner{}}).Execute(context.Background(), p); err != nil {
+		t.Fatalf("deploy v1: %v", err)
+	}
+}
+
 // connectingRunner is the local runner with a Connector that records the hosts connected to ahead.
 type connectingRunner struct {
 	local.Runner
@@ -223,11 +228,7 @@ func TestSessionConnectsToEveryHostWhileItTakesTheLock(t *testing.T) {
 func TestStepTimeoutBoundsAHungRestart(t *testing.T) {
 	inv := localInventory(t, 2)
 	cfg := deploytest.TierConfig()
-	rel1 := deploytest.Release(t, deploytest.BuildApp(t, "v1", true, 0), "v1")
-	p1, _ := deploy.NewPlan(deploy.PlanInput{Inventory: inv, Tier: "app", Release: rel1, Config: cfg})
-	if _, err := (&deploy.Executor{Runner: local.Runner{}}).Execute(context.Background(), p1); err != nil {
-		t.Fatal(err)
-	}
+	deployV1(t, inv, cfg)
 	cfg.Restart = []string{"sleep", "30"} // a restart that never returns
 	rel2 := deploytest.Release(t, deploytest.BuildApp(t, "v2", true, 0), "v2")
 	p2, _ := deploy.NewPlan(deploy.PlanInput{Inventory: inv, Tier: "app", Release: rel2, Config: cfg})
