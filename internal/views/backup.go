@@ -75,11 +75,15 @@ func BackupList(w io.Writer, format string, entries []backup.Entry, all bool) er
 			status = "incomplete"
 		case e.Manifest == nil:
 			status = "unreadable"
+		case len(e.Damaged) > 0:
+			status = "DAMAGED"
 		}
 		verified := "-"
 		if e.Verified != nil {
 			verified = e.Verified.VerifiedAt.UTC().Format("2006-01-02 15:04")
-			if e.Verified.RestoreChecked {
+			if e.Verified.Failed {
+				verified = "FAILED " + verified
+			} else if e.Verified.RestoreChecked {
 				verified += " (restore)"
 			}
 		}
@@ -89,7 +93,15 @@ func BackupList(w io.Writer, format string, entries []backup.Entry, all bool) er
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", e.ID, status, verified, e.Tables, e.Rows, Bytes(e.Size), gtid)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, e := range shown {
+		if why := e.NotIntact(); why != "" {
+			fmt.Fprintf(w, "%s is not intact: %s\n", e.ID, why)
+		}
+	}
+	return nil
 }
 
 // BackupVerify renders a verification report.
@@ -125,6 +137,9 @@ func BackupVerify(w io.Writer, format string, r *backup.VerifyReport) error {
 		return nil
 	}
 	fmt.Fprintf(w, "backup %s FAILED verification: %d of %d objects bad\n", r.ID, bad, len(r.Objects))
+	if r.MarkedFailed {
+		fmt.Fprintln(w, "recorded as FAILED: list shows it, prune keeps it but no longer counts it as a backup")
+	}
 	return nil
 }
 
