@@ -42,7 +42,7 @@ func WriteDOT(w io.Writer, g *Graph) error {
 		title += fmt.Sprintf(", %d firewall flows (blue)", n)
 	}
 	fmt.Fprintf(bw, "digraph %s {\n", quote(g.Stack))
-	fmt.Fprintf(bw, "  graph [rankdir=LR, newrank=true, fontname=\"Helvetica\", fontsize=14, labelloc=t, label=%s, nodesep=0.12, ranksep=0.5];\n", quote(title))
+	fmt.Fprintf(bw, "  graph [rankdir=LR, fontname=\"Helvetica\", fontsize=14, labelloc=t, label=%s, nodesep=0.12, ranksep=0.5];\n", quote(title))
 	bw.WriteString("  node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", color=\"#5f6b7a\", fontname=\"Helvetica\", fontsize=9, height=0.3, margin=\"0.08,0.03\"];\n")
 	bw.WriteString("  edge [color=\"#9aa5b1\", arrowsize=0.5, penwidth=0.7];\n")
 
@@ -84,7 +84,7 @@ func WriteDOT(w io.Writer, g *Graph) error {
 		case Parent:
 			fmt.Fprintf(bw, "  %s -> %s [style=dashed];\n", e.From, e.To)
 		case Flow:
-			fmt.Fprintf(bw, "  %s -> %s [color=\"#1f6feb\", fontcolor=\"#1f6feb\", fontsize=8, penwidth=1.3, arrowsize=0.7, constraint=false, label=%s];\n",
+			fmt.Fprintf(bw, "  %s -> %s [color=\"#1f6feb\", fontcolor=\"#1f6feb\", fontsize=8, penwidth=1.3, arrowsize=0.7, label=%s];\n",
 				e.From, e.To, quote(e.Label))
 		default:
 			fmt.Fprintf(bw, "  %s -> %s;\n", e.From, e.To)

@@ -45,7 +45,8 @@ func (d Dot) Render(ctx context.Context, src []byte, format string) ([]byte, err
 	cmd := exec.CommandContext(ctx, p, "-T"+format)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(src), &out, &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("dot -T%s: %w: %s", format, err, strings.TrimSpace(stderr.String()))
+		msg, _, _ := strings.Cut(strings.TrimSpace(stderr.String()), "\n") // dot can print thousands of lines
+		return nil, fmt.Errorf("dot -T%s: %w: %s", format, err, msg)
 	}
 	return out.Bytes(), nil
 }
