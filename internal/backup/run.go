@@ -34,12 +34,24 @@ type RunOptions struct {
 	Tool       string
 	Now        func() time.Time
 	Log        Logf
+	// Notes, when set, receives what the backup holds besides tables and what it could not hold.
+	Notes *RunNotes
+}
+
+// RunNotes are reported with a finished backup.
+type RunNotes struct {
+	// Objects counts the views, routines, triggers and events backed up, by kind.
+	Objects map[string]int `json:"objects"`
+	// Warnings name what the backup cannot hold consistently or at all (non-transactional tables, ...).
+	Warnings []string `json:"warnings"`
 }
 
 // schemaDoc is the content of the schema object.
 type schemaDoc struct {
 	Databases []mysqlx.Database `json:"databases"`
 	Tables    []mysqlx.Table    `json:"tables"`
+	// Objects: views, routines, triggers, events, in creation order (absent from backups before they were kept).
+	Objects []mysqlx.Object `json:"objects,omitempty"`
 }
 
 // Run takes a backup and returns its manifest. On any failure nothing is committed: the manifest is the
@@ -74,7 +86,16 @@ func Run(ctx context.Context, o RunOptions) (*manifest.Manifest, error) {
 		return nil, fmt.Errorf("backup %s: %s: %w", id, o.Address, err)
 	}
 	defer snap.Close()
-	o.Log.printf("backup %s: snapshot at %s:%d gtid %q, %d tables", id, snap.Position.BinlogFile, snap.Position.BinlogPos, snap.Position.GTID, len(snap.Tables))
+	o.Log.printf("backup %s: snapshot at %s:%d gtid %q, %d tables, %d views/routines/triggers/events", id, snap.Position.BinlogFile, snap.Position.BinlogPos, snap.Position.GTID, len(snap.Tables), len(snap.Objects))
+	for _, w := range snap.Warnings {
+		o.Log.printf("backup %s: warning: %s", id, w)
+	}
+	if o.Notes != nil {
+		o.Notes.Objects, o.Notes.Warnings = map[string]int{}, append([]string{}, snap.Warnings...)
+		for _, ob := range snap.Objects {
+			o.Notes.Objects[ob.Kind]++
+		}
+	}
 
 	m := &manifest.Manifest{
 		FormatVersion: manifest.FormatVersion, ID: id, ToolVersion: o.Tool, StartedAt: started,
@@ -95,7 +116,7 @@ func Run(ctx context.Context, o RunOptions) (*manifest.Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: zstd: %w", id, err)
 	}
-	schema, err := json.Marshal(schemaDoc{Databases: snap.Databases, Tables: snap.Tables})
+	schema, err := json.Marshal(schemaDoc{Databases: snap.Databases, Tables: snap.Tables, Objects: snap.Objects})
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: schema: %w", id, err)
 	}

@@ -85,6 +85,7 @@ type Table struct {
 	CreateSQL  string   `json:"create"`
 	Columns    []string `json:"columns"`
 	DataLength int64    `json:"dataLength"`
+	Engine     string   `json:"engine,omitempty"`
 }
 
 // Qualified is `schema`.`name`.

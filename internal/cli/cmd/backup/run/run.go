@@ -123,13 +123,14 @@ func runRun(opts *RunOptions) error {
 		now = opts.Factory.Now
 	}
 	start := time.Now()
+	notes := &backup.RunNotes{}
 	m, err := backup.Run(ctx, backup.RunOptions{
 		DB: db, Address: mysqlx.Redact(res.DSN), Store: st, Recipients: rcpt, Databases: opts.Databases,
 		Workers: opts.Workers, PartSize: int64(opts.PartSizeMiB) << 20, Level: lvl, Tool: opts.Tool, Now: now,
-		Log: target.Logger(opts.IO.ErrOut, opts.Quiet),
+		Log: target.Logger(opts.IO.ErrOut, opts.Quiet), Notes: notes,
 	})
 	if err != nil {
 		return fmt.Errorf("backup run: %w", err)
 	}
-	return views.BackupRun(opts.IO.Out, opts.Output, views.BackupRunResult{Store: st.String(), Manifest: m, Duration: time.Since(start)})
+	return views.BackupRun(opts.IO.Out, opts.Output, views.BackupRunResult{Store: st.String(), Manifest: m, Notes: notes, Duration: time.Since(start)})
 }
