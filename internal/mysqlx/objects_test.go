@@ -34,3 +34,26 @@ func TestDefinerCurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitRange(t *testing.T) {
+	if r := mysqlx.SplitRange(5, 5, 4); len(r) != 1 || r[0].From != nil || r[0].To != nil {
+		t.Fatalf("single key: %+v", r)
+	}
+	r := mysqlx.SplitRange(-100, 300, 4)
+	if len(r) != 4 || r[0].From != nil || r[3].To != nil {
+		t.Fatalf("ranges: %+v", r)
+	}
+	for i := 1; i < len(r); i++ {
+		if r[i].From == nil || r[i-1].To == nil || *r[i].From != *r[i-1].To {
+			t.Fatalf("ranges do not abut at %d: %+v", i, r)
+		}
+	}
+	if *r[0].To != 0 || *r[1].To != 100 || *r[2].To != 200 {
+		t.Fatalf("cuts %d %d %d", *r[0].To, *r[1].To, *r[2].To)
+	}
+	// Extreme keys do not overflow.
+	r = mysqlx.SplitRange(-9223372036854775808, 9223372036854775807, 3)
+	if len(r) != 3 || *r[0].To >= *r[1].To {
+		t.Fatalf("full int64 span: %+v", r)
+	}
+}

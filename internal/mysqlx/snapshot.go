@@ -158,7 +158,7 @@ func (s *Snapshot) readSchema(ctx context.Context, c *sql.Conn, databases []stri
 	}
 	sort.Slice(s.Databases, func(i, j int) bool { return s.Databases[i].Name < s.Databases[j].Name })
 	for _, d := range s.Databases {
-		trows, err := c.QueryContext(ctx, "SELECT TABLE_NAME, TABLE_TYPE, COALESCE(ENGINE,''), COALESCE(DATA_LENGTH,0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'SEQUENCE') ORDER BY TABLE_NAME", d.Name)
+		trows, err := c.QueryContext(ctx, "SELECT TABLE_NAME, TABLE_TYPE, COALESCE(ENGINE,''), COALESCE(DATA_LENGTH,0), COALESCE(TABLE_ROWS,0), COALESCE(AVG_ROW_LENGTH,0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'SEQUENCE') ORDER BY TABLE_NAME", d.Name)
 		if err != nil {
 			return fmt.Errorf("snapshot: list tables of %s: %w", d.Name, err)
 		}
@@ -166,7 +166,7 @@ func (s *Snapshot) readSchema(ctx context.Context, c *sql.Conn, databases []stri
 		for trows.Next() {
 			t := Table{Schema: d.Name}
 			var typ string
-			if err := trows.Scan(&t.Name, &typ, &t.Engine, &t.DataLength); err != nil {
+			if err := trows.Scan(&t.Name, &typ, &t.Engine, &t.DataLength, &t.EstRows, &t.AvgRowLength); err != nil {
 				trows.Close()
 				return fmt.Errorf("snapshot: list tables of %s: %w", d.Name, err)
 			}
@@ -180,6 +180,9 @@ func (s *Snapshot) readSchema(ctx context.Context, c *sql.Conn, databases []stri
 			tables = append(tables, t)
 		}
 		trows.Close()
+		if err := readChunkKeys(ctx, c, d.Name, tables); err != nil {
+			return err
+		}
 		for i := range tables {
 			t := &tables[i]
 			var name string
