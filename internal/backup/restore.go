@@ -30,7 +30,9 @@ type RestoreOptions struct {
 	Force      bool // replace tables in a non-empty target
 	Workers    int  // parallel loads (default 4)
 	SkipBinlog bool // SET sql_log_bin = 0 on loading sessions
-	Log        Logf
+	// DefinerCurrent makes the restoring user the definer of every view, routine, trigger and event.
+	DefinerCurrent bool
+	Log            Logf
 }
 
 // RestoredTable is one table's outcome.
@@ -41,11 +43,13 @@ type RestoredTable struct {
 
 // RestoreReport summarises a restore.
 type RestoreReport struct {
-	ID       string          `json:"id"`
-	Tables   []RestoredTable `json:"tables"`
-	Rows     int64           `json:"rows"`
-	Bytes    int64           `json:"plainBytes"`
-	Duration time.Duration   `json:"durationNs"`
+	ID       string           `json:"id"`
+	Tables   []RestoredTable  `json:"tables"`
+	Rows     int64            `json:"rows"`
+	Objects  []RestoredObject `json:"objects"`
+	Warnings []string         `json:"warnings,omitempty"`
+	Bytes    int64            `json:"plainBytes"`
+	Duration time.Duration    `json:"durationNs"`
 }
 
 func (o RestoreOptions) target(db string) string {
@@ -136,11 +140,19 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreReport, error) {
 	if err == nil {
 		err = pl.place(ctx, setup, doc.Tables)
 	}
+	var objs []RestoredObject
+	var warnings []string
+	if err == nil {
+		objs, warnings, err = createObjects(ctx, o, m.ID, doc.Objects)
+	}
 	if err != nil {
 		return nil, pl.fail(err)
 	}
 	pl.cleanup()
-	rep := &RestoreReport{ID: m.ID, Tables: []RestoredTable{}, Bytes: bytes}
+	for _, w := range warnings {
+		o.Log.printf("restore %s: warning: %s", m.ID, w)
+	}
+	rep := &RestoreReport{ID: m.ID, Tables: []RestoredTable{}, Objects: objs, Warnings: warnings, Bytes: bytes}
 	for _, st := range states {
 		rows := st.rows.Load()
 		rep.Tables = append(rep.Tables, RestoredTable{Table: st.target + "." + st.t.Name, Rows: rows})

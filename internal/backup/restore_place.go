@@ -14,9 +14,9 @@ import (
 )
 
 // ScratchPrefix starts the name of every schema a restore loads into before moving tables into place (and
-// of the one holding the tables a forced restore replaced). A restore killed outright leaves one behind;
-// nothing else uses the prefix, so such leftovers may be dropped by hand.
-const ScratchPrefix = "plinth_restore_"
+// of the one receiving the tables a forced restore replaced). A restore killed outright may leave one
+// behind; nothing else uses the prefix, backups skip such schemas, and leftovers may be dropped by hand.
+const ScratchPrefix = mysqlx.ScratchPrefix
 
 // placement tracks the scratch schemas of one restore and moves their tables into the targets.
 type placement struct {
@@ -25,8 +25,9 @@ type placement struct {
 	suffix  string
 	dbs     []mysqlx.Database
 	scratch map[string]string // backed-up database -> scratch schema
-	made    []string          // scratch and trash schemas created so far
+	made    []string          // scratch schemas created so far
 	created []string          // target databases this restore created
+	reverse []string          // the renames undoing place's
 	placed  bool
 }
 
@@ -68,9 +69,14 @@ func (p *placement) createScratch(ctx context.Context, l *mysqlx.Loader, d mysql
 
 // place moves every loaded table from its scratch schema into its target database in ONE RENAME TABLE
 // statement, which the server applies atomically: either every table is in place or none moved. With
-// Force, target tables of the same names move out to a trash schema in that same statement.
+// Force, target tables of the same names move out to a trash schema in that same statement (their
+// triggers are dropped first: a table with triggers cannot change schema), dropped with it at the end.
 func (p *placement) place(ctx context.Context, l *mysqlx.Loader, tables []mysqlx.Table) error {
-	var renames []string
+	var renames, reverse []string
+	move := func(from, to string) {
+		renames = append(renames, from+" TO "+to)
+		reverse = append([]string{to + " TO " + from}, reverse...)
+	}
 	for i, d := range p.dbs {
 		tdb := p.o.target(d.Name)
 		var exists int
@@ -103,18 +109,66 @@ func (p *placement) place(ctx context.Context, l *mysqlx.Loader, tables []mysqlx
 				}
 				p.made, made = append(p.made, trash), true
 			}
-			renames = append(renames, mysqlx.QualifiedName(tdb, t.Name)+" TO "+mysqlx.QualifiedName(trash, t.Name))
+			// A table with triggers cannot move to another schema; they go with the table they belong to.
+			if err := p.dropTriggers(ctx, l, tdb, t.Name); err != nil {
+				return err
+			}
+			move(mysqlx.QualifiedName(tdb, t.Name), mysqlx.QualifiedName(trash, t.Name))
 		}
 	}
 	for _, t := range tables {
-		renames = append(renames, mysqlx.QualifiedName(p.scratch[t.Schema], t.Name)+" TO "+mysqlx.QualifiedName(p.o.target(t.Schema), t.Name))
+		move(mysqlx.QualifiedName(p.scratch[t.Schema], t.Name), mysqlx.QualifiedName(p.o.target(t.Schema), t.Name))
 	}
 	if len(renames) > 0 {
 		if err := l.Exec(ctx, "RENAME TABLE "+strings.Join(renames, ", ")); err != nil {
 			return fmt.Errorf("restore %s: move tables into place: %w", p.id, err)
 		}
 	}
-	p.placed = true
+	p.reverse, p.placed = reverse, true
+	return nil
+}
+
+// unplace moves the tables back where they were before place (one atomic RENAME TABLE): the restored
+// ones into their scratch schemas, the replaced ones under their names.
+func (p *placement) unplace() error {
+	if !p.placed || len(p.reverse) == 0 {
+		p.placed = false
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l, err := mysqlx.NewLoader(ctx, p.o.Target, p.o.SkipBinlog)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if err := l.Exec(ctx, "RENAME TABLE "+strings.Join(p.reverse, ", ")); err != nil {
+		return err
+	}
+	p.placed = false
+	return nil
+}
+
+func (p *placement) dropTriggers(ctx context.Context, l *mysqlx.Loader, db, table string) error {
+	rows, err := p.o.Target.QueryContext(ctx, "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?", db, table)
+	if err != nil {
+		return fmt.Errorf("restore %s: triggers of %s.%s: %w", p.id, db, table, err)
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return fmt.Errorf("restore %s: triggers of %s.%s: %w", p.id, db, table, err)
+		}
+		names = append(names, n)
+	}
+	rows.Close()
+	for _, n := range names {
+		if err := l.Exec(ctx, "DROP TRIGGER IF EXISTS "+mysqlx.QualifiedName(db, n)); err != nil {
+			return fmt.Errorf("restore %s: drop trigger %s.%s of the replaced table %s: %w", p.id, db, n, table, err)
+		}
+	}
 	return nil
 }
 
@@ -146,10 +200,13 @@ func (p *placement) cleanup() {
 // fail undoes a restore that did not place its tables: it drops the scratch schemas and the target
 // databases it created, and says that the target was left as it was.
 func (p *placement) fail(cause error) error {
+	var errs []error
 	if p.placed {
-		return cause
+		if err := p.unplace(); err != nil {
+			return fmt.Errorf("%w; moving the tables back failed too, the target holds the restored tables: %v", cause, err)
+		}
 	}
-	errs := p.drop(p.made)
+	errs = append(errs, p.drop(p.made)...)
 	for _, db := range p.created {
 		n, err := countTables(context.Background(), p.o, db)
 		if err == nil && n == 0 {

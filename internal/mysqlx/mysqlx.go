@@ -85,6 +85,12 @@ type Table struct {
 	CreateSQL  string   `json:"create"`
 	Columns    []string `json:"columns"`
 	DataLength int64    `json:"dataLength"`
+	Engine     string   `json:"engine,omitempty"`
+	// EstRows and AvgRowLength are the server's estimates (information_schema), for chunking.
+	EstRows      int64 `json:"estRows,omitempty"`
+	AvgRowLength int64 `json:"avgRowLength,omitempty"`
+	// ChunkKey is the single integer primary-key column the table can be split on ("" if none).
+	ChunkKey string `json:"chunkKey,omitempty"`
 }
 
 // Qualified is `schema`.`name`.

@@ -29,6 +29,7 @@ func Bytes(n int64) string {
 type BackupRunResult struct {
 	Store    string             `json:"store"`
 	Manifest *manifest.Manifest `json:"manifest"`
+	Notes    *backup.RunNotes   `json:"notes,omitempty"`
 	Duration time.Duration      `json:"durationNs"`
 }
 
@@ -48,7 +49,26 @@ func BackupRun(w io.Writer, format string, r BackupRunResult) error {
 	fmt.Fprintf(w, "store:      %s\n", r.Store)
 	fmt.Fprintf(w, "snapshot:   %s:%d gtid %q\n", m.Snapshot.BinlogFile, m.Snapshot.BinlogPos, m.Snapshot.GTID)
 	fmt.Fprintf(w, "recipients: %s\n", strings.Join(m.Recipients, ", "))
+	if n := r.Notes; n != nil {
+		fmt.Fprintf(w, "objects:    %s\n", objectCounts(n.Objects))
+		for _, x := range n.Warnings {
+			fmt.Fprintf(w, "warning:    %s\n", x)
+		}
+	}
 	return nil
+}
+
+func objectCounts(c map[string]int) string {
+	var parts []string
+	for _, k := range []string{"view", "procedure", "function", "trigger", "event"} {
+		if c[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s(s)", c[k], k))
+		}
+	}
+	if len(parts) == 0 {
+		return "no views, routines, triggers or events"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // BackupList renders backups, newest first. Incomplete ones only when all is set.
@@ -156,7 +176,20 @@ func BackupRestore(w io.Writer, format string, r *backup.RestoreReport) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "restored backup %s: %d tables, %d rows, %s in %s\n", r.ID, len(r.Tables), r.Rows, Bytes(r.Bytes), r.Duration.Round(time.Millisecond))
+	for _, o := range r.Objects {
+		note := ""
+		switch {
+		case o.DefinerReplaced:
+			note = " (definer: the restoring user)"
+		case o.DefinerMissing:
+			note = " (definer " + o.Definer + " MISSING on the target)"
+		}
+		fmt.Fprintf(w, "%s %s%s\n", o.Kind, o.Name, note)
+	}
+	for _, x := range r.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", x)
+	}
+	fmt.Fprintf(w, "restored backup %s: %d tables, %d rows, %d views/routines/triggers/events, %s in %s\n", r.ID, len(r.Tables), r.Rows, len(r.Objects), Bytes(r.Bytes), r.Duration.Round(time.Millisecond))
 	return nil
 }
 
