@@ -25,6 +25,9 @@ type Config struct {
 	// KeepAlive is the interval of SSH keepalives (default 15s; --keepalive overrides it): a connection
 	// that leaves three unanswered is given up, whatever step it carries.
 	KeepAlive time.Duration `yaml:"keepalive,omitempty"`
+	// Parallel bounds the hosts worked on at once: connections, uploads, commands (default 0: every host
+	// of the tier at once; --parallel overrides it).
+	Parallel int `yaml:"parallel,omitempty"`
 }
 
 // TierConfig says how a tier's binary is installed, restarted and checked. Argv elements may use the
@@ -90,6 +93,9 @@ func ParseConfig(data []byte) (*Config, error) {
 	var errs []error
 	if c.StepTimeout < 0 {
 		errs = append(errs, fmt.Errorf("deploy config: stepTimeout %s: must not be negative", c.StepTimeout))
+	}
+	if c.Parallel < 0 {
+		errs = append(errs, fmt.Errorf("deploy config: parallel %d: must not be negative", c.Parallel))
 	}
 	if c.KeepAlive < 0 {
 		errs = append(errs, fmt.Errorf("deploy config: keepalive %s: must not be negative", c.KeepAlive))

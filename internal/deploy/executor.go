@@ -21,8 +21,37 @@ type Executor struct {
 	Now  func() time.Time
 	// StepTimeout bounds every step on a host (default 10 minutes): a hung host fails its step.
 	StepTimeout time.Duration
+	// Parallel bounds the hosts worked on at once (staging, health checks of the tier, pruning; a session's
+	// early connections likewise); 0 is every host at once.
+	Parallel int
 
-	emitMu sync.Mutex
+	emitMu    sync.Mutex
+	slotsOnce sync.Once
+	slots     chan struct{}
+}
+
+// acquire takes one of the Parallel slots (waiting for it) and returns its release.
+func (e *Executor) acquire() func() {
+	release, _ := e.acquireCtx(context.Background())
+	return release
+}
+
+// acquireCtx is acquire, giving up (false) when ctx ends first.
+func (e *Executor) acquireCtx(ctx context.Context) (func(), bool) {
+	e.slotsOnce.Do(func() {
+		if e.Parallel > 0 {
+			e.slots = make(chan struct{}, e.Parallel)
+		}
+	})
+	if e.slots == nil {
+		return func() {}, true
+	}
+	select {
+	case e.slots <- struct{}{}:
+		return func() { <-e.slots }, true
+	case <-ctx.Done():
+		return func() {}, false
+	}
 }
 
 // Outcome is what a plan did.
@@ -241,6 +270,7 @@ func (e *Executor) parallel(ctx context.Context, p *Plan, phase Phase, batchNo i
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer e.acquire()()
 			for _, s := range hs.Steps {
 				t0 := time.Now()
 				e.emit(p, Event{Phase: phase, Host: h.Name, Step: s.Kind, Status: StatusStart, Batch: batchNo})

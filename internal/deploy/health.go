@@ -140,6 +140,7 @@ func (e *Executor) checkTier(ctx context.Context, p *Plan, batchNo int, batch []
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer e.acquire()()
 			errs[i] = e.checkHost(ctx, p, h)
 		}()
 	}
