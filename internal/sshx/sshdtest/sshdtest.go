@@ -199,6 +199,26 @@ func (s *Server) Kill() {
 	<-done
 }
 
+// Freeze stops (SIGSTOP) sshd and every process it started, like a host that hangs: connections stay
+// open, the kernel still accepts new ones, and nothing answers. The returned func resumes them.
+func (s *Server) Freeze() (thaw func()) {
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	if cmd == nil {
+		return func() {}
+	}
+	pids := append([]int{cmd.Process.Pid}, descendants(cmd.Process.Pid)...)
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, syscall.SIGSTOP)
+	}
+	return func() {
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGCONT)
+		}
+	}
+}
+
 // descendants lists the processes below pid (children first found, then theirs), from /proc.
 func descendants(pid int) []int {
 	entries, err := os.ReadDir("/proc")
