@@ -41,15 +41,6 @@ func Redact(dsn string) string {
 	return fmt.Sprintf("%s@%s(%s)/%s", cfg.User, cfg.Net, cfg.Addr, cfg.DBName)
 }
 
-// DatabaseName returns the database named in dsn (may be empty).
-func DatabaseName(dsn string) string {
-	cfg, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		return ""
-	}
-	return cfg.DBName
-}
-
 // QuoteIdent quotes a MySQL identifier with backticks.
 func QuoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
 

@@ -63,7 +63,6 @@ type Runner struct {
 	mu     sync.Mutex
 	conns  map[string]*conn
 	zcache map[string]*zentry
-	wire   atomic.Int64
 }
 
 var _ deploy.Runner = (*Runner)(nil)
@@ -144,9 +143,6 @@ func explainHostKey(cb ssh.HostKeyCallback) ssh.HostKeyCallback {
 		return err
 	}
 }
-
-// WireBytes is the number of upload payload bytes written to hosts so far.
-func (r *Runner) WireBytes() int64 { return r.wire.Load() }
 
 // Close closes every connection.
 func (r *Runner) Close() error {

@@ -126,7 +126,6 @@ func (r *Runner) Upload(ctx context.Context, h inventory.Host, u deploy.UploadSp
 		argv = append(argv, receiverPerl)
 	}
 	err = r.run(ctx, h, argv, body, acks, nil)
-	r.wire.Add(wire.n)
 	if err != nil {
 		return wire.n, err
 	}
