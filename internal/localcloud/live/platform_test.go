@@ -177,7 +177,8 @@ func TestLivePlatform(t *testing.T) {
 	t.Run("firewall", func(t *testing.T) { testFirewall(t, p, s, allowed) })
 	closeListeners() // the services take app:8080 next
 	t.Run("ssh and service", func(t *testing.T) { testSSHAndService(t, p, s, keys) })
-	t.Run("https", func(t *testing.T) { testHTTPS(t, p) })
+	t.Run("https", func(t *testing.T) { testHTTPS(t, p, "v1") })
+	t.Run("deploy through the bastion", func(t *testing.T) { testDeploy(t, p, s, keys) })
 	if t.Failed() {
 		for _, f := range []string{"lb/lb/haproxy.log", "lb/lb/haproxy.cfg", "hosts/app-1/log/plinth-app.service.log"} {
 			b, _ := os.ReadFile(filepath.Join(p.dir, f))
@@ -359,7 +360,7 @@ func run(c *ssh.Client, cmd string) (string, error) {
 }
 
 // buildService builds the sample web service stamped with version.
-func buildService(t *testing.T, version string) string {
+func buildService(t testing.TB, version string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "webservice")
 	cmd := exec.Command("go", "build", "-ldflags", "-X main.version="+version, "-o", out, "../../../examples/webservice")
@@ -392,7 +393,7 @@ func testSSHAndService(t *testing.T, p *Platform, s State, keys sshdtest.Keys) {
 			t.Fatal(err)
 		}
 		sess.Stdin = bytes.NewReader(data)
-		if out, err := sess.CombinedOutput(`set -e; R=/srv/plinth/app; mkdir -p $R/releases/v1; cat > $R/releases/v1/webservice; chmod 0755 $R/releases/v1/webservice; ln -sfn releases/v1 $R/current`); err != nil {
+		if out, err := sess.CombinedOutput(`set -e; R=/srv/plinth/app; mkdir -p $R/releases/v1; cat > $R/releases/v1/app; chmod 0755 $R/releases/v1/app; ln -sfn releases/v1 $R/current`); err != nil {
 			t.Fatalf("%s: stage: %v: %s", name, err, out)
 		}
 		if out, err := run(c, "sudo -n systemctl restart plinth-app.service"); err != nil {
@@ -432,7 +433,7 @@ func testSSHAndService(t *testing.T, p *Platform, s State, keys sshdtest.Keys) {
 	}
 }
 
-func testHTTPS(t *testing.T, p *Platform) {
+func testHTTPS(t *testing.T, p *Platform, version string) {
 	st := p.Status()
 	pem, err := os.ReadFile(st.CAFile)
 	if err != nil {
@@ -454,7 +455,7 @@ func testHTTPS(t *testing.T, p *Platform) {
 		var h struct{ Version string }
 		_ = json.NewDecoder(resp.Body).Decode(&h)
 		last = fmt.Sprintf("%d %s", resp.StatusCode, h.Version)
-		return resp.StatusCode == 200 && h.Version == "v1", nil
+		return resp.StatusCode == 200 && h.Version == version, nil
 	})
 	if err != nil {
 		t.Fatalf("GET %s/health: %v (last: %s)", st.URL, err, last)
@@ -475,15 +476,4 @@ func testHTTPS(t *testing.T, p *Platform) {
 	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != st.URL+"/health" {
 		t.Errorf("http: %d Location %q, want 301 to %s/health", resp.StatusCode, resp.Header.Get("Location"), st.URL)
 	}
-}
-
-func TestLiveDebugPause(t *testing.T) {
-	if os.Getenv("PLINTH_LIVE_DEBUG") == "" {
-		t.Skip("debug only")
-	}
-	keys := sshdtest.NewKeys(t, "/root")
-	p, _ := newTestPlatform(t, "dbg", keys.Authorized)
-	_ = os.WriteFile("/root/kh", []byte(p.KnownHosts()), 0o600)
-	t.Logf("status %+v dir %s", p.Status(), p.dir)
-	time.Sleep(240 * time.Second)
 }

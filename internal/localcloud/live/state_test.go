@@ -81,7 +81,7 @@ func groupsFromMatrix() []SecurityGroup {
 // (db, search, cache: no sshd, like managed services) and the load balancer.
 func testState(keys string) State {
 	svc := func(tier string, port int) *userdata.Service {
-		return &userdata.Service{Tier: tier, User: "plinth", Binary: "webservice", Port: port}
+		return &userdata.Service{Tier: tier, User: "plinth", Port: port}
 	}
 	host := func(name, tier, addr string, ssh bool, s *userdata.Service) Host {
 		return Host{Name: name, Tier: tier, VPC: "main", Address: netip.MustParseAddr(addr),
