@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers plinth's tests run against: MariaDB (backup/restore), OpenSSH's sshd (deploys),
-# HAProxy (load balancer drain), Graphviz (`plinth graph` renders SVG with dot). Idempotent: does nothing when they are present. Needs root for apt-get.
+# HAProxy (load balancer drain), Graphviz (`plinth graph` renders SVG with dot), and the live local cloud's
+# nftables, iproute2 and sudo. Idempotent: does nothing when they are present. Needs root for apt-get.
 set -euo pipefail
 
 need=()
@@ -11,6 +12,12 @@ command -v zstd >/dev/null 2>&1 || need+=(zstd)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v scp >/dev/null 2>&1 || need+=(openssh-client)
 command -v dot >/dev/null 2>&1 || need+=(graphviz)
+# The live local cloud (internal/localcloud/live): hosts in network namespaces, nftables security groups,
+# sudo for the deploy engine's narrowly scoped restart rule.
+[ -x /usr/sbin/nft ] || need+=(nftables)
+[ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)
+[ -x /usr/bin/sudo ] || need+=(sudo)
+command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
 
 if [ ${#need[@]} -eq 0 ]; then
 	exit 0

@@ -150,7 +150,7 @@ func Build(ctx *pulumi.Context, spec environments.Spec) (*Platform, error) {
 			Tier: t.name, Region: spec.Region, AccountID: account,
 			SubnetIDs: p.Network.PrivateSubnetIDs, SecurityGroupID: sg(t.name),
 			InstanceType: t.spec.InstanceType, Min: t.spec.Min, Desired: t.spec.Desired, Max: t.spec.Max,
-			RootVolumeGiB: t.spec.RootVolumeGiB, TargetGroupARNs: tgs, SSHUser: spec.Bastion.SSHUser,
+			RootVolumeGiB: t.spec.RootVolumeGiB, TargetGroupARNs: tgs, SSHUser: spec.Bastion.SSHUser, ServicePort: t.spec.Port,
 			ParameterPath: paramPath, LogRetentionDays: spec.LogRetentionDays, Tags: tags,
 		}, inPrimary)
 		if err != nil {

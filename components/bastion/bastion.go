@@ -76,15 +76,11 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		)
 	}).(pulumi.StringOutput)
 	extraUserData := eip.AllocationId.ApplyT(func(alloc string) string {
-		return fmt.Sprintf(`# bastion: claim the fixed address, forward only to SSH and MySQL inside the VPC
+		// sshd's forwarding (only to SSH and MySQL) is rendered by components/userdata with the rest of its config.
+		return fmt.Sprintf(`# bastion: claim the fixed address
 TOKEN=$(curl -sX PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 60')
 IID=$(curl -s -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/instance-id)
 aws --region %s ec2 associate-address --allocation-id %s --instance-id "$IID" --allow-reassociation
-cat > /etc/ssh/sshd_config.d/20-bastion.conf <<'SSHD'
-PermitOpen any:22 any:3306
-GatewayPorts no
-SSHD
-sshd -t && systemctl restart sshd
 install -d -o %s -g %s -m 0750 /var/lib/plinth
 `, args.Region, alloc, args.SSHUser, args.SSHUser)
 	}).(pulumi.StringOutput)

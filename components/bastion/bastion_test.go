@@ -41,7 +41,7 @@ func TestBastion(t *testing.T) {
 	}
 	ud, _ := base64.StdEncoding.DecodeString(lt.Inputs["userData"].(string))
 	eip := componenttest.One(t, res, "aws:ec2/eip:Eip")
-	for _, want := range []string{"AllowTcpForwarding yes", "PasswordAuthentication no", "PermitOpen any:22 any:3306",
+	for _, want := range []string{"AllowTcpForwarding yes", "PasswordAuthentication no", "PermitOpen *:22 *:3306",
 		"associate-address --allocation-id " + eip.Outputs["allocationId"].(string), "pam_tty_audit"} {
 		if !strings.Contains(string(ud), want) {
 			t.Errorf("bastion user data lacks %q", want)

@@ -49,6 +49,8 @@ type Args struct {
 	ExtraUserData pulumi.StringInput
 	// AllowTCPForwarding is for the bastion only.
 	AllowTCPForwarding bool
+	// ServicePort, when set, installs the tier's service unit listening on it (see UserDataInput).
+	ServicePort int
 	// ExtraPolicy, when set, is an extra inline policy document for the instance role (e.g. the bastion's EIP).
 	ExtraPolicy pulumi.StringInput
 	Tags        pulumi.StringMap
@@ -189,11 +191,13 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			},
 		}},
 		Monitoring: &ec2.LaunchTemplateMonitoringArgs{Enabled: pulumi.Bool(true)},
-		UserData: pulumi.All(logGroup.Name, extraUserData).ApplyT(func(v []any) string {
-			return base64.StdEncoding.EncodeToString([]byte(UserData(UserDataInput{
+		UserData: pulumi.All(logGroup.Name, extraUserData).ApplyT(func(v []any) (string, error) {
+			script, err := UserData(UserDataInput{
 				Tier: args.Tier, SSHUser: args.SSHUser, AuthorizedKeysParameter: args.ParameterPath + "/ssh/authorized_keys",
-				Region: args.Region, LogGroup: v[0].(string), AllowTCPForwarding: args.AllowTCPForwarding, Extra: v[1].(string),
-			})))
+				Region: args.Region, LogGroup: v[0].(string), AllowTCPForwarding: args.AllowTCPForwarding,
+				ServicePort: args.ServicePort, Extra: v[1].(string),
+			})
+			return base64.StdEncoding.EncodeToString([]byte(script)), err
 		}).(pulumi.StringOutput),
 		TagSpecifications: ec2.LaunchTemplateTagSpecificationArray{
 			ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("instance"), Tags: tierTags},

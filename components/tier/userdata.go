@@ -3,6 +3,8 @@ package tier
 import (
 	"fmt"
 	"strings"
+
+	"github.com/plinth-dev/plinth/components/userdata"
 )
 
 // UserDataInput parameterises the boot script shared by every instance tier and the bastion.
@@ -16,50 +18,36 @@ type UserDataInput struct {
 	LogGroup                string
 	// AllowTCPForwarding is true only on the bastion (ProxyJump).
 	AllowTCPForwarding bool
+	// ServicePort, when set, installs the tier's service unit (plinth-<tier>.service), its environment file
+	// and the sudo rule the deploy engine's restart and logs commands need.
+	ServicePort int
 	// Extra is appended (tier-specific set-up: EIP association on the bastion, the sftp jail, ...).
 	Extra string
 }
 
-// UserData renders the cloud-init script: key-only sshd, the login user, and the CloudWatch agent shipping
-// auth and audit logs (every SSH session and command is recorded off the host).
-func UserData(in UserDataInput) string {
-	forwarding := "no"
-	if in.AllowTCPForwarding {
-		forwarding = "yes"
+// UserData renders the cloud-init script: key-only sshd, the login user, the tier's service, and the
+// CloudWatch agent shipping auth and audit logs (every SSH session and command is recorded off the host).
+// The sshd configuration, unit, environment and sudoers rule come from components/userdata, the renderer the
+// live local cloud uses too.
+func UserData(in UserDataInput) (string, error) {
+	sshd, err := userdata.SSHDConfig(userdata.SSHD{User: in.SSHUser, Bastion: in.AllowTCPForwarding, ServicePort: in.ServicePort})
+	if err != nil {
+		return "", fmt.Errorf("tier %s user data: %w", in.Tier, err)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `#!/bin/bash
 # plinth %[1]s tier boot script (generated: components/tier/userdata.go)
 set -euo pipefail
 useradd --create-home --shell /bin/bash %[2]s 2>/dev/null || true
-install -d -m 0755 /usr/local/libexec/plinth
-cat > /usr/local/libexec/plinth/authorized-keys <<'KEYS'
+cat > %[7]s <<'KEYS'
 #!/bin/sh
 # AuthorizedKeysCommand: the admins' keys live in SSM Parameter Store, never on the image.
 [ "$1" = "%[2]s" ] || exit 0
 exec aws --region %[4]s ssm get-parameter --name '%[3]s' --query Parameter.Value --output text
 KEYS
-chmod 0755 /usr/local/libexec/plinth/authorized-keys
-cat > /etc/ssh/sshd_config.d/10-plinth.conf <<'SSHD'
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin no
-PubkeyAuthentication yes
-AuthenticationMethods publickey
-AllowUsers %[2]s
-AuthorizedKeysFile none
-AuthorizedKeysCommand /usr/local/libexec/plinth/authorized-keys %%u
-AuthorizedKeysCommandUser nobody
-AllowTcpForwarding %[5]s
-AllowAgentForwarding no
-X11Forwarding no
-PermitTunnel no
-MaxAuthTries 3
-LoginGraceTime 20
-ClientAliveInterval 300
-ClientAliveCountMax 2
-LogLevel VERBOSE
-SSHD
+chmod 0755 %[7]s
+cat > %[8]s <<'SSHD'
+%[5]sSSHD
 sshd -t
 systemctl restart sshd
 # Record every interactive session's keystrokes (pam_tty_audit -> auditd -> CloudWatch).
@@ -74,13 +62,49 @@ cat > /opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json <<'CWA'
 CWA
 /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \
   -c file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json
-install -d -o %[2]s -g %[2]s -m 0750 /srv/plinth /var/log/plinth
-`, in.Tier, in.SSHUser, in.AuthorizedKeysParameter, in.Region, forwarding, in.LogGroup)
+install -d -o %[2]s -g %[2]s -m 0750 %[9]s %[10]s
+`, in.Tier, in.SSHUser, in.AuthorizedKeysParameter, in.Region, sshd, in.LogGroup,
+		userdata.AuthorizedKeysCommand, userdata.SSHDConfigPath, userdata.ReleaseBase, userdata.LogDir)
+	if in.ServicePort > 0 {
+		if err := service(&b, userdata.Service{Tier: in.Tier, User: in.SSHUser, Port: in.ServicePort}); err != nil {
+			return "", fmt.Errorf("tier %s user data: %w", in.Tier, err)
+		}
+	}
 	if in.Extra != "" {
 		b.WriteString(in.Extra)
 		if !strings.HasSuffix(in.Extra, "\n") {
 			b.WriteString("\n")
 		}
 	}
-	return b.String()
+	return b.String(), nil
+}
+
+// service installs the tier's unit, environment file and sudo rule (checked with visudo before it counts).
+func service(b *strings.Builder, s userdata.Service) error {
+	unit, err := userdata.ServiceUnit(s)
+	if err != nil {
+		return err
+	}
+	env, err := userdata.EnvironmentFileContent(s)
+	if err != nil {
+		return err
+	}
+	sudoers, err := userdata.Sudoers(s, userdata.EC2Commands)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(b, `install -d -o %[1]s -g %[1]s -m 0750 %[2]s
+cat > %[3]s <<'ENV'
+%[4]sENV
+cat > /etc/systemd/system/%[5]s <<'UNIT'
+%[6]sUNIT
+cat > %[7]s.new <<'SUDO'
+%[8]sSUDO
+chmod 0440 %[7]s.new
+visudo -cf %[7]s.new
+mv %[7]s.new %[7]s
+systemctl daemon-reload
+systemctl enable %[5]s
+`, s.User, s.Root(), s.EnvironmentFile(), env, s.Unit(), unit, s.SudoersFile(), sudoers)
+	return nil
 }

@@ -21,6 +21,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/plinth-dev/plinth/internal/proctree"
 )
 
 // SSHD is the path of OpenSSH's daemon.
@@ -192,7 +194,7 @@ func (s *Server) Kill() {
 		return
 	}
 	// sshd puts each connection in its own session (setsid): kill the listener's whole process tree.
-	for _, pid := range descendants(cmd.Process.Pid) {
+	for _, pid := range proctree.Descendants(cmd.Process.Pid) {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
@@ -208,7 +210,7 @@ func (s *Server) Freeze() (thaw func()) {
 	if cmd == nil {
 		return func() {}
 	}
-	pids := append([]int{cmd.Process.Pid}, descendants(cmd.Process.Pid)...)
+	pids := append([]int{cmd.Process.Pid}, proctree.Descendants(cmd.Process.Pid)...)
 	for _, pid := range pids {
 		_ = syscall.Kill(pid, syscall.SIGSTOP)
 	}
@@ -217,49 +219,6 @@ func (s *Server) Freeze() (thaw func()) {
 			_ = syscall.Kill(pid, syscall.SIGCONT)
 		}
 	}
-}
-
-// descendants lists the processes below pid (children first found, then theirs), from /proc.
-func descendants(pid int) []int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	children := map[int][]int{}
-	for _, e := range entries {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces, so parse after the last ')'.
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 2 {
-			continue
-		}
-		if pp, err := strconv.Atoi(f[1]); err == nil {
-			children[pp] = append(children[pp], p)
-		}
-	}
-	var out []int
-	queue := []int{pid}
-	for len(queue) > 0 {
-		p := queue[0]
-		queue = queue[1:]
-		for _, c := range children[p] {
-			out = append(out, c)
-			queue = append(queue, c)
-		}
-	}
-	return out
 }
 
 // Stop is Kill, for cleanup.
