@@ -233,12 +233,14 @@ func TestStepTimeoutBoundsAHungRestart(t *testing.T) {
 	rel2 := deploytest.Release(t, deploytest.BuildApp(t, "v2", true, 0), "v2")
 	p2, _ := deploy.NewPlan(deploy.PlanInput{Inventory: inv, Tier: "app", Release: rel2, Config: cfg})
 	start := time.Now()
-	_, err := (&deploy.Executor{Runner: local.Runner{}, StepTimeout: 300 * time.Millisecond}).Execute(context.Background(), p2)
+	// The timeout bounds every step, staging too: it must leave staging room on a loaded machine while
+	// staying far below the 30 s restart it has to cut short.
+	_, err := (&deploy.Executor{Runner: local.Runner{}, StepTimeout: 3 * time.Second}).Execute(context.Background(), p2)
 	var he *deploy.HostError
 	if !errors.As(err, &he) || he.Host != "app-1" || he.Step != deploy.StepSwitch || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("want app-1's switch to time out, got %v", err)
 	}
 	if took := time.Since(start); took > 10*time.Second {
-		t.Fatalf("a hung restart held the deploy for %v (step timeout 300ms)", took)
+		t.Fatalf("a hung restart held the deploy for %v (step timeout 3s)", took)
 	}
 }
