@@ -179,9 +179,10 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Outcome, error) {
 	return out, nil
 }
 
-// hungRetry bounds the rollback of a host that just stopped responding: one more chance, long enough for
-// a live host to be reached again through the bastion, short enough that a hung host fails the deploy
-// within the step timeout and a few seconds.
+// hungRetry bounds reconnecting to a host that just stopped responding, before its rollback: one more
+// chance, long enough for a live host to be reached again through the bastion, short enough that a hung
+// host fails the deploy within the step timeout and a few seconds. Once it answers, the rollback's steps
+// have the step timeout like any other.
 const hungRetry = 3 * time.Second
 
 // hung lists the hosts whose failure in err is that they stopped responding.
@@ -234,9 +235,24 @@ func (e *Executor) rollbackBatch(ctx context.Context, p *Plan, batchNo int, batc
 			defer wg.Done()
 			ctx := ctx
 			if hung[h.Name] {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, min(hungRetry, e.stepTimeout()))
+				// Reconnect within hungRetry; a runner that cannot connect ahead gets that bound for the
+				// whole rollback instead.
+				cctx, cancel := context.WithTimeout(ctx, min(hungRetry, e.stepTimeout()))
 				defer cancel()
+				var err error
+				if c, ok := e.Runner.(Connector); ok {
+					err = c.Connect(cctx, h)
+				} else {
+					ctx = cctx
+				}
+				if err != nil {
+					err = asHostError(h, steps[0].Kind, err)
+					e.emit(p, Event{Phase: PhaseRollback, Host: h.Name, Step: steps[0].Kind, Status: StatusFail, Batch: batchNo, Message: err.Error()})
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("rollback %s to %s: %w", h.Name, prev, err))
+					mu.Unlock()
+					return
+				}
 			}
 			for _, s := range steps {
 				if err := e.runStep(ctx, p, PhaseRollback, batchNo, h, s); err != nil {

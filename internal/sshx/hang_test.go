@@ -53,6 +53,10 @@ func (f *freezingRunner) Run(ctx context.Context, h inventory.Host, c deploy.Com
 	return f.Runner.Run(ctx, h, c)
 }
 
+func (f *freezingRunner) Connect(ctx context.Context, h inventory.Host) error {
+	return f.Runner.(deploy.Connector).Connect(ctx, h)
+}
+
 func (f *freezingRunner) Upload(ctx context.Context, h inventory.Host, u deploy.UploadSpec, progress func(int64)) (int64, error) {
 	if f.upload {
 		f.hit(h)
