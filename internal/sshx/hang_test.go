@@ -179,6 +179,41 @@ func TestHungHostAtEachPositionKeepsNHealthy(t *testing.T) {
 	t.Logf("prober minimum over every position: %d of 4", overall)
 }
 
+// The scenario of issue 17: the last host of a 4-host tier hangs after the first batch switched. The
+// rollout stops before taking app-2 out, naming app-4; app-1 keeps the new version.
+func TestHostHungMidRolloutStopsBeforeTheNextBatch(t *testing.T) {
+	c := newCluster(t, 4)
+	r := c.runner(t)
+	v1 := deploytest.Release(t, deploytest.BuildApp(t, "v1", true, 0), "v1")
+	v2 := deploytest.Release(t, deploytest.BuildApp(t, "v2", true, 0), "v2")
+	c.deploy(t, r, v1)
+	prober := deploytest.StartProber(5*time.Millisecond, c.ports, "v1", "v2")
+	var once sync.Once
+	exec := &deploy.Executor{Runner: r, StepTimeout: 5 * time.Second, Emit: func(ev deploy.Event) {
+		if ev.Batch == 2 {
+			once.Do(func() { prober.Down(c.ports[3]); c.freeze(t, 3) })
+		}
+	}}
+	out, err := exec.Execute(context.Background(), c.plan(t, v2, deploytest.TierConfig()))
+	minHealthy, sweeps, worst := prober.Stop()
+	t.Logf("error: %v; prober: min healthy %d/4 over %d sweeps", err, minHealthy, sweeps)
+	var he *deploy.HostError
+	if !errors.As(err, &he) || he.Host != "app-4" || !strings.Contains(err.Error(), "app-4 ("+c.hosts[3].Addr+") stopped responding") {
+		t.Fatalf("want the rollout stopped naming app-4, got %v", err)
+	}
+	if len(out.Switched) != 1 || out.Switched[0] != "app-1" || c.serving(0) != "v2" {
+		t.Fatalf("switched %v, app-1 serves %q", out.Switched, c.serving(0))
+	}
+	for i := 1; i < 3; i++ {
+		if got := c.serving(i); got != "v1" {
+			t.Fatalf("app-%d serves %q: it should be untouched", i+1, got)
+		}
+	}
+	if minHealthy < 3 || sweeps < 10 {
+		t.Fatalf("only %d of 4 hosts healthy at one moment (%v) over %d sweeps", minHealthy, worst, sweeps)
+	}
+}
+
 func TestHungHostDuringUploadFailsStaging(t *testing.T) {
 	const stepTimeout = 3 * time.Second
 	c := newCluster(t, 3)
