@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -129,16 +130,26 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Outcome, error) {
 			}
 		}
 	}
-	for bi, batch := range p.Batches {
+	queue := slices.Clone(p.Batches)
+	for bi := 0; bi < len(queue); bi++ {
+		batch := queue[bi]
+		if len(batch) == 0 {
+			continue // its hosts were switched ahead of it
+		}
 		// N of N+1: nothing is taken out unless the rest of the tier can carry it, as it is now.
-		if err := e.checkTier(ctx, p, bi+1, batch, out); err != nil {
+		pulled, err := e.checkTier(ctx, p, bi+1, batch, queue[bi+1:], out)
+		if err != nil {
 			pruning.Wait()
 			out.Elapsed = Millis(now().Sub(start))
 			return out, err
 		}
+		if pulled != nil {
+			queue = switchFirst(queue, bi, pulled)
+			batch = queue[bi]
+		}
 		attempted := map[string]bool{}
 		drained := map[string]bool{}
-		err := e.parallel(ctx, p, PhaseSwitch, bi+1, batch, func(ctx context.Context, h inventory.Host, s Step) error {
+		err = e.parallel(ctx, p, PhaseSwitch, bi+1, batch, func(ctx context.Context, h inventory.Host, s Step) error {
 			mu.Lock()
 			switch s.Kind {
 			case StepDrain:
@@ -177,6 +188,20 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Outcome, error) {
 	out.Elapsed = Millis(now().Sub(start))
 	e.emit(p, Event{Phase: PhaseDone, Status: StatusOK, Bytes: out.BytesSent, Elapsed: out.Elapsed})
 	return out, nil
+}
+
+// switchFirst moves the hosts of pulled out of their batches after bi into a batch of their own, run
+// before batch bi.
+func switchFirst(queue [][]HostSteps, bi int, pulled []HostSteps) [][]HostSteps {
+	moved := map[string]bool{}
+	for _, hs := range pulled {
+		moved[hs.Host] = true
+	}
+	out := append(slices.Clone(queue[:bi]), pulled)
+	for _, b := range queue[bi:] {
+		out = append(out, slices.DeleteFunc(slices.Clone(b), func(hs HostSteps) bool { return moved[hs.Host] }))
+	}
+	return out
 }
 
 // hungRetry bounds reconnecting to a host that just stopped responding, before its rollback: one more

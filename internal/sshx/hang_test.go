@@ -214,6 +214,36 @@ func TestHostHungMidRolloutStopsBeforeTheNextBatch(t *testing.T) {
 	}
 }
 
+// A host whose service is down (killed) but which answers SSH is switched first: it is out of service
+// already, so switching it costs nothing, and then the rollout goes on with N of N+1 kept.
+func TestHostDownButReachableIsSwitchedFirst(t *testing.T) {
+	c := newCluster(t, 4)
+	r := c.runner(t)
+	v1 := deploytest.Release(t, deploytest.BuildApp(t, "v1", true, 0), "v1")
+	v2 := deploytest.Release(t, deploytest.BuildApp(t, "v2", true, 0), "v2")
+	c.deploy(t, r, v1)
+	deploytest.StopApp(c.hosts[2].Root) // app-3's service dies; its sshd is fine
+	prober := deploytest.StartProber(5*time.Millisecond, c.ports, "v1", "v2")
+	out, err := (&deploy.Executor{Runner: r, StepTimeout: 10 * time.Second}).Execute(context.Background(), c.plan(t, v2, deploytest.TierConfig()))
+	minHealthy, sweeps, worst := prober.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(out.Switched, " "); got != "app-3 app-1 app-2 app-4" {
+		t.Fatalf("switched in the order %s: want app-3 first", got)
+	}
+	for i := range c.hosts {
+		if got := c.serving(i); got != "v2" {
+			t.Fatalf("app-%d serves %q", i+1, got)
+		}
+	}
+	// 3 of 4 answered before (app-3 down); never fewer afterwards.
+	if minHealthy < 3 || sweeps < 10 {
+		t.Fatalf("only %d of 4 hosts healthy at one moment (%v) over %d sweeps", minHealthy, worst, sweeps)
+	}
+	t.Logf("prober: min healthy %d/4 over %d sweeps", minHealthy, sweeps)
+}
+
 func TestHungHostDuringUploadFailsStaging(t *testing.T) {
 	const stepTimeout = 3 * time.Second
 	c := newCluster(t, 3)
