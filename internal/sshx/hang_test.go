@@ -79,11 +79,7 @@ func TestHungHostFailsTheDeployWithinTheStepTimeout(t *testing.T) {
 
 func hungHostDuringSwitch(t *testing.T, keepalive time.Duration) {
 	const stepTimeout = 5 * time.Second
-	c := newCluster(t, 3)
-	r := c.runnerWith(t, keepalive)
-	v1 := deploytest.Release(t, deploytest.BuildApp(t, "v1", true, 0), "v1")
-	v2 := deploytest.Release(t, deploytest.BuildApp(t, "v2", true, 0), "v2")
-	c.deploy(t, r, v1)
+	c, r, v2 := onV1(t, 3, keepalive)
 
 	prober := deploytest.StartProber(5*time.Millisecond, c.ports, "v1", "v2")
 	fr := &freezingRunner{Runner: r, host: "app-2", script: "plinth-switch", freeze: func() { prober.Down(c.ports[1]); c.freeze(t, 1) }}
@@ -182,11 +178,7 @@ func TestHungHostAtEachPositionKeepsNHealthy(t *testing.T) {
 // The scenario of issue 17: the last host of a 4-host tier hangs after the first batch switched. The
 // rollout stops before taking app-2 out, naming app-4; app-1 keeps the new version.
 func TestHostHungMidRolloutStopsBeforeTheNextBatch(t *testing.T) {
-	c := newCluster(t, 4)
-	r := c.runner(t)
-	v1 := deploytest.Release(t, deploytest.BuildApp(t, "v1", true, 0), "v1")
-	v2 := deploytest.Release(t, deploytest.BuildApp(t, "v2", true, 0), "v2")
-	c.deploy(t, r, v1)
+	c, r, v2 := onV1(t, 4, time.Second)
 	prober := deploytest.StartProber(5*time.Millisecond, c.ports, "v1", "v2")
 	var once sync.Once
 	exec := &deploy.Executor{Runner: r, StepTimeout: 5 * time.Second, Emit: func(ev deploy.Event) {
@@ -217,11 +209,7 @@ func TestHostHungMidRolloutStopsBeforeTheNextBatch(t *testing.T) {
 // A host whose service is down (killed) but which answers SSH is switched first: it is out of service
 // already, so switching it costs nothing, and then the rollout goes on with N of N+1 kept.
 func TestHostDownButReachableIsSwitchedFirst(t *testing.T) {
-	c := newCluster(t, 4)
-	r := c.runner(t)
-	v1 := deploytest.Release(t, deploytest.BuildApp(t, "v1", true, 0), "v1")
-	v2 := deploytest.Release(t, deploytest.BuildApp(t, "v2", true, 0), "v2")
-	c.deploy(t, r, v1)
+	c, r, v2 := onV1(t, 4, time.Second)
 	deploytest.StopApp(c.hosts[2].Root) // app-3's service dies; its sshd is fine
 	prober := deploytest.StartProber(5*time.Millisecond, c.ports, "v1", "v2")
 	out, err := (&deploy.Executor{Runner: r, StepTimeout: 10 * time.Second}).Execute(context.Background(), c.plan(t, v2, deploytest.TierConfig()))
@@ -268,11 +256,7 @@ func TestHungHostDuringUploadFailsStaging(t *testing.T) {
 // runs (the host's listener still answers new connections).
 func TestHungCommandIsBoundedByTheStepTimeout(t *testing.T) {
 	const stepTimeout = 3 * time.Second
-	c := newCluster(t, 2)
-	r := c.runner(t)
-	v1 := deploytest.Release(t, deploytest.BuildApp(t, "v1", true, 0), "v1")
-	c.deploy(t, r, v1)
-	v2 := deploytest.Release(t, deploytest.BuildApp(t, "v2", true, 0), "v2")
+	c, r, v2 := onV1(t, 2, time.Second)
 	cfg := deploytest.TierConfig()
 	// On app-2, the post hook stops the sshd process serving its connection.
 	cfg.Post = [][]string{{"sh", "-c", deploytest.FreezeSSHDScript, "sh", "{host}", "app-2"}}
