@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -255,7 +256,9 @@ func run(b *testing.B, n int, artifacts []string) result {
 		syscall.Sync()
 		prober := deploytest.StartProber(100*time.Millisecond, ports, "v"+strconv.Itoa(i-1), version)
 		ph = newPhases()
+		stopTrace := traceRound(b, n, i)
 		out, took := deployOnce(artifacts[i], version)
+		stopTrace()
 		minHealthy, _, _ := prober.Stop()
 		ph.total = took
 		res.phases = append(res.phases, *ph)
@@ -275,4 +278,24 @@ func run(b *testing.B, n int, artifacts []string) result {
 	again, _ := deployOnce(artifacts[last], "v"+strconv.Itoa(last))
 	res.redeploy = again.BytesSent
 	return res
+}
+
+// traceRound writes a Go execution trace of plinth's round to $BENCH_TRACE/hosts-<n>-round-<i>.trace when
+// BENCH_TRACE names a directory (go tool trace FILE): a slow and a fast round side by side.
+func traceRound(b *testing.B, n, i int) (stop func()) {
+	dir := os.Getenv("BENCH_TRACE")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("hosts-%d-round-%d.trace", n, i)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := trace.Start(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		trace.Stop()
+		_ = f.Close()
+	}
 }

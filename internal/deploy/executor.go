@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -129,16 +130,26 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Outcome, error) {
 			}
 		}
 	}
-	for bi, batch := range p.Batches {
+	queue := slices.Clone(p.Batches)
+	for bi := 0; bi < len(queue); bi++ {
+		batch := queue[bi]
+		if len(batch) == 0 {
+			continue // its hosts were switched ahead of it
+		}
 		// N of N+1: nothing is taken out unless the rest of the tier can carry it, as it is now.
-		if err := e.checkTier(ctx, p, bi+1, batch, out); err != nil {
+		pulled, err := e.checkTier(ctx, p, bi+1, batch, queue[bi+1:], out)
+		if err != nil {
 			pruning.Wait()
 			out.Elapsed = Millis(now().Sub(start))
 			return out, err
 		}
+		if pulled != nil {
+			queue = switchFirst(queue, bi, pulled)
+			batch = queue[bi]
+		}
 		attempted := map[string]bool{}
 		drained := map[string]bool{}
-		err := e.parallel(ctx, p, PhaseSwitch, bi+1, batch, func(ctx context.Context, h inventory.Host, s Step) error {
+		err = e.parallel(ctx, p, PhaseSwitch, bi+1, batch, func(ctx context.Context, h inventory.Host, s Step) error {
 			mu.Lock()
 			switch s.Kind {
 			case StepDrain:
@@ -179,9 +190,24 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Outcome, error) {
 	return out, nil
 }
 
-// hungRetry bounds the rollback of a host that just stopped responding: one more chance, long enough for
-// a live host to be reached again through the bastion, short enough that a hung host fails the deploy
-// within the step timeout and a few seconds.
+// switchFirst moves the hosts of pulled out of their batches after bi into a batch of their own, run
+// before batch bi.
+func switchFirst(queue [][]HostSteps, bi int, pulled []HostSteps) [][]HostSteps {
+	moved := map[string]bool{}
+	for _, hs := range pulled {
+		moved[hs.Host] = true
+	}
+	out := append(slices.Clone(queue[:bi]), pulled)
+	for _, b := range queue[bi:] {
+		out = append(out, slices.DeleteFunc(slices.Clone(b), func(hs HostSteps) bool { return moved[hs.Host] }))
+	}
+	return out
+}
+
+// hungRetry bounds reconnecting to a host that just stopped responding, before its rollback: one more
+// chance, long enough for a live host to be reached again through the bastion, short enough that a hung
+// host fails the deploy within the step timeout and a few seconds. Once it answers, the rollback's steps
+// have the step timeout like any other.
 const hungRetry = 3 * time.Second
 
 // hung lists the hosts whose failure in err is that they stopped responding.
@@ -234,9 +260,24 @@ func (e *Executor) rollbackBatch(ctx context.Context, p *Plan, batchNo int, batc
 			defer wg.Done()
 			ctx := ctx
 			if hung[h.Name] {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, min(hungRetry, e.stepTimeout()))
+				// Reconnect within hungRetry; a runner that cannot connect ahead gets that bound for the
+				// whole rollback instead.
+				cctx, cancel := context.WithTimeout(ctx, min(hungRetry, e.stepTimeout()))
 				defer cancel()
+				var err error
+				if c, ok := e.Runner.(Connector); ok {
+					err = c.Connect(cctx, h)
+				} else {
+					ctx = cctx
+				}
+				if err != nil {
+					err = asHostError(h, steps[0].Kind, err)
+					e.emit(p, Event{Phase: PhaseRollback, Host: h.Name, Step: steps[0].Kind, Status: StatusFail, Batch: batchNo, Message: err.Error()})
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("rollback %s to %s: %w", h.Name, prev, err))
+					mu.Unlock()
+					return
+				}
 			}
 			for _, s := range steps {
 				if err := e.runStep(ctx, p, PhaseRollback, batchNo, h, s); err != nil {

@@ -107,13 +107,15 @@ func (e *Executor) checkOnce(ctx context.Context, h inventory.Host, port int, pa
 }
 
 // checkTier runs, before batch batchNo takes its hosts out, one health check of every host of the tier,
-// in parallel, each bounded by the tier's health timeout. It refuses the batch when one of its hosts
-// stopped responding (it could not be switched), and when the hosts outside the batch that pass are
-// fewer than minHealthy. Only hosts in service count: those that ran a release before the plan started,
-// or were switched by it (a fresh host serves nothing yet and takes nothing away). A host of the batch
-// that answers SSH but fails its check is switched all the same: it is out of service already, and the
-// switch is its repair.
-func (e *Executor) checkTier(ctx context.Context, p *Plan, batchNo int, batch []HostSteps, out *Outcome) error {
+// in parallel, each bounded by the tier's health timeout. Only hosts in service count: those that ran a
+// release before the plan started, or were switched by it (a fresh host serves nothing yet and takes
+// nothing away). It refuses the batch when one of its hosts stopped responding (it could not be switched),
+// and when taking it out would leave fewer than minHealthy healthy hosts — unless the batch takes out no
+// healthy host at all. Then, when hosts of later batches answer SSH but fail their check, it returns them
+// (at most a batch of them) to be switched first: they are out of service already, so switching them
+// costs nothing, and it is their repair; a rollback of a release that broke hosts needs exactly that.
+// Otherwise the rollout stops, naming the unhealthy host.
+func (e *Executor) checkTier(ctx context.Context, p *Plan, batchNo int, batch []HostSteps, later [][]HostSteps, out *Outcome) ([]HostSteps, error) {
 	t0 := time.Now()
 	e.emit(p, Event{Phase: PhaseCheck, Step: StepCheck, Status: StatusStart, Batch: batchNo})
 	inBatch := map[string]bool{}
@@ -146,7 +148,8 @@ func (e *Executor) checkTier(ctx context.Context, p *Plan, batchNo int, batch []
 	}
 	wg.Wait()
 	capErr := &CapacityError{Batch: names, Hosts: len(p.Hosts), MinHealthy: p.MinHealthy}
-	serving, first := 0, ""
+	serving, healthyInBatch, first := 0, 0, ""
+	repairable := map[string]bool{} // in service, answering SSH, failing the check
 	var fail error
 	for i, h := range p.Hosts {
 		err := errs[i]
@@ -155,7 +158,11 @@ func (e *Executor) checkTier(ctx context.Context, p *Plan, batchNo int, batch []
 		switch {
 		case inBatch[h.Name] && hung:
 			fail = &HostError{Host: h.Name, Step: StepCheck, Err: err}
-		case inBatch[h.Name] || !inService[h.Name]:
+		case inBatch[h.Name]:
+			if err == nil && inService[h.Name] {
+				healthyInBatch++
+			}
+		case !inService[h.Name]:
 		case err == nil:
 			serving++
 			capErr.Healthy++
@@ -167,20 +174,39 @@ func (e *Executor) checkTier(ctx context.Context, p *Plan, batchNo int, batch []
 			why := fmt.Sprintf("%s (%s) is not healthy: %v", h.Name, h.Address, err)
 			if hung {
 				why = fmt.Sprintf("%s (%s) stopped responding: no answer for %s", h.Name, h.Address, roundWait(ue.Silence))
+			} else {
+				repairable[h.Name] = true
 			}
 			capErr.Unhealthy = append(capErr.Unhealthy, why)
 		}
 	}
-	if fail == nil && capErr.Healthy < min(p.MinHealthy, serving) {
-		fail = &HostError{Host: first, Step: StepCheck, Err: capErr}
+	var pulled []HostSteps
+	if fail == nil && healthyInBatch > 0 && capErr.Healthy < min(p.MinHealthy, serving) {
+		for _, b := range later {
+			for _, hs := range b {
+				if repairable[hs.Host] && len(pulled) < max(p.BatchSize, 1) {
+					pulled = append(pulled, hs)
+				}
+			}
+		}
+		if len(pulled) == 0 {
+			fail = &HostError{Host: first, Step: StepCheck, Err: capErr}
+		}
 	}
 	ev := Event{Phase: PhaseCheck, Step: StepCheck, Status: StatusOK, Batch: batchNo, Elapsed: Millis(time.Since(t0)),
 		Message: fmt.Sprintf("%d of %d hosts in service outside the batch healthy", capErr.Healthy, serving)}
-	if fail != nil {
+	switch {
+	case fail != nil:
 		ev.Status, ev.Message = StatusFail, fail.Error()
+	case pulled != nil:
+		var hosts []string
+		for _, hs := range pulled {
+			hosts = append(hosts, hs.Host)
+		}
+		ev.Message = fmt.Sprintf("%s; %s out of service already: switched first", strings.Join(capErr.Unhealthy, "; "), strings.Join(hosts, ", "))
 	}
 	e.emit(p, ev)
-	return fail
+	return pulled, fail
 }
 
 // checkHost is one health check of h's service (any version answers).

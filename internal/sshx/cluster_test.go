@@ -105,3 +105,13 @@ func (c *cluster) current(t *testing.T, i int) string {
 func (c *cluster) serving(i int) string {
 	return deploytest.Health(httpClient, c.ports[i])
 }
+
+// onV1 is a cluster of n hosts running v1 (deployed by plinth), a runner with that keepalive interval,
+// and the v2 release to deploy next.
+func onV1(t *testing.T, n int, keepalive time.Duration) (*cluster, *sshx.Runner, deploy.Release) {
+	t.Helper()
+	c := newCluster(t, n)
+	r := c.runnerWith(t, keepalive)
+	c.deploy(t, r, deploytest.Release(t, deploytest.BuildApp(t, "v1", true, 0), "v1"))
+	return c, r, deploytest.Release(t, deploytest.BuildApp(t, "v2", true, 0), "v2")
+}

@@ -83,11 +83,11 @@ func (r *Runner) client(ctx context.Context, h inventory.Host) (*conn, error) {
 		close(c.ready)
 	} else {
 		r.mu.Unlock()
-	}
-	select {
-	case <-c.ready:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+		select { // another caller is dialing: wait for it, or for ctx
+		case <-c.ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	if c.err != nil {
 		return nil, c.err

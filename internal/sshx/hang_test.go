@@ -53,6 +53,10 @@ func (f *freezingRunner) Run(ctx context.Context, h inventory.Host, c deploy.Com
 	return f.Runner.Run(ctx, h, c)
 }
 
+func (f *freezingRunner) Connect(ctx context.Context, h inventory.Host) error {
+	return f.Runner.(deploy.Connector).Connect(ctx, h)
+}
+
 func (f *freezingRunner) Upload(ctx context.Context, h inventory.Host, u deploy.UploadSpec, progress func(int64)) (int64, error) {
 	if f.upload {
 		f.hit(h)
@@ -75,11 +79,7 @@ func TestHungHostFailsTheDeployWithinTheStepTimeout(t *testing.T) {
 
 func hungHostDuringSwitch(t *testing.T, keepalive time.Duration) {
 	const stepTimeout = 5 * time.Second
-	c := newCluster(t, 3)
-	r := c.runnerWith(t, keepalive)
-	v1 := deploytest.Release(t, deploytest.BuildApp(t, "v1", true, 0), "v1")
-	v2 := deploytest.Release(t, deploytest.BuildApp(t, "v2", true, 0), "v2")
-	c.deploy(t, r, v1)
+	c, r, v2 := onV1(t, 3, keepalive)
 
 	prober := deploytest.StartProber(5*time.Millisecond, c.ports, "v1", "v2")
 	fr := &freezingRunner{Runner: r, host: "app-2", script: "plinth-switch", freeze: func() { prober.Down(c.ports[1]); c.freeze(t, 1) }}
@@ -175,6 +175,63 @@ func TestHungHostAtEachPositionKeepsNHealthy(t *testing.T) {
 	t.Logf("prober minimum over every position: %d of 4", overall)
 }
 
+// The scenario of issue 17: the last host of a 4-host tier hangs after the first batch switched. The
+// rollout stops before taking app-2 out, naming app-4; app-1 keeps the new version.
+func TestHostHungMidRolloutStopsBeforeTheNextBatch(t *testing.T) {
+	c, r, v2 := onV1(t, 4, time.Second)
+	prober := deploytest.StartProber(5*time.Millisecond, c.ports, "v1", "v2")
+	var once sync.Once
+	exec := &deploy.Executor{Runner: r, StepTimeout: 5 * time.Second, Emit: func(ev deploy.Event) {
+		if ev.Batch == 2 {
+			once.Do(func() { prober.Down(c.ports[3]); c.freeze(t, 3) })
+		}
+	}}
+	out, err := exec.Execute(context.Background(), c.plan(t, v2, deploytest.TierConfig()))
+	minHealthy, sweeps, worst := prober.Stop()
+	t.Logf("error: %v; prober: min healthy %d/4 over %d sweeps", err, minHealthy, sweeps)
+	var he *deploy.HostError
+	if !errors.As(err, &he) || he.Host != "app-4" || !strings.Contains(err.Error(), "app-4 ("+c.hosts[3].Addr+") stopped responding") {
+		t.Fatalf("want the rollout stopped naming app-4, got %v", err)
+	}
+	if len(out.Switched) != 1 || out.Switched[0] != "app-1" || c.serving(0) != "v2" {
+		t.Fatalf("switched %v, app-1 serves %q", out.Switched, c.serving(0))
+	}
+	for i := 1; i < 3; i++ {
+		if got := c.serving(i); got != "v1" {
+			t.Fatalf("app-%d serves %q: it should be untouched", i+1, got)
+		}
+	}
+	if minHealthy < 3 || sweeps < 10 {
+		t.Fatalf("only %d of 4 hosts healthy at one moment (%v) over %d sweeps", minHealthy, worst, sweeps)
+	}
+}
+
+// A host whose service is down (killed) but which answers SSH is switched first: it is out of service
+// already, so switching it costs nothing, and then the rollout goes on with N of N+1 kept.
+func TestHostDownButReachableIsSwitchedFirst(t *testing.T) {
+	c, r, v2 := onV1(t, 4, time.Second)
+	deploytest.StopApp(c.hosts[2].Root) // app-3's service dies; its sshd is fine
+	prober := deploytest.StartProber(5*time.Millisecond, c.ports, "v1", "v2")
+	out, err := (&deploy.Executor{Runner: r, StepTimeout: 10 * time.Second}).Execute(context.Background(), c.plan(t, v2, deploytest.TierConfig()))
+	minHealthy, sweeps, worst := prober.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(out.Switched, " "); got != "app-3 app-1 app-2 app-4" {
+		t.Fatalf("switched in the order %s: want app-3 first", got)
+	}
+	for i := range c.hosts {
+		if got := c.serving(i); got != "v2" {
+			t.Fatalf("app-%d serves %q", i+1, got)
+		}
+	}
+	// 3 of 4 answered before (app-3 down); never fewer afterwards.
+	if minHealthy < 3 || sweeps < 10 {
+		t.Fatalf("only %d of 4 hosts healthy at one moment (%v) over %d sweeps", minHealthy, worst, sweeps)
+	}
+	t.Logf("prober: min healthy %d/4 over %d sweeps", minHealthy, sweeps)
+}
+
 func TestHungHostDuringUploadFailsStaging(t *testing.T) {
 	const stepTimeout = 3 * time.Second
 	c := newCluster(t, 3)
@@ -199,11 +256,7 @@ func TestHungHostDuringUploadFailsStaging(t *testing.T) {
 // runs (the host's listener still answers new connections).
 func TestHungCommandIsBoundedByTheStepTimeout(t *testing.T) {
 	const stepTimeout = 3 * time.Second
-	c := newCluster(t, 2)
-	r := c.runner(t)
-	v1 := deploytest.Release(t, deploytest.BuildApp(t, "v1", true, 0), "v1")
-	c.deploy(t, r, v1)
-	v2 := deploytest.Release(t, deploytest.BuildApp(t, "v2", true, 0), "v2")
+	c, r, v2 := onV1(t, 2, time.Second)
 	cfg := deploytest.TierConfig()
 	// On app-2, the post hook stops the sshd process serving its connection.
 	cfg.Post = [][]string{{"sh", "-c", deploytest.FreezeSSHDScript, "sh", "{host}", "app-2"}}
