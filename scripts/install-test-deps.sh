@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real servers plinth's tests run against: MariaDB (backup/restore), OpenSSH's sshd (deploys),
-# HAProxy (load balancer drain). Idempotent: does nothing when they are present. Needs root for apt-get.
+# HAProxy (load balancer drain), mariadb-binlog (point-in-time replay), mydumper (backup benchmark peer). Idempotent: does nothing when they are present. Needs root for apt-get.
 set -euo pipefail
 
 need=()
@@ -10,6 +10,9 @@ command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy
 command -v zstd >/dev/null 2>&1 || need+=(zstd)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v scp >/dev/null 2>&1 || need+=(openssh-client)
+command -v mariadb-binlog >/dev/null 2>&1 || command -v mysqlbinlog >/dev/null 2>&1 || need+=(mariadb-client)
+# mydumper/myloader: the peers of make bench-backup.
+command -v mydumper >/dev/null 2>&1 || need+=(mydumper)
 
 if [ ${#need[@]} -eq 0 ]; then
 	exit 0
