@@ -42,9 +42,11 @@ func NewCmdRestore(f *cmdutil.Factory, runF func(*RestoreOptions) error) *cobra.
 	cmd := &cobra.Command{
 		Use:   "restore ID|latest|--to-time T|--to-gtid G --identity FILE [--stack S | --dsn DSN --store URL] [--force]",
 		Short: "Restore a backup into a database, tables in parallel",
-		Long: `Restores a backup: databases and tables are created (secondary indexes added after the load), the data
-objects are loaded in parallel with LOAD DATA, each in a transaction committed only after the object's
-sha256 matched the manifest. A target database that already holds tables is refused without --force.
+		Long: `Restores a backup, all or nothing: every table is loaded into a scratch schema on the target server
+(secondary indexes added after the load; each data object in a transaction committed only after its sha256
+matched the manifest), recounted and rehashed there, then moved into place by one atomic RENAME TABLE;
+views, routines, triggers and events follow. A failure leaves the target as it was. A target database that
+already holds tables is refused without --force.
 With --to-time (UTC, "2006-01-02 15:04:05" or RFC 3339) or --to-gtid instead of an ID, the newest intact
 backup before the target is restored and the binlog segments streamed by 'plinth backup binlog' are
 replayed up to it (mariadb-binlog | mariadb, as WAL-G does).`,
