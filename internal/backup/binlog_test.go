@@ -10,6 +10,7 @@ import (
 
 	"github.com/plinth-dev/plinth/internal/backup"
 	"github.com/plinth-dev/plinth/internal/backup/manifest"
+	"github.com/plinth-dev/plinth/internal/backup/retention"
 	"github.com/plinth-dev/plinth/internal/mysqlx"
 )
 
@@ -133,6 +134,21 @@ func TestBinlogStreamResumesWithoutLossOrDuplication(t *testing.T) {
 	if err != nil || !rep.OK() || rep.Segments != len(segs) {
 		t.Fatalf("chain: %+v %v", rep, err)
 	}
+	// prune keeps every segment the oldest kept snapshot still needs, and drops those a newer kept snapshot
+	// already holds (dry run: decided, nothing removed).
+	m2 := runBackup(t, st, k, "pitr", clock.Add(time.Hour))
+	prep, err := backup.Prune(ctx, backup.PruneOptions{Store: st, Policy: retention.Policy{KeepLast: 2}, Now: clock.Add(2 * time.Hour), DryRun: true})
+	if err != nil || len(prep.Segments) != 0 {
+		t.Fatalf("prune keeping the first snapshot removes segments %v (%v)", prep.Segments, err)
+	}
+	prep, err = backup.Prune(ctx, backup.PruneOptions{Store: st, Policy: retention.Policy{KeepLast: 1}, Now: clock.Add(2 * time.Hour), DryRun: true})
+	if err != nil || len(prep.Segments) != len(segs) {
+		t.Fatalf("prune keeping only %s (GTID %s) would remove segments %v of %d (%v)", m2.ID, m2.Snapshot.GTID, prep.Segments, len(segs), err)
+	}
+	if after, _ := backup.ListSegments(ctx, st); len(after) != len(segs) {
+		t.Fatal("a dry run removed segments")
+	}
+
 	// A lost segment is a gap that verify names.
 	if len(segs) < 3 {
 		t.Fatalf("only %d segments", len(segs))
@@ -143,5 +159,11 @@ func TestBinlogStreamResumesWithoutLossOrDuplication(t *testing.T) {
 	rep, err = backup.VerifyBinlogChain(ctx, st, k.ids, m.Snapshot.GTID)
 	if err != nil || rep.OK() || len(rep.Gaps) != 1 || !strings.Contains(rep.Gaps[0], fmt.Sprintf("segments %d to %d missing", segs[1].Seq, segs[1].Seq)) {
 		t.Fatalf("gap not reported: %+v %v", rep, err)
+	}
+	if _, err := backup.Prune(ctx, backup.PruneOptions{Store: st, Policy: retention.Policy{KeepLast: 1}, Now: clock.Add(2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := backup.ListSegments(ctx, st); len(after) != 0 {
+		t.Fatalf("segments left after pruning to a snapshot holding them all: %d", len(after))
 	}
 }

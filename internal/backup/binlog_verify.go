@@ -2,10 +2,13 @@ package backup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/plinth-dev/plinth/internal/backup/manifest"
+	"github.com/plinth-dev/plinth/internal/backup/retention"
+	"github.com/plinth-dev/plinth/internal/blobstore"
 	"github.com/plinth-dev/plinth/internal/mysqlx"
 )
 
@@ -79,4 +82,56 @@ func VerifyBinlogChain(ctx context.Context, st Store, ids Identities, from strin
 		}
 	}
 	return rep, nil
+}
+
+// unneededSegments are the binlog segments whose every transaction is already in the snapshot of the
+// oldest backup the decisions keep: no kept backup's point-in-time restore replays them. None when a kept
+// backup has no GTID (its chain start is unknown).
+func unneededSegments(ctx context.Context, st Store, entries []Entry, ds []retention.Decision) ([]manifest.Segment, error) {
+	keep := map[string]bool{}
+	for _, d := range ds {
+		keep[d.ID] = d.Keep
+	}
+	var oldest *Entry
+	for i := range entries {
+		e := &entries[i]
+		if !keep[e.ID] || !e.Restorable() || e.NotIntact() != "" {
+			continue
+		}
+		if e.GTID == "" {
+			return nil, nil
+		}
+		if oldest == nil || e.Time.Before(oldest.Time) {
+			oldest = e
+		}
+	}
+	if oldest == nil {
+		return nil, nil
+	}
+	segs, err := ListSegments(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	var out []manifest.Segment
+	for _, s := range segs {
+		inside, err := mysqlx.GTIDContains(s.Flavor, oldest.GTID, s.To)
+		if err != nil {
+			return nil, fmt.Errorf("binlog segment %d: %w", s.Seq, err)
+		}
+		if !inside {
+			break // the chain from here on is needed
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// removeSegment deletes a segment's index first (the segment stops counting), then its object.
+func removeSegment(ctx context.Context, st Store, s manifest.Segment) error {
+	for _, key := range []string{manifest.SegmentIndexName(s.Seq), s.Object} {
+		if err := st.Delete(ctx, manifest.BinlogDir+"/"+key); err != nil && !errors.Is(err, blobstore.ErrNotFound) {
+			return fmt.Errorf("prune binlog segment %d: %w", s.Seq, err)
+		}
+	}
+	return nil
 }

@@ -217,9 +217,15 @@ func BackupPrune(w io.Writer, format string, r *backup.PruneReport) error {
 	}
 	if r.DryRun {
 		fmt.Fprintf(w, "dry run: would remove %d of %d backups\n", remove, len(r.Decisions))
+		if len(r.Segments) > 0 {
+			fmt.Fprintf(w, "dry run: would remove %d binlog segments the oldest kept snapshot already holds\n", len(r.Segments))
+		}
 		return nil
 	}
 	fmt.Fprintf(w, "removed %d of %d backups\n", len(r.Removed), len(r.Decisions))
+	if len(r.Segments) > 0 {
+		fmt.Fprintf(w, "removed %d binlog segments the oldest kept snapshot already holds\n", len(r.Segments))
+	}
 	return nil
 }
 
