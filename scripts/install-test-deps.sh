@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real servers plinth's tests run against: MariaDB (backup/restore), OpenSSH's sshd (deploys),
-# HAProxy (load balancer drain), Graphviz (`plinth graph` renders SVG with dot), and the live local cloud's
-# nftables, iproute2 and sudo. Idempotent: does nothing when they are present. Needs root for apt-get.
+# HAProxy (load balancer drain), Graphviz (`plinth graph` renders SVG with dot), mariadb-binlog (point-in-time
+# replay), mydumper (backup benchmark peer), and the live local cloud's nftables, iproute2 and sudo.
+# Idempotent: does nothing when they are present. Needs root for apt-get.
 set -euo pipefail
 
 need=()
@@ -18,6 +19,9 @@ command -v dot >/dev/null 2>&1 || need+=(graphviz)
 [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)
 [ -x /usr/bin/sudo ] || need+=(sudo)
 command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
+command -v mariadb-binlog >/dev/null 2>&1 || command -v mysqlbinlog >/dev/null 2>&1 || need+=(mariadb-client)
+# mydumper/myloader: the peers of make bench-backup.
+command -v mydumper >/dev/null 2>&1 || need+=(mydumper)
 
 if [ ${#need[@]} -eq 0 ]; then
 	exit 0

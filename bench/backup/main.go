@@ -1,10 +1,13 @@
-// Command backup benchmarks `plinth backup run` and `plinth backup restore` against mariadb-dump baselines
-// measured in the same run on the same server, and prints as its last line:
+// Command backup benchmarks `plinth backup run` and `plinth backup restore` against mariadb-dump and
+// mydumper/myloader (Debian's mydumper, gzip: the only compression it has) measured in the same run on the
+// same server with the same thread count, and prints as its last line:
 //
-//	backup_vs_dump=<r> backup_vs_pipeline=<r> restore_vs_client=<r> peak_rss_mib=<n>
+//	backup_vs_dump=<r> backup_vs_pipeline=<r> restore_vs_client=<r> backup_vs_mydumper=<r>
+//	bigtable_backup_vs_dump=<r> restore_vs_myloader=<r> peak_rss_mib=<n>
 //
-// The database (~1 GiB of raw dump by default) is generated on a real mariadbd (internal/mysqlx/mysqltest)
-// kept in -dir, so later runs reuse it.
+// The database (~1 GiB of raw dump by default) and a second one whose largest table holds 80% of the rows
+// (bigtable_backup_vs_dump: chunking) are generated on a real mariadbd (internal/mysqlx/mysqltest) kept in
+// -dir, so later runs reuse them.
 package main
 
 import (
@@ -34,7 +37,10 @@ func main() {
 	}
 }
 
-const dbName = "benchdb"
+const (
+	dbName = "benchdb"
+	bigDB  = "benchbig" // one table holds 80% of the rows
+)
 
 func run() error {
 	dir := flag.String("dir", filepath.Join(os.TempDir(), "plinth-bench-backup"), "server datadir and scratch space (kept between runs)")
@@ -44,6 +50,7 @@ func run() error {
 	workers := flag.Int("workers", 4, "plinth --workers")
 	skipRestore := flag.Bool("skip-restore", false, "only the backup-side measurements (tuning)")
 	restoreOnly := flag.Bool("restore-only", false, "only time plinth backup restore of the latest backup in -dir (tuning)")
+	dumperRows := flag.Int("mydumper-rows", 400_000, "mydumper --rows: its chunk size (plinth chunks ~64 MiB of rows by itself)")
 	flag.Parse()
 	ctx := context.Background()
 	if err := os.MkdirAll(*dir, 0o700); err != nil {
@@ -59,10 +66,17 @@ func run() error {
 		return err
 	}
 	defer db.Close()
-	if err := generate(ctx, db, *rows); err != nil {
+	if err := generate(ctx, db, dbName, [4]int{*rows, *rows, *rows, *rows}); err != nil {
 		return err
 	}
-	for _, q := range []string{"DROP DATABASE IF EXISTS restore_client", "DROP DATABASE IF EXISTS restore_plinth", "RESET MASTER"} {
+	// The second data set: the same total shape with one table holding 80% of the rows.
+	bigRows := *rows * 4 * 3 / 8 // 60% of the main set's rows
+	big := bigRows * 8 / 10
+	rest := (bigRows - big) / 3
+	if err := generate(ctx, db, bigDB, [4]int{big, rest, rest, rest}); err != nil {
+		return err
+	}
+	for _, q := range []string{"DROP DATABASE IF EXISTS restore_client", "DROP DATABASE IF EXISTS restore_plinth", "DROP DATABASE IF EXISTS restore_myloader", "RESET MASTER"} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%s: %w", q, err)
 		}
@@ -75,7 +89,7 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		return sameChecksums(ctx, db, "restore_plinth")
+		return sameChecksums(ctx, db, dbName, "restore_plinth")
 	}
 	// Client tools read the password from a defaults file, not the command line.
 	cnf := filepath.Join(*dir, "client.cnf")
@@ -114,7 +128,11 @@ func run() error {
 		}
 		return cur
 	}
-	var tDump, tPipe, tBackup time.Duration
+	my := fmt.Sprintf("-h 127.0.0.1 -P %d -u %s -p %s", srv.Port, mysqltest.User, mysqltest.Password) // a local test account
+	dumperDir := filepath.Join(*dir, "mydumper")
+	bigVault := filepath.Join(*dir, "vault-big")
+	bigEnv := append(append([]string{}, env...), "PLINTH_BACKUP_STORE=file://"+bigVault+"?metadata=skip")
+	var tDump, tPipe, tBackup, tDumper, tBigDump, tBigBackup time.Duration
 	var rss int64
 	var out string
 	for r := 1; r <= *runs; r++ {
@@ -142,10 +160,34 @@ func run() error {
 		tBackup = best(tBackup, d)
 		rss = max(rss, peak)
 		fmt.Printf("run %d: plinth backup run (zstd+age -> file://, %d streams): %6.1fs %7.1f MB/s, peak RSS %d MiB\n", r, *workers, d.Seconds(), mb/d.Seconds(), peak>>20)
+		d, err = shell(ctx, fmt.Sprintf("rm -rf %s && mydumper %s -B %s -t %d -c --trx-consistency-only -r %d -o %s", dumperDir, my, dbName, *workers, *dumperRows, dumperDir))
+		if err != nil {
+			return err
+		}
+		tDumper = best(tDumper, d)
+		fmt.Printf("run %d: mydumper -c (gzip) -t %d -r %d:                    %6.1fs %7.1f MB/s\n", r, *workers, *dumperRows, d.Seconds(), mb/d.Seconds())
+		d, err = shell(ctx, "mariadb-dump --defaults-extra-file="+cnf+" --single-transaction "+bigDB+" > /dev/null")
+		if err != nil {
+			return err
+		}
+		tBigDump = best(tBigDump, d)
+		fmt.Printf("run %d: big table set: mariadb-dump > /dev/null:            %6.1fs\n", r, d.Seconds())
+		_ = os.RemoveAll(bigVault)
+		if err := os.MkdirAll(bigVault, 0o700); err != nil {
+			return err
+		}
+		d, peak, out2, err := measure(ctx, bigEnv, *plinth, "backup", "run", "-d", bigDB, "-r", id.Recipient().String(), "-j", fmt.Sprint(*workers))
+		if err != nil {
+			return fmt.Errorf("plinth backup run %s: %w\n%s", bigDB, err, out2)
+		}
+		tBigBackup = best(tBigBackup, d)
+		rss = max(rss, peak)
+		fmt.Printf("run %d: big table set: plinth backup run (chunked):         %6.1fs, peak RSS %d MiB\n", r, d.Seconds(), peak>>20)
 	}
+	peers := fmt.Sprintf("backup_vs_mydumper=%.2f bigtable_backup_vs_dump=%.2f", tDumper.Seconds()/tBackup.Seconds(), tBigDump.Seconds()/tBigBackup.Seconds())
 	fmt.Print(indent(out))
 	if *skipRestore {
-		fmt.Printf("backup_vs_dump=%.2f backup_vs_pipeline=%.2f peak_rss_mib=%d\n", tDump.Seconds()/tBackup.Seconds(), tPipe.Seconds()/tBackup.Seconds(), rss>>20)
+		fmt.Printf("backup_vs_dump=%.2f backup_vs_pipeline=%.2f %s peak_rss_mib=%d\n", tDump.Seconds()/tBackup.Seconds(), tPipe.Seconds()/tBackup.Seconds(), peers, rss>>20)
 		return nil
 	}
 	bid := regexp.MustCompile(`backup (\d{8}T\d{6}Z)`).FindStringSubmatch(out)
@@ -166,12 +208,18 @@ func run() error {
 		return fmt.Errorf("plinth backup restore: %w\n%s", err, out)
 	}
 	fmt.Printf("plinth backup restore (%d loaders):                      %6.1fs %7.1f MB/s\n", *workers, tRestore.Seconds(), mb/tRestore.Seconds())
-	if err := sameChecksums(ctx, db, "restore_client", "restore_plinth"); err != nil {
+	tLoader, err := shell(ctx, fmt.Sprintf("myloader %s -d %s -t %d -s %s -B restore_myloader -o", my, dumperDir, *workers, dbName))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("myloader -t %d:                                            %6.1fs %7.1f MB/s\n", *workers, tLoader.Seconds(), mb/tLoader.Seconds())
+	if err := sameChecksums(ctx, db, dbName, "restore_client", "restore_plinth", "restore_myloader"); err != nil {
 		return err
 	}
 	fmt.Println("restored tables match the source (CHECKSUM TABLE)")
-	fmt.Printf("backup_vs_dump=%.2f backup_vs_pipeline=%.2f restore_vs_client=%.2f peak_rss_mib=%d\n",
-		tDump.Seconds()/tBackup.Seconds(), tPipe.Seconds()/tBackup.Seconds(), tClient.Seconds()/tRestore.Seconds(), rss>>20)
+	fmt.Printf("backup_vs_dump=%.2f backup_vs_pipeline=%.2f restore_vs_client=%.2f %s restore_vs_myloader=%.2f peak_rss_mib=%d\n",
+		tDump.Seconds()/tBackup.Seconds(), tPipe.Seconds()/tBackup.Seconds(), tClient.Seconds()/tRestore.Seconds(), peers,
+		tLoader.Seconds()/tRestore.Seconds(), rss>>20)
 	return nil
 }
 
@@ -213,10 +261,10 @@ func measure(ctx context.Context, env []string, bin string, args ...string) (tim
 	return d, rss, out.String(), err
 }
 
-func sameChecksums(ctx context.Context, db *sql.DB, dbs ...string) error {
+func sameChecksums(ctx context.Context, db *sql.DB, source string, dbs ...string) error {
 	for _, t := range tables {
 		sums := make([]int64, len(dbs)+1)
-		for i, d := range append([]string{dbName}, dbs...) {
+		for i, d := range append([]string{source}, dbs...) {
 			var name string
 			if err := db.QueryRowContext(ctx, fmt.Sprintf("CHECKSUM TABLE `%s`.`%s`", d, t.name)).Scan(&name, &sums[i]); err != nil {
 				return err
@@ -232,6 +280,14 @@ func sameChecksums(ctx context.Context, db *sql.DB, dbs ...string) error {
 }
 
 type table struct{ name, create, fill string }
+
+func tableList() string {
+	var n []string
+	for _, t := range tables {
+		n = append(n, t.name)
+	}
+	return strings.Join(n, ", ")
+}
 
 // Four tables of similar size and different shapes; filled server-side from the SEQUENCE engine.
 var tables = []table{
@@ -263,38 +319,41 @@ var tables = []table{
 		FROM seq_1_to_%d`},
 }
 
-func generate(ctx context.Context, db *sql.DB, rows int) error {
+// generate fills database name with the four tables, counts[i] rows in tables[i], unless it already holds
+// exactly that (a marker table records the counts).
+func generate(ctx context.Context, db *sql.DB, name string, counts [4]int) error {
+	sig := fmt.Sprint(counts)
 	var have int
-	_ = db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'generated_ok'", dbName).Scan(&have)
+	_ = db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'generated_ok'", name).Scan(&have)
 	if have == 1 {
-		var n int
-		if err := db.QueryRowContext(ctx, "SELECT n FROM "+dbName+".generated_ok").Scan(&n); err == nil && n == rows {
-			fmt.Printf("reusing generated database %s\n", dbName)
+		var n string
+		if err := db.QueryRowContext(ctx, "SELECT n FROM "+name+".generated_ok").Scan(&n); err == nil && (n == sig || n == fmt.Sprint(counts[0]) && counts == [4]int{counts[0], counts[0], counts[0], counts[0]}) {
+			fmt.Printf("reusing generated database %s\n", name)
 			return nil
 		}
 	}
-	fmt.Printf("generating %s: 4 tables x %d rows\n", dbName, rows)
+	fmt.Printf("generating %s: rows per table %v\n", name, counts)
 	start := time.Now()
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	for _, q := range []string{"DROP DATABASE IF EXISTS " + dbName, "CREATE DATABASE " + dbName, "USE " + dbName, "SET SESSION sql_log_bin = 0"} {
+	for _, q := range []string{"DROP DATABASE IF EXISTS " + name, "CREATE DATABASE " + name, "USE " + name, "SET SESSION sql_log_bin = 0"} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%s: %w", q, err)
 		}
 	}
-	for _, t := range tables {
+	for i, t := range tables {
 		if _, err := conn.ExecContext(ctx, t.create); err != nil {
 			return fmt.Errorf("create %s: %w", t.name, err)
 		}
-		if _, err := conn.ExecContext(ctx, strings.Replace(t.fill, "%d", fmt.Sprint(rows), 1)); err != nil {
+		if _, err := conn.ExecContext(ctx, strings.Replace(t.fill, "%d", fmt.Sprint(counts[i]), 1)); err != nil {
 			return fmt.Errorf("fill %s: %w", t.name, err)
 		}
-		fmt.Printf("  %s: %d rows (%s)\n", t.name, rows, time.Since(start).Round(time.Second))
+		fmt.Printf("  %s: %d rows (%s)\n", t.name, counts[i], time.Since(start).Round(time.Second))
 	}
-	for _, q := range []string{"CREATE TABLE generated_ok (n INT)", fmt.Sprintf("INSERT INTO generated_ok VALUES (%d)", rows)} {
+	for _, q := range []string{"CREATE TABLE generated_ok (n VARCHAR(100))", fmt.Sprintf("INSERT INTO generated_ok VALUES ('%s')", sig), "ANALYZE TABLE " + tableList()} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return err
 		}

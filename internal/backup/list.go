@@ -166,7 +166,10 @@ type PruneOptions struct {
 type PruneReport struct {
 	Decisions []retention.Decision `json:"decisions"`
 	Removed   []string             `json:"removed"`
-	DryRun    bool                 `json:"dryRun"`
+	// Segments are the binlog segments no kept backup needs (wholly inside the oldest kept snapshot):
+	// removed, or to be removed on a dry run.
+	Segments []int64 `json:"segments"`
+	DryRun   bool    `json:"dryRun"`
 }
 
 // Prune applies the retention policy. A removed backup loses its manifest first (so it can never be
@@ -192,10 +195,20 @@ func Prune(ctx context.Context, o PruneOptions) (*PruneReport, error) {
 	if ds == nil {
 		return nil, err
 	}
-	rep := &PruneReport{Decisions: ds, Removed: []string{}, DryRun: o.DryRun}
-	if err != nil || o.DryRun {
+	rep := &PruneReport{Decisions: ds, Removed: []string{}, Segments: []int64{}, DryRun: o.DryRun}
+	if err != nil {
 		// A refusal (no intact backup would remain) is the same decision with or without --dry-run.
 		return rep, err
+	}
+	segs, err := unneededSegments(ctx, o.Store, entries, ds)
+	if err != nil {
+		return rep, err
+	}
+	for _, s := range segs {
+		rep.Segments = append(rep.Segments, s.Seq)
+	}
+	if o.DryRun {
+		return rep, nil
 	}
 	var errs []error
 	for _, d := range ds {
@@ -208,6 +221,11 @@ func Prune(ctx context.Context, o PruneOptions) (*PruneReport, error) {
 		}
 		rep.Removed = append(rep.Removed, d.ID)
 		o.Log.printf("prune: removed %s (%s)", d.ID, joinReasons(d.Reasons))
+	}
+	for _, s := range segs {
+		if err := removeSegment(ctx, o.Store, s); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return rep, errors.Join(errs...)
 }

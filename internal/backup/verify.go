@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -68,8 +69,10 @@ type VerifyReport struct {
 	RestoreChecked bool          `json:"restoreChecked"`
 	Marked         bool          `json:"marked"`
 	MarkedFailed   bool          `json:"markedFailed"`
-	Bytes          int64         `json:"bytes"`
-	Duration       time.Duration `json:"durationNs"`
+	// Binlog is the check of the binlog chain from this backup's snapshot (when the store holds segments).
+	Binlog   *ChainReport  `json:"binlog,omitempty"`
+	Bytes    int64         `json:"bytes"`
+	Duration time.Duration `json:"durationNs"`
 }
 
 // Verify reads back every object of a backup, checking size and sha256 of the ciphertext, decrypting,
@@ -222,7 +225,25 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 			rep.Marked = true
 		}
 	}
-	return rep, nil
+	return rep, verifyChain(ctx, o, m, rep)
+}
+
+// verifyChain checks the binlog chain from the snapshot to the newest segment when the store holds any:
+// a gap or a bad segment fails the command, not the backup (its marker stays a success).
+func verifyChain(ctx context.Context, o VerifyOptions, m *manifest.Manifest, rep *VerifyReport) error {
+	segs, err := ListSegments(ctx, o.Store)
+	if err != nil || len(segs) == 0 || m.Snapshot.GTID == "" {
+		return err
+	}
+	chain, err := VerifyBinlogChain(ctx, o.Store, o.Identities, m.Snapshot.GTID)
+	if err != nil {
+		return err
+	}
+	rep.Binlog = chain
+	if !chain.OK() {
+		return fmt.Errorf("%w: backup %s is intact, but its binlog chain is not: %s", ErrVerifyFailed, m.ID, strings.Join(append(chain.Gaps, chain.Bad...), "; "))
+	}
+	return nil
 }
 
 func writeVerified(ctx context.Context, st Store, v manifest.Verified) error {

@@ -154,6 +154,14 @@ func BackupVerify(w io.Writer, format string, r *backup.VerifyReport) error {
 		if r.Marked {
 			fmt.Fprintln(w, "marked verified: prune keeps the newest verified backup")
 		}
+		if c := r.Binlog; c != nil {
+			for _, g := range append(append([]string{}, c.Gaps...), c.Bad...) {
+				fmt.Fprintf(w, "FAIL binlog: %s\n", g)
+			}
+			if c.OK() {
+				fmt.Fprintf(w, "binlog chain from the snapshot (GTID %s) to %s: %d segments, no gap\n", c.From, c.To, c.Segments)
+			}
+		}
 		return nil
 	}
 	fmt.Fprintf(w, "backup %s FAILED verification: %d of %d objects bad\n", r.ID, bad, len(r.Objects))
@@ -209,9 +217,15 @@ func BackupPrune(w io.Writer, format string, r *backup.PruneReport) error {
 	}
 	if r.DryRun {
 		fmt.Fprintf(w, "dry run: would remove %d of %d backups\n", remove, len(r.Decisions))
+		if len(r.Segments) > 0 {
+			fmt.Fprintf(w, "dry run: would remove %d binlog segments the oldest kept snapshot already holds\n", len(r.Segments))
+		}
 		return nil
 	}
 	fmt.Fprintf(w, "removed %d of %d backups\n", len(r.Removed), len(r.Decisions))
+	if len(r.Segments) > 0 {
+		fmt.Fprintf(w, "removed %d binlog segments the oldest kept snapshot already holds\n", len(r.Segments))
+	}
 	return nil
 }
 
@@ -224,5 +238,17 @@ func BackupKeygen(w io.Writer, format string, kp backup.KeyPair) error {
 	fmt.Fprintf(w, "public key:  %s\n", kp.Recipient)
 	fmt.Fprintf(w, "fingerprint: %s\n", kp.Fingerprint)
 	fmt.Fprintf(w, "use it with: plinth backup run --recipient %s ...\n", kp.Recipient)
+	return nil
+}
+
+// BackupPITR renders a point-in-time restore.
+func BackupPITR(w io.Writer, format string, r *backup.PITRReport) error {
+	if format == "json" {
+		return JSON(w, r)
+	}
+	if err := BackupRestore(w, format, r.Restore); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "replayed %d binlog segment(s) from the snapshot's GTID %s up to %s\n", r.Segments, r.Snapshot, r.To)
 	return nil
 }

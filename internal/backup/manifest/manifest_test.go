@@ -172,3 +172,17 @@ func TestCheckStored(t *testing.T) {
 		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestChainGaps(t *testing.T) {
+	seg := func(seq int64, from, to string) manifest.Segment {
+		return manifest.Segment{Seq: seq, From: from, To: to}
+	}
+	if g := manifest.ChainGaps([]manifest.Segment{seg(1, "0-1-5", "0-1-9"), seg(2, "0-1-9", "0-1-12")}); len(g) != 0 {
+		t.Fatalf("gaps in a whole chain: %v", g)
+	}
+	g := manifest.ChainGaps([]manifest.Segment{seg(1, "0-1-5", "0-1-9"), seg(3, "0-1-20", "0-1-30"), seg(4, "0-1-31", "0-1-40")})
+	want := "segments 2 to 2 missing (between GTID 0-1-9 and 0-1-20)\nsegment 4 starts at GTID 0-1-31 but segment 3 ended at 0-1-30"
+	if strings.Join(g, "\n") != want {
+		t.Fatalf("gaps:\n%s\nwant\n%s", strings.Join(g, "\n"), want)
+	}
+}

@@ -1,9 +1,10 @@
-// Package backup is the `plinth backup` noun: run, list, verify, restore, prune, keygen.
+// Package backup is the `plinth backup` noun: run, list, verify, restore, prune, keygen, binlog.
 package backup
 
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/binlog"
 	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/keygen"
 	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/list"
 	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/prune"
@@ -28,5 +29,6 @@ file://, mem://). A backup's manifest is written last; without it the backup is 
 	cmd.AddCommand(restore.NewCmdRestore(f, nil))
 	cmd.AddCommand(prune.NewCmdPrune(f, nil))
 	cmd.AddCommand(keygen.NewCmdKeygen(f, nil))
+	cmd.AddCommand(binlog.NewCmdBinlog(f, nil))
 	return cmd
 }

@@ -31,6 +31,11 @@ type env struct {
 
 // exec runs `plinth backup args...` and returns stdout, stderr and the error.
 func (e *env) exec(args ...string) (string, string, error) {
+	return e.execCtx(context.Background(), args...)
+}
+
+// execCtx is exec under ctx (a long-running verb stops when ctx ends).
+func (e *env) execCtx(ctx context.Context, args ...string) (string, string, error) {
 	ios, _, out, errOut := iostreams.Test()
 	f := &cmdutil.Factory{IOStreams: ios, Now: func() time.Time { return e.now },
 		Getenv: func(k string) string {
@@ -48,7 +53,7 @@ func (e *env) exec(args ...string) (string, string, error) {
 	root.SetArgs(append([]string{"backup"}, args...))
 	root.SetOut(out)
 	root.SetErr(errOut)
-	err := root.ExecuteContext(context.Background())
+	err := root.ExecuteContext(ctx)
 	return out.String(), errOut.String(), err
 }
 

@@ -71,8 +71,7 @@ is written last: a backup interrupted at any point is never listed as restorable
 	}
 	target.AddStoreFlags(cmd, &opts.Target)
 	target.AddDBFlags(cmd, &opts.Target, "database to back up")
-	cmd.Flags().StringArrayVarP(&opts.Recipients, "recipient", "r", nil, "age X25519 public key to encrypt to (repeatable)")
-	cmd.Flags().StringVar(&opts.RecipientsFile, "recipients-file", "", "file of age public keys, one per line")
+	target.AddRecipientFlags(cmd, &opts.Recipients, &opts.RecipientsFile)
 	cmd.Flags().StringArrayVarP(&opts.Databases, "database", "d", nil, "database to include (repeatable; default: all non-system databases)")
 	cmd.Flags().IntVarP(&opts.Workers, "workers", "j", 4, "parallel table streams sharing the snapshot")
 	cmd.Flags().IntVar(&opts.PartSizeMiB, "part-size-mib", 64, "uncompressed MiB per data object")
@@ -97,17 +96,9 @@ func level(s string) (zstd.EncoderLevel, error) {
 
 func runRun(opts *RunOptions) error {
 	ctx := target.Context(opts.Ctx)
-	keys := append([]string{}, opts.Recipients...)
-	if opts.RecipientsFile != "" {
-		more, err := backup.ReadRecipientsFile(opts.RecipientsFile)
-		if err != nil {
-			return err
-		}
-		keys = append(keys, more...)
-	}
-	rcpt, err := backup.ParseRecipients(keys)
+	rcpt, err := target.Recipients(opts.Recipients, opts.RecipientsFile)
 	if err != nil {
-		return cmdutil.FlagErrorf("%v", err)
+		return err
 	}
 	res, st, err := target.Open(ctx, opts.Factory, opts.Target, true)
 	if err != nil {

@@ -226,3 +226,26 @@ func Logger(w interface{ Write([]byte) (int, error) }, quiet bool) backup.Logf {
 	}
 	return func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
 }
+
+// AddRecipientFlags registers --recipient and --recipients-file.
+func AddRecipientFlags(cmd *cobra.Command, keys *[]string, file *string) {
+	cmd.Flags().StringArrayVarP(keys, "recipient", "r", nil, "age X25519 public key to encrypt to (repeatable)")
+	cmd.Flags().StringVar(file, "recipients-file", "", "file of age public keys, one per line")
+}
+
+// Recipients parses the --recipient keys and the keys of --recipients-file (a bad key is a usage error).
+func Recipients(keys []string, file string) (backup.Recipients, error) {
+	all := append([]string{}, keys...)
+	if file != "" {
+		more, err := backup.ReadRecipientsFile(file)
+		if err != nil {
+			return backup.Recipients{}, err
+		}
+		all = append(all, more...)
+	}
+	r, err := backup.ParseRecipients(all)
+	if err != nil {
+		return backup.Recipients{}, cmdutil.FlagErrorf("%v", err)
+	}
+	return r, nil
+}

@@ -1,0 +1,102 @@
+// Package binlog implements `plinth backup binlog`: stream the server's binlog into the vault.
+package binlog
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/plinth-dev/plinth/internal/backup"
+	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/target"
+	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
+	"github.com/plinth-dev/plinth/internal/cli/iostreams"
+	"github.com/plinth-dev/plinth/internal/mysqlx"
+)
+
+// BinlogOptions are the inputs of `plinth backup binlog`.
+type BinlogOptions struct {
+	IO      *iostreams.IOStreams
+	Factory *cmdutil.Factory
+	Ctx     context.Context
+
+	Target         target.Flags
+	Recipients     []string
+	RecipientsFile string
+	ServerID       uint32
+	FromGTID       string
+	SegmentMiB     int
+	SegmentAge     time.Duration
+	Quiet          bool
+}
+
+// NewCmdBinlog builds `plinth backup binlog`.
+func NewCmdBinlog(f *cmdutil.Factory, runF func(*BinlogOptions) error) *cobra.Command {
+	opts := &BinlogOptions{IO: f.IOStreams, Factory: f}
+	cmd := &cobra.Command{
+		Use:   "binlog [--stack S | --dsn DSN --store URL] --recipient age1...",
+		Short: "Stream the server's binlog into the vault for point-in-time recovery (runs until stopped)",
+		Long: `Connects as a replica (the replication protocol: works on RDS) and streams every transaction into
+encrypted, compressed segments under binlog/ in the store, each committed by a sha256-listed index written
+last. It resumes after the last segment's GTID set; the first run starts at the newest backup's snapshot
+(or --from-gtid). Stop it with SIGINT/SIGTERM: the open segment is dropped and streamed again next time.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(opts.Recipients) == 0 && opts.RecipientsFile == "" {
+				return cmdutil.FlagErrorf("at least one --recipient or a --recipients-file is required")
+			}
+			if opts.ServerID == 0 {
+				return cmdutil.FlagErrorf("--server-id: want a replica id other than 0, unique on the server")
+			}
+			if opts.SegmentMiB < 1 || opts.SegmentAge < time.Second {
+				return cmdutil.FlagErrorf("--segment-mib >= 1 and --segment-age >= 1s")
+			}
+			opts.Ctx = cmd.Context()
+			if runF != nil {
+				return runF(opts)
+			}
+			return binlogRun(opts)
+		},
+	}
+	target.AddStoreFlags(cmd, &opts.Target)
+	target.AddDBFlags(cmd, &opts.Target, "database server to stream from (needs REPLICATION SLAVE, REPLICATION CLIENT)")
+	target.AddRecipientFlags(cmd, &opts.Recipients, &opts.RecipientsFile)
+	cmd.Flags().Uint32Var(&opts.ServerID, "server-id", 4242, "replica server id (unique among the server's replicas)")
+	cmd.Flags().StringVar(&opts.FromGTID, "from-gtid", "", "GTID set to start from when the store holds no segment (default: the newest backup's)")
+	cmd.Flags().IntVar(&opts.SegmentMiB, "segment-mib", 16, "close a segment at this much binlog")
+	cmd.Flags().DurationVar(&opts.SegmentAge, "segment-age", time.Minute, "close a segment this long after it opened (bounds the data a lost streamer loses)")
+	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress lines on stderr")
+	return cmd
+}
+
+func binlogRun(opts *BinlogOptions) error {
+	ctx := target.Context(opts.Ctx)
+	rcpt, err := target.Recipients(opts.Recipients, opts.RecipientsFile)
+	if err != nil {
+		return err
+	}
+	res, st, err := target.Open(ctx, opts.Factory, opts.Target, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	db, err := mysqlx.Open(res.DSN)
+	if err != nil {
+		return err
+	}
+	flavor, err := mysqlx.ServerFlavor(ctx, db)
+	db.Close()
+	if err != nil {
+		return fmt.Errorf("backup binlog: %s: %w", mysqlx.Redact(res.DSN), err)
+	}
+	err = backup.StreamBinlog(ctx, backup.BinlogOptions{Store: st, Recipients: rcpt, Flavor: flavor, From: opts.FromGTID,
+		SegmentBytes: int64(opts.SegmentMiB) << 20, SegmentAge: opts.SegmentAge, Log: target.Logger(opts.IO.ErrOut, opts.Quiet),
+		Open: func(from string) (backup.BinlogSource, error) {
+			return mysqlx.OpenBinlogStream(res.DSN, flavor, opts.ServerID, from)
+		}})
+	if err != nil {
+		return fmt.Errorf("backup binlog from %s: %w", mysqlx.Redact(res.DSN), err)
+	}
+	return nil
+}
