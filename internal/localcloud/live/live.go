@@ -184,15 +184,22 @@ func (s State) Validate() error {
 var ErrUnsupported = errors.New("live local cloud unavailable")
 
 // Check says whether this machine can run the live cloud, in one line when it cannot.
-func Check() error {
-	if os.Geteuid() != 0 {
-		return fmt.Errorf("%w: network namespaces need root (running as uid %d)", ErrUnsupported, os.Geteuid())
+func Check() error { return check(os.Geteuid(), statErr) }
+
+func statErr(path string) error {
+	_, err := os.Stat(path)
+	return err
+}
+
+func check(euid int, stat func(string) error) error {
+	if euid != 0 {
+		return fmt.Errorf("%w: network namespaces need root (running as uid %d); --cloud local keeps the bookkeeping cloud", ErrUnsupported, euid)
 	}
-	if _, err := os.Stat("/proc/self/ns/net"); err != nil {
+	if err := stat("/proc/self/ns/net"); err != nil {
 		return fmt.Errorf("%w: no network namespace support: %v", ErrUnsupported, err)
 	}
 	for _, bin := range []string{nftBin, haproxyBin, sshdBin, nsenterBin, unshareBin, sudoBin} {
-		if _, err := os.Stat(bin); err != nil {
+		if err := stat(bin); err != nil {
 			return fmt.Errorf("%w: %s missing (scripts/install-test-deps.sh installs it)", ErrUnsupported, bin)
 		}
 	}

@@ -211,6 +211,22 @@ func TestLivePlatform(t *testing.T) {
 	for _, h := range s.Hosts {
 		links = append(links, linkName("v", p.NetnsName(h.Name)))
 	}
+	t.Run("scale: app-2 replaced by app-3", func(t *testing.T) {
+		s2 := testState(keys.Authorized)
+		for i, h := range s2.Hosts {
+			if h.Name == "app-2" {
+				s2.Hosts[i].Name, s2.Hosts[i].Address = "app-3", netip.MustParseAddr("10.60.10.10")
+			}
+		}
+		s2.LB.Target.Targets = []string{"app-1", "app-3"}
+		testScale(t, p, s2)
+		links = append(links, linkName("v", p.NetnsName("app-3")))
+		for _, pr := range p.Status().Processes {
+			if pr.Running {
+				pids = append(pids, pr.Pid)
+			}
+		}
+	})
 	if err := p.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
@@ -475,5 +491,40 @@ func testHTTPS(t *testing.T, p *Platform, version string) {
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != st.URL+"/health" {
 		t.Errorf("http: %d Location %q, want 301 to %s/health", resp.StatusCode, resp.Header.Get("Location"), st.URL)
+	}
+}
+
+// testScale applies a state where one app host is replaced by another: the old host's namespace and
+// processes go, the new one runs, every ruleset and the load balancer follow the new membership.
+func testScale(t *testing.T, p *Platform, s State) {
+	old, _ := p.sup.Running("app-2/sshd")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := p.Apply(ctx, s); err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	if _, err := os.Stat(netnsDir + "/" + p.NetnsName("app-2")); err == nil {
+		t.Error("app-2's namespace survived")
+	}
+	if old == 0 || syscall.Kill(old, 0) == nil {
+		t.Errorf("app-2's sshd (pid %d) still runs", old)
+	}
+	l, err := ListenIn(p.NetnsName("app-3"), "10.60.10.10:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, f := range []flow{{firewall.Bastion, firewall.App, 22}, {firewall.LB, firewall.App, 8080}} {
+		if err := attempt(p, s, f, 10*time.Second); err != nil {
+			t.Errorf("%s after the scale: %v", f, err)
+		}
+	}
+	lbRules, _ := os.ReadFile(filepath.Join(p.lb.dir, "ruleset.nft"))
+	cfg, _ := os.ReadFile(filepath.Join(p.lb.dir, "haproxy.cfg"))
+	if strings.Contains(string(lbRules), "10.60.9.10") || !strings.Contains(string(lbRules), "10.60.10.10") {
+		t.Errorf("the load balancer's ruleset did not follow the scale:\n%s", lbRules)
+	}
+	if strings.Contains(string(cfg), "app-2") || !strings.Contains(string(cfg), "server app-3 10.60.10.10:8080 check") {
+		t.Errorf("haproxy's targets did not follow the scale:\n%s", cfg)
 	}
 }

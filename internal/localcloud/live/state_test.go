@@ -1,6 +1,7 @@
 package live
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"net/netip"
@@ -159,5 +160,36 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 	}
 	if err := testState("").Validate(); err != nil {
 		t.Errorf("the test state: %v", err)
+	}
+}
+
+func TestCheckSaysWhyInOneLine(t *testing.T) {
+	present := func(string) error { return nil }
+	for _, tc := range []struct {
+		euid int
+		stat func(string) error
+		want string
+	}{
+		{1000, present, "need root (running as uid 1000)"},
+		{0, func(p string) error {
+			if p == nftBin {
+				return os.ErrNotExist
+			}
+			return nil
+		}, nftBin + " missing"},
+		{0, func(p string) error {
+			if p == "/proc/self/ns/net" {
+				return os.ErrNotExist
+			}
+			return nil
+		}, "no network namespace support"},
+	} {
+		err := check(tc.euid, tc.stat)
+		if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("check(%d) = %v, want one line with %q", tc.euid, err, tc.want)
+		}
+	}
+	if err := check(0, present); err != nil {
+		t.Errorf("check with everything present: %v", err)
 	}
 }
