@@ -32,6 +32,13 @@ import (
 // newTestPlatform starts the test state for real, or skips where the live cloud cannot run (not root).
 func newTestPlatform(t *testing.T, id string, keys string) (*Platform, State) {
 	t.Helper()
+	s := testState(keys)
+	return startPlatform(t, id, s), s
+}
+
+// startPlatform applies s on a new platform that the test's cleanup closes.
+func startPlatform(t *testing.T, id string, s State) *Platform {
+	t.Helper()
 	if err := Check(); err != nil {
 		if os.Geteuid() != 0 {
 			t.Skipf("live cloud: %v", err)
@@ -53,13 +60,12 @@ func newTestPlatform(t *testing.T, id string, keys string) (*Platform, State) {
 			t.Errorf("close: %v", err)
 		}
 	})
-	s := testState(keys)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := p.Apply(ctx, s); err != nil {
 		t.Fatalf("apply: %v", err)
 	}
-	return p, s
+	return p
 }
 
 // flow is a connection attempt from a tier (or the internet / admins) to a tier's port.

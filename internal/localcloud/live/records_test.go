@@ -1,0 +1,132 @@
+package live
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plinth-dev/plinth/components/firewall"
+	"github.com/plinth-dev/plinth/environments"
+	"github.com/plinth-dev/plinth/internal/offline"
+	"github.com/plinth-dev/plinth/internal/sshx/sshdtest"
+	"github.com/plinth-dev/plinth/stacks"
+)
+
+// stackRecords evaluates a stack's real program offline and hands its resources over as a hook would.
+func stackRecords(t *testing.T, stack string) []Record {
+	t.Helper()
+	data, err := environments.EmbeddedStackFile(stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := environments.ParseStackFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := offline.Evaluate(environments.Project, stack, cfg.Values, cfg.Secret, stacks.Run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []Record
+	for _, r := range res.Resources {
+		if r.Custom {
+			recs = append(recs, Record{Type: r.Type, Name: r.Name, ID: r.ID, Inputs: r.Inputs, Outputs: r.Outputs})
+		}
+	}
+	return recs
+}
+
+// TestStateFromStagingRecords derives the live platform from the staging program's own resources: the
+// hosts its auto scaling groups ask for, the groups with the rules the firewall component created, the
+// load balancer in front of the app tier.
+func TestStateFromStagingRecords(t *testing.T) {
+	s, err := StateFromRecords(stackRecords(t, environments.Staging), "ssh-ed25519 AAAA test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Validate(); err != nil {
+		t.Fatalf("derived state: %v", err)
+	}
+	tiers := map[string]int{}
+	for _, h := range s.Hosts {
+		tiers[h.Tier]++
+		if h.Tier == "app" && (h.Service == nil || h.Service.Port == 0) {
+			t.Errorf("app host %s has no service port", h.Name)
+		}
+		if h.Public != (h.Tier == "bastion") {
+			t.Errorf("host %s (%s): public %v", h.Name, h.Tier, h.Public)
+		}
+	}
+	// staging: app, worker, sftp 1 each (README), one bastion.
+	for tier, want := range map[string]int{"app": 1, "worker": 1, "sftp": 1, "bastion": 1} {
+		if tiers[tier] != want {
+			t.Errorf("%d %s hosts, want %d (all: %v)", tiers[tier], tier, want, tiers)
+		}
+	}
+	if s.SSHUser == "" || len(s.AdminCIDRs) == 0 || s.LB == nil || len(s.LB.Target.Targets) != tiers["app"] {
+		t.Fatalf("user %q admin %v lb %+v", s.SSHUser, s.AdminCIDRs, s.LB)
+	}
+	var rules int
+	for _, g := range s.Groups {
+		rules += len(g.Ingress) + len(g.Egress)
+	}
+	if len(s.Groups) < 8 || rules < 20 {
+		t.Errorf("%d groups with %d rules", len(s.Groups), rules)
+	}
+	// The app host's ruleset admits the load balancer on the app port and nothing from the internet.
+	var app Host
+	for _, h := range s.Hosts {
+		if h.Tier == "app" {
+			app = h
+		}
+	}
+	rs := RenderRuleset(app.Name, groupsOf(s.Groups, app.Groups), members(s))
+	if !strings.Contains(rs, "ip saddr { "+s.LB.Address.String()+" } tcp dport "+itoa(s.LB.Target.Port)+" accept") ||
+		strings.Contains(rs, "saddr 0.0.0.0/0") {
+		t.Errorf("app ruleset:\n%s", rs)
+	}
+}
+
+func TestStateFromRecordsNamesBadResources(t *testing.T) {
+	recs := []Record{
+		{Type: typeVPC, Name: "v", ID: "vpc-1", Inputs: map[string]any{"cidrBlock": "nope"}},
+		{Type: typeIngress, Name: "r", Inputs: map[string]any{"securityGroupId": "sg-missing"}},
+		{Type: typeASG, Name: "asg", Inputs: map[string]any{"launchTemplate": map[string]any{"id": "lt-x"}}},
+	}
+	_, err := StateFromRecords(recs, "")
+	for _, want := range []string{"aws:ec2/vpc:Vpc v: cidrBlock", `r: securityGroupId "sg-missing"`, `asg: launchTemplate.id "lt-x"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want it to name %q", err, want)
+		}
+	}
+}
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestLiveStaging brings the staging program's own resources up live: its hosts answer SSH through the
+// published bastion, the firewall the engine's rules describe holds, and a deploy with the default config
+// makes the published HTTPS address answer with the deployed version.
+func TestLiveStaging(t *testing.T) {
+	if err := Check(); err != nil {
+		t.Skipf("live cloud: %v", err)
+	}
+	keys := sshdtest.NewKeys(t, t.TempDir())
+	s, err := StateFromRecords(stackRecords(t, environments.Staging), keys.Authorized)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startPlatform(t, "stg", s)
+	st := p.Status()
+	for _, h := range st.Hosts {
+		if h.State != "running" {
+			t.Errorf("host %s is %s", h.Name, h.State)
+		}
+	}
+	if err := attempt(p, s, flow{firewall.Internet, firewall.App, s.LB.Target.Port}, 2*time.Second); err == nil {
+		t.Errorf("the internet reached the app port %d", s.LB.Target.Port)
+	}
+	if err := attempt(p, s, flow{firewall.Admin, firewall.Bastion, 22}, 10*time.Second); err != nil {
+		t.Errorf("admins cannot reach the bastion: %v", err)
+	}
+	testDeploy(t, p, s, keys)
+}
