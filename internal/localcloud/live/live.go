@@ -67,6 +67,8 @@ type Host struct {
 	Tier    string
 	VPC     string
 	Address netip.Addr
+	// Subnet, when set, is where a replacement of this host takes its address (Heal).
+	Subnet netip.Prefix
 	// Public hosts (bastion, load balancer) have a route to the internet (the edge namespace).
 	Public bool
 	Groups []string
@@ -152,6 +154,9 @@ func (s State) Validate() error {
 		}
 		names[h.Name] = true
 		checkAddr("host", h.Name, h.VPC, h.Address, h.Groups)
+		if h.Subnet.IsValid() && !h.Subnet.Contains(h.Address) {
+			errs = append(errs, fmt.Errorf("host %s: address %s is not in its subnet %s", h.Name, h.Address, h.Subnet))
+		}
 		if h.Service != nil {
 			if err := h.Service.Validate(); err != nil {
 				errs = append(errs, fmt.Errorf("host %s: %w", h.Name, err))

@@ -108,6 +108,8 @@ func (p *Platform) Apply(ctx context.Context, s State) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.state = s
+	// Heal replaces hosts in the platform's copy, never in the caller's.
+	p.state.Hosts = append([]Host(nil), s.Hosts...)
 	if len(s.AdminCIDRs) > 0 && !p.admin.IsValid() {
 		p.admin = s.AdminCIDRs[0].Masked().Addr()
 		if s.AdminCIDRs[0].Bits() < 32 {
@@ -160,7 +162,7 @@ func (p *Platform) Apply(ctx context.Context, s State) error {
 }
 
 func sameHost(a, b Host) bool {
-	return a.Tier == b.Tier && a.VPC == b.VPC && a.Address == b.Address && a.SSH == b.SSH && a.Bastion == b.Bastion &&
+	return a.Tier == b.Tier && a.VPC == b.VPC && a.Address == b.Address && a.Subnet == b.Subnet && a.SSH == b.SSH && a.Bastion == b.Bastion &&
 		a.Public == b.Public && ((a.Service == nil) == (b.Service == nil)) && (a.Service == nil || *a.Service == *b.Service)
 }
 

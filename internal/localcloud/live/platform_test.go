@@ -222,11 +222,21 @@ func TestLivePlatform(t *testing.T) {
 		for i, h := range s2.Hosts {
 			if h.Name == "app-2" {
 				s2.Hosts[i].Name, s2.Hosts[i].Address = "app-3", netip.MustParseAddr("10.60.10.10")
+				s2.Hosts[i].Subnet = netip.MustParsePrefix("10.60.10.0/24")
 			}
 		}
 		s2.LB.Target.Targets = []string{"app-1", "app-3"}
 		testScale(t, p, s2)
 		links = append(links, linkName("v", p.NetnsName("app-3")))
+		for _, pr := range p.Status().Processes {
+			if pr.Running {
+				pids = append(pids, pr.Pid)
+			}
+		}
+	})
+	t.Run("self-healing: app-1's sshd killed", func(t *testing.T) {
+		next := testHeal(t, p)
+		links = append(links, linkName("v", p.NetnsName(next.Name)))
 		for _, pr := range p.Status().Processes {
 			if pr.Running {
 				pids = append(pids, pr.Pid)
@@ -533,4 +543,40 @@ func testScale(t *testing.T, p *Platform, s State) {
 	if strings.Contains(string(cfg), "app-2") || !strings.Contains(string(cfg), "server app-3 10.60.10.10:8080 check") {
 		t.Errorf("haproxy's targets did not follow the scale:\n%s", cfg)
 	}
+}
+
+// testHeal kills app-1's sshd by its pid and waits for the watcher to replace the host: a new app host with
+// a new address in app-1's subnet, in the load balancer's targets and every ruleset, reachable over SSH
+// through the bastion; a deploy afterwards stages the release onto it.
+func testHeal(t *testing.T, p *Platform) Host {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	replaced := make(chan Replacement, 4)
+	go p.Watch(ctx, 200*time.Millisecond, func(r Replacement) { replaced <- r }, func(err error) { t.Logf("heal: %v", err) })
+	if err := p.KillSSHD("app-1"); err != nil {
+		t.Fatal(err)
+	}
+	var r Replacement
+	select {
+	case r = <-replaced:
+	case <-time.After(time.Minute):
+		t.Fatal("app-1 was not replaced within a minute")
+	}
+	cancel()
+	if r.Old.Name != "app-1" || r.New.Tier != "app" || r.New.Name == "app-1" || r.New.Address == r.Old.Address ||
+		!r.Old.Subnet.Contains(r.New.Address) || r.Reason != "sshd exited" {
+		t.Fatalf("replacement %+v", r)
+	}
+	if _, err := os.Stat(netnsDir + "/" + p.NetnsName("app-1")); err == nil {
+		t.Error("app-1's namespace survived its replacement")
+	}
+	cfg, _ := os.ReadFile(filepath.Join(p.lb.dir, "haproxy.cfg"))
+	if !strings.Contains(string(cfg), "server "+r.New.Name+" "+r.New.Address.String()+":8080 check") || strings.Contains(string(cfg), "app-1") {
+		t.Errorf("haproxy targets after the replacement:\n%s", cfg)
+	}
+	if err := attempt(p, p.state, flow{firewall.Bastion, firewall.App, 22}, 10*time.Second); err != nil {
+		t.Errorf("bastion -> app:22 after the replacement: %v", err)
+	}
+	t.Logf("%s (%s) replaced by %s (%s): %s", r.Old.Name, r.Old.Address, r.New.Name, r.New.Address, r.Reason)
+	return r.New
 }

@@ -231,7 +231,7 @@ func (d *deriver) hosts() ([]Host, string) {
 			if !ok {
 				continue
 			}
-			hosts = append(hosts, Host{Name: fmt.Sprintf("%s-%d", tier, i+1), Tier: tier, VPC: sn.vpc, Address: addr,
+			hosts = append(hosts, Host{Name: fmt.Sprintf("%s-%d", tier, i+1), Tier: tier, VPC: sn.vpc, Address: addr, Subnet: sn.cidr,
 				Public: sn.public, Groups: groups, SSH: true, Bastion: tier == "bastion", Service: svc})
 		}
 	}

@@ -85,7 +85,8 @@ func testState(keys string) State {
 		return &userdata.Service{Tier: tier, User: "plinth", Port: port}
 	}
 	host := func(name, tier, addr string, ssh bool, s *userdata.Service) Host {
-		return Host{Name: name, Tier: tier, VPC: "main", Address: netip.MustParseAddr(addr),
+		a := netip.MustParseAddr(addr)
+		return Host{Name: name, Tier: tier, VPC: "main", Address: a, Subnet: netip.PrefixFrom(a, 24).Masked(),
 			Groups: []string{"sg-" + tier}, SSH: ssh, Service: s}
 	}
 	bastion := host("bastion", firewall.Bastion, "10.60.0.10", true, nil)
