@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -66,104 +64,6 @@ func startPlatform(t *testing.T, id string, s State) *Platform {
 		t.Fatalf("apply: %v", err)
 	}
 	return p
-}
-
-// flow is a connection attempt from a tier (or the internet / admins) to a tier's port.
-type flow struct {
-	from, to string
-	port     int
-}
-
-func (f flow) String() string { return fmt.Sprintf("%s -> %s:%d", f.from, f.to, f.port) }
-
-// source returns the namespace and local address a flow starts from.
-func source(p *Platform, s State, from string) (string, netip.Addr) {
-	switch from {
-	case firewall.Internet:
-		return p.EdgeNetns(), p.InternetAddr()
-	case firewall.Admin:
-		return p.EdgeNetns(), p.AdminAddr()
-	case firewall.LB:
-		return p.NetnsName(s.LB.Name), s.LB.Address
-	}
-	for _, h := range s.Hosts {
-		if h.Tier == from {
-			return p.NetnsName(h.Name), h.Address
-		}
-	}
-	return "", netip.Addr{}
-}
-
-// targets returns the addresses of a tier's hosts.
-func targets(s State, tier string) []Host {
-	if tier == firewall.LB {
-		return []Host{{Name: s.LB.Name, Address: s.LB.Address}}
-	}
-	var out []Host
-	for _, h := range s.Hosts {
-		if h.Tier == tier {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
-func attempt(p *Platform, s State, f flow, timeout time.Duration) error {
-	ns, local := source(p, s, f.from)
-	var errs []error
-	for _, h := range targets(s, f.to) {
-		c, err := DialFrom(context.Background(), ns, local, net.JoinHostPort(h.Address.String(), fmt.Sprint(f.port)), timeout)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", h.Name, err))
-			continue
-		}
-		_ = c.Close()
-	}
-	return errors.Join(errs...)
-}
-
-// listenEverywhere opens a listener on every flow's target that has no server yet (the data tier's ports, the
-// services before a release), inside the target's namespace.
-func listenEverywhere(t *testing.T, p *Platform, s State, flows []flow) (closeAll func()) {
-	t.Helper()
-	seen := map[string]bool{}
-	var ls []net.Listener
-	closeAll = func() {
-		for _, l := range ls {
-			_ = l.Close()
-		}
-	}
-	t.Cleanup(closeAll)
-	for _, f := range flows {
-		if f.from == firewall.Internet && f.to == firewall.LB {
-			continue // HAProxy
-		}
-		for _, h := range targets(s, f.to) {
-			if f.port == 22 && h.SSH {
-				continue // sshd
-			}
-			addr := net.JoinHostPort(h.Address.String(), fmt.Sprint(f.port))
-			if seen[addr] {
-				continue
-			}
-			seen[addr] = true
-			l, err := ListenIn(p.NetnsName(h.Name), addr)
-			if err != nil {
-				t.Fatalf("listen %s in %s: %v", addr, h.Name, err)
-			}
-			ls = append(ls, l)
-			go func() {
-				for {
-					c, err := l.Accept()
-					if err != nil {
-						return
-					}
-					_ = c.Close()
-				}
-			}()
-		}
-	}
-	return closeAll
 }
 
 // TestLivePlatform builds the platform for real and checks it end to end: the firewall matrix (every allowed
@@ -247,58 +147,6 @@ func TestLivePlatform(t *testing.T) {
 		t.Fatalf("close: %v", err)
 	}
 	checkNothingLeft(t, "t1", pids, links, st.Published, rootTables)
-}
-
-func testFirewall(t *testing.T, p *Platform, s State, allowed []flow) {
-	forbidden := []flow{
-		{firewall.Internet, firewall.App, 8080},
-		{firewall.Internet, firewall.DB, 3306},
-		{firewall.Internet, firewall.Bastion, 22},
-		{firewall.Admin, firewall.App, 22},
-		{firewall.LB, firewall.DB, 3306},
-		{firewall.LB, firewall.App, 22},
-		{firewall.Worker, firewall.Bastion, 22},
-		{firewall.App, firewall.Bastion, 22},
-		{firewall.App, firewall.Worker, 22},
-		{firewall.App, firewall.App, 8080},
-		{firewall.Search, firewall.DB, 3306},
-		{firewall.Cache, firewall.App, 8080},
-		{firewall.DB, firewall.App, 22},
-		{firewall.SFTP, firewall.DB, 3306},
-		{firewall.Bastion, firewall.Cache, 6379},
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var got []string
-	check := func(f flow, want bool) {
-		defer wg.Done()
-		timeout := 2 * time.Second
-		if want {
-			timeout = 10 * time.Second
-		}
-		err := attempt(p, s, f, timeout)
-		mu.Lock()
-		defer mu.Unlock()
-		switch {
-		case want && err != nil:
-			got = append(got, fmt.Sprintf("allowed %s did not connect: %v", f, err))
-		case !want && err == nil:
-			got = append(got, fmt.Sprintf("forbidden %s connected", f))
-		}
-	}
-	for _, f := range allowed {
-		wg.Add(1)
-		go check(f, true)
-	}
-	for _, f := range forbidden {
-		wg.Add(1)
-		go check(f, false)
-	}
-	wg.Wait()
-	for _, g := range got {
-		t.Error(g)
-	}
-	t.Logf("%d allowed flows connected, %d forbidden flows refused or dropped", len(allowed), len(forbidden))
 }
 
 func mustTables(t *testing.T, ns string) []string {
@@ -508,75 +356,4 @@ func testHTTPS(t *testing.T, p *Platform, version string) {
 	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != st.URL+"/health" {
 		t.Errorf("http: %d Location %q, want 301 to %s/health", resp.StatusCode, resp.Header.Get("Location"), st.URL)
 	}
-}
-
-// testScale applies a state where one app host is replaced by another: the old host's namespace and
-// processes go, the new one runs, every ruleset and the load balancer follow the new membership.
-func testScale(t *testing.T, p *Platform, s State) {
-	old, _ := p.sup.Running("app-2/sshd")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := p.Apply(ctx, s); err != nil {
-		t.Fatalf("apply: %v", err)
-	}
-	if _, err := os.Stat(netnsDir + "/" + p.NetnsName("app-2")); err == nil {
-		t.Error("app-2's namespace survived")
-	}
-	if old == 0 || syscall.Kill(old, 0) == nil {
-		t.Errorf("app-2's sshd (pid %d) still runs", old)
-	}
-	l, err := ListenIn(p.NetnsName("app-3"), "10.60.10.10:8080")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	for _, f := range []flow{{firewall.Bastion, firewall.App, 22}, {firewall.LB, firewall.App, 8080}} {
-		if err := attempt(p, s, f, 10*time.Second); err != nil {
-			t.Errorf("%s after the scale: %v", f, err)
-		}
-	}
-	lbRules, _ := os.ReadFile(filepath.Join(p.lb.dir, "ruleset.nft"))
-	cfg, _ := os.ReadFile(filepath.Join(p.lb.dir, "haproxy.cfg"))
-	if strings.Contains(string(lbRules), "10.60.9.10") || !strings.Contains(string(lbRules), "10.60.10.10") {
-		t.Errorf("the load balancer's ruleset did not follow the scale:\n%s", lbRules)
-	}
-	if strings.Contains(string(cfg), "app-2") || !strings.Contains(string(cfg), "server app-3 10.60.10.10:8080 check") {
-		t.Errorf("haproxy's targets did not follow the scale:\n%s", cfg)
-	}
-}
-
-// testHeal kills app-1's sshd by its pid and waits for the watcher to replace the host: a new app host with
-// a new address in app-1's subnet, in the load balancer's targets and every ruleset, reachable over SSH
-// through the bastion; a deploy afterwards stages the release onto it.
-func testHeal(t *testing.T, p *Platform) Host {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	replaced := make(chan Replacement, 4)
-	go p.Watch(ctx, 200*time.Millisecond, func(r Replacement) { replaced <- r }, func(err error) { t.Logf("heal: %v", err) })
-	if err := p.KillSSHD("app-1"); err != nil {
-		t.Fatal(err)
-	}
-	var r Replacement
-	select {
-	case r = <-replaced:
-	case <-time.After(time.Minute):
-		t.Fatal("app-1 was not replaced within a minute")
-	}
-	cancel()
-	if r.Old.Name != "app-1" || r.New.Tier != "app" || r.New.Name == "app-1" || r.New.Address == r.Old.Address ||
-		!r.Old.Subnet.Contains(r.New.Address) || r.Reason != "sshd exited" {
-		t.Fatalf("replacement %+v", r)
-	}
-	if _, err := os.Stat(netnsDir + "/" + p.NetnsName("app-1")); err == nil {
-		t.Error("app-1's namespace survived its replacement")
-	}
-	cfg, _ := os.ReadFile(filepath.Join(p.lb.dir, "haproxy.cfg"))
-	if !strings.Contains(string(cfg), "server "+r.New.Name+" "+r.New.Address.String()+":8080 check") || strings.Contains(string(cfg), "app-1") {
-		t.Errorf("haproxy targets after the replacement:\n%s", cfg)
-	}
-	if err := attempt(p, p.state, flow{firewall.Bastion, firewall.App, 22}, 10*time.Second); err != nil {
-		t.Errorf("bastion -> app:22 after the replacement: %v", err)
-	}
-	t.Logf("%s (%s) replaced by %s (%s): %s", r.Old.Name, r.Old.Address, r.New.Name, r.New.Address, r.Reason)
-	return r.New
 }

@@ -194,3 +194,9 @@ func TestCheckSaysWhyInOneLine(t *testing.T) {
 		t.Errorf("check with everything present: %v", err)
 	}
 }
+
+func TestHostScriptsGolden(t *testing.T) {
+	golden(t, "systemctl.sh", systemctlShim("/run/plinth/hosts/app-1"))
+	golden(t, "journalctl.sh", journalctlShim("/run/plinth/hosts/app-1"))
+	golden(t, "authorized-keys.sh", authorizedKeysScript("plinth", "ssh-ed25519 AAAAC3Nza operator"))
+}
