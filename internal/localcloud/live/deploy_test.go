@@ -17,16 +17,14 @@ import (
 	"github.com/plinth-dev/plinth/internal/deploy/deploytest"
 	"github.com/plinth-dev/plinth/internal/inventory"
 	"github.com/plinth-dev/plinth/internal/sshx"
-	"github.com/plinth-dev/plinth/internal/sshx/sshdtest"
 )
 
 // testDeploy rolls v2 of the sample service onto the app tier with the existing deploy engine and its
 // default tier configuration (sudo -n systemctl restart {service}, journalctl -u, /health from the host),
 // through the published bastion, then checks the load balancer serves v2 and a re-deploy sends nothing.
-func testDeploy(t *testing.T, p *Platform, s State, keys sshdtest.Keys) {
-	dir := t.TempDir()
-	known := filepath.Join(dir, "known_hosts")
-	if err := os.WriteFile(known, []byte(p.KnownHosts()), 0o600); err != nil {
+func testDeploy(t *testing.T, p *Platform, s State, identity string) {
+	known := filepath.Join(t.TempDir(), "known_hosts")
+	if err := p.WriteKnownHosts(known); err != nil {
 		t.Fatal(err)
 	}
 	tier := &inventory.Tier{Name: "app"}
@@ -46,7 +44,7 @@ func testDeploy(t *testing.T, p *Platform, s State, keys sshdtest.Keys) {
 		t.Fatal(err)
 	}
 	b := inv.Bastion.Host
-	r, err := sshx.New(sshx.Config{KnownHosts: []string{known}, IdentityFiles: []string{keys.PrivatePath}, Bastion: &b,
+	r, err := sshx.New(sshx.Config{KnownHosts: []string{known}, IdentityFiles: []string{identity}, Bastion: &b,
 		KeepAlive: time.Second, DialTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)

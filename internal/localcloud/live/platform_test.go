@@ -84,7 +84,7 @@ func TestLivePlatform(t *testing.T) {
 	closeListeners() // the services take app:8080 next
 	t.Run("ssh and service", func(t *testing.T) { testSSHAndService(t, p, s, keys) })
 	t.Run("https", func(t *testing.T) { testHTTPS(t, p, "v1") })
-	t.Run("deploy through the bastion", func(t *testing.T) { testDeploy(t, p, s, keys) })
+	t.Run("deploy through the bastion", func(t *testing.T) { testDeploy(t, p, s, keys.PrivatePath) })
 	if t.Failed() {
 		for _, f := range []string{"lb/lb/haproxy.log", "lb/lb/haproxy.cfg", "hosts/app-1/log/plinth-app.service.log"} {
 			b, _ := os.ReadFile(filepath.Join(p.dir, f))

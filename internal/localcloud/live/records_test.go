@@ -9,7 +9,6 @@ import (
 	"github.com/plinth-dev/plinth/components/firewall"
 	"github.com/plinth-dev/plinth/environments"
 	"github.com/plinth-dev/plinth/internal/offline"
-	"github.com/plinth-dev/plinth/internal/sshx/sshdtest"
 	"github.com/plinth-dev/plinth/stacks"
 )
 
@@ -110,8 +109,12 @@ func TestLiveStaging(t *testing.T) {
 	if err := Check(); err != nil {
 		t.Skipf("live cloud: %v", err)
 	}
-	keys := sshdtest.NewKeys(t, t.TempDir())
-	s, err := StateFromRecords(stackRecords(t, environments.Staging), keys.Authorized)
+	// The operator key plinth generates for the local cloud; its public half is what every host accepts.
+	op, err := LoadOrCreateOperatorKey(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := StateFromRecords(stackRecords(t, environments.Staging), op.Authorized)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,5 +131,5 @@ func TestLiveStaging(t *testing.T) {
 	if err := attempt(p, s, flow{firewall.Admin, firewall.Bastion, 22}, 10*time.Second); err != nil {
 		t.Errorf("admins cannot reach the bastion: %v", err)
 	}
-	testDeploy(t, p, s, keys)
+	testDeploy(t, p, s, op.PrivatePath)
 }
