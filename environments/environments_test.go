@@ -101,6 +101,9 @@ func TestValidate(t *testing.T) {
 		want   []string
 	}{
 		{"bad region", func(s *Spec) { s.Region = "eu-west" }, []string{"plinth:spec.region", "plinth:spec.certificateArn"}},
+		{"certificate of another account", func(s *Spec) {
+			s.CertificateARN = "arn:aws:acm:eu-west-1:444444444444:certificate/0b1c2d3e-cccc"
+		}, []string{"plinth:spec.certificateArn"}},
 		{"dr equals primary", func(s *Spec) { s.DRRegion = s.Region }, []string{"plinth:spec.drRegion"}},
 		{"production without dr", func(s *Spec) { s.DRRegion = "" }, []string{"plinth:spec.drRegion", "plinth:spec.database.drReplica"}},
 		{"one az in production", func(s *Spec) { s.AZCount = 1 }, []string{"plinth:spec.azCount"}},

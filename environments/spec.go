@@ -66,6 +66,9 @@ type Tiers struct {
 	SFTP   Tier `json:"sftp"`
 }
 
+// TierNames are the compute tiers' names (the keys of plinth:spec.tiers), the tiers a deploy targets.
+func TierNames() []string { return []string{"app", "worker", "sftp"} }
+
 // Tier sizes one auto scaling group.
 type Tier struct {
 	InstanceType string `json:"instanceType"`

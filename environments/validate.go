@@ -12,7 +12,7 @@ var (
 	awsRegionRE     = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-[0-9]$`)
 	instanceRE      = regexp.MustCompile(`^[a-z]+[0-9][a-z0-9-]*\.(nano|micro|small|medium|large|[0-9]*xlarge|metal(-[0-9]+xl)?)$`)
 	domainRE        = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
-	certARNRE       = regexp.MustCompile(`^arn:aws:acm:([a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]{8,}$`)
+	certARNRE       = regexp.MustCompile(`^arn:aws:acm:([a-z0-9-]+):([0-9]{12}):certificate/[0-9a-f-]{8,}$`)
 	ownerRE         = regexp.MustCompile(`^[A-Za-z0-9 _.:/=+@-]{1,128}$`)
 	unixUserRE      = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
 	gcpProjectRE    = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
@@ -81,8 +81,15 @@ func Validate(s Spec) []error {
 	}
 	if m := certARNRE.FindStringSubmatch(s.CertificateARN); m == nil {
 		errs.add(k("certificateArn"), "want an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID), got %q", s.CertificateARN)
-	} else if m[1] != s.Region {
-		errs.add(k("certificateArn"), "certificate is in %s but the load balancer is in %s", m[1], s.Region)
+	} else {
+		if m[1] != s.Region {
+			errs.add(k("certificateArn"), "certificate is in %s but the load balancer is in %s", m[1], s.Region)
+		}
+		// An ALB can only use an ACM certificate of its own account (ACM does not share certificates across
+		// accounts), so a foreign account's ARN would pass every check until the listener is created.
+		if m[2] != s.AccountID && awsAccountRE.MatchString(s.AccountID) {
+			errs.add(k("certificateArn"), "certificate belongs to account %s but the stack deploys into account %s: an ALB can only use its own account's certificates", m[2], s.AccountID)
+		}
 	}
 	if prod && !s.DeletionProtection {
 		errs.add(k("deletionProtection"), "production must keep deletion protection on")

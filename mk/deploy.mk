@@ -1,5 +1,6 @@
-# Deploy engine benchmark: plinth's rolling deploy vs a sequential scp + ssh restart loop over the same
-# loopback sshd hosts (4 and 12), measured in one run. The last line printed is the summary.
+# Deploy engine benchmark: plinth's rolling deploy vs a sequential scp + ssh restart loop and vs parallel
+# scp + ssh restart over ControlMaster connections, over the same loopback sshd hosts (4 and 12), measured
+# in one run, with plinth's phases per round. The last line printed is the summary.
 .PHONY: bench-deploy
 bench-deploy: test-deps
 	@out=$$(mktemp); \

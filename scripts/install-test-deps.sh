@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers plinth's tests run against: MariaDB (backup/restore), OpenSSH's sshd (deploys),
-# HAProxy (load balancer drain), and the live local cloud's nftables, iproute2 and sudo. Idempotent: does
-# nothing when they are present. Needs root for apt-get.
+# HAProxy (load balancer drain), Graphviz (`plinth graph` renders SVG with dot), and the live local cloud's
+# nftables, iproute2 and sudo. Idempotent: does nothing when they are present. Needs root for apt-get.
 set -euo pipefail
 
 need=()
@@ -11,6 +11,7 @@ command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy
 command -v zstd >/dev/null 2>&1 || need+=(zstd)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v scp >/dev/null 2>&1 || need+=(openssh-client)
+command -v dot >/dev/null 2>&1 || need+=(graphviz)
 # The live local cloud (internal/localcloud/live): hosts in network namespaces, nftables security groups,
 # sudo for the deploy engine's narrowly scoped restart rule.
 [ -x /usr/sbin/nft ] || need+=(nftables)

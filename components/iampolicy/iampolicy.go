@@ -55,10 +55,3 @@ func KeyPolicy(account pulumi.StringInput, extra func(account string) []Statemen
 		return Document(stmts...)
 	}).(pulumi.StringOutput)
 }
-
-// ForARNs renders a policy document from ARNs known only at deploy time.
-func ForARNs(arns pulumi.StringArrayInput, build func(arns []string) []Statement) pulumi.StringOutput {
-	return arns.ToStringArrayOutput().ApplyT(func(a []string) (string, error) {
-		return Document(build(a)...)
-	}).(pulumi.StringOutput)
-}

@@ -15,6 +15,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/plinth-dev/plinth/components/iampolicy"
@@ -125,7 +126,12 @@ func (u *Utility) cache(ctx *pulumi.Context, name string, args *Args, parent pul
 	if err != nil {
 		return err
 	}
-	token, err := newRandomPassword(ctx, name+"-cache-auth-token", 64, parent)
+	// Generated once and kept in (encrypted) state: stable across runs, a secret everywhere it flows (the
+	// SDK marks result secret). ElastiCache auth tokens allow only some printable characters: no specials.
+	token, err := random.NewRandomPassword(ctx, name+"-cache-auth-token", &random.RandomPasswordArgs{
+		Length:  pulumi.Int(64),
+		Special: pulumi.Bool(false),
+	}, parent)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/plinth-dev/plinth/internal/backup/manifest"
@@ -16,24 +17,46 @@ import (
 
 // Entry is one backup found in a store.
 type Entry struct {
-	ID         string             `json:"id"`
-	Time       time.Time          `json:"time"`
-	Complete   bool               `json:"complete"`
-	Verified   *manifest.Verified `json:"verified,omitempty"`
-	Manifest   *manifest.Manifest `json:"-"`
-	Objects    int                `json:"objects"`
-	Size       int64              `json:"size"`
-	LastWrite  time.Time          `json:"lastWrite"`
-	Problem    string             `json:"problem,omitempty"`
-	Rows       int64              `json:"rows,omitempty"`
-	Tables     int                `json:"tables,omitempty"`
-	GTID       string             `json:"gtid,omitempty"`
-	BinlogFile string             `json:"binlogFile,omitempty"`
-	BinlogPos  uint64             `json:"binlogPos,omitempty"`
+	ID        string             `json:"id"`
+	Time      time.Time          `json:"time"`
+	Complete  bool               `json:"complete"`
+	Verified  *manifest.Verified `json:"verified,omitempty"`
+	Manifest  *manifest.Manifest `json:"-"`
+	Objects   int                `json:"objects"`
+	Size      int64              `json:"size"`
+	LastWrite time.Time          `json:"lastWrite"`
+	Problem   string             `json:"problem,omitempty"`
+	// Damaged lists what the listing shows wrong against the manifest (missing objects, wrong sizes).
+	Damaged    []string `json:"damaged,omitempty"`
+	Rows       int64    `json:"rows,omitempty"`
+	Tables     int      `json:"tables,omitempty"`
+	GTID       string   `json:"gtid,omitempty"`
+	BinlogFile string   `json:"binlogFile,omitempty"`
+	BinlogPos  uint64   `json:"binlogPos,omitempty"`
 }
 
 // Restorable reports whether the entry has a readable manifest.
 func (e Entry) Restorable() bool { return e.Complete && e.Manifest != nil }
+
+// NotIntact says why a complete backup is known not to be intact (an unreadable manifest, objects
+// missing or of the wrong size, a failed verification), or "" when nothing is known against it.
+func (e Entry) NotIntact() string {
+	switch {
+	case !e.Complete:
+		return ""
+	case e.Problem != "":
+		return "manifest unreadable: " + e.Problem
+	case len(e.Damaged) > 0:
+		s := e.Damaged[0]
+		if len(e.Damaged) > 1 {
+			s += fmt.Sprintf(" (and %d more)", len(e.Damaged)-1)
+		}
+		return s
+	case e.Verified != nil && e.Verified.Failed:
+		return fmt.Sprintf("verification failed at %s: %s", e.Verified.VerifiedAt.UTC().Format(time.RFC3339), e.Verified.Error)
+	}
+	return ""
+}
 
 // ReadManifest loads and validates backup id's manifest, returning it and its exact bytes.
 func ReadManifest(ctx context.Context, st Store, id string) (*manifest.Manifest, []byte, error) {
@@ -84,7 +107,9 @@ func List(ctx context.Context, st Store) ([]Entry, error) {
 		}
 		e := Entry{ID: id, Time: ts, Objects: len(objs)}
 		hasVerified := false
+		stored := make(map[string]int64, len(objs))
 		for _, ob := range objs {
+			stored[strings.TrimPrefix(ob.Key, id+"/")] = ob.Size
 			e.Size += ob.Size
 			if ob.ModTime.After(e.LastWrite) {
 				e.LastWrite = ob.ModTime
@@ -103,6 +128,7 @@ func List(ctx context.Context, st Store) ([]Entry, error) {
 			} else {
 				e.Manifest, e.Rows, e.Tables = m, m.Rows(), len(m.Tables)
 				e.GTID, e.BinlogFile, e.BinlogPos = m.Snapshot.GTID, m.Snapshot.BinlogFile, m.Snapshot.BinlogPos
+				e.Damaged = m.CheckStored(stored)
 			}
 		}
 		if hasVerified && e.Complete {
@@ -159,15 +185,17 @@ func Prune(ctx context.Context, o PruneOptions) (*PruneReport, error) {
 		if lw.IsZero() {
 			lw = e.Time
 		}
-		bs = append(bs, retention.Backup{ID: e.ID, Time: e.Time, Complete: e.Complete, Verified: e.Verified != nil, LastWrite: lw})
+		bs = append(bs, retention.Backup{ID: e.ID, Time: e.Time, Complete: e.Complete, Verified: e.Verified.OK(),
+			NotIntact: e.NotIntact(), LastWrite: lw})
 	}
 	ds, err := retention.Apply(bs, o.Policy, o.Now)
-	if err != nil {
+	if ds == nil {
 		return nil, err
 	}
 	rep := &PruneReport{Decisions: ds, Removed: []string{}, DryRun: o.DryRun}
-	if o.DryRun {
-		return rep, nil
+	if err != nil || o.DryRun {
+		// A refusal (no intact backup would remain) is the same decision with or without --dry-run.
+		return rep, err
 	}
 	var errs []error
 	for _, d := range ds {

@@ -30,7 +30,9 @@ type RestoreOptions struct {
 	Force      bool // replace tables in a non-empty target
 	Workers    int  // parallel loads (default 4)
 	SkipBinlog bool // SET sql_log_bin = 0 on loading sessions
-	Log        Logf
+	// DefinerCurrent makes the restoring user the definer of every view, routine, trigger and event.
+	DefinerCurrent bool
+	Log            Logf
 }
 
 // RestoredTable is one table's outcome.
@@ -41,11 +43,13 @@ type RestoredTable struct {
 
 // RestoreReport summarises a restore.
 type RestoreReport struct {
-	ID       string          `json:"id"`
-	Tables   []RestoredTable `json:"tables"`
-	Rows     int64           `json:"rows"`
-	Bytes    int64           `json:"plainBytes"`
-	Duration time.Duration   `json:"durationNs"`
+	ID       string           `json:"id"`
+	Tables   []RestoredTable  `json:"tables"`
+	Rows     int64            `json:"rows"`
+	Objects  []RestoredObject `json:"objects"`
+	Warnings []string         `json:"warnings,omitempty"`
+	Bytes    int64            `json:"plainBytes"`
+	Duration time.Duration    `json:"durationNs"`
 }
 
 func (o RestoreOptions) target(db string) string {
@@ -100,9 +104,13 @@ func readSchema(ctx context.Context, st Store, m *manifest.Manifest, ids Identit
 	return &doc, nil
 }
 
-// Restore loads backup o.ID into o.Target: databases and tables created (secondary indexes deferred to
-// after the load), data parts loaded in parallel with LOAD DATA, each part in a transaction committed only
-// after its ciphertext matched the manifest. A target holding tables is refused unless Force.
+// Restore loads backup o.ID into o.Target, all or nothing: every database is first restored into a scratch
+// schema on the target server (tables created with secondary indexes deferred, data parts loaded in
+// parallel with LOAD DATA, each part in a transaction committed only after its ciphertext matched the
+// manifest), every table's row count and hash are recomputed there and compared with the manifest, and
+// only then one RENAME TABLE statement (atomic) moves every table into place; with Force the tables it
+// replaces are moved out in the same statement and dropped afterwards. Any failure before that leaves the
+// target exactly as it was and drops the scratch schemas. A target holding tables is refused unless Force.
 func Restore(ctx context.Context, o RestoreOptions) (*RestoreReport, error) {
 	start := time.Now()
 	if o.Workers <= 0 {
@@ -119,56 +127,76 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Refuse to overwrite.
-	for _, d := range doc.Databases {
-		tdb := o.target(d.Name)
-		var n int
-		if err := o.Target.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", tdb).Scan(&n); err != nil {
-			return nil, fmt.Errorf("restore %s: inspect target %s: %w", m.ID, tdb, err)
-		}
-		if n > 0 && !o.Force {
-			return nil, fmt.Errorf("restore %s: %w: database %s has %d tables; pass --force to replace the backed-up tables", m.ID, ErrTargetNotEmpty, tdb, n)
-		}
-	}
 	setup, err := mysqlx.NewLoader(ctx, o.Target, o.SkipBinlog)
 	if err != nil {
 		return nil, fmt.Errorf("restore %s: %w", m.ID, err)
 	}
 	defer setup.Close()
-	partsOf := map[string][]string{}
-	for _, t := range m.Tables {
-		partsOf[t.String()] = t.Parts
+	pl, err := newPlacement(ctx, o, m.ID, doc)
+	if err != nil {
+		return nil, err
 	}
-	type tableState struct {
-		t       mysqlx.Table
-		target  string
-		adds    []string
-		pending atomic.Int64
-		rows    atomic.Int64
+	states, bytes, err := loadScratch(ctx, o, m, doc, setup, pl, start)
+	if err == nil {
+		err = pl.place(ctx, setup, doc.Tables)
+	}
+	var objs []RestoredObject
+	var warnings []string
+	if err == nil {
+		objs, warnings, err = createObjects(ctx, o, m.ID, doc.Objects)
+	}
+	if err != nil {
+		return nil, pl.fail(err)
+	}
+	pl.cleanup()
+	for _, w := range warnings {
+		o.Log.printf("restore %s: warning: %s", m.ID, w)
+	}
+	rep := &RestoreReport{ID: m.ID, Tables: []RestoredTable{}, Objects: objs, Warnings: warnings, Bytes: bytes}
+	for _, st := range states {
+		rows := st.rows.Load()
+		rep.Tables = append(rep.Tables, RestoredTable{Table: st.target + "." + st.t.Name, Rows: rows})
+		rep.Rows += rows
+	}
+	rep.Duration = time.Since(start)
+	return rep, nil
+}
+
+type tableState struct {
+	t       mysqlx.Table
+	target  string // the database it is restored into
+	scratch string // the scratch database it is loaded into first
+	adds    []string
+	pending atomic.Int64
+	rows    atomic.Int64
+	want    manifest.Table
+}
+
+// loadScratch creates the scratch schemas and tables and loads every part into them, each table checked
+// against the manifest (row count and hash) once its last part is in.
+func loadScratch(ctx context.Context, o RestoreOptions, m *manifest.Manifest, doc *schemaDoc, setup *mysqlx.Loader, pl *placement, start time.Time) ([]*tableState, int64, error) {
+	want := map[string]manifest.Table{}
+	for _, t := range m.Tables {
+		want[t.String()] = t
+	}
+	for _, d := range doc.Databases {
+		if err := pl.createScratch(ctx, setup, d); err != nil {
+			return nil, 0, err
+		}
 	}
 	states := make([]*tableState, len(doc.Tables))
-	for _, d := range doc.Databases {
-		if err := setup.Exec(ctx, d.CreateSQL(o.target(d.Name))); err != nil {
-			return nil, fmt.Errorf("restore %s: create database %s: %w", m.ID, o.target(d.Name), err)
-		}
-	}
 	for i, t := range doc.Tables {
-		st := &tableState{t: t, target: o.target(t.Schema)}
+		st := &tableState{t: t, target: o.target(t.Schema), scratch: pl.scratch[t.Schema], want: want[t.String()]}
 		create := t.CreateSQL
-		if len(partsOf[t.String()]) > 0 {
+		if len(st.want.Parts) > 0 {
 			create, st.adds = mysqlx.SplitSecondaryIndexes(t.CreateSQL)
 		}
-		st.pending.Store(int64(len(partsOf[t.String()])))
-		if err := setup.Exec(ctx, "USE "+mysqlx.QuoteIdent(st.target)); err != nil {
-			return nil, fmt.Errorf("restore %s: %w", m.ID, err)
-		}
-		if o.Force {
-			if err := setup.Exec(ctx, "DROP TABLE IF EXISTS "+mysqlx.QualifiedName(st.target, t.Name)); err != nil {
-				return nil, fmt.Errorf("restore %s: drop %s.%s: %w", m.ID, st.target, t.Name, err)
-			}
+		st.pending.Store(int64(len(st.want.Parts)))
+		if err := setup.Exec(ctx, "USE "+mysqlx.QuoteIdent(st.scratch)); err != nil {
+			return nil, 0, fmt.Errorf("restore %s: %w", m.ID, err)
 		}
 		if err := setup.Exec(ctx, create); err != nil {
-			return nil, fmt.Errorf("restore %s: create table %s.%s: %w", m.ID, st.target, t.Name, err)
+			return nil, 0, fmt.Errorf("restore %s: create table %s.%s (scratch for %s): %w", m.ID, st.scratch, t.Name, st.target, err)
 		}
 		states[i] = st
 	}
@@ -180,7 +208,7 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreReport, error) {
 	var jobs []job
 	size := map[*tableState]int64{}
 	for _, st := range states {
-		for i, p := range partsOf[st.t.String()] {
+		for i, p := range st.want.Parts {
 			ob, _ := m.Object(p)
 			jobs = append(jobs, job{st: st, obj: ob, part: i})
 			size[st] += ob.PlainSize
@@ -224,7 +252,7 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreReport, error) {
 			for j := range ch {
 				var loaded int64
 				for attempt := 1; ; attempt++ {
-					err := loadPart(gctx, o, m.ID, l, dec, j.st.target, j.st.t, j.obj, &loaded)
+					err := loadPart(gctx, o, m.ID, l, dec, j.st.scratch, j.st.t, j.obj, &loaded)
 					if err == nil {
 						break
 					}
@@ -232,19 +260,17 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreReport, error) {
 						o.Log.printf("restore %s: %s: %v: retrying (%d)", m.ID, j.obj.Name, err, attempt)
 						continue
 					}
-					return fmt.Errorf("%w (restore stopped: the target is partially restored; fix and rerun with --force)", err)
+					return err
 				}
 				bytes.Add(j.obj.PlainSize)
 				j.st.rows.Add(loaded)
 				if j.st.pending.Add(-1) == 0 {
 					loadedAt := time.Since(start)
-					if len(j.st.adds) > 0 {
-						if err := l.Exec(gctx, mysqlx.AlterAddIndexes(j.st.target, j.st.t.Name, j.st.adds)); err != nil {
-							return fmt.Errorf("restore %s: indexes of %s.%s: %w", m.ID, j.st.target, j.st.t.Name, err)
-						}
+					if err := finishTable(gctx, o, m.ID, l, j.st); err != nil {
+						return err
 					}
 					logMu.Lock()
-					o.Log.printf("restore %s: %s.%s: %d rows (loaded at %s, indexed at %s)", m.ID, j.st.target, j.st.t.Name, j.st.rows.Load(),
+					o.Log.printf("restore %s: %s.%s: %d rows (loaded at %s, indexed and checked at %s)", m.ID, j.st.target, j.st.t.Name, j.st.rows.Load(),
 						loadedAt.Round(time.Second), time.Since(start).Round(time.Second))
 					logMu.Unlock()
 				}
@@ -253,23 +279,40 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreReport, error) {
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	rep := &RestoreReport{ID: m.ID, Tables: []RestoredTable{}, Bytes: bytes.Load()}
-	want := map[string]int64{}
-	for _, t := range m.Tables {
-		want[t.String()] = t.Rows
+	if err := ctx.Err(); err != nil {
+		return nil, 0, fmt.Errorf("restore %s: %w", m.ID, err)
 	}
 	for _, st := range states {
-		rows := st.rows.Load()
-		if rows != want[st.t.String()] {
-			return nil, fmt.Errorf("restore %s: table %s: restored %d rows, manifest says %d", m.ID, st.t, rows, want[st.t.String()])
+		if len(st.want.Parts) == 0 {
+			if err := finishTable(ctx, o, m.ID, setup, st); err != nil {
+				return nil, 0, err
+			}
 		}
-		rep.Tables = append(rep.Tables, RestoredTable{Table: st.target + "." + st.t.Name, Rows: rows})
-		rep.Rows += rows
 	}
-	rep.Duration = time.Since(start)
-	return rep, nil
+	return states, bytes.Load(), nil
+}
+
+// finishTable adds the deferred indexes of a fully loaded scratch table and checks its row count and hash
+// against the manifest.
+func finishTable(ctx context.Context, o RestoreOptions, id string, l *mysqlx.Loader, st *tableState) error {
+	if len(st.adds) > 0 {
+		if err := l.Exec(ctx, mysqlx.AlterAddIndexes(st.scratch, st.t.Name, st.adds)); err != nil {
+			return fmt.Errorf("restore %s: indexes of %s.%s: %w", id, st.target, st.t.Name, err)
+		}
+	}
+	def := st.t
+	def.Schema = st.scratch
+	rows, sum, err := mysqlx.HashTable(ctx, o.Target, def)
+	if err != nil {
+		return fmt.Errorf("restore %s: table %s: check: %w", id, st.t, err)
+	}
+	if rows != st.want.Rows || hashString(sum) != st.want.Hash {
+		return fmt.Errorf("restore %s: table %s: %w: loaded %d rows hash %s, manifest says %d rows hash %s",
+			id, st.t, ErrTampered, rows, hashString(sum), st.want.Rows, st.want.Hash)
+	}
+	return nil
 }
 
 // loadPart loads one data object in its own transaction, committed only once the object checked out.

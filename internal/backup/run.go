@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -34,12 +33,27 @@ type RunOptions struct {
 	Tool       string
 	Now        func() time.Time
 	Log        Logf
+	// ChunkRows splits a table holding more rows than this (server estimate) into primary-key ranges
+	// dumped by several workers; 0: about PartSize of rows (from the average row length); < 0: never.
+	ChunkRows int64
+	// Notes, when set, receives what the backup holds besides tables and what it could not hold.
+	Notes *RunNotes
+}
+
+// RunNotes are reported with a finished backup.
+type RunNotes struct {
+	// Objects counts the views, routines, triggers and events backed up, by kind.
+	Objects map[string]int `json:"objects"`
+	// Warnings name what the backup cannot hold consistently or at all (non-transactional tables, ...).
+	Warnings []string `json:"warnings"`
 }
 
 // schemaDoc is the content of the schema object.
 type schemaDoc struct {
 	Databases []mysqlx.Database `json:"databases"`
 	Tables    []mysqlx.Table    `json:"tables"`
+	// Objects: views, routines, triggers, events, in creation order (absent from backups before they were kept).
+	Objects []mysqlx.Object `json:"objects,omitempty"`
 }
 
 // Run takes a backup and returns its manifest. On any failure nothing is committed: the manifest is the
@@ -74,7 +88,16 @@ func Run(ctx context.Context, o RunOptions) (*manifest.Manifest, error) {
 		return nil, fmt.Errorf("backup %s: %s: %w", id, o.Address, err)
 	}
 	defer snap.Close()
-	o.Log.printf("backup %s: snapshot at %s:%d gtid %q, %d tables", id, snap.Position.BinlogFile, snap.Position.BinlogPos, snap.Position.GTID, len(snap.Tables))
+	o.Log.printf("backup %s: snapshot at %s:%d gtid %q, %d tables, %d views/routines/triggers/events", id, snap.Position.BinlogFile, snap.Position.BinlogPos, snap.Position.GTID, len(snap.Tables), len(snap.Objects))
+	for _, w := range snap.Warnings {
+		o.Log.printf("backup %s: warning: %s", id, w)
+	}
+	if o.Notes != nil {
+		o.Notes.Objects, o.Notes.Warnings = map[string]int{}, append([]string{}, snap.Warnings...)
+		for _, ob := range snap.Objects {
+			o.Notes.Objects[ob.Kind]++
+		}
+	}
 
 	m := &manifest.Manifest{
 		FormatVersion: manifest.FormatVersion, ID: id, ToolVersion: o.Tool, StartedAt: started,
@@ -95,7 +118,7 @@ func Run(ctx context.Context, o RunOptions) (*manifest.Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: zstd: %w", id, err)
 	}
-	schema, err := json.Marshal(schemaDoc{Databases: snap.Databases, Tables: snap.Tables})
+	schema, err := json.Marshal(schemaDoc{Databases: snap.Databases, Tables: snap.Tables, Objects: snap.Objects})
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: schema: %w", id, err)
 	}
@@ -112,23 +135,33 @@ func Run(ctx context.Context, o RunOptions) (*manifest.Manifest, error) {
 		return nil, err
 	}
 
-	// Largest tables first, so the longest stream starts at once.
-	order := make([]int, len(snap.Tables))
-	for i := range order {
-		order[i] = i
+	jobs, err := planDump(ctx, o, snap, id)
+	if err != nil {
+		return nil, err
 	}
-	sort.SliceStable(order, func(a, b int) bool { return snap.Tables[order[a]].DataLength > snap.Tables[order[b]].DataLength })
-	jobs := make(chan int)
-	tables := make([]manifest.Table, len(snap.Tables))
-	parts := make([][]manifest.Object, len(snap.Tables))
+	type tableAcc struct {
+		rows    int64
+		sum     uint64
+		pending int
+		chunks  [][]manifest.Object
+	}
+	accs := make([]*tableAcc, len(snap.Tables))
+	for i := range accs {
+		accs[i] = &tableAcc{}
+	}
+	for _, j := range jobs {
+		accs[j.table].pending++
+		accs[j.table].chunks = append(accs[j.table].chunks, nil)
+	}
+	ch := make(chan dumpJob)
 	var mu sync.Mutex
 	done := 0
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		defer close(jobs)
-		for _, i := range order {
+		defer close(ch)
+		for _, j := range jobs {
 			select {
-			case jobs <- i:
+			case ch <- j:
 			case <-gctx.Done():
 				return nil
 			}
@@ -142,16 +175,19 @@ func Run(ctx context.Context, o RunOptions) (*manifest.Manifest, error) {
 				return fmt.Errorf("backup %s: zstd: %w", id, err)
 			}
 			buf := bufio.NewWriterSize(nil, 256<<10)
-			for i := range jobs {
-				t := snap.Tables[i]
-				tab, objs, err := dumpTable(gctx, o, snap, w, id, t, zw, buf)
+			for j := range ch {
+				t := snap.Tables[j.table]
+				rows, sum, objs, err := dumpChunk(gctx, o, snap, w, id, t, j, zw, buf)
 				if err != nil {
 					return err
 				}
 				mu.Lock()
-				tables[i], parts[i] = tab, objs
-				done++
-				o.Log.printf("backup %s: %s: %d rows in %d objects (%d/%d tables)", id, t, tab.Rows, len(objs), done, len(snap.Tables))
+				a := accs[j.table]
+				a.rows, a.sum, a.chunks[j.chunk] = a.rows+rows, a.sum+sum, objs
+				if a.pending--; a.pending == 0 {
+					done++
+					o.Log.printf("backup %s: %s: %d rows in %d chunk(s) (%d/%d tables)", id, t, a.rows, len(a.chunks), done, len(snap.Tables))
+				}
 				mu.Unlock()
 			}
 			return nil
@@ -162,6 +198,18 @@ func Run(ctx context.Context, o RunOptions) (*manifest.Manifest, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("backup %s: %w", id, err)
+	}
+	tables := make([]manifest.Table, len(snap.Tables))
+	parts := make([][]manifest.Object, len(snap.Tables))
+	for i, t := range snap.Tables {
+		a := accs[i]
+		tables[i] = manifest.Table{Schema: t.Schema, Name: t.Name, Rows: a.rows, Hash: hashString(a.sum), Parts: []string{}}
+		for _, c := range a.chunks {
+			for _, ob := range c {
+				tables[i].Parts = append(tables[i].Parts, ob.Name)
+				parts[i] = append(parts[i], ob)
+			}
+		}
 	}
 	m.Objects = append(m.Objects, schemaObj)
 	for i := range tables {
@@ -206,7 +254,9 @@ func putPlain(ctx context.Context, st Store, key string, body []byte) error {
 	return w.Close()
 }
 
-func dumpTable(ctx context.Context, o RunOptions, snap *mysqlx.Snapshot, w int, id string, t mysqlx.Table, zw *zstd.Encoder, buf *bufio.Writer) (manifest.Table, []manifest.Object, error) {
+// dumpChunk streams one job (a whole table, or one primary-key range of it) into data objects of about
+// PartSize plaintext bytes each, returning its rows, their hash sum and the objects.
+func dumpChunk(ctx context.Context, o RunOptions, snap *mysqlx.Snapshot, w int, id string, t mysqlx.Table, j dumpJob, zw *zstd.Encoder, buf *bufio.Writer) (int64, uint64, []manifest.Object, error) {
 	var (
 		objs []manifest.Object
 		cur  *objWriter
@@ -214,7 +264,11 @@ func dumpTable(ctx context.Context, o RunOptions, snap *mysqlx.Snapshot, w int, 
 	)
 	emit := func(line []byte) error {
 		if cur == nil {
-			cur, err = newObjWriter(ctx, o.Store, id, dataName(t.Schema, t.Name, len(objs)), o.Recipients, zw, buf)
+			name := dataName(t.Schema, t.Name, len(objs))
+			if j.chunked {
+				name = chunkName(t.Schema, t.Name, j.chunk, len(objs))
+			}
+			cur, err = newObjWriter(ctx, o.Store, id, name, o.Recipients, zw, buf)
 			if err != nil {
 				return err
 			}
@@ -233,25 +287,21 @@ func dumpTable(ctx context.Context, o RunOptions, snap *mysqlx.Snapshot, w int, 
 		}
 		return nil
 	}
-	rows, sum, err := snap.DumpTable(ctx, w, t, emit)
+	rows, sum, err := snap.DumpRange(ctx, w, t, j.r, emit)
 	if err != nil {
 		if cur != nil {
 			cur.abort()
 		}
-		return manifest.Table{}, nil, fmt.Errorf("backup %s: table %s: %w", id, t, err)
+		return 0, 0, nil, fmt.Errorf("backup %s: table %s: %w", id, t, err)
 	}
 	if cur != nil {
 		obj, err := cur.finish(id)
 		if err != nil {
-			return manifest.Table{}, nil, err
+			return 0, 0, nil, err
 		}
 		objs = append(objs, obj)
 	}
-	tab := manifest.Table{Schema: t.Schema, Name: t.Name, Rows: rows, Hash: hashString(sum), Parts: []string{}}
-	for _, ob := range objs {
-		tab.Parts = append(tab.Parts, ob.Name)
-	}
-	return tab, objs, nil
+	return rows, sum, objs, nil
 }
 
 func hashString(sum uint64) string {

@@ -30,7 +30,8 @@ type VerifyOptions struct {
 	RestoreInto *sql.DB
 	Rename      map[string]string
 	Force       bool
-	// Mark writes <id>/verified.json on success (prune never removes the newest verified backup).
+	// Mark writes <id>/verified.json on success (prune never removes the newest verified backup). A failed
+	// verification is recorded there whatever Mark says: it replaces any earlier success marker.
 	Mark bool
 	Tool string
 	Now  func() time.Time
@@ -66,6 +67,7 @@ type VerifyReport struct {
 	SealedManifest bool          `json:"sealedManifestOk"`
 	RestoreChecked bool          `json:"restoreChecked"`
 	Marked         bool          `json:"marked"`
+	MarkedFailed   bool          `json:"markedFailed"`
 	Bytes          int64         `json:"bytes"`
 	Duration       time.Duration `json:"durationNs"`
 }
@@ -203,19 +205,39 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 	}
 	rep.OK = len(failures) == 0
 	rep.Duration = time.Since(start)
+	v := manifest.Verified{ID: m.ID, VerifiedAt: o.Now().UTC(), RestoreChecked: rep.RestoreChecked, ToolVersion: o.Tool}
 	if !rep.OK {
-		return rep, fmt.Errorf("%w: %w", ErrVerifyFailed, failures[0])
+		verr := fmt.Errorf("%w: %w", ErrVerifyFailed, failures[0])
+		v.Failed, v.Error = true, truncate(failures[0].Error(), 2000)
+		if err := writeVerified(ctx, o.Store, v); err != nil {
+			return rep, fmt.Errorf("%w (and the failure could not be recorded in %s, an earlier success marker may remain: %v)", verr, manifest.VerifiedName, err)
+		}
+		rep.MarkedFailed = true
+		return rep, verr
 	}
 	if o.Mark {
-		v := manifest.Verified{ID: m.ID, VerifiedAt: o.Now().UTC(), RestoreChecked: rep.RestoreChecked, ToolVersion: o.Tool}
-		b, _ := json.MarshalIndent(v, "", "  ")
-		if err := putPlain(ctx, o.Store, objectKey(m.ID, manifest.VerifiedName), append(b, '\n')); err != nil {
+		if err := writeVerified(ctx, o.Store, v); err != nil {
 			o.Log.printf("verify %s: passed, but the verified marker could not be written: %v", m.ID, err)
 		} else {
 			rep.Marked = true
 		}
 	}
 	return rep, nil
+}
+
+func writeVerified(ctx context.Context, st Store, v manifest.Verified) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return putPlain(ctx, st, objectKey(v.ID, manifest.VerifiedName), append(b, '\n'))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 func verifyRestore(ctx context.Context, o VerifyOptions, m *manifest.Manifest, rep *VerifyReport) error {

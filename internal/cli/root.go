@@ -32,6 +32,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	root.SetErr(f.IOStreams.ErrOut)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.FlagError{Err: err} })
 	addCommands(root, f)
+	registerCompletions(root, f)
 	return root
 }
 

@@ -18,6 +18,16 @@ type Config struct {
 	Tiers map[string]TierConfig `yaml:"tiers"`
 	// Order is the order of --all-tiers (default: worker tiers last is not assumed; alphabetical).
 	Order []string `yaml:"order,omitempty"`
+	// StepTimeout bounds every step on a host: session open, command, upload, health check, a rollback's
+	// reconnect (default 10m; --step-timeout overrides it). A host that stops answering fails its step
+	// at this deadline.
+	StepTimeout time.Duration `yaml:"stepTimeout,omitempty"`
+	// KeepAlive is the interval of SSH keepalives (default 15s; --keepalive overrides it): a connection
+	// that leaves three unanswered is given up, whatever step it carries.
+	KeepAlive time.Duration `yaml:"keepalive,omitempty"`
+	// Parallel bounds the hosts worked on at once: connections, uploads, commands (default 0: every host
+	// of the tier at once; --parallel overrides it).
+	Parallel int `yaml:"parallel,omitempty"`
 }
 
 // TierConfig says how a tier's binary is installed, restarted and checked. Argv elements may use the
@@ -81,6 +91,15 @@ func ParseConfig(data []byte) (*Config, error) {
 		return nil, fmt.Errorf("deploy config: %w", err)
 	}
 	var errs []error
+	if c.StepTimeout < 0 {
+		errs = append(errs, fmt.Errorf("deploy config: stepTimeout %s: must not be negative", c.StepTimeout))
+	}
+	if c.Parallel < 0 {
+		errs = append(errs, fmt.Errorf("deploy config: parallel %d: must not be negative", c.Parallel))
+	}
+	if c.KeepAlive < 0 {
+		errs = append(errs, fmt.Errorf("deploy config: keepalive %s: must not be negative", c.KeepAlive))
+	}
 	names := make([]string, 0, len(c.Tiers))
 	for n := range c.Tiers {
 		names = append(names, n)

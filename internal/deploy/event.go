@@ -29,6 +29,7 @@ type Phase string
 const (
 	PhaseLock     Phase = "lock"
 	PhaseStage    Phase = "stage"
+	PhaseCheck    Phase = "check" // the tier's health, before a batch is taken out
 	PhaseSwitch   Phase = "switch"
 	PhaseRollback Phase = "rollback"
 	PhaseFinish   Phase = "finish"

@@ -2,12 +2,8 @@ package deploy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -25,8 +21,37 @@ type Executor struct {
 	Now  func() time.Time
 	// StepTimeout bounds every step on a host (default 10 minutes): a hung host fails its step.
 	StepTimeout time.Duration
+	// Parallel bounds the hosts worked on at once (staging, health checks of the tier, pruning; a session's
+	// early connections likewise); 0 is every host at once.
+	Parallel int
 
-	emitMu sync.Mutex
+	emitMu    sync.Mutex
+	slotsOnce sync.Once
+	slots     chan struct{}
+}
+
+// acquire takes one of the Parallel slots (waiting for it) and returns its release.
+func (e *Executor) acquire() func() {
+	release, _ := e.acquireCtx(context.Background())
+	return release
+}
+
+// acquireCtx is acquire, giving up (false) when ctx ends first.
+func (e *Executor) acquireCtx(ctx context.Context) (func(), bool) {
+	e.slotsOnce.Do(func() {
+		if e.Parallel > 0 {
+			e.slots = make(chan struct{}, e.Parallel)
+		}
+	})
+	if e.slots == nil {
+		return func() {}, true
+	}
+	select {
+	case e.slots <- struct{}{}:
+		return func() { <-e.slots }, true
+	case <-ctx.Done():
+		return func() {}, false
+	}
 }
 
 // Outcome is what a plan did.
@@ -37,20 +62,6 @@ type Outcome struct {
 	Previous   map[string]string `json:"previous"`
 	Elapsed    Millis            `json:"elapsedMs"`
 }
-
-// HostError is a failure on one host; Logs holds the service's last log lines when a health check failed.
-type HostError struct {
-	Host string
-	Step StepKind
-	Err  error
-	Logs string
-}
-
-func (e *HostError) Error() string {
-	return fmt.Sprintf("deploy %s: %s: %v", e.Host, e.Step, e.Err)
-}
-
-func (e *HostError) Unwrap() error { return e.Err }
 
 // Execute runs p. On a failed batch it rolls that batch back to each host's previous release, stops,
 // and returns the failure (a *HostError, joined with rollback failures).
@@ -119,6 +130,12 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Outcome, error) {
 		}
 	}
 	for bi, batch := range p.Batches {
+		// N of N+1: nothing is taken out unless the rest of the tier can carry it, as it is now.
+		if err := e.checkTier(ctx, p, bi+1, batch, out); err != nil {
+			pruning.Wait()
+			out.Elapsed = Millis(now().Sub(start))
+			return out, err
+		}
 		attempted := map[string]bool{}
 		drained := map[string]bool{}
 		err := e.parallel(ctx, p, PhaseSwitch, bi+1, batch, func(ctx context.Context, h inventory.Host, s Step) error {
@@ -150,7 +167,7 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Outcome, error) {
 		}
 		// Roll the batch back; use a context that survives the caller's cancellation for the repair.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		rbErr := e.rollbackBatch(rctx, p, bi+1, batch, attempted, drained, out)
+		rbErr := e.rollbackBatch(rctx, p, bi+1, batch, attempted, drained, hung(err), out)
 		cancel()
 		pruning.Wait()
 		out.Elapsed = Millis(now().Sub(start))
@@ -162,7 +179,33 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Outcome, error) {
 	return out, nil
 }
 
-func (e *Executor) rollbackBatch(ctx context.Context, p *Plan, batchNo int, batch []HostSteps, attempted, drained map[string]bool, out *Outcome) error {
+// hungRetry bounds the rollback of a host that just stopped responding: one more chance, long enough for
+// a live host to be reached again through the bastion, short enough that a hung host fails the deploy
+// within the step timeout and a few seconds.
+const hungRetry = 3 * time.Second
+
+// hung lists the hosts whose failure in err is that they stopped responding.
+func hung(err error) map[string]bool {
+	out := map[string]bool{}
+	var walk func(error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		var he *HostError
+		var ue *UnresponsiveError
+		if errors.As(err, &he) && errors.As(he.Err, &ue) {
+			out[he.Host] = true
+		}
+	}
+	walk(err)
+	return out
+}
+
+func (e *Executor) rollbackBatch(ctx context.Context, p *Plan, batchNo int, batch []HostSteps, attempted, drained, hung map[string]bool, out *Outcome) error {
 	var mu sync.Mutex
 	var errs []error
 	var wg sync.WaitGroup
@@ -189,8 +232,15 @@ func (e *Executor) rollbackBatch(ctx context.Context, p *Plan, batchNo int, batc
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			ctx := ctx
+			if hung[h.Name] {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, min(hungRetry, e.stepTimeout()))
+				defer cancel()
+			}
 			for _, s := range steps {
 				if err := e.runStep(ctx, p, PhaseRollback, batchNo, h, s); err != nil {
+					err = asHostError(h, s.Kind, err)
 					mu.Lock()
 					errs = append(errs, fmt.Errorf("rollback %s to %s: %w", h.Name, prev, err))
 					mu.Unlock()
@@ -220,13 +270,14 @@ func (e *Executor) parallel(ctx context.Context, p *Plan, phase Phase, batchNo i
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer e.acquire()()
 			for _, s := range hs.Steps {
 				t0 := time.Now()
 				e.emit(p, Event{Phase: phase, Host: h.Name, Step: s.Kind, Status: StatusStart, Batch: batchNo})
 				err := do(ctx, h, s)
 				ev := Event{Phase: phase, Host: h.Name, Step: s.Kind, Status: StatusOK, Batch: batchNo, Elapsed: Millis(time.Since(t0))}
 				if err != nil {
-					he := asHostError(h.Name, s.Kind, err)
+					he := asHostError(h, s.Kind, err)
 					ev.Status, ev.Message = StatusFail, he.Err.Error()
 					if he.Logs != "" {
 						ev.Message += "\n" + he.Logs
@@ -245,12 +296,12 @@ func (e *Executor) parallel(ctx context.Context, p *Plan, phase Phase, batchNo i
 	return errors.Join(errs...)
 }
 
-func asHostError(host string, kind StepKind, err error) *HostError {
+func asHostError(h inventory.Host, kind StepKind, err error) *HostError {
 	var he *HostError
 	if errors.As(err, &he) {
 		return he
 	}
-	return &HostError{Host: host, Step: kind, Err: err}
+	return &HostError{Host: h.Name, Step: kind, Err: classify(h.Root, err)}
 }
 
 // runStep runs one step with start/ok/fail events (rollbacks).
@@ -268,11 +319,17 @@ func (e *Executor) runStep(ctx context.Context, p *Plan, phase Phase, batchNo in
 
 // withStepTimeout bounds one step on a host: a hung host fails its step.
 func (e *Executor) withStepTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	timeout := e.StepTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Minute
+	return context.WithTimeout(ctx, e.stepTimeout())
+}
+
+// DefaultStepTimeout bounds a step when Executor.StepTimeout is not set.
+const DefaultStepTimeout = 10 * time.Minute
+
+func (e *Executor) stepTimeout() time.Duration {
+	if e.StepTimeout <= 0 {
+		return DefaultStepTimeout
 	}
-	return context.WithTimeout(ctx, timeout)
+	return e.StepTimeout
 }
 
 // step carries out one step on h.
@@ -351,73 +408,6 @@ func (e *Executor) prune(ctx context.Context, h inventory.Host, s Step, listed [
 		if _, err := e.Runner.Run(ctx, h, Command{Argv: RemoveArgv(root, del)}); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// health polls the service from the host until it answers 200 (with the expected version when set).
-func (e *Executor) health(ctx context.Context, h inventory.Host, spec HealthSpec) error {
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return e.Runner.DialContext(ctx, h, network, addr)
-		},
-		DisableKeepAlives: true,
-	}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: spec.Timeout}
-	url := fmt.Sprintf("http://127.0.0.1:%d%s", spec.Port, spec.Path)
-	tries := max(spec.Retries, 1)
-	var lastErr error
-	attempts := 0
-	for i := 0; i < tries; i++ {
-		attempts++
-		if i > 0 {
-			t := time.NewTimer(spec.Interval)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
-			}
-		}
-		lastErr = checkOnce(ctx, client, url, spec.Version)
-		if lastErr == nil {
-			return nil
-		}
-		if errors.Is(lastErr, errWrongVersion) && i >= 5 {
-			break // it answers, with another version: retrying longer will not help
-		}
-	}
-	return fmt.Errorf("health %s: %d attempts: %w", url, attempts, lastErr)
-}
-
-var errWrongVersion = errors.New("wrong version")
-
-func checkOnce(ctx context.Context, client *http.Client, url, version string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
-	}
-	if version == "" {
-		return nil
-	}
-	var v struct {
-		Version *string `json:"version"`
-	}
-	if json.Unmarshal(body, &v) != nil || v.Version == nil {
-		return nil // not a JSON body with a version: 200 is enough
-	}
-	if *v.Version != version {
-		return fmt.Errorf("%w: serving %q, want %q", errWrongVersion, *v.Version, version)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ const (
 	StepCurrent StepKind = "current" // record the current release (rollback plans; a deploy's stage step reports it)
 	StepUpload  StepKind = "upload"  // content-addressed upload + sha256 verification on the host
 	StepStage   StepKind = "stage"   // releases/<v>/ from the artifact, completion marker last; records the current release
+	StepCheck   StepKind = "check"   // the health of every host of the tier, before a batch is taken out (executor)
 	StepDrain   StepKind = "drain"   // take the host out of the load balancer
 	StepPre     StepKind = "pre"     // pre hook
 	StepSwitch  StepKind = "switch"  // current -> releases/<v> atomically, then the restart command (one round trip)

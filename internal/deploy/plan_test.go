@@ -205,9 +205,19 @@ func TestConfigRejectsUnknownFieldsAndBadValues(t *testing.T) {
 		"tiers: {app: {batch: 0%}}",
 		"tiers: {app: {binary: ../x}}",
 		"tiers: {app: {pre: [[]]}}",
+		"stepTimeout: -5s",
+		"keepalive: -1s",
+		"stepTimeout: soon",
 	} {
 		if _, err := deploy.ParseConfig([]byte(doc)); err == nil {
 			t.Errorf("accepted %q", doc)
 		}
+	}
+}
+
+func TestConfigTimeouts(t *testing.T) {
+	c, err := deploy.ParseConfig([]byte("stepTimeout: 5s\nkeepalive: 2s\n"))
+	if err != nil || c.StepTimeout != 5*time.Second || c.KeepAlive != 2*time.Second {
+		t.Fatalf("%+v %v", c, err)
 	}
 }

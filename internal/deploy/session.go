@@ -91,7 +91,7 @@ func (s *Session) Run(ctx context.Context, plans []*Plan) ([]*Outcome, error) {
 }
 
 // connect opens the runner's connections to every host of plans in the background (when the runner is a
-// Connector), so that handshakes overlap taking the lock. Errors are left to the first step on the host,
+// Connector; dials share the executor's Parallel slots), so that handshakes overlap taking the lock. Errors are left to the first step on the host,
 // which dials again. The returned func cancels what is still dialing and waits for it.
 func (s *Session) connect(ctx context.Context, plans []*Plan) func() {
 	c, ok := s.Exec.Runner.(Connector)
@@ -110,7 +110,11 @@ func (s *Session) connect(ctx context.Context, plans []*Plan) func() {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_ = c.Connect(ctx, h)
+				release, ok := s.Exec.acquireCtx(ctx)
+				defer release()
+				if ok {
+					_ = c.Connect(ctx, h)
+				}
 			}()
 		}
 	}

@@ -19,15 +19,16 @@ type Cloud struct {
 	ports   map[string]int
 }
 
-// Start serves the simulated aws, gcp and random providers on loopback ports, keeping state under dir.
-func Start(dir string) (*Cloud, error) {
+// Start serves the simulated aws, gcp and random providers on loopback ports, keeping state under dir and
+// passing every resource change through hooks, in order (the live parts; see the package documentation).
+func Start(dir string, hooks ...Hook) (*Cloud, error) {
 	store, err := NewStore(dir)
 	if err != nil {
 		return nil, err
 	}
 	c := &Cloud{Store: store, ports: map[string]int{}}
 	for _, pkg := range Packages {
-		prov, err := NewProvider(pkg, store)
+		prov, err := NewProvider(pkg, store, hooks...)
 		if err != nil {
 			c.Close()
 			return nil, err

@@ -1,19 +1,22 @@
 package localcloud
 
 import (
+	"cmp"
 	"encoding/json"
+
+	"github.com/plinth-dev/plinth/internal/cloudattrs"
 )
 
 // invoke returns the result of a simulated data-source function, or false when it is not simulated.
 func invoke(tok string, args map[string]any, region, project string) (map[string]any, bool) {
 	switch tok {
 	case "aws:index/getRegion:getRegion":
-		r := firstNonEmpty(str(args, "name"), str(args, "region"), region)
+		r := cmp.Or(str(args, "name"), str(args, "region"), region)
 		return map[string]any{"id": r, "name": r, "region": r, "description": r,
 			"endpoint": "ec2." + r + ".amazonaws.com"}, true
 	case "aws:index/getCallerIdentity:getCallerIdentity":
-		return map[string]any{"id": Account, "accountId": Account,
-			"arn": "arn:aws:iam::" + Account + ":user/plinth-local", "userId": "AIDALOCALPLINTH"}, true
+		return map[string]any{"id": cloudattrs.Account, "accountId": cloudattrs.Account,
+			"arn": "arn:aws:iam::" + cloudattrs.Account + ":user/plinth-local", "userId": "AIDALOCALPLINTH"}, true
 	case "aws:index/getPartition:getPartition":
 		return map[string]any{"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com",
 			"reverseDnsPrefix": "com.amazonaws"}, true
@@ -32,13 +35,13 @@ func invoke(tok string, args map[string]any, region, project string) (map[string
 		}
 		return map[string]any{"id": "policy", "json": string(data), "minifiedJson": string(data)}, true
 	case "gcp:organizations/getProject:getProject":
-		p := firstNonEmpty(str(args, "projectId"), project)
-		return map[string]any{"id": "projects/" + p, "projectId": p, "number": ProjectNumber, "name": p}, true
+		p := cmp.Or(str(args, "projectId"), project)
+		return map[string]any{"id": "projects/" + p, "projectId": p, "number": cloudattrs.ProjectNumber, "name": p}, true
 	case "gcp:organizations/getClientConfig:getClientConfig":
 		return map[string]any{"id": project, "project": project, "region": region, "zone": region + "-b",
 			"accessToken": ""}, true
 	case "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
-		email := "service-" + ProjectNumber + "@gs-project-accounts.iam.gserviceaccount.com"
+		email := "service-" + cloudattrs.ProjectNumber + "@gs-project-accounts.iam.gserviceaccount.com"
 		return map[string]any{"id": email, "emailAddress": email, "member": "serviceAccount:" + email,
 			"project": project}, true
 	}
@@ -59,7 +62,7 @@ func policyDocument(args map[string]any) map[string]any {
 		if !ok {
 			continue
 		}
-		out := map[string]any{"Effect": firstNonEmpty(str(s, "effect"), "Allow")}
+		out := map[string]any{"Effect": cmp.Or(str(s, "effect"), "Allow")}
 		if sid := str(s, "sid"); sid != "" {
 			out["Sid"] = sid
 		}

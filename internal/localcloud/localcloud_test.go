@@ -2,9 +2,8 @@ package localcloud
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"os"
-	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,49 +58,6 @@ func TestDiff(t *testing.T) {
 	}
 }
 
-func TestMaterialize(t *testing.T) {
-	cases := []struct {
-		typ    string
-		inputs map[string]any
-		idPfx  string
-		key    string
-		want   string // substring of outputs[key]
-	}{
-		{"aws:ec2/vpc:Vpc", map[string]any{"cidrBlock": "10.9.0.0/16"}, "vpc-", "cidrBlock", "10.9.0.0/16"},
-		{"aws:ec2/vpc:Vpc", map[string]any{}, "vpc-", "arn", "arn:aws:ec2:eu-west-1:123456789012:vpc/vpc-"},
-		{"aws:lb/loadBalancer:LoadBalancer", map[string]any{}, "arn:aws:elasticloadbalancing:eu-west-1:", "dnsName", ".eu-west-1.elb.amazonaws.com"},
-		{"aws:lb/targetGroup:TargetGroup", map[string]any{"name": "app-tg"}, "arn:aws:elasticloadbalancing:", "arnSuffix", "targetgroup/app-tg/"},
-		{"aws:autoscaling/group:Group", map[string]any{}, "web-", "name", "web-"},
-		{"aws:rds/cluster:Cluster", map[string]any{"clusterIdentifier": "db"}, "db", "readerEndpoint", "db.cluster-ro-"},
-		{"aws:rds/cluster:Cluster", map[string]any{"manageMasterUserPassword": true}, "web-", "masterUserSecrets", "secretsmanager"},
-		{"aws:ec2/instance:Instance", map[string]any{}, "i-", "privateIp", "10.0."},
-		{"aws:s3/bucketV2:BucketV2", map[string]any{}, "web-", "arn", "arn:aws:s3:::web-"},
-		{"aws:kms/key:Key", map[string]any{}, "", "arn", ":key/"},
-		{"aws:cloudwatch/dashboard:Dashboard", map[string]any{}, "dashboard-", "arn", "arn:aws:cloudwatch:eu-west-1:"},
-		{"gcp:serviceaccount/account:Account", map[string]any{"accountId": "writer"}, "projects/vault-p/serviceAccounts/writer@", "email", "writer@vault-p.iam.gserviceaccount.com"},
-		{"gcp:storage/bucket:Bucket", map[string]any{"name": "b1"}, "b1", "url", "gs://b1"},
-		{"gcp:kms/cryptoKey:CryptoKey", map[string]any{"keyRing": "projects/p/locations/eu/keyRings/r"}, "projects/p/locations/eu/keyRings/r/cryptoKeys/web", "name", "web"},
-	}
-	for _, c := range cases {
-		t.Run(c.typ+"/"+c.key, func(t *testing.T) {
-			pkg := c.typ[:strings.IndexByte(c.typ, ':')]
-			a := &attrCtx{pkg: pkg, typ: c.typ, logical: "web", region: "eu-west-1", project: "vault-p", inputs: c.inputs}
-			id, out := materialize(a)
-			if !strings.HasPrefix(id, c.idPfx) {
-				t.Errorf("id %q, want prefix %q", id, c.idPfx)
-			}
-			if got := fmt.Sprint(out[c.key]); !strings.Contains(got, c.want) {
-				t.Errorf("%s = %v, want it to contain %q", c.key, out[c.key], c.want)
-			}
-			for k, v := range c.inputs {
-				if !reflect.DeepEqual(out[k], v) {
-					t.Errorf("input %s=%v not passed through (got %v)", k, v, out[k])
-				}
-			}
-		})
-	}
-}
-
 func TestStoreDriftAndCorruptState(t *testing.T) {
 	s, err := NewStore(t.TempDir())
 	if err != nil {
@@ -122,7 +78,7 @@ func TestStoreDriftAndCorruptState(t *testing.T) {
 	if got.Inputs["cidrBlock"] != "10.1.0.0/16" || got.Outputs["cidrBlock"] != "10.1.0.0/16" {
 		t.Fatalf("drift not applied: %+v", got)
 	}
-	if err := s.Drift("dev", "nope", "a", 1); err == nil || !isNotFound(err) {
+	if err := s.Drift("dev", "nope", "a", 1); err == nil || !errors.Is(err, ErrNotFound) {
 		t.Fatalf("drift of a missing resource: %v", err)
 	}
 	if err := s.Remove("dev", "vpc-1"); err != nil {
@@ -219,21 +175,7 @@ func TestProviderOverGRPC(t *testing.T) {
 	}
 }
 
-func TestRandomResources(t *testing.T) {
-	pw := &attrCtx{pkg: "random", typ: "random:index/randomPassword:RandomPassword", logical: "db",
-		inputs: map[string]any{"length": float64(24), "special": false}}
-	id, out := materialize(pw)
-	res, _ := out["result"].(string)
-	if id != "none" || len(res) != 24 || strings.ContainsAny(res, "!@#$%&*()-_=+[]{}<>:?") {
-		t.Fatalf("password id %q result %q", id, res)
-	}
-	if _, again := materialize(pw); again["result"] == res {
-		t.Error("two passwords are equal")
-	}
-	rid := &attrCtx{pkg: "random", typ: "random:index/randomId:RandomId", inputs: map[string]any{"byteLength": float64(4)}}
-	if _, out := materialize(rid); len(out["hex"].(string)) != 8 {
-		t.Errorf("random id %v", out)
-	}
+func TestRandomInputChangeReplaces(t *testing.T) {
 	resp, err := (&Provider{pkg: "random"}).Diff(context.Background(), &pulumirpc.DiffRequest{
 		OldInputs: mustStruct(t, map[string]any{"length": 24}), News: mustStruct(t, map[string]any{"length": 32})})
 	if err != nil || len(resp.Replaces) != 1 {

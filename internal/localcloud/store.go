@@ -1,7 +1,3 @@
-// Package localcloud is a simulated resource provider for the `aws` and `gcp` Pulumi packages, served in
-// process over gRPC and attached to the real Pulumi engine with PULUMI_DEBUG_PROVIDERS. It keeps resources in
-// a JSON state file per stack, returns plausible computed attributes (ids, ARNs, endpoints, private IPs) and
-// lets tests change resources behind the engine's back (drift).
 package localcloud
 
 import (
@@ -34,7 +30,7 @@ type Resource struct {
 	Updated time.Time      `json:"updated"`
 }
 
-// Name is the resource's logical name (the last URN segment).
+// Name is the resource's logical name (the URN's name part).
 func (r Resource) Name() string { return urnName(r.URN) }
 
 type stateFile struct {
@@ -140,20 +136,6 @@ func (s *Store) Delete(stack, id string) error {
 		st.Resources = kept
 		return nil
 	})
-}
-
-// Find returns the resource of stack matched by its id, its full URN or its logical name.
-func (s *Store) Find(stack, match string) (Resource, error) {
-	var res Resource
-	err := s.view(stack, func(st *stateFile) error {
-		i, err := findIndex(st, match)
-		if err != nil {
-			return err
-		}
-		res = st.Resources[i]
-		return nil
-	})
-	return res, err
 }
 
 func findIndex(st *stateFile, match string) (int, error) {
@@ -334,24 +316,4 @@ func encodeState(st *stateFile) ([]byte, error) {
 	}
 	b.WriteString("\n]}\n")
 	return b.Bytes(), nil
-}
-
-// urnName returns the last "::"-separated segment of a URN (the logical name).
-func urnName(urn string) string {
-	if i := strings.LastIndex(urn, "::"); i >= 0 {
-		return urn[i+2:]
-	}
-	return urn
-}
-
-// urnStack returns the stack segment of a URN: urn:pulumi:<stack>::<project>::<type>::<name>.
-func urnStack(urn string) string {
-	rest, ok := strings.CutPrefix(urn, "urn:pulumi:")
-	if !ok {
-		return ""
-	}
-	if i := strings.Index(rest, "::"); i >= 0 {
-		return rest[:i]
-	}
-	return ""
 }

@@ -53,6 +53,12 @@ func (l *Loader) Exec(ctx context.Context, q string) error {
 	return err
 }
 
+// ExecArgs runs one statement with arguments on the loader's connection.
+func (l *Loader) ExecArgs(ctx context.Context, q string, args ...any) error {
+	_, err := l.c.ExecContext(ctx, q, args...)
+	return err
+}
+
 var readerSeq atomic.Uint64
 
 // Load streams r (lines as produced by a dump) into schema.table's columns with LOAD DATA LOCAL INFILE and

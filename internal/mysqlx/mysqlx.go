@@ -41,15 +41,6 @@ func Redact(dsn string) string {
 	return fmt.Sprintf("%s@%s(%s)/%s", cfg.User, cfg.Net, cfg.Addr, cfg.DBName)
 }
 
-// DatabaseName returns the database named in dsn (may be empty).
-func DatabaseName(dsn string) string {
-	cfg, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		return ""
-	}
-	return cfg.DBName
-}
-
 // QuoteIdent quotes a MySQL identifier with backticks.
 func QuoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
 
@@ -85,6 +76,12 @@ type Table struct {
 	CreateSQL  string   `json:"create"`
 	Columns    []string `json:"columns"`
 	DataLength int64    `json:"dataLength"`
+	Engine     string   `json:"engine,omitempty"`
+	// EstRows and AvgRowLength are the server's estimates (information_schema), for chunking.
+	EstRows      int64 `json:"estRows,omitempty"`
+	AvgRowLength int64 `json:"avgRowLength,omitempty"`
+	// ChunkKey is the single integer primary-key column the table can be split on ("" if none).
+	ChunkKey string `json:"chunkKey,omitempty"`
 }
 
 // Qualified is `schema`.`name`.

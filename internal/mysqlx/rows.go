@@ -14,7 +14,15 @@ import (
 // dumpRows selects t's columns on conn and encodes each row as a LOAD DATA line. It reads through the
 // driver directly (conn.Raw): no database/sql conversion or copy per value.
 func dumpRows(ctx context.Context, c *sql.Conn, t Table, emit func([]byte) error) (n int64, sum uint64, err error) {
+	return dumpRowsWhere(ctx, c, t, "", emit)
+}
+
+// dumpRowsWhere is dumpRows over the rows matching where (empty: all).
+func dumpRowsWhere(ctx context.Context, c *sql.Conn, t Table, where string, emit func([]byte) error) (n int64, sum uint64, err error) {
 	query := "SELECT " + columnList(t.Columns) + " FROM " + t.Qualified()
+	if where != "" {
+		query += " WHERE " + where
+	}
 	err = c.Raw(func(dc any) error {
 		qc, ok := dc.(driver.QueryerContext)
 		if !ok {

@@ -24,7 +24,12 @@ type Snapshot struct {
 	ServerVersion string
 	Databases     []Database
 	Tables        []Table
-	conns         []*sql.Conn
+	// Objects are the views, routines, triggers and events of the databases, in creation order.
+	Objects []Object
+	// Warnings name what the snapshot cannot hold consistently or at all (non-transactional tables,
+	// sequences).
+	Warnings []string
+	conns    []*sql.Conn
 }
 
 // BeginSnapshot opens workers connections sharing one snapshot of databases (empty: every non-system
@@ -140,7 +145,7 @@ func (s *Snapshot) readSchema(ctx context.Context, c *sql.Conn, databases []stri
 			rows.Close()
 			return fmt.Errorf("snapshot: list databases: %w", err)
 		}
-		if (len(want) == 0 && !SystemDatabases[d.Name]) || want[d.Name] {
+		if (len(want) == 0 && !SystemDatabases[d.Name] && !strings.HasPrefix(d.Name, ScratchPrefix)) || want[d.Name] {
 			s.Databases = append(s.Databases, d)
 			found[d.Name] = true
 		}
@@ -153,20 +158,31 @@ func (s *Snapshot) readSchema(ctx context.Context, c *sql.Conn, databases []stri
 	}
 	sort.Slice(s.Databases, func(i, j int) bool { return s.Databases[i].Name < s.Databases[j].Name })
 	for _, d := range s.Databases {
-		trows, err := c.QueryContext(ctx, "SELECT TABLE_NAME, COALESCE(DATA_LENGTH,0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME", d.Name)
+		trows, err := c.QueryContext(ctx, "SELECT TABLE_NAME, TABLE_TYPE, COALESCE(ENGINE,''), COALESCE(DATA_LENGTH,0), COALESCE(TABLE_ROWS,0), COALESCE(AVG_ROW_LENGTH,0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'SEQUENCE') ORDER BY TABLE_NAME", d.Name)
 		if err != nil {
 			return fmt.Errorf("snapshot: list tables of %s: %w", d.Name, err)
 		}
 		var tables []Table
 		for trows.Next() {
 			t := Table{Schema: d.Name}
-			if err := trows.Scan(&t.Name, &t.DataLength); err != nil {
+			var typ string
+			if err := trows.Scan(&t.Name, &typ, &t.Engine, &t.DataLength, &t.EstRows, &t.AvgRowLength); err != nil {
 				trows.Close()
 				return fmt.Errorf("snapshot: list tables of %s: %w", d.Name, err)
+			}
+			if typ == "SEQUENCE" {
+				s.Warnings = append(s.Warnings, fmt.Sprintf("sequence %s is not backed up (sequences are not supported)", t))
+				continue
+			}
+			if !transactional[strings.ToUpper(t.Engine)] {
+				s.Warnings = append(s.Warnings, fmt.Sprintf("table %s uses the non-transactional engine %s: its rows are read outside the consistent snapshot and may not match the other tables", t, t.Engine))
 			}
 			tables = append(tables, t)
 		}
 		trows.Close()
+		if err := readChunkKeys(ctx, c, d.Name, tables); err != nil {
+			return err
+		}
 		for i := range tables {
 			t := &tables[i]
 			var name string
@@ -195,6 +211,11 @@ func (s *Snapshot) readSchema(ctx context.Context, c *sql.Conn, databases []stri
 			}
 		}
 		s.Tables = append(s.Tables, tables...)
+		objs, err := readObjects(ctx, c, d.Name)
+		if err != nil {
+			return err
+		}
+		s.Objects = append(s.Objects, objs...)
 	}
 	return nil
 }

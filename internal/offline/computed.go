@@ -1,86 +1,70 @@
 package offline
 
 import (
-	"fmt"
-	"hash/fnv"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+
+	"github.com/plinth-dev/plinth/internal/cloudattrs"
 )
 
-const mockAccount = "123456789012"
+// materialize returns the id and state of a new custom resource: its inputs plus what the cloud would compute
+// (ARNs, endpoints, addresses), from the attribute table the local cloud uses too. Entropy is seeded by type
+// and name, so an evaluation is reproducible. id, when not empty, is the id the program asked for (a read).
+func materialize(typ, name, id string, in resource.PropertyMap) (string, resource.PropertyMap) {
+	a := &cloudattrs.Resource{Type: typ, Logical: name, Inputs: known(in), Rand: cloudattrs.Seeded(typ + "\x00" + name)}
+	a.Region = str(in, "region")
+	if a.Region == "" {
+		a.Region = cloudattrs.DefaultRegionOf(packageOf(typ))
+	}
+	if a.Project = str(in, "project"); a.Project == "" {
+		a.Project = cloudattrs.DefaultProject
+	}
+	made, out := a.Materialize()
+	if id == "" {
+		id = made
+	}
+	state := in.Copy()
+	for k, v := range out {
+		if _, set := state[resource.PropertyKey(k)]; !set {
+			state[resource.PropertyKey(k)] = resource.NewPropertyValue(v)
+		}
+	}
+	return id, state
+}
 
-// computed returns the attributes a cloud would fill in for a new resource of typ: ARNs, endpoints,
-// addresses. Values are deterministic (derived from the name) so golden files stay stable.
-func computed(typ, name, id string, in resource.PropertyMap) map[string]any {
-	out := map[string]any{}
-	region := "eu-west-1"
-	if strings.HasPrefix(typ, "aws:") {
-		out["arn"] = fmt.Sprintf("arn:aws:%s:%s:%s:%s/%s", service(typ), region, mockAccount, strings.ToLower(lastSegment(typ)), id)
-		out["tagsAll"] = map[string]any{}
-	}
-	if _, named := in["name"]; !named {
-		out["name"] = id // auto-naming: the physical name is the logical name plus a suffix
-	}
-	n := hash(name)
-	switch typ {
-	case "aws:ec2/eip:Eip":
-		out["publicIp"] = fmt.Sprintf("192.0.2.%d", 1+n%250) // TEST-NET-1: documentation addresses
-		out["allocationId"] = "eipalloc-" + id
-	case "aws:lb/loadBalancer:LoadBalancer":
-		out["dnsName"] = fmt.Sprintf("%s-%d.%s.elb.amazonaws.com", name, n%100000, region)
-		out["arnSuffix"] = "app/" + name + "/" + id
-		out["zoneId"] = "Z32O12XQLNTSW2"
-	case "aws:lb/targetGroup:TargetGroup":
-		out["arnSuffix"] = "targetgroup/" + name + "/" + id
-	case "aws:autoscaling/group:Group":
-		out["name"] = id
-	case "aws:kms/key:Key":
-		out["keyId"] = id
-	case "aws:rds/instance:Instance":
-		out["address"] = fmt.Sprintf("%s.c%06d.%s.rds.amazonaws.com", name, n%1000000, region)
-		out["endpoint"] = out["address"].(string) + ":3306"
-		out["port"] = float64(3306)
-		out["identifier"] = name
-		out["masterUserSecrets"] = []any{map[string]any{"secretArn": fmt.Sprintf("arn:aws:secretsmanager:%s:%s:secret:rds!%s", region, mockAccount, id)}}
-	case "aws:opensearch/domain:Domain":
-		out["endpoint"] = fmt.Sprintf("vpc-%s-%d.%s.es.amazonaws.com", name, n%100000, region)
-	case "aws:elasticache/replicationGroup:ReplicationGroup":
-		out["primaryEndpointAddress"] = fmt.Sprintf("master.%s.cache.amazonaws.com", name)
-		out["readerEndpointAddress"] = fmt.Sprintf("replica.%s.cache.amazonaws.com", name)
-	case "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet":
-		out["ownerId"] = mockAccount
-	case "aws:s3/bucketV2:BucketV2":
-		out["bucket"] = id
-		out["bucketRegionalDomainName"] = id + ".s3." + region + ".amazonaws.com"
-	case "aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile":
-		out["arn"] = fmt.Sprintf("arn:aws:iam::%s:%s/%s", mockAccount, strings.ToLower(lastSegment(typ)), id)
-		out["name"] = id
-	case "aws:cloudwatch/logGroup:LogGroup":
-		out["name"] = id
-	case "aws:sns/topic:Topic":
-		out["arn"] = fmt.Sprintf("arn:aws:sns:%s:%s:%s", region, mockAccount, id)
-	case "gcp:serviceaccount/account:Account":
-		acct := str(in, "accountId")
-		proj := str(in, "project")
-		out["email"] = fmt.Sprintf("%s@%s.iam.gserviceaccount.com", acct, proj)
-		out["member"] = "serviceAccount:" + out["email"].(string)
-		out["name"] = fmt.Sprintf("projects/%s/serviceAccounts/%s", proj, out["email"])
-	case "gcp:kms/keyRing:KeyRing":
-		proj := str(in, "project")
-		loc := str(in, "location")
-		kr := str(in, "name")
-		out["id"] = fmt.Sprintf("projects/%s/locations/%s/keyRings/%s", proj, loc, kr)
-	case "gcp:storage/bucket:Bucket":
-		out["name"] = id
-		out["url"] = "gs://" + id
-		out["selfLink"] = "https://www.googleapis.com/storage/v1/b/" + id
-	case "gcp:iam/workloadIdentityPool:WorkloadIdentityPool", "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider":
-		out["name"] = "projects/000000000000/locations/global/workloadIdentityPools/" + id
-	case "random:index/randomPassword:RandomPassword":
-		out["result"] = fmt.Sprintf("mock%060x", hash(name))[:64]
+func packageOf(typ string) string {
+	pkg, _, _ := strings.Cut(typ, ":")
+	return pkg
+}
+
+// known returns the inputs as plain values (secrets revealed: the table reads names and identifiers from
+// them), without unknowns.
+func known(in resource.PropertyMap) map[string]any {
+	out := make(map[string]any, len(in))
+	for k, v := range in {
+		if v.ContainsUnknowns() {
+			continue
+		}
+		out[string(k)] = reveal(plain(v))
 	}
 	return out
+}
+
+func reveal(v any) any {
+	switch x := v.(type) {
+	case Secret:
+		return reveal(x.Value)
+	case map[string]any:
+		for k, e := range x {
+			x[k] = reveal(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = reveal(e)
+		}
+	}
+	return v
 }
 
 // str returns the string input key, or "" when it is absent or not a known string.
@@ -96,15 +80,4 @@ func str(in resource.PropertyMap, key string) string {
 		return v.StringValue()
 	}
 	return ""
-}
-
-func lastSegment(typ string) string {
-	i := strings.LastIndex(typ, ":")
-	return typ[i+1:]
-}
-
-func hash(s string) int {
-	h := fnv.New32a()
-	h.Write([]byte(s))
-	return int(h.Sum32() & 0x7fffffff)
 }

@@ -84,16 +84,6 @@ func (r *Result) ByType(typ string) []*Resource {
 	return out
 }
 
-// Find returns the resource with the given type and name.
-func (r *Result) Find(typ, name string) (*Resource, bool) {
-	for _, res := range r.Resources {
-		if res.Type == typ && res.Name == name {
-			return res, true
-		}
-	}
-	return nil, false
-}
-
 // ByURN indexes the resources by URN.
 func (r *Result) ByURN() map[string]*Resource {
 	out := make(map[string]*Resource, len(r.Resources))

@@ -5,9 +5,6 @@ package offline
 
 import (
 	"fmt"
-	"hash/fnv"
-	"sort"
-	"strings"
 	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -88,19 +85,11 @@ func (r *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	if parent == "" && args.TypeToken != string(resource.RootStackType) {
 		parent = r.StackURN()
 	}
-	id := args.ID
-	if id == "" && args.Custom {
-		id = mockID(args.TypeToken, args.Name)
+	id, state := args.ID, args.Inputs.Copy()
+	if args.Custom {
+		id, state = materialize(args.TypeToken, args.Name, args.ID, args.Inputs)
 	}
 	inputs := plain(resource.NewObjectProperty(args.Inputs)).(map[string]any)
-	state := args.Inputs.Copy()
-	if args.Custom {
-		for k, v := range computed(args.TypeToken, args.Name, id, args.Inputs) {
-			if _, set := state[resource.PropertyKey(k)]; !set {
-				state[resource.PropertyKey(k)] = resource.NewPropertyValue(v)
-			}
-		}
-	}
 	res := &Resource{
 		URN:                 r.urn(parent, args.TypeToken, args.Name),
 		Type:                args.TypeToken,
@@ -146,12 +135,6 @@ func (r *Recorder) Resources() []*Resource {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]*Resource(nil), r.resources...)
-}
-
-func mockID(typ, name string) string {
-	h := fnv.New32a()
-	h.Write([]byte(typ + "\x00" + name))
-	return fmt.Sprintf("%s-%08x", name, h.Sum32())
 }
 
 // plain converts a PropertyValue into plain Go values, wrapping secrets and dropping unknowns to nil.
@@ -200,28 +183,4 @@ func plain(v resource.PropertyValue) any {
 		return "[archive]"
 	}
 	return nil
-}
-
-// SortedTypes returns the distinct types of rs, sorted.
-func SortedTypes(rs []*Resource) []string {
-	seen := map[string]bool{}
-	for _, r := range rs {
-		seen[r.Type] = true
-	}
-	out := make([]string, 0, len(seen))
-	for t := range seen {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// service returns the AWS/GCP service of a type token: aws:ec2/vpc:Vpc -> ec2.
-func service(typ string) string {
-	parts := strings.Split(typ, ":")
-	if len(parts) < 2 {
-		return ""
-	}
-	mod, _, _ := strings.Cut(parts[1], "/")
-	return mod
 }

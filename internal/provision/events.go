@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
 // Event kinds.
@@ -80,9 +81,10 @@ func convert(e events.EngineEvent, now time.Time) (Event, bool) {
 	return ev, true
 }
 
+// urnName is the resource name part of a URN (the SDK's reading; the whole string when it is not a URN).
 func urnName(urn string) string {
-	if i := strings.LastIndex(urn, "::"); i >= 0 {
-		return urn[i+2:]
+	if u := resource.URN(urn); u.IsValid() {
+		return u.Name()
 	}
 	return urn
 }

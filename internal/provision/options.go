@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/plinth-dev/plinth/internal/localcloud"
 )
 
 // Clouds plinth can provision into.
@@ -57,6 +59,9 @@ type Options struct {
 	Cloud string
 	// LocalCloudDir holds the local cloud's state (default <Home>/localcloud).
 	LocalCloudDir string
+	// LocalCloudHooks are the live parts attached to the local cloud (see internal/localcloud's Hook); the
+	// simulated providers pass every resource change through them.
+	LocalCloudHooks []localcloud.Hook
 	// PulumiCommand is the pulumi binary (default: found by FindPulumi).
 	PulumiCommand string
 	// PulumiHome is PULUMI_HOME for the CLI (default: the user's ~/.pulumi).

@@ -53,12 +53,17 @@ func newCluster(t *testing.T, n int) *cluster {
 	return c
 }
 
-// runner connects through the bastion (ProxyJump).
+// runner connects through the bastion (ProxyJump), with keepalives every second.
 func (c *cluster) runner(t *testing.T) *sshx.Runner {
+	t.Helper()
+	return c.runnerWith(t, time.Second)
+}
+
+func (c *cluster) runnerWith(t *testing.T, keepalive time.Duration) *sshx.Runner {
 	t.Helper()
 	b := c.inv.Bastion.Host
 	r, err := sshx.New(sshx.Config{KnownHosts: []string{c.known}, IdentityFiles: []string{c.keys.PrivatePath}, Bastion: &b,
-		KeepAlive: time.Second, DialTimeout: 5 * time.Second})
+		KeepAlive: keepalive, DialTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

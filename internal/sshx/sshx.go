@@ -13,7 +13,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -63,14 +62,6 @@ type Runner struct {
 	mu     sync.Mutex
 	conns  map[string]*conn
 	zcache map[string]*zentry
-	wire   atomic.Int64
-}
-
-type conn struct {
-	ready  chan struct{}
-	client *ssh.Client
-	err    error
-	dead   atomic.Bool
 }
 
 var _ deploy.Runner = (*Runner)(nil)
@@ -152,9 +143,6 @@ func explainHostKey(cb ssh.HostKeyCallback) ssh.HostKeyCallback {
 	}
 }
 
-// WireBytes is the number of upload payload bytes written to hosts so far.
-func (r *Runner) WireBytes() int64 { return r.wire.Load() }
-
 // Close closes every connection.
 func (r *Runner) Close() error {
 	r.mu.Lock()
@@ -186,129 +174,6 @@ func (r *Runner) Close() error {
 	return errors.Join(errs...)
 }
 
-func connKey(h inventory.Host) string { return h.User + "@" + h.Address }
-
-// client returns the connection to h, dialing it once (concurrent callers wait for the same dial).
-func (r *Runner) client(ctx context.Context, h inventory.Host) (*ssh.Client, error) {
-	key := connKey(h)
-	r.mu.Lock()
-	c, ok := r.conns[key]
-	if ok {
-		select {
-		case <-c.ready:
-			if c.err != nil || c.dead.Load() {
-				ok = false // retry a failed or broken connection
-			}
-		default:
-		}
-	}
-	if !ok {
-		c = &conn{ready: make(chan struct{})}
-		r.conns[key] = c
-		r.mu.Unlock()
-		c.client, c.err = r.dial(ctx, h)
-		if c.client != nil {
-			go r.watch(c)
-		}
-		close(c.ready)
-	} else {
-		r.mu.Unlock()
-	}
-	select {
-	case <-c.ready:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	if c.err != nil {
-		return nil, c.err
-	}
-	return c.client, nil
-}
-
-// watch sends keepalives and marks the connection dead when it breaks.
-func (r *Runner) watch(c *conn) {
-	done := make(chan struct{})
-	go func() {
-		_ = c.client.Wait()
-		c.dead.Store(true)
-		close(done)
-	}()
-	t := time.NewTicker(r.cfg.KeepAlive)
-	defer t.Stop()
-	missed := 0
-	for {
-		select {
-		case <-done:
-			return
-		case <-t.C:
-			reply := make(chan error, 1)
-			go func() {
-				_, _, err := c.client.SendRequest("keepalive@openssh.com", true, nil)
-				reply <- err
-			}()
-			select {
-			case err := <-reply:
-				if err != nil {
-					c.dead.Store(true)
-					_ = c.client.Close()
-					return
-				}
-				missed = 0
-			case <-time.After(r.cfg.KeepAlive):
-				if missed++; missed >= 3 {
-					c.dead.Store(true)
-					_ = c.client.Close()
-					return
-				}
-			case <-done:
-				return
-			}
-		}
-	}
-}
-
-func (r *Runner) dial(ctx context.Context, h inventory.Host) (*ssh.Client, error) {
-	cfg := &ssh.ClientConfig{
-		User:            h.User,
-		Auth:            r.auth,
-		HostKeyCallback: r.hostKey,
-		Timeout:         r.cfg.DialTimeout,
-	}
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.DialTimeout)
-	defer cancel()
-	var raw net.Conn
-	var err error
-	via := ""
-	if b := r.cfg.Bastion; b != nil && connKey(*b) != connKey(h) {
-		bc, berr := r.client(ctx, *b)
-		if berr != nil {
-			return nil, fmt.Errorf("ssh %s: via bastion: %w", h.Address, berr)
-		}
-		via = " via bastion " + b.Address
-		raw, err = bc.DialContext(ctx, "tcp", h.Address)
-	} else {
-		var d net.Dialer
-		raw, err = d.DialContext(ctx, "tcp", h.Address)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("ssh %s%s: dial: %w", h.Address, via, err)
-	}
-	// Bound the handshake: close the connection if it outlives the context (channel conns have no deadlines).
-	stop := context.AfterFunc(ctx, func() { _ = raw.Close() })
-	sc, chans, reqs, err := ssh.NewClientConn(raw, h.Address, cfg)
-	if !stop() {
-		if err == nil {
-			_ = sc.Close()
-		}
-		return nil, fmt.Errorf("ssh %s%s: handshake: %w", h.Address, via, ctx.Err())
-	}
-	if err != nil {
-		_ = raw.Close()
-		return nil, fmt.Errorf("ssh %s%s: handshake: %w", h.Address, via, err)
-	}
-	return ssh.NewClient(sc, chans, reqs), nil
-}
-
 // Run implements deploy.Runner.
 func (r *Runner) Run(ctx context.Context, h inventory.Host, c deploy.Command) (deploy.Result, error) {
 	var stdin io.Reader
@@ -324,15 +189,22 @@ func (r *Runner) run(ctx context.Context, h inventory.Host, argv []string, stdin
 	if len(argv) == 0 {
 		return fmt.Errorf("ssh %s: empty command", h.Address)
 	}
-	client, err := r.client(ctx, h)
+	c, err := r.client(ctx, h)
 	if err != nil {
 		return err
 	}
-	sess, err := client.NewSession()
+	// Opening the session and starting the command wait for the host's replies, which x/crypto/ssh does not
+	// bound: await does, by the step's deadline.
+	sess, err := await(ctx, c, h, c.client.NewSession, func(s *ssh.Session) { _ = s.Close() })
 	if err != nil {
+		var ue *deploy.UnresponsiveError
+		if errors.As(err, &ue) || ctx.Err() != nil {
+			return err
+		}
 		return fmt.Errorf("ssh %s: session: %w", h.Address, err)
 	}
-	defer sess.Close()
+	closeSess := func() { _ = sess.Close() }
+	defer func() { closeSess() }()
 	var errBuf bytes.Buffer
 	if stderr == nil {
 		stderr = io.Discard
@@ -344,7 +216,13 @@ func (r *Runner) run(ctx context.Context, h inventory.Host, argv []string, stdin
 	sess.Stdout = g.writer(stdout)
 	sess.Stderr = g.writer(io.MultiWriter(stderr, &limited{w: &errBuf, n: 16 << 10}))
 	defer g.shut()
-	if err := sess.Start(ShellJoin(argv)); err != nil {
+	start := func() (struct{}, error) { return struct{}{}, sess.Start(ShellJoin(argv)) }
+	if _, err := await(ctx, c, h, start, nil); err != nil {
+		closeSess = func() { go sess.Close() } // a hung host's connection may not take even that
+		var ue *deploy.UnresponsiveError
+		if errors.As(err, &ue) || ctx.Err() != nil {
+			return err
+		}
 		return fmt.Errorf("ssh %s: start: %w", h.Address, err)
 	}
 	waited := make(chan error, 1)
@@ -352,11 +230,15 @@ func (r *Runner) run(ctx context.Context, h inventory.Host, argv []string, stdin
 	select {
 	case err = <-waited:
 	case <-ctx.Done():
-		// OpenSSH keeps the command running until it exits: signal it, close, and do not wait.
-		_ = sess.Signal(ssh.SIGKILL)
-		_ = sess.Close()
+		// OpenSSH keeps the command running until it exits: signal it, close, and do not wait. Nothing here
+		// may block on a host that stopped answering.
 		g.shut()
-		return fmt.Errorf("ssh %s: %w", h.Address, ctx.Err())
+		closeSess = func() {}
+		go func() {
+			_ = sess.Signal(ssh.SIGKILL)
+			_ = sess.Close()
+		}()
+		return expired(ctx, c, h)
 	}
 	g.shut()
 	errMsg := errBuf.String()
@@ -365,6 +247,9 @@ func (r *Runner) run(ctx context.Context, h inventory.Host, argv []string, stdin
 		return &deploy.CommandError{Argv: argv, ExitCode: ee.ExitStatus(), Stderr: errMsg}
 	}
 	if err != nil {
+		if ue := c.unresponsive(h); ue != nil {
+			return ue
+		}
 		return fmt.Errorf("ssh %s: %w", h.Address, err)
 	}
 	return nil
@@ -379,15 +264,19 @@ func (r *Runner) Connect(ctx context.Context, h inventory.Host) error {
 
 // DialContext implements deploy.Runner: a direct-tcpip channel from h.
 func (r *Runner) DialContext(ctx context.Context, h inventory.Host, network, addr string) (net.Conn, error) {
-	client, err := r.client(ctx, h)
+	c, err := r.client(ctx, h)
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.DialContext(ctx, network, addr)
+	fwd, err := await(ctx, c, h, func() (net.Conn, error) { return c.client.Dial(network, addr) }, func(nc net.Conn) { _ = nc.Close() })
 	if err != nil {
+		var ue *deploy.UnresponsiveError
+		if errors.As(err, &ue) || ctx.Err() != nil {
+			return nil, err
+		}
 		return nil, fmt.Errorf("ssh %s: forward to %s: %w", h.Address, addr, err)
 	}
-	return c, nil
+	return fwd, nil
 }
 
 // ShellJoin quotes argv for the remote user's shell (OpenSSH runs commands through it).

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -80,7 +79,7 @@ print "$total\n";
 func (r *Runner) Upload(ctx context.Context, h inventory.Host, u deploy.UploadSpec, progress func(int64)) (int64, error) {
 	var out bytes.Buffer
 	if err := r.run(ctx, h, []string{"sh", "-c", scriptHave, "plinth-have", u.Remote}, nil, &out, nil); err != nil {
-		return 0, fmt.Errorf("upload: %w", err)
+		return 0, err
 	}
 	if strings.HasPrefix(out.String(), u.SHA256+" ") {
 		return 0, nil
@@ -91,7 +90,7 @@ func (r *Runner) Upload(ctx context.Context, h inventory.Host, u deploy.UploadSp
 	}
 	f, err := os.Open(u.Local)
 	if err != nil {
-		return 0, fmt.Errorf("upload: %w", err)
+		return 0, err
 	}
 	defer f.Close()
 	enc := "raw"
@@ -108,7 +107,7 @@ func (r *Runner) Upload(ctx context.Context, h inventory.Host, u deploy.UploadSp
 		// Compressed once per artifact, then sent to every host from memory.
 		z, err := r.compressed(u)
 		if err != nil {
-			return 0, fmt.Errorf("upload: %w", err)
+			return 0, err
 		}
 		body = &progressReader{r: bytes.NewReader(z), fn: func(n int64) {
 			if progress != nil {
@@ -127,9 +126,8 @@ func (r *Runner) Upload(ctx context.Context, h inventory.Host, u deploy.UploadSp
 		argv = append(argv, receiverPerl)
 	}
 	err = r.run(ctx, h, argv, body, acks, nil)
-	r.wire.Add(wire.n)
 	if err != nil {
-		return wire.n, fmt.Errorf("upload: %w", err)
+		return wire.n, err
 	}
 	return wire.n, nil
 }

@@ -29,6 +29,7 @@ func Bytes(n int64) string {
 type BackupRunResult struct {
 	Store    string             `json:"store"`
 	Manifest *manifest.Manifest `json:"manifest"`
+	Notes    *backup.RunNotes   `json:"notes,omitempty"`
 	Duration time.Duration      `json:"durationNs"`
 }
 
@@ -48,7 +49,26 @@ func BackupRun(w io.Writer, format string, r BackupRunResult) error {
 	fmt.Fprintf(w, "store:      %s\n", r.Store)
 	fmt.Fprintf(w, "snapshot:   %s:%d gtid %q\n", m.Snapshot.BinlogFile, m.Snapshot.BinlogPos, m.Snapshot.GTID)
 	fmt.Fprintf(w, "recipients: %s\n", strings.Join(m.Recipients, ", "))
+	if n := r.Notes; n != nil {
+		fmt.Fprintf(w, "objects:    %s\n", objectCounts(n.Objects))
+		for _, x := range n.Warnings {
+			fmt.Fprintf(w, "warning:    %s\n", x)
+		}
+	}
 	return nil
+}
+
+func objectCounts(c map[string]int) string {
+	var parts []string
+	for _, k := range []string{"view", "procedure", "function", "trigger", "event"} {
+		if c[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s(s)", c[k], k))
+		}
+	}
+	if len(parts) == 0 {
+		return "no views, routines, triggers or events"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // BackupList renders backups, newest first. Incomplete ones only when all is set.
@@ -75,11 +95,15 @@ func BackupList(w io.Writer, format string, entries []backup.Entry, all bool) er
 			status = "incomplete"
 		case e.Manifest == nil:
 			status = "unreadable"
+		case len(e.Damaged) > 0:
+			status = "DAMAGED"
 		}
 		verified := "-"
 		if e.Verified != nil {
 			verified = e.Verified.VerifiedAt.UTC().Format("2006-01-02 15:04")
-			if e.Verified.RestoreChecked {
+			if e.Verified.Failed {
+				verified = "FAILED " + verified
+			} else if e.Verified.RestoreChecked {
 				verified += " (restore)"
 			}
 		}
@@ -89,7 +113,15 @@ func BackupList(w io.Writer, format string, entries []backup.Entry, all bool) er
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", e.ID, status, verified, e.Tables, e.Rows, Bytes(e.Size), gtid)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, e := range shown {
+		if why := e.NotIntact(); why != "" {
+			fmt.Fprintf(w, "%s is not intact: %s\n", e.ID, why)
+		}
+	}
+	return nil
 }
 
 // BackupVerify renders a verification report.
@@ -125,6 +157,9 @@ func BackupVerify(w io.Writer, format string, r *backup.VerifyReport) error {
 		return nil
 	}
 	fmt.Fprintf(w, "backup %s FAILED verification: %d of %d objects bad\n", r.ID, bad, len(r.Objects))
+	if r.MarkedFailed {
+		fmt.Fprintln(w, "recorded as FAILED: list shows it, prune keeps it but no longer counts it as a backup")
+	}
 	return nil
 }
 
@@ -141,7 +176,20 @@ func BackupRestore(w io.Writer, format string, r *backup.RestoreReport) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "restored backup %s: %d tables, %d rows, %s in %s\n", r.ID, len(r.Tables), r.Rows, Bytes(r.Bytes), r.Duration.Round(time.Millisecond))
+	for _, o := range r.Objects {
+		note := ""
+		switch {
+		case o.DefinerReplaced:
+			note = " (definer: the restoring user)"
+		case o.DefinerMissing:
+			note = " (definer " + o.Definer + " MISSING on the target)"
+		}
+		fmt.Fprintf(w, "%s %s%s\n", o.Kind, o.Name, note)
+	}
+	for _, x := range r.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", x)
+	}
+	fmt.Fprintf(w, "restored backup %s: %d tables, %d rows, %d views/routines/triggers/events, %s in %s\n", r.ID, len(r.Tables), r.Rows, len(r.Objects), Bytes(r.Bytes), r.Duration.Round(time.Millisecond))
 	return nil
 }
 

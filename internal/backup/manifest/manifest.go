@@ -286,6 +286,27 @@ func (m *Manifest) Rows() int64 {
 	return n
 }
 
+// CheckStored compares the objects found in storage (name relative to the backup -> size) with the
+// manifest: every listed object and the sealed manifest must be there, each data object exactly its
+// manifest size. It is the cheap check (a listing, no reads) that prune runs before trusting a backup;
+// every problem is returned, in manifest order.
+func (m *Manifest) CheckStored(stored map[string]int64) []string {
+	var out []string
+	if _, ok := stored[SealedName]; !ok {
+		out = append(out, "object "+SealedName+" missing")
+	}
+	for _, o := range m.Objects {
+		n, ok := stored[o.Name]
+		switch {
+		case !ok:
+			out = append(out, "object "+o.Name+" missing")
+		case n != o.Size:
+			out = append(out, fmt.Sprintf("object %s: stored %d bytes, manifest says %d", o.Name, n, o.Size))
+		}
+	}
+	return out
+}
+
 // Object returns the entry named name.
 func (m *Manifest) Object(name string) (Object, bool) {
 	for _, o := range m.Objects {
@@ -296,10 +317,19 @@ func (m *Manifest) Object(name string) (Object, bool) {
 	return Object{}, false
 }
 
-// Verified is the marker verify writes after a successful check.
+// Verified is the record of the latest verification of a backup, written by every verify that reached a
+// verdict: a success (the marker prune and list trust) or a failure, which replaces an earlier success so
+// that a backup found damaged is never listed or kept as verified. Markers written before failures were
+// recorded carry no Failed field and read as successes.
 type Verified struct {
 	ID             string    `json:"id"`
 	VerifiedAt     time.Time `json:"verifiedAt"`
 	RestoreChecked bool      `json:"restoreChecked"`
 	ToolVersion    string    `json:"toolVersion"`
+	// Failed: the verification found the backup bad; Error says why (the first problem, naming the object).
+	Failed bool   `json:"failed,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
+
+// OK reports a successful verification.
+func (v *Verified) OK() bool { return v != nil && !v.Failed }

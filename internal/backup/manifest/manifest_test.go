@@ -154,3 +154,21 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckStored(t *testing.T) {
+	m := sample()
+	whole := map[string]int64{manifest.SealedName: 99, manifest.ManifestName: 500, manifest.SchemaName: 10,
+		"data/app.users.00000.tsv.zst.age": 10, "data/app.users.00001.tsv.zst.age": 10, manifest.VerifiedName: 80}
+	if got := m.CheckStored(whole); len(got) != 0 {
+		t.Fatalf("intact backup reported: %v", got)
+	}
+	bad := map[string]int64{manifest.SchemaName: 10, "data/app.users.00000.tsv.zst.age": 5}
+	want := []string{
+		"object manifest.age missing",
+		"object data/app.users.00000.tsv.zst.age: stored 5 bytes, manifest says 10",
+		"object data/app.users.00001.tsv.zst.age missing",
+	}
+	if got := m.CheckStored(bad); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -14,7 +15,12 @@ type Backup struct {
 	ID       string    `json:"id"`
 	Time     time.Time `json:"time"`
 	Complete bool      `json:"complete"` // its manifest exists
-	Verified bool      `json:"verified"` // a verify run succeeded on it
+	Verified bool      `json:"verified"` // the latest verify run on it succeeded
+	// NotIntact says why the backup is known to be bad (objects missing or of the wrong size against its
+	// manifest, an unreadable manifest, a failed verification); empty when nothing is known against it.
+	// Such a backup never fills a slot of the policy nor counts as the newest verified one, and it is
+	// kept (for inspection), never removed by prune: a failed verification may lie in the scratch server.
+	NotIntact string `json:"notIntact,omitempty"`
 	// LastWrite is the newest object's modification time (incomplete backups: is it still being written?).
 	LastWrite time.Time `json:"lastWrite"`
 }
@@ -42,6 +48,10 @@ func (p Policy) Validate() error {
 	return nil
 }
 
+// ErrNoIntactBackup is returned (with the decisions, every backup kept) when the store holds complete
+// backups but none that is intact: prune refuses to remove anything then.
+var ErrNoIntactBackup = errors.New("no intact backup")
+
 // Decision is the verdict on one backup.
 type Decision struct {
 	ID      string    `json:"id"`
@@ -51,7 +61,10 @@ type Decision struct {
 }
 
 // Apply decides every backup's fate, newest first. The newest verified backup is always kept; complete
-// backups are kept by the policy's rules; incomplete ones older than the grace period are removed.
+// backups are kept by the policy's rules; incomplete ones older than the grace period are removed. Backups
+// known not to be intact are kept but fill no slot (keep-last 1 keeps the newest intact backup). When
+// complete backups exist and none is intact, every backup is kept and ErrNoIntactBackup, naming each bad
+// backup and why, is returned with the decisions.
 func Apply(backups []Backup, p Policy, now time.Time) ([]Decision, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -80,8 +93,20 @@ func Apply(backups []Backup, p Policy, now time.Time) ([]Decision, error) {
 		r.seen = map[string]bool{}
 	}
 	last, newestVerified := 0, false
+	intact, complete := 0, 0
+	var bad []string
 	for i, b := range bs {
 		d := Decision{ID: b.ID, Time: b.Time}
+		if b.Complete {
+			complete++
+		}
+		if b.Complete && b.NotIntact != "" {
+			d.Keep = true
+			d.Reasons = []string{"NOT INTACT: " + b.NotIntact, "kept for inspection, not counted by the policy"}
+			bad = append(bad, b.ID+": "+b.NotIntact)
+			out[i] = d
+			continue
+		}
 		if !b.Complete {
 			age := now.Sub(b.LastWrite)
 			if age < p.IncompleteGrace {
@@ -116,7 +141,17 @@ func Apply(backups []Backup, p Policy, now time.Time) ([]Decision, error) {
 		if !d.Keep {
 			d.Reasons = append(d.Reasons, "not selected by the policy")
 		}
+		intact++
 		out[i] = d
+	}
+	if complete > 0 && intact == 0 {
+		for i := range out {
+			if !out[i].Keep {
+				out[i].Keep = true
+				out[i].Reasons = append(out[i].Reasons, "kept: prune refused")
+			}
+		}
+		return out, fmt.Errorf("retention: %w: prune would leave none, refusing to remove anything: %s", ErrNoIntactBackup, strings.Join(bad, "; "))
 	}
 	return out, nil
 }

@@ -37,11 +37,5 @@ func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
 	return &IOStreams{In: in, Out: out, ErrOut: errOut}, in, out, errOut
 }
 
-// IsStdoutTTY reports whether stdout is a terminal.
-func (s *IOStreams) IsStdoutTTY() bool { return s.stdoutTTY }
-
-// SetStdoutTTY overrides terminal detection (tests).
-func (s *IOStreams) SetStdoutTTY(v bool) { s.stdoutTTY = v }
-
 // ProgressEnabled reports whether long work may draw progress bars: a terminal, and not CI.
 func (s *IOStreams) ProgressEnabled() bool { return s.stdoutTTY && !s.CI }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -130,14 +131,42 @@ func Release(t testing.TB, path, version string) deploy.Release {
 
 // StopApp kills the service started by restart.sh under root (test cleanup).
 func StopApp(root string) {
-	b, err := os.ReadFile(filepath.Join(root, "app.pid"))
-	if err != nil {
-		return
-	}
-	var pid int
-	if _, err := fmt.Sscan(strings.TrimSpace(string(b)), &pid); err == nil && pid > 0 {
+	if pid := appPID(root); pid > 0 {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
+}
+
+// FreezeSSHDScript is a hook (sh FILE HOST TARGET, or sh -c SCRIPT sh HOST TARGET) that, when HOST is
+// TARGET, stops (SIGSTOP) the sshd process serving its own connection (its nearest sshd ancestor): the hook
+// ends, its exit status never arrives, keepalives go unanswered: the host hangs for that connection while
+// its listener still takes new ones. The test's sshd cleanup kills the stopped process.
+const FreezeSSHDScript = `[ "$1" = "$2" ] || exit 0
+p=$PPID
+while [ "$(cat /proc/$p/comm)" != sshd ]; do p=$(awk '/^PPid:/ {print $2}' /proc/$p/status); done
+kill -STOP "$p"
+`
+
+// FreezeApp stops (SIGSTOP) the service started by restart.sh under root, like a hung process: its port
+// still accepts connections and never answers. The returned func resumes it.
+func FreezeApp(root string) (thaw func()) {
+	pid := appPID(root)
+	if pid <= 0 {
+		return func() {}
+	}
+	_ = syscall.Kill(pid, syscall.SIGSTOP)
+	return func() { _ = syscall.Kill(pid, syscall.SIGCONT) }
+}
+
+func appPID(root string) int {
+	b, err := os.ReadFile(filepath.Join(root, "app.pid"))
+	if err != nil {
+		return 0
+	}
+	var pid int
+	if _, err := fmt.Sscan(strings.TrimSpace(string(b)), &pid); err != nil {
+		return 0
+	}
+	return pid
 }
 
 // Health fetches http://127.0.0.1:port/health and returns the version served ("" when down).
@@ -185,6 +214,7 @@ type Prober struct {
 	stop   chan struct{}
 	done   chan struct{}
 	mu     sync.Mutex
+	down   map[int]bool
 	min    int
 	sweeps int
 	unsure int
@@ -211,7 +241,14 @@ func StartProber(every time.Duration, ports []int, validVersions ...string) *Pro
 			sure := make([]bool, len(p.ports))
 			var wg sync.WaitGroup
 			start := time.Now()
+			p.mu.Lock()
+			down := maps.Clone(p.down)
+			p.mu.Unlock()
 			for i, port := range p.ports {
+				if down[port] {
+					seen[i], sure[i] = "(down)", true
+					continue
+				}
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
@@ -241,6 +278,17 @@ func StartProber(every time.Duration, ports []int, validVersions ...string) *Pro
 		}
 	}()
 	return p
+}
+
+// Down tells the prober that the service on port is hung (stopped by the test): it counts as down from
+// now on without being probed. Probing it would only time out, and a sweep with a timeout says nothing.
+func (p *Prober) Down(port int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.down == nil {
+		p.down = map[int]bool{}
+	}
+	p.down[port] = true
 }
 
 // Stop ends polling and returns the fewest healthy hosts seen in one sweep, the number of sweeps, and

@@ -1,6 +1,6 @@
-// Package localcloudtest holds a small Pulumi program over aws and gcp resource types for tests of the engine
-// against the local cloud. It registers resources by type token (no provider SDK to compile), with explicit
-// providers as the real program has.
+// Package localcloudtest holds a small Pulumi program over aws and gcp resources for tests of the engine
+// against the local cloud, through the same provider SDKs as the real program, with explicit providers as the
+// real program has.
 package localcloudtest
 
 import (
@@ -10,6 +10,14 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/serviceaccount"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 )
@@ -37,8 +45,6 @@ func StackConfig(region, cidr string, apps int) []byte {
 `, region, cidr, apps)
 }
 
-type res struct{ pulumi.CustomResourceState }
-
 // Program is the test program: a VPC, subnets, a load balancer, an autoscaling group per app, a bucket, and
 // a GCP bucket and service account, exporting an `inventory` object shaped like the real one.
 func Program(ctx *pulumi.Context) error {
@@ -49,66 +55,63 @@ func Program(ctx *pulumi.Context) error {
 	if spec.Region == "" {
 		return fmt.Errorf("plinth:spec: region is required")
 	}
-	var primary, dr, vault pulumi.ProviderResourceState
-	if err := ctx.RegisterResource("pulumi:providers:aws", "primary", pulumi.Map{"region": pulumi.String(spec.Region)},
-		&primary, pulumi.Version("6.83.2")); err != nil {
+	primary, err := aws.NewProvider(ctx, "primary", &aws.ProviderArgs{Region: pulumi.String(spec.Region)})
+	if err != nil {
 		return err
 	}
-	if err := ctx.RegisterResource("pulumi:providers:aws", "dr", pulumi.Map{"region": pulumi.String(spec.DRRegion)},
-		&dr, pulumi.Version("6.83.2")); err != nil {
+	dr, err := aws.NewProvider(ctx, "dr", &aws.ProviderArgs{Region: pulumi.String(spec.DRRegion)})
+	if err != nil {
 		return err
 	}
-	if err := ctx.RegisterResource("pulumi:providers:gcp", "vault", pulumi.Map{"project": pulumi.String(spec.Project)},
-		&vault, pulumi.Version("7.38.0")); err != nil {
+	vault, err := gcp.NewProvider(ctx, "vault", &gcp.ProviderArgs{Project: pulumi.String(spec.Project)})
+	if err != nil {
 		return err
 	}
-	awsOpt, drOpt, gcpOpt := pulumi.Provider(&primary), pulumi.Provider(&dr), pulumi.Provider(&vault)
+	awsOpt, drOpt, gcpOpt := pulumi.Provider(primary), pulumi.Provider(dr), pulumi.Provider(vault)
 
 	tags := pulumi.StringMap{"stack": pulumi.String(ctx.Stack())}
-	var vpc res
-	if err := ctx.RegisterResource("aws:ec2/vpc:Vpc", "main", pulumi.Map{
-		"cidrBlock": pulumi.String(spec.CIDR), "tags": tags}, &vpc, awsOpt); err != nil {
+	vpc, err := ec2.NewVpc(ctx, "main", &ec2.VpcArgs{CidrBlock: pulumi.String(spec.CIDR), Tags: tags}, awsOpt)
+	if err != nil {
 		return err
 	}
-	var subnet res
-	if err := ctx.RegisterResource("aws:ec2/subnet:Subnet", "app-a", pulumi.Map{
-		"vpcId": vpc.ID(), "cidrBlock": pulumi.String("10.0.1.0/24"), "tags": tags}, &subnet, awsOpt); err != nil {
+	subnet, err := ec2.NewSubnet(ctx, "app-a", &ec2.SubnetArgs{
+		VpcId: vpc.ID(), CidrBlock: pulumi.String("10.0.1.0/24"), Tags: tags}, awsOpt)
+	if err != nil {
 		return err
 	}
-	var lb res
-	if err := ctx.RegisterResource("aws:lb/loadBalancer:LoadBalancer", "web", pulumi.Map{
-		"subnets": pulumi.Array{subnet.ID()}, "tags": tags}, &lb, awsOpt); err != nil {
+	web, err := lb.NewLoadBalancer(ctx, "web", &lb.LoadBalancerArgs{
+		Subnets: pulumi.StringArray{subnet.ID()}, Tags: tags}, awsOpt)
+	if err != nil {
 		return err
 	}
-	var tg res
-	if err := ctx.RegisterResource("aws:lb/targetGroup:TargetGroup", "app", pulumi.Map{
-		"port": pulumi.Int(8080), "protocol": pulumi.String("HTTP"), "vpcId": vpc.ID()}, &tg, awsOpt); err != nil {
+	tg, err := lb.NewTargetGroup(ctx, "app", &lb.TargetGroupArgs{
+		Port: pulumi.Int(8080), Protocol: pulumi.String("HTTP"), VpcId: vpc.ID()}, awsOpt)
+	if err != nil {
 		return err
 	}
-	var asg res
-	if err := ctx.RegisterResource("aws:autoscaling/group:Group", "app", pulumi.Map{
-		"minSize": pulumi.Int(spec.AppCount), "maxSize": pulumi.Int(spec.AppCount * 2),
-		"desiredCapacity": pulumi.Int(spec.AppCount), "vpcZoneIdentifiers": pulumi.Array{subnet.ID()},
-		"targetGroupArns": pulumi.Array{tg.ID()}}, &asg, awsOpt); err != nil {
+	if _, err := autoscaling.NewGroup(ctx, "app", &autoscaling.GroupArgs{
+		MinSize: pulumi.Int(spec.AppCount), MaxSize: pulumi.Int(spec.AppCount * 2),
+		DesiredCapacity: pulumi.Int(spec.AppCount), VpcZoneIdentifiers: pulumi.StringArray{subnet.ID()},
+		TargetGroupArns: pulumi.StringArray{tg.ID()}}, awsOpt); err != nil {
 		return err
 	}
-	var replicaBucket res
-	if err := ctx.RegisterResource("aws:s3/bucketV2:BucketV2", "dr-artifacts", pulumi.Map{
-		"tags": pulumi.StringMap{"version": pulumi.String(spec.BucketTag)}}, &replicaBucket, drOpt); err != nil {
+	if _, err := s3.NewBucketV2(ctx, "dr-artifacts", &s3.BucketV2Args{
+		Tags: pulumi.StringMap{"version": pulumi.String(spec.BucketTag)}}, drOpt); err != nil {
 		return err
 	}
-	var bucket, sa res
-	if err := ctx.RegisterResource("gcp:storage/bucket:Bucket", "vault", pulumi.Map{
-		"name": pulumi.String(ctx.Stack() + "-vault-bucket"), "location": pulumi.String("EU")}, &bucket, gcpOpt); err != nil {
+	bucket, err := storage.NewBucket(ctx, "vault", &storage.BucketArgs{
+		Name: pulumi.String(ctx.Stack() + "-vault-bucket"), Location: pulumi.String("EU")}, gcpOpt)
+	if err != nil {
 		return err
 	}
-	if err := ctx.RegisterResource("gcp:serviceaccount/account:Account", "writer", pulumi.Map{
-		"accountId": pulumi.String(ctx.Stack() + "-writer")}, &sa, gcpOpt); err != nil {
+	sa, err := serviceaccount.NewAccount(ctx, "writer", &serviceaccount.AccountArgs{
+		AccountId: pulumi.String(ctx.Stack() + "-writer")}, gcpOpt)
+	if err != nil {
 		return err
 	}
 	ctx.Export("inventory", pulumi.Map{
 		"stack": pulumi.String(ctx.Stack()), "region": pulumi.String(spec.Region), "vpcId": vpc.ID(),
-		"loadBalancer": pulumi.Map{"arn": lb.ID()},
+		"loadBalancer": pulumi.Map{"arn": web.ID()},
 		"tiers":        pulumi.Map{"app": pulumi.Map{"targetGroupArn": tg.ID(), "desired": pulumi.Int(spec.AppCount), "port": pulumi.Int(8080)}},
 		"backupVault":  pulumi.Map{"bucket": bucket.ID(), "writerServiceAccount": sa.ID()},
 	})

@@ -201,6 +201,26 @@ func (s *Server) Kill() {
 	<-done
 }
 
+// Freeze stops (SIGSTOP) sshd and every process it started, like a host that hangs: connections stay
+// open, the kernel still accepts new ones, and nothing answers. The returned func resumes them.
+func (s *Server) Freeze() (thaw func()) {
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	if cmd == nil {
+		return func() {}
+	}
+	pids := append([]int{cmd.Process.Pid}, proctree.Descendants(cmd.Process.Pid)...)
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, syscall.SIGSTOP)
+	}
+	return func() {
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGCONT)
+		}
+	}
+}
+
 // Stop is Kill, for cleanup.
 func (s *Server) Stop() { s.Kill() }
 

@@ -170,6 +170,7 @@ func TestBackupCommandErrors(t *testing.T) {
 		{"verify", "latest", "--store", e.store},
 		{"prune", "--store", e.store},
 		{"restore", "nonsense-id", "--store", e.store, "--identity", e.identity, "--dsn", e.srv.DSN("")},
+		{"restore", "latest", "--store", e.store, "--identity", e.identity, "--dsn", e.srv.DSN(""), "--definer", "bogus"},
 	} {
 		if _, _, err := e.exec(args...); !errors.As(err, &fe) {
 			t.Errorf("%v: want a usage error, got %v", args, err)

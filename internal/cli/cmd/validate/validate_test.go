@@ -49,3 +49,31 @@ func TestBrokenStackReportsEverything(t *testing.T) {
 		t.Errorf("production: %d problems, want 7: %+v", n, reports[1].Problems)
 	}
 }
+
+// An ACM certificate of another account than accountId cannot be used by the stack's ALB: validate says so,
+// naming certificateArn, before anything reaches the engine (issue 17.6).
+func TestForeignAccountCertificateRefused(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "environments"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("../../../../testdata/environments/broken/certificate-other-account.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "environments", "Pulumi.production.yaml"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	io, _, out, _ := iostreams.Test()
+	err = validateRun(&ValidateOptions{IO: io, ProjectDir: func() (string, error) { return dir, nil },
+		Stacks: []string{"production"}, Output: cmdutil.OutputHuman})
+	var exit *cmdutil.ExitError
+	if !errors.As(err, &exit) || exit.Code != cmdutil.ExitConfigInvalid {
+		t.Fatalf("err = %v\n%s", err, out)
+	}
+	for _, want := range []string{"plinth:spec.certificateArn", "account 444444444444", "account 333333333333"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -35,7 +35,10 @@ func NewCmdPrune(f *cmdutil.Factory, runF func(*PruneOptions) error) *cobra.Comm
 		Use:   "prune [--stack S | --store URL] --keep-last N [--keep-daily N --keep-weekly N --keep-monthly N] [--dry-run]",
 		Short: "Remove backups the retention policy does not keep (never the newest verified one)",
 		Long: `Applies the retention policy: the newest N backups, the newest backup of each of the last N days, ISO
-weeks and months (UTC). The newest verified backup is always kept. Incomplete backups (no manifest) older
+weeks and months (UTC). The newest verified backup is always kept. Every backup's objects are first checked
+against its manifest (sizes from the listing): a backup not intact (objects missing or of the wrong size, an
+unreadable manifest, a FAILED verification) fills no slot and is kept for inspection; with no intact backup
+at all prune refuses and removes nothing (exit 1), --dry-run included. Incomplete backups (no manifest) older
 than --incomplete-grace are removed; a removed backup loses its manifest first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

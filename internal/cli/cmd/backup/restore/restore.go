@@ -28,6 +28,7 @@ type RestoreOptions struct {
 	Force      bool
 	Workers    int
 	SkipBinlog bool
+	Definer    string
 	Quiet      bool
 	Output     string
 }
@@ -59,6 +60,9 @@ sha256 matched the manifest. A target database that already holds tables is refu
 			if _, err := target.ParseRename(opts.Rename); err != nil {
 				return err
 			}
+			if opts.Definer != "keep" && opts.Definer != "current" {
+				return cmdutil.FlagErrorf("--definer: want keep or current, got %q", opts.Definer)
+			}
 			opts.Ctx = cmd.Context()
 			if runF != nil {
 				return runF(opts)
@@ -72,6 +76,7 @@ sha256 matched the manifest. A target database that already holds tables is refu
 	cmd.Flags().StringArrayVar(&opts.Rename, "rename", nil, "restore database OLD as NEW (OLD=NEW, repeatable)")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace the backed-up tables in a non-empty target")
 	cmd.Flags().IntVarP(&opts.Workers, "workers", "j", 4, "parallel loads")
+	cmd.Flags().StringVar(&opts.Definer, "definer", "keep", "definer of restored views, routines, triggers, events: keep (as backed up) or current (the restoring user)")
 	cmd.Flags().BoolVar(&opts.SkipBinlog, "skip-binlog", false, "do not write the restore to the binlog (SET sql_log_bin=0; replicas will not see it)")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress lines on stderr")
 	cmdutil.AddOutputFlag(cmd, &opts.Output)
@@ -93,7 +98,7 @@ func restoreRun(opts *RestoreOptions) error {
 	}
 	defer db.Close()
 	rep, err := backup.Restore(ctx, backup.RestoreOptions{Store: b.Store, ID: b.ID, Identities: b.Identities, Target: db, Rename: rename,
-		Force: opts.Force, Workers: opts.Workers, SkipBinlog: opts.SkipBinlog, Log: target.Logger(opts.IO.ErrOut, opts.Quiet)})
+		Force: opts.Force, Workers: opts.Workers, SkipBinlog: opts.SkipBinlog, DefinerCurrent: opts.Definer == "current", Log: target.Logger(opts.IO.ErrOut, opts.Quiet)})
 	if err != nil {
 		return fmt.Errorf("backup restore into %s: %w", mysqlx.Redact(res.DSN), err)
 	}

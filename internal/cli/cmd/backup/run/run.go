@@ -30,6 +30,7 @@ type RunOptions struct {
 	Databases      []string
 	Workers        int
 	PartSizeMiB    int
+	ChunkRows      int64
 	Level          string
 	Quiet          bool
 	Output         string
@@ -75,6 +76,7 @@ is written last: a backup interrupted at any point is never listed as restorable
 	cmd.Flags().StringArrayVarP(&opts.Databases, "database", "d", nil, "database to include (repeatable; default: all non-system databases)")
 	cmd.Flags().IntVarP(&opts.Workers, "workers", "j", 4, "parallel table streams sharing the snapshot")
 	cmd.Flags().IntVar(&opts.PartSizeMiB, "part-size-mib", 64, "uncompressed MiB per data object")
+	cmd.Flags().Int64Var(&opts.ChunkRows, "chunk-rows", 0, "split a table over N rows into primary-key ranges dumped in parallel (0: about --part-size-mib of rows; -1: never)")
 	cmd.Flags().StringVar(&opts.Level, "compression", "fastest", "zstd level: fastest (~zstd -1), default (~zstd -3), better")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress lines on stderr")
 	cmdutil.AddOutputFlag(cmd, &opts.Output)
@@ -123,13 +125,14 @@ func runRun(opts *RunOptions) error {
 		now = opts.Factory.Now
 	}
 	start := time.Now()
+	notes := &backup.RunNotes{}
 	m, err := backup.Run(ctx, backup.RunOptions{
 		DB: db, Address: mysqlx.Redact(res.DSN), Store: st, Recipients: rcpt, Databases: opts.Databases,
-		Workers: opts.Workers, PartSize: int64(opts.PartSizeMiB) << 20, Level: lvl, Tool: opts.Tool, Now: now,
-		Log: target.Logger(opts.IO.ErrOut, opts.Quiet),
+		Workers: opts.Workers, PartSize: int64(opts.PartSizeMiB) << 20, ChunkRows: opts.ChunkRows, Level: lvl, Tool: opts.Tool, Now: now,
+		Log: target.Logger(opts.IO.ErrOut, opts.Quiet), Notes: notes,
 	})
 	if err != nil {
 		return fmt.Errorf("backup run: %w", err)
 	}
-	return views.BackupRun(opts.IO.Out, opts.Output, views.BackupRunResult{Store: st.String(), Manifest: m, Duration: time.Since(start)})
+	return views.BackupRun(opts.IO.Out, opts.Output, views.BackupRunResult{Store: st.String(), Manifest: m, Notes: notes, Duration: time.Since(start)})
 }

@@ -67,7 +67,7 @@ func NewCmdVerify(f *cmdutil.Factory, runF func(*VerifyOptions) error) *cobra.Co
 	cmd.Flags().StringVar(&opts.RestoreInto, "restore-into", "", "DSN of a scratch server: restore there and compare every table")
 	cmd.Flags().StringArrayVar(&opts.Rename, "rename", nil, "restore database OLD as NEW in scratch (OLD=NEW, repeatable)")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace tables already in the scratch database")
-	cmd.Flags().BoolVar(&opts.NoMark, "no-mark", false, "do not write the verified marker")
+	cmd.Flags().BoolVar(&opts.NoMark, "no-mark", false, "do not write the verified marker on success (a failure is always recorded)")
 	cmd.Flags().IntVarP(&opts.Workers, "workers", "j", 4, "parallel object readers / loaders")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress lines on stderr")
 	cmdutil.AddOutputFlag(cmd, &opts.Output)

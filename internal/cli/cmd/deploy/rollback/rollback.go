@@ -91,7 +91,7 @@ func rollbackRun(ctx context.Context, opts *RollbackOptions) error {
 	}
 	jsonOut := opts.Flags.Output == cmdutil.OutputJSON
 	view := views.NewDeployView(opts.IO.Out, jsonOut, false)
-	exec := &deploy.Executor{Runner: env.Runner, Drainer: dr, Emit: view.Event, Now: opts.Now}
+	exec := &deploy.Executor{Runner: env.Runner, Drainer: dr, Emit: view.Event, Now: opts.Now, StepTimeout: env.StepTimeout, Parallel: env.Parallel}
 	s := &deploy.Session{State: env.State, Exec: exec, Holder: opts.Holder, Message: opts.Message, Action: "rollback", Now: opts.Now}
 	outs, runErr := s.Run(ctx, []*deploy.Plan{p})
 	if err := views.RenderDeployResults(opts.IO.Out, jsonOut, []views.DeployResult{run.Summarize("rollback", p, outs, runErr)}); err != nil {

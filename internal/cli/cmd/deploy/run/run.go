@@ -165,7 +165,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	var firstErr error
 	// One session per tier: each holds the stack lock only while it runs, and each is audited.
 	for _, p := range plans {
-		exec := &deploy.Executor{Runner: env.Runner, Drainer: drainers[p.Tier], Emit: view.Event, Now: now}
+		exec := &deploy.Executor{Runner: env.Runner, Drainer: drainers[p.Tier], Emit: view.Event, Now: now, StepTimeout: env.StepTimeout, Parallel: env.Parallel}
 		s := &deploy.Session{State: env.State, Exec: exec, Holder: opts.Holder, Message: opts.Message, Action: "deploy", Now: now}
 		outs, err := s.Run(ctx, []*deploy.Plan{p})
 		results = append(results, Summarize("deploy", p, outs, err))

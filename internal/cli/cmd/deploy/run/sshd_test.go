@@ -19,6 +19,7 @@ import (
 type e2e struct {
 	dir, invPath, cfgPath, known, key string
 	bastion                           *sshdtest.Server
+	hosts                             []*sshdtest.Server
 	ports                             []int
 }
 
@@ -58,11 +59,11 @@ func newE2E(t *testing.T, n int, extraCfg string) *e2e {
 			t.Fatal(err)
 		}
 	}
-	return &e2e{dir: dir, invPath: invPath, cfgPath: cfgPath, known: known, key: keys.PrivatePath, bastion: bastion, ports: ports}
+	return &e2e{dir: dir, invPath: invPath, cfgPath: cfgPath, known: known, key: keys.PrivatePath, bastion: bastion, hosts: servers[1:], ports: ports}
 }
 
-// deploy runs `plinth deploy` with the e2e files.
-func (e *e2e) deploy(t *testing.T, version string) (*bytes.Buffer, error) {
+// deploy runs `plinth deploy` with the e2e files (and extra flags).
+func (e *e2e) deploy(t *testing.T, version string, extra ...string) (*bytes.Buffer, error) {
 	t.Helper()
 	artifact := deploytest.BuildApp(t, version, true, 0)
 	io, _, out, _ := iostreams.Test()
@@ -76,8 +77,8 @@ func (e *e2e) deploy(t *testing.T, version string) (*bytes.Buffer, error) {
 		return ""
 	}}
 	cmd := NewCmdRun(f, nil)
-	cmd.SetArgs([]string{"--stack", "staging", "--tier", "app", "--artifact", artifact, "--version", version,
-		"--inventory", e.invPath, "--config", e.cfgPath, "--identity", e.key, "--known-hosts", e.known, "-m", "e2e"})
+	cmd.SetArgs(append([]string{"--stack", "staging", "--tier", "app", "--artifact", artifact, "--version", version,
+		"--inventory", e.invPath, "--config", e.cfgPath, "--identity", e.key, "--known-hosts", e.known, "-m", "e2e"}, extra...))
 	cmd.SetOut(&bytes.Buffer{})
 	cmd.SetErr(&bytes.Buffer{})
 	return out, cmd.Execute()

@@ -3,6 +3,7 @@
 package shared
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,7 +35,12 @@ type Flags struct {
 	Compress   string
 	WindowKiB  int
 	Timeout    time.Duration
-	Output     string
+	// StepTimeout and KeepAlive override the deploy config's stepTimeout and keepalive (0: the config's).
+	StepTimeout time.Duration
+	KeepAlive   time.Duration
+	// Parallel overrides the deploy config's parallel (0: the config's).
+	Parallel int
+	Output   string
 }
 
 // AddFlags registers the shared flags on cmd.
@@ -48,6 +54,9 @@ func AddFlags(cmd *cobra.Command, f *Flags) {
 	cmd.Flags().StringVar(&f.Compress, "compress", "auto", "upload encoding: auto (zstd when the host has it), zstd, none")
 	cmd.Flags().IntVar(&f.WindowKiB, "upload-window", 1024, "KiB of an upload in flight per host beyond what it has written (0: unpaced); throughput per host is at most this per round trip")
 	cmd.Flags().DurationVar(&f.Timeout, "connect-timeout", 10*time.Second, "SSH connect + handshake timeout")
+	cmd.Flags().DurationVar(&f.StepTimeout, "step-timeout", 0, "bound of every step on a host, a hung host fails its step at it (default: deploy.yaml's stepTimeout, else 10m)")
+	cmd.Flags().IntVar(&f.Parallel, "parallel", 0, "hosts worked on at once: connections, uploads, commands (default: deploy.yaml's parallel, else every host)")
+	cmd.Flags().DurationVar(&f.KeepAlive, "keepalive", 0, "SSH keepalive interval; three unanswered give a host up (default: deploy.yaml's keepalive, else 15s)")
 	cmdutil.AddOutputFlag(cmd, &f.Output)
 }
 
@@ -61,6 +70,12 @@ func (f *Flags) Validate() error {
 	default:
 		return cmdutil.FlagErrorf("--compress: want auto, zstd or none, got %q", f.Compress)
 	}
+	if f.StepTimeout < 0 || f.KeepAlive < 0 {
+		return cmdutil.FlagErrorf("--step-timeout and --keepalive: want a positive duration")
+	}
+	if f.Parallel < 0 {
+		return cmdutil.FlagErrorf("--parallel: want a number of hosts, got %d", f.Parallel)
+	}
 	if f.WindowKiB < 0 {
 		return cmdutil.FlagErrorf("--upload-window: want a size in KiB (0: unpaced), got %d", f.WindowKiB)
 	}
@@ -73,7 +88,11 @@ type Env struct {
 	Config    *deploy.Config
 	Runner    deploy.Runner
 	State     deploy.State
-	Close     func()
+	// StepTimeout bounds every step on a host (--step-timeout, else the config's; 0: the executor's default).
+	StepTimeout time.Duration
+	// Parallel bounds the hosts worked on at once (--parallel, else the config's; 0: every host).
+	Parallel int
+	Close    func()
 }
 
 // Load builds the Env for flags.
@@ -88,7 +107,7 @@ func Load(ctx context.Context, f *cmdutil.Factory, fl *Flags) (*Env, error) {
 	}
 	home := f.Getenv("HOME")
 	sc := sshx.Config{KnownHosts: fl.KnownHosts, IdentityFiles: fl.Identity, DialTimeout: fl.Timeout, Compress: fl.Compress,
-		UploadWindow: int64(fl.WindowKiB) << 10}
+		UploadWindow: int64(fl.WindowKiB) << 10, KeepAlive: cmp.Or(fl.KeepAlive, cfg.KeepAlive)}
 	if fl.WindowKiB == 0 {
 		sc.UploadWindow = -1 // unpaced
 	}
@@ -111,7 +130,8 @@ func Load(ctx context.Context, f *cmdutil.Factory, fl *Flags) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := &Env{Inventory: inv, Config: cfg, Runner: r, Close: func() { _ = r.Close() }}
+	env := &Env{Inventory: inv, Config: cfg, Runner: r, StepTimeout: cmp.Or(fl.StepTimeout, cfg.StepTimeout),
+		Parallel: cmp.Or(fl.Parallel, cfg.Parallel), Close: func() { _ = r.Close() }}
 	if inv.Bastion != nil {
 		env.State = deploy.State{Runner: r, Host: inv.Bastion.Host, Dir: inv.Bastion.StateDir}
 	} else {

@@ -1,4 +1,4 @@
-package localcloud
+package cloudattrs
 
 import (
 	"crypto/rand"
@@ -8,56 +8,52 @@ import (
 	"strings"
 )
 
-// RandomVersion is the version the simulated `random` provider reports.
-const RandomVersion = "4.18.2"
-
 var petWords = []string{"amber", "brisk", "calm", "dapper", "eager", "fleet", "gentle", "hardy", "lucid", "mellow",
 	"noble", "prime", "quiet", "rapid", "sunny", "tidy", "vivid", "wise", "badger", "falcon", "heron", "lynx",
 	"otter", "panda", "raven", "salmon", "tapir", "walrus"}
 
-// randomMaterialize generates the result of a pulumi-random resource (values from crypto/rand).
-func randomMaterialize(a *attrCtx) (string, map[string]any) {
-	out := make(map[string]any, len(a.inputs)+4)
-	for k, v := range a.inputs {
+// randomMaterialize generates the result of a pulumi-random resource (values from the entropy source).
+func randomMaterialize(a *Resource) (string, map[string]any) {
+	out := make(map[string]any, len(a.Inputs)+4)
+	for k, v := range a.Inputs {
 		out[k] = v
 	}
 	switch a.short() {
 	case "RandomPassword", "RandomString":
-		s := randomString(a.inputs)
+		s := randomString(a)
 		out["result"] = s
 		if a.short() == "RandomPassword" {
 			return "none", out
 		}
 		return s, out
 	case "RandomId":
-		n := int(num(a.inputs, "byteLength", 8))
-		b := make([]byte, n)
-		_, _ = rand.Read(b)
+		n := int(num(a.Inputs, "byteLength", 8))
+		b := a.bytes(n)
 		out["hex"] = hex.EncodeToString(b)
 		out["b64Std"] = base64.StdEncoding.EncodeToString(b)
 		out["b64Url"] = base64.RawURLEncoding.EncodeToString(b)
 		out["dec"] = new(big.Int).SetBytes(b).String()
 		return out["b64Url"].(string), out
 	case "RandomInteger":
-		lo, hi := int64(num(a.inputs, "min", 0)), int64(num(a.inputs, "max", 100))
+		lo, hi := int64(num(a.Inputs, "min", 0)), int64(num(a.Inputs, "max", 100))
 		if hi < lo {
 			hi = lo
 		}
-		v, _ := rand.Int(rand.Reader, big.NewInt(hi-lo+1))
+		v, _ := rand.Int(a.entropy(), big.NewInt(hi-lo+1))
 		r := lo + v.Int64()
 		out["result"] = r
 		return big.NewInt(r).String(), out
 	case "RandomPet":
-		n := int(num(a.inputs, "length", 2))
+		n := int(num(a.Inputs, "length", 2))
 		words := make([]string, 0, n+1)
-		if p, _ := a.inputs["prefix"].(string); p != "" {
+		if p, _ := a.Inputs["prefix"].(string); p != "" {
 			words = append(words, p)
 		}
 		for range n {
-			i, _ := rand.Int(rand.Reader, big.NewInt(int64(len(petWords))))
+			i, _ := rand.Int(a.entropy(), big.NewInt(int64(len(petWords))))
 			words = append(words, petWords[i.Int64()])
 		}
-		sep, ok := a.inputs["separator"].(string)
+		sep, ok := a.Inputs["separator"].(string)
 		if !ok {
 			sep = "-"
 		}
@@ -65,11 +61,11 @@ func randomMaterialize(a *attrCtx) (string, map[string]any) {
 		out["id"] = s
 		return s, out
 	case "RandomUuid":
-		u := uuid()
+		u := a.uuid()
 		out["result"] = u
 		return u, out
 	}
-	return randHex(16), out
+	return a.hex(16), out
 }
 
 func num(m map[string]any, k string, def float64) float64 {
@@ -84,7 +80,8 @@ func flag(m map[string]any, k string) bool {
 	return !ok || v // pulumi-random's character classes default to true
 }
 
-func randomString(in map[string]any) string {
+func randomString(a *Resource) string {
+	in := a.Inputs
 	charset := ""
 	if flag(in, "lower") {
 		charset += "abcdefghijklmnopqrstuvwxyz"
@@ -108,7 +105,7 @@ func randomString(in map[string]any) string {
 	n := int(num(in, "length", 16))
 	b := make([]byte, n)
 	for i := range b {
-		j, _ := rand.Int(rand.Reader, big.NewInt(int64(len(charset))))
+		j, _ := rand.Int(a.entropy(), big.NewInt(int64(len(charset))))
 		b[i] = charset[j.Int64()]
 	}
 	return string(b)
