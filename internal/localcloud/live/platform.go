@@ -158,7 +158,10 @@ func (p *Platform) Apply(ctx context.Context, s State) error {
 	if err := p.applyFirewalls(ctx); err != nil {
 		return err
 	}
-	return p.applyEdgeServices()
+	if err := p.applyEdgeServices(); err != nil {
+		return err
+	}
+	return p.removeGone(s)
 }
 
 func sameHost(a, b Host) bool {
@@ -231,6 +234,38 @@ func (p *Platform) applyEdgeServices() error {
 		}
 	}
 	return nil
+}
+
+// removeGone takes down what the state no longer has: the load balancer (and its published ports), the
+// bastion's published port, the bridges of deleted VPCs and, with the last VPC, the edge.
+func (p *Platform) removeGone(s State) error {
+	var errs []error
+	if s.LB == nil && p.lb != nil {
+		errs = append(errs, p.sup.Forget(p.lb.spec.Name+"/haproxy", 5*time.Second), detach(p.lb.ns), deleteNetns(p.lb.ns),
+			p.pub.unpublish("https"), p.pub.unpublish("http"))
+		p.lb = nil
+	}
+	bastion := false
+	for _, h := range s.Hosts {
+		bastion = bastion || (h.Bastion && h.SSH)
+	}
+	if !bastion {
+		errs = append(errs, p.pub.unpublish("ssh"))
+	}
+	vpcs := map[string]bool{}
+	for _, v := range s.VPCs {
+		vpcs[v.Name] = true
+	}
+	if len(vpcs) == 0 {
+		errs = append(errs, detach(p.edge), deleteNetns(p.edge))
+	}
+	for _, v := range sortedKeys(p.bridges) {
+		if !vpcs[v] {
+			errs = append(errs, deleteBridge(p.bridges[v]))
+			delete(p.bridges, v)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // stopHost stops a host's processes by pid and removes its namespace and directories.

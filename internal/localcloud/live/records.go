@@ -38,11 +38,16 @@ const (
 
 // StateFromRecords derives the live platform from what the engine created: a VPC per VPC resource, the
 // security groups with their ingress and egress rule resources, `desiredCapacity` hosts per auto scaling
-// group (addresses allocated in order from its subnets, .10 upwards; the tier, groups, login user and
-// service port from its launch template and user data), and the load balancer with its target group.
-// keys are the authorized keys every host accepts. Every problem is reported, naming its resource.
-func StateFromRecords(recs []Record, keys string) (State, error) {
-	d := &deriver{byType: map[string][]Record{}, subnets: map[string]subnet{}, next: map[string]int{}}
+// group (the tier, groups, login user and service port from its launch template and user data), and the load
+// balancer with its target group. keys are the authorized keys every host accepts. Addresses are allocated
+// from the subnets, .10 upwards; addrs (may be nil) remembers them between calls, so that a host or load
+// balancer keeps its address while resources are added around it: pass the same Addresses every time.
+// Every problem is reported, naming its resource.
+func StateFromRecords(recs []Record, keys string, addrs Addresses) (State, error) {
+	if addrs == nil {
+		addrs = Addresses{}
+	}
+	d := &deriver{byType: map[string][]Record{}, subnets: map[string]subnet{}, addrs: addrs, seen: map[string]bool{}}
 	for _, r := range recs {
 		d.byType[r.Type] = append(d.byType[r.Type], r)
 	}
@@ -54,13 +59,22 @@ func StateFromRecords(recs []Record, keys string) (State, error) {
 	d.readSubnets()
 	s.Groups = d.groups()
 	s.AdminCIDRs = adminCIDRs(s.Groups)
+	d.reserve()
 	s.Hosts, s.SSHUser = d.hosts()
 	s.LB = d.loadBalancer(s.Hosts)
+	for k := range addrs {
+		if !d.seen[k] {
+			delete(addrs, k) // scaled in or deleted: the address is free again
+		}
+	}
 	if err := errors.Join(d.errs...); err != nil {
 		return State{}, err
 	}
 	return s, nil
 }
+
+// Addresses remembers the address given to each host and load balancer (by its resource and index).
+type Addresses map[string]netip.Addr
 
 type subnet struct {
 	cidr   netip.Prefix
@@ -72,7 +86,9 @@ type deriver struct {
 	byType  map[string][]Record
 	vpcByID map[string]string
 	subnets map[string]subnet
-	next    map[string]int // next host offset per subnet
+	addrs   Addresses
+	used    map[netip.Addr]bool
+	seen    map[string]bool // the keys of this derivation
 	errs    []error
 }
 
@@ -122,23 +138,38 @@ func (d *deriver) readSubnets() {
 	}
 }
 
-// allocate returns the next host address of a subnet (.10, .11, ...).
-func (d *deriver) allocate(r Record, subnetID string) (subnet, netip.Addr, bool) {
+// reserve marks the remembered addresses as taken.
+func (d *deriver) reserve() {
+	d.used = map[netip.Addr]bool{}
+	for _, a := range d.addrs {
+		d.used[a] = true
+	}
+}
+
+// allocate returns key's remembered address when it is still in the subnet, else the subnet's first free
+// host address from .10.
+func (d *deriver) allocate(r Record, key, subnetID string) (subnet, netip.Addr, bool) {
 	sn, ok := d.subnets[subnetID]
 	if !ok {
 		d.fail(r, "subnet %q: no such subnet", subnetID)
 		return sn, netip.Addr{}, false
 	}
+	d.seen[key] = true
+	if a, ok := d.addrs[key]; ok && sn.cidr.Contains(a) {
+		return sn, a, true
+	}
 	a := sn.cidr.Masked().Addr()
-	for i := 0; i < 10+d.next[subnetID]; i++ {
+	for i := 0; i < 10; i++ {
 		a = a.Next()
 	}
-	d.next[subnetID]++
-	if !sn.cidr.Contains(a) {
-		d.fail(r, "subnet %s (%s) is full", subnetID, sn.cidr)
-		return sn, netip.Addr{}, false
+	for ; sn.cidr.Contains(a); a = a.Next() {
+		if !d.used[a] {
+			d.used[a], d.addrs[key] = true, a
+			return sn, a, true
+		}
 	}
-	return sn, a, true
+	d.fail(r, "subnet %s (%s) is full", subnetID, sn.cidr)
+	return sn, netip.Addr{}, false
 }
 
 func (d *deriver) groups() []SecurityGroup {
@@ -227,7 +258,7 @@ func (d *deriver) hosts() ([]Host, string) {
 		}
 		groups := strs(lt, "networkInterfaces.0.securityGroups")
 		for i := 0; i < num(asg, "desiredCapacity"); i++ {
-			sn, addr, ok := d.allocate(asg, subnets[i%len(subnets)])
+			sn, addr, ok := d.allocate(asg, fmt.Sprintf("%s/%d", asg.Name, i), subnets[i%len(subnets)])
 			if !ok {
 				continue
 			}
@@ -249,7 +280,7 @@ func (d *deriver) loadBalancer(hosts []Host) *LoadBalancer {
 		d.fail(r, "no subnets")
 		return nil
 	}
-	sn, addr, ok := d.allocate(r, subnets[0])
+	sn, addr, ok := d.allocate(r, r.Name, subnets[0])
 	if !ok {
 		return nil
 	}

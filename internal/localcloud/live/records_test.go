@@ -40,7 +40,7 @@ func stackRecords(t *testing.T, stack string) []Record {
 // hosts its auto scaling groups ask for, the groups with the rules the firewall component created, the
 // load balancer in front of the app tier.
 func TestStateFromStagingRecords(t *testing.T) {
-	s, err := StateFromRecords(stackRecords(t, environments.Staging), "ssh-ed25519 AAAA test")
+	s, err := StateFromRecords(stackRecords(t, environments.Staging), "ssh-ed25519 AAAA test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestStateFromRecordsNamesBadResources(t *testing.T) {
 		{Type: typeIngress, Name: "r", Inputs: map[string]any{"securityGroupId": "sg-missing"}},
 		{Type: typeASG, Name: "asg", Inputs: map[string]any{"launchTemplate": map[string]any{"id": "lt-x"}}},
 	}
-	_, err := StateFromRecords(recs, "")
+	_, err := StateFromRecords(recs, "", nil)
 	for _, want := range []string{"aws:ec2/vpc:Vpc v: cidrBlock", `r: securityGroupId "sg-missing"`, `asg: launchTemplate.id "lt-x"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v, want it to name %q", err, want)
@@ -114,7 +114,7 @@ func TestLiveStaging(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := StateFromRecords(stackRecords(t, environments.Staging), op.Authorized)
+	s, err := StateFromRecords(stackRecords(t, environments.Staging), op.Authorized, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
