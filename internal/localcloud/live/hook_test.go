@@ -20,18 +20,6 @@ func TestHookFollowsTheEngine(t *testing.T) {
 	if err := Check(); err != nil {
 		t.Skipf("live cloud: %v", err)
 	}
-	data, err := environments.EmbeddedStackFile(environments.Staging)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := environments.ParseStackFile(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := offline.Evaluate(environments.Project, environments.Staging, cfg.Values, cfg.Secret, stacks.Run)
-	if err != nil {
-		t.Fatal(err)
-	}
 	op, err := LoadOrCreateOperatorKey(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -40,13 +28,7 @@ func TestHookFollowsTheEngine(t *testing.T) {
 	hook := &Hook{Platform: func(string) (*Platform, error) { return p, nil }, AuthorizedKeys: op.Authorized,
 		Seed: func(string) ([]localcloud.Resource, error) { return nil, nil }}
 	var _ localcloud.Hook = hook
-	var changes []localcloud.Change
-	for _, r := range res.Resources {
-		if r.Custom {
-			changes = append(changes, localcloud.Change{Op: localcloud.OpCreate, Stack: "staging", URN: r.URN, Type: r.Type,
-				ID: r.ID, Inputs: r.Inputs, Outputs: r.Outputs})
-		}
-	}
+	changes := stagingChanges(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	for _, c := range changes {
@@ -89,4 +71,29 @@ func TestHookFollowsTheEngine(t *testing.T) {
 			t.Errorf("after destroy namespace %s is left", e.Name())
 		}
 	}
+}
+
+// stagingChanges are the creates the provider would hand its hooks while `up` runs the staging program.
+func stagingChanges(t *testing.T) []localcloud.Change {
+	t.Helper()
+	data, err := environments.EmbeddedStackFile(environments.Staging)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := environments.ParseStackFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := offline.Evaluate(environments.Project, environments.Staging, cfg.Values, cfg.Secret, stacks.Run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changes []localcloud.Change
+	for _, r := range res.Resources {
+		if r.Custom {
+			changes = append(changes, localcloud.Change{Op: localcloud.OpCreate, Stack: "staging", URN: r.URN, Type: r.Type,
+				ID: r.ID, Inputs: r.Inputs, Outputs: r.Outputs})
+		}
+	}
+	return changes
 }
