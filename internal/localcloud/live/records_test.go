@@ -133,3 +133,29 @@ func TestLiveStaging(t *testing.T) {
 	}
 	testDeploy(t, p, s, op.PrivatePath)
 }
+
+// TestStateFromEveryStack derives and validates every stack's platform (production has the DR VPC).
+func TestStateFromEveryStack(t *testing.T) {
+	for _, stack := range []string{environments.Staging, environments.Preproduction, environments.Production} {
+		s, err := StateFromRecords(stackRecords(t, stack), "ssh-ed25519 AAAA test", nil)
+		if err != nil {
+			t.Fatalf("%s: %v", stack, err)
+		}
+		if err := s.Validate(); err != nil {
+			t.Errorf("%s: %v", stack, err)
+		}
+		counts := map[string]int{}
+		for _, h := range s.Hosts {
+			counts[h.Tier]++
+		}
+		wantVPCs := 1
+		if stack == environments.Production {
+			wantVPCs = 2 // and the DR region's
+		}
+		if len(s.VPCs) != wantVPCs || counts["bastion"] != 1 || counts["app"] < 1 || counts["worker"] < 1 || counts["sftp"] < 1 ||
+			s.LB == nil || len(s.LB.Target.Targets) != counts["app"] {
+			t.Errorf("%s: %d VPCs, hosts %v, lb %+v", stack, len(s.VPCs), counts, s.LB)
+		}
+		t.Logf("%s: %d VPCs, %d groups, hosts %v", stack, len(s.VPCs), len(s.Groups), counts)
+	}
+}
