@@ -79,3 +79,50 @@ func TestServerOutlivesItsClients(t *testing.T) {
 		}
 	}
 }
+
+func TestRunServerServesAndCleansUp(t *testing.T) {
+	if err := Check(); err != nil {
+		t.Skipf("live cloud: %v", err)
+	}
+	dir, err := os.MkdirTemp("/run", "plinth-live-run-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- RunServer(ctx, ServerConfig{Dir: dir, LocalCloudDir: filepath.Join(dir, "localcloud")})
+	}()
+	c := NewClient(SocketPath(dir))
+	var rep StatusReport
+	err = waitFor(10*time.Second, func() (bool, error) {
+		rep, err = c.Status(ctx)
+		return err == nil, nil
+	})
+	if err != nil || len(rep.Stacks) != 0 {
+		t.Fatalf("status %+v: %v", rep, err)
+	}
+	if fi, err := os.Stat(SocketPath(dir)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket %v %v", fi, err)
+	}
+	if err := RunServer(ctx, ServerConfig{Dir: dir, LocalCloudDir: filepath.Join(dir, "localcloud")}); err == nil ||
+		!strings.Contains(err.Error(), "already running") {
+		t.Fatalf("a second server: %v", err)
+	}
+	if err := c.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"live.sock", "live.pid"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			t.Errorf("%s left after stop", f)
+		}
+	}
+	if StackID("preproduction") != "preproduct" || StackID("Staging-2") != "staging2" {
+		t.Errorf("StackID: %s %s", StackID("preproduction"), StackID("Staging-2"))
+	}
+}
