@@ -44,16 +44,19 @@ func writeAccounts(dir, user string) error {
 	return nil
 }
 
+// keysDelimiter ends the keys' here-document (State.Validate refuses keys that contain it).
+const keysDelimiter = "PLINTH_KEYS"
+
 func authorizedKeysScript(user, keys string) string {
 	if keys != "" && !strings.HasSuffix(keys, "\n") {
 		keys += "\n"
 	}
 	return fmt.Sprintf(`#!/bin/sh
 # AuthorizedKeysCommand of a plinth live host: the keys the program published (the SSM parameter's value).
-[ "$1" = %s ] || exit 0
-cat <<'PLINTH_KEYS'
-%sPLINTH_KEYS
-`, shellQuote(user), keys)
+[ "$1" = %[1]s ] || exit 0
+cat <<'%[3]s'
+%[2]s%[3]s
+`, shellQuote(user), keys, keysDelimiter)
 }
 
 func systemctlShim(dir string) string {

@@ -18,6 +18,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/plinth-dev/plinth/components/userdata"
 )
@@ -101,7 +102,11 @@ type TargetGroup struct {
 	Targets            []string // host names
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,30}$`)
+var (
+	nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,30}$`)
+	// healthPathRE keeps the health check's path one HAProxy word: visible ASCII, no spaces or quotes.
+	healthPathRE = regexp.MustCompile(`^/[A-Za-z0-9._~!$&()*+,;=:@%/?-]*$`)
+)
 
 // Validate reports every problem at once, each naming its object.
 func (s State) Validate() error {
@@ -169,7 +174,7 @@ func (s State) Validate() error {
 			errs = append(errs, fmt.Errorf("load balancer %s: a host has the same name", s.LB.Name))
 		}
 		t := s.LB.Target
-		if t.Port < 1 || t.Port > 65535 || t.IntervalSeconds < 1 || len(t.HealthPath) == 0 || t.HealthPath[0] != '/' {
+		if t.Port < 1 || t.Port > 65535 || t.IntervalSeconds < 1 || !healthPathRE.MatchString(t.HealthPath) {
 			errs = append(errs, fmt.Errorf("load balancer %s: target group: want a port, an interval >= 1s and a health path", s.LB.Name))
 		}
 		for _, n := range t.Targets {
@@ -177,6 +182,9 @@ func (s State) Validate() error {
 				errs = append(errs, fmt.Errorf("load balancer %s: target %q is not a host", s.LB.Name, n))
 			}
 		}
+	}
+	if strings.Contains(s.AuthorizedKeys, keysDelimiter) {
+		errs = append(errs, fmt.Errorf("authorizedKeys: must not contain %s", keysDelimiter))
 	}
 	if len(s.Hosts) > 0 && !nameRE.MatchString(s.SSHUser) {
 		errs = append(errs, fmt.Errorf("sshUser %q: want a POSIX user name", s.SSHUser))

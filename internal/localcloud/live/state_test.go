@@ -144,6 +144,8 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 	s.Hosts[3].Address = s.Hosts[0].Address
 	s.LB.Target.Targets = append(s.LB.Target.Targets, "app-9")
 	s.Groups[0].Ingress = append(s.Groups[0].Ingress, Rule{Protocol: "udp", FromPort: 53, ToPort: 53, Group: "sg-app"})
+	s.LB.Target.HealthPath = "/health\n\tserver evil 1.2.3.4:80"
+	s.AuthorizedKeys = "ssh-ed25519 AAAA x\nPLINTH_KEYS\nrm -rf /\n"
 	err := s.Validate()
 	if err == nil {
 		t.Fatal("no error")
@@ -154,6 +156,8 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 		"host worker-1: address 10.60.0.10 already belongs to bastion",
 		`load balancer lb: target "app-9" is not a host`,
 		"security group sg-lb: rule udp 53-53",
+		"load balancer lb: target group: want a port, an interval >= 1s and a health path",
+		"authorizedKeys: must not contain PLINTH_KEYS",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
