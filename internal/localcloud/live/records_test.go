@@ -1,6 +1,7 @@
 package live
 
 import (
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/plinth-dev/plinth/components/firewall"
 	"github.com/plinth-dev/plinth/environments"
 	"github.com/plinth-dev/plinth/internal/offline"
+	"github.com/plinth-dev/plinth/internal/proctree"
 	"github.com/plinth-dev/plinth/stacks"
 )
 
@@ -118,8 +120,12 @@ func TestLiveStaging(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	began := time.Now()
 	p := startPlatform(t, "stg", s)
+	up := time.Since(began)
 	st := p.Status()
+	t.Logf("staging live in %s: %d hosts, resident memory of its processes %d MiB", up.Round(time.Millisecond),
+		len(st.Hosts), residentKiB(st.Processes)/1024)
 	for _, h := range st.Hosts {
 		if h.State != "running" {
 			t.Errorf("host %s is %s", h.Name, h.State)
@@ -158,4 +164,27 @@ func TestStateFromEveryStack(t *testing.T) {
 		}
 		t.Logf("%s: %d VPCs, %d groups, hosts %v", stack, len(s.VPCs), len(s.Groups), counts)
 	}
+}
+
+// residentKiB sums VmRSS of the processes and everything below them (figures for the report, not asserted).
+func residentKiB(procs []ProcessInfo) int {
+	total := 0
+	for _, pr := range procs {
+		if !pr.Running {
+			continue
+		}
+		for _, pid := range append([]int{pr.Pid}, proctree.Descendants(pr.Pid)...) {
+			b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+			if err != nil {
+				continue
+			}
+			for _, l := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+					n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+					total += n
+				}
+			}
+		}
+	}
+	return total
 }
