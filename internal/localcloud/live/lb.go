@@ -57,6 +57,11 @@ global
 
 defaults
 	mode http
+	# A target that is restarting refuses connections: such a request goes to another target (a request
+	# that reached a target is never replayed).
+	retries 3
+	option redispatch 1
+	retry-on conn-failure
 	timeout connect 5s
 	timeout client 60s
 	timeout server 60s

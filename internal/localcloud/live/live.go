@@ -18,6 +18,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/plinth-dev/plinth/components/userdata"
 )
@@ -67,6 +68,8 @@ type Host struct {
 	Tier    string
 	VPC     string
 	Address netip.Addr
+	// Subnet, when set, is where a replacement of this host takes its address (Heal).
+	Subnet netip.Prefix
 	// Public hosts (bastion, load balancer) have a route to the internet (the edge namespace).
 	Public bool
 	Groups []string
@@ -99,7 +102,11 @@ type TargetGroup struct {
 	Targets            []string // host names
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,30}$`)
+var (
+	nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,30}$`)
+	// healthPathRE keeps the health check's path one HAProxy word: visible ASCII, no spaces or quotes.
+	healthPathRE = regexp.MustCompile(`^/[A-Za-z0-9._~!$&()*+,;=:@%/?-]*$`)
+)
 
 // Validate reports every problem at once, each naming its object.
 func (s State) Validate() error {
@@ -152,6 +159,9 @@ func (s State) Validate() error {
 		}
 		names[h.Name] = true
 		checkAddr("host", h.Name, h.VPC, h.Address, h.Groups)
+		if h.Subnet.IsValid() && !h.Subnet.Contains(h.Address) {
+			errs = append(errs, fmt.Errorf("host %s: address %s is not in its subnet %s", h.Name, h.Address, h.Subnet))
+		}
 		if h.Service != nil {
 			if err := h.Service.Validate(); err != nil {
 				errs = append(errs, fmt.Errorf("host %s: %w", h.Name, err))
@@ -164,7 +174,7 @@ func (s State) Validate() error {
 			errs = append(errs, fmt.Errorf("load balancer %s: a host has the same name", s.LB.Name))
 		}
 		t := s.LB.Target
-		if t.Port < 1 || t.Port > 65535 || t.IntervalSeconds < 1 || len(t.HealthPath) == 0 || t.HealthPath[0] != '/' {
+		if t.Port < 1 || t.Port > 65535 || t.IntervalSeconds < 1 || !healthPathRE.MatchString(t.HealthPath) {
 			errs = append(errs, fmt.Errorf("load balancer %s: target group: want a port, an interval >= 1s and a health path", s.LB.Name))
 		}
 		for _, n := range t.Targets {
@@ -172,6 +182,9 @@ func (s State) Validate() error {
 				errs = append(errs, fmt.Errorf("load balancer %s: target %q is not a host", s.LB.Name, n))
 			}
 		}
+	}
+	if strings.Contains(s.AuthorizedKeys, keysDelimiter) {
+		errs = append(errs, fmt.Errorf("authorizedKeys: must not contain %s", keysDelimiter))
 	}
 	if len(s.Hosts) > 0 && !nameRE.MatchString(s.SSHUser) {
 		errs = append(errs, fmt.Errorf("sshUser %q: want a POSIX user name", s.SSHUser))
@@ -184,15 +197,22 @@ func (s State) Validate() error {
 var ErrUnsupported = errors.New("live local cloud unavailable")
 
 // Check says whether this machine can run the live cloud, in one line when it cannot.
-func Check() error {
-	if os.Geteuid() != 0 {
-		return fmt.Errorf("%w: network namespaces need root (running as uid %d)", ErrUnsupported, os.Geteuid())
+func Check() error { return check(os.Geteuid(), statErr) }
+
+func statErr(path string) error {
+	_, err := os.Stat(path)
+	return err
+}
+
+func check(euid int, stat func(string) error) error {
+	if euid != 0 {
+		return fmt.Errorf("%w: network namespaces need root (running as uid %d); --cloud local keeps the bookkeeping cloud", ErrUnsupported, euid)
 	}
-	if _, err := os.Stat("/proc/self/ns/net"); err != nil {
+	if err := stat("/proc/self/ns/net"); err != nil {
 		return fmt.Errorf("%w: no network namespace support: %v", ErrUnsupported, err)
 	}
 	for _, bin := range []string{nftBin, haproxyBin, sshdBin, nsenterBin, unshareBin, sudoBin} {
-		if _, err := os.Stat(bin); err != nil {
+		if err := stat(bin); err != nil {
 			return fmt.Errorf("%w: %s missing (scripts/install-test-deps.sh installs it)", ErrUnsupported, bin)
 		}
 	}

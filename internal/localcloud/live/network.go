@@ -26,9 +26,25 @@ func linkName(kind, long string) string {
 	return "plt" + kind + hex.EncodeToString(sum[:4])
 }
 
-// inNetns runs fn on an OS thread switched into the named namespace. A thread that cannot be switched back
-// is left locked, so the runtime discards it rather than reuse it in the wrong namespace.
+// inNetns runs fn on an OS thread switched into the named namespace.
 func inNetns(name string, fn func() error) error {
+	return switched(name, func() (netns.NsHandle, error) {
+		h, err := netns.GetFromName(name)
+		if err != nil {
+			return h, err
+		}
+		if err := netns.Set(h); err != nil {
+			_ = h.Close()
+			return h, err
+		}
+		return h, nil
+	}, fn)
+}
+
+// switched runs fn on a locked OS thread after enter has switched that thread into a namespace, then
+// switches it back. A thread that cannot be switched back stays locked, so the runtime discards it with the
+// goroutine rather than reuse it in the wrong namespace.
+func switched(name string, enter func() (netns.NsHandle, error), fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -39,22 +55,19 @@ func inNetns(name string, fn func() error) error {
 			return
 		}
 		defer orig.Close()
-		target, err := netns.GetFromName(name)
+		ns, err := enter()
 		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("netns %s: %w", name, err)
-			return
-		}
-		defer target.Close()
-		if err := netns.Set(target); err != nil {
-			runtime.UnlockOSThread()
+			if netns.Set(orig) == nil {
+				runtime.UnlockOSThread()
+			}
 			errc <- fmt.Errorf("netns %s: enter: %w", name, err)
 			return
 		}
+		defer ns.Close()
 		ferr := fn()
 		if err := netns.Set(orig); err != nil {
 			errc <- errors.Join(ferr, fmt.Errorf("netns %s: leave: %w", name, err))
-			return // the thread stays locked and dies with this goroutine
+			return
 		}
 		runtime.UnlockOSThread()
 		errc <- ferr
@@ -71,33 +84,8 @@ func createNetns(name string) error {
 	if err := deleteNetns(name); err != nil {
 		return err
 	}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		ns, err := netns.NewNamed(name) // switches this thread into it
-		if err != nil {
-			if serr := netns.Set(orig); serr == nil {
-				runtime.UnlockOSThread()
-			}
-			errc <- fmt.Errorf("netns %s: create: %w", name, err)
-			return
-		}
-		_ = ns.Close()
-		if err := netns.Set(orig); err != nil {
-			errc <- fmt.Errorf("netns %s: leave: %w", name, err)
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- nil
-	}()
-	if err := <-errc; err != nil {
+	// NewNamed creates the namespace and switches the calling thread into it.
+	if err := switched(name, func() (netns.NsHandle, error) { return netns.NewNamed(name) }, func() error { return nil }); err != nil {
 		return err
 	}
 	return withHandle(name, func(h *netlink.Handle) error {

@@ -108,6 +108,8 @@ func (p *Platform) Apply(ctx context.Context, s State) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.state = s
+	// Heal replaces hosts in the platform's copy, never in the caller's.
+	p.state.Hosts = append([]Host(nil), s.Hosts...)
 	if len(s.AdminCIDRs) > 0 && !p.admin.IsValid() {
 		p.admin = s.AdminCIDRs[0].Masked().Addr()
 		if s.AdminCIDRs[0].Bits() < 32 {
@@ -156,11 +158,14 @@ func (p *Platform) Apply(ctx context.Context, s State) error {
 	if err := p.applyFirewalls(ctx); err != nil {
 		return err
 	}
-	return p.applyEdgeServices()
+	if err := p.applyEdgeServices(); err != nil {
+		return err
+	}
+	return p.removeGone(s)
 }
 
 func sameHost(a, b Host) bool {
-	return a.Tier == b.Tier && a.VPC == b.VPC && a.Address == b.Address && a.SSH == b.SSH && a.Bastion == b.Bastion &&
+	return a.Tier == b.Tier && a.VPC == b.VPC && a.Address == b.Address && a.Subnet == b.Subnet && a.SSH == b.SSH && a.Bastion == b.Bastion &&
 		a.Public == b.Public && ((a.Service == nil) == (b.Service == nil)) && (a.Service == nil || *a.Service == *b.Service)
 }
 
@@ -229,6 +234,38 @@ func (p *Platform) applyEdgeServices() error {
 		}
 	}
 	return nil
+}
+
+// removeGone takes down what the state no longer has: the load balancer (and its published ports), the
+// bastion's published port, the bridges of deleted VPCs and, with the last VPC, the edge.
+func (p *Platform) removeGone(s State) error {
+	var errs []error
+	if s.LB == nil && p.lb != nil {
+		errs = append(errs, p.sup.Forget(p.lb.spec.Name+"/haproxy", 5*time.Second), detach(p.lb.ns), deleteNetns(p.lb.ns),
+			p.pub.unpublish("https"), p.pub.unpublish("http"))
+		p.lb = nil
+	}
+	bastion := false
+	for _, h := range s.Hosts {
+		bastion = bastion || (h.Bastion && h.SSH)
+	}
+	if !bastion {
+		errs = append(errs, p.pub.unpublish("ssh"))
+	}
+	vpcs := map[string]bool{}
+	for _, v := range s.VPCs {
+		vpcs[v.Name] = true
+	}
+	if len(vpcs) == 0 {
+		errs = append(errs, detach(p.edge), deleteNetns(p.edge))
+	}
+	for _, v := range sortedKeys(p.bridges) {
+		if !vpcs[v] {
+			errs = append(errs, deleteBridge(p.bridges[v]))
+			delete(p.bridges, v)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // stopHost stops a host's processes by pid and removes its namespace and directories.

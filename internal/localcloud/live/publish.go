@@ -136,6 +136,26 @@ func splice(a, b net.Conn) {
 	<-done
 }
 
+// unpublish closes name's listener and connections; one not published is not an error.
+func (pb *publisher) unpublish(name string) error {
+	pb.mu.Lock()
+	p, ok := pb.ports[name]
+	if ok {
+		delete(pb.ports, name)
+		for c := range p.conns {
+			_ = c.Close()
+		}
+	}
+	pb.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	if err := p.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("publish %s: %w", name, err)
+	}
+	return nil
+}
+
 // close stops every listener and connection and waits for them.
 func (pb *publisher) close() error {
 	pb.mu.Lock()

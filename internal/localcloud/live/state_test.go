@@ -1,6 +1,7 @@
 package live
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"net/netip"
@@ -84,7 +85,8 @@ func testState(keys string) State {
 		return &userdata.Service{Tier: tier, User: "plinth", Port: port}
 	}
 	host := func(name, tier, addr string, ssh bool, s *userdata.Service) Host {
-		return Host{Name: name, Tier: tier, VPC: "main", Address: netip.MustParseAddr(addr),
+		a := netip.MustParseAddr(addr)
+		return Host{Name: name, Tier: tier, VPC: "main", Address: a, Subnet: netip.PrefixFrom(a, 24).Masked(),
 			Groups: []string{"sg-" + tier}, SSH: ssh, Service: s}
 	}
 	bastion := host("bastion", firewall.Bastion, "10.60.0.10", true, nil)
@@ -142,6 +144,8 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 	s.Hosts[3].Address = s.Hosts[0].Address
 	s.LB.Target.Targets = append(s.LB.Target.Targets, "app-9")
 	s.Groups[0].Ingress = append(s.Groups[0].Ingress, Rule{Protocol: "udp", FromPort: 53, ToPort: 53, Group: "sg-app"})
+	s.LB.Target.HealthPath = "/health\n\tserver evil 1.2.3.4:80"
+	s.AuthorizedKeys = "ssh-ed25519 AAAA x\nPLINTH_KEYS\nrm -rf /\n"
 	err := s.Validate()
 	if err == nil {
 		t.Fatal("no error")
@@ -152,6 +156,8 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 		"host worker-1: address 10.60.0.10 already belongs to bastion",
 		`load balancer lb: target "app-9" is not a host`,
 		"security group sg-lb: rule udp 53-53",
+		"load balancer lb: target group: want a port, an interval >= 1s and a health path",
+		"authorizedKeys: must not contain PLINTH_KEYS",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
@@ -160,4 +166,41 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 	if err := testState("").Validate(); err != nil {
 		t.Errorf("the test state: %v", err)
 	}
+}
+
+func TestCheckSaysWhyInOneLine(t *testing.T) {
+	present := func(string) error { return nil }
+	for _, tc := range []struct {
+		euid int
+		stat func(string) error
+		want string
+	}{
+		{1000, present, "need root (running as uid 1000)"},
+		{0, func(p string) error {
+			if p == nftBin {
+				return os.ErrNotExist
+			}
+			return nil
+		}, nftBin + " missing"},
+		{0, func(p string) error {
+			if p == "/proc/self/ns/net" {
+				return os.ErrNotExist
+			}
+			return nil
+		}, "no network namespace support"},
+	} {
+		err := check(tc.euid, tc.stat)
+		if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("check(%d) = %v, want one line with %q", tc.euid, err, tc.want)
+		}
+	}
+	if err := check(0, present); err != nil {
+		t.Errorf("check with everything present: %v", err)
+	}
+}
+
+func TestHostScriptsGolden(t *testing.T) {
+	golden(t, "systemctl.sh", systemctlShim("/run/plinth/hosts/app-1"))
+	golden(t, "journalctl.sh", journalctlShim("/run/plinth/hosts/app-1"))
+	golden(t, "authorized-keys.sh", authorizedKeysScript("plinth", "ssh-ed25519 AAAAC3Nza operator"))
 }

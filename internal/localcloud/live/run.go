@@ -1,0 +1,93 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/plinth-dev/plinth/internal/localcloud"
+)
+
+// ServerConfig configures RunServer.
+type ServerConfig struct {
+	// Dir holds the socket (live.sock), the pid file, the operator key and each stack's platform directory.
+	Dir string
+	// LocalCloudDir is the local cloud's state directory: each stack's records seed its platform.
+	LocalCloudDir string
+}
+
+// SocketPath is where RunServer listens for dir.
+func SocketPath(dir string) string { return filepath.Join(dir, "live.sock") }
+
+var stackIDRE = regexp.MustCompile(`[^a-z0-9]+`)
+
+// StackID is the platform id (namespace names plt-<id>-...) of a stack: its lower-case letters and digits,
+// at most 10.
+func StackID(stack string) string {
+	id := stackIDRE.ReplaceAllString(strings.ToLower(stack), "")
+	if len(id) > 10 {
+		id = id[:10]
+	}
+	if id == "" {
+		id = "stack"
+	}
+	return id
+}
+
+// RunServer is the long-lived process of the live cloud (`plinth local serve`): it checks the machine, makes
+// the operator key, listens on SocketPath(Dir) (0600; a stale socket nobody answers is replaced), records its
+// pid, and serves until ctx ends or a client stops it; then every platform is stopped and the socket and pid
+// file are removed.
+func RunServer(ctx context.Context, cfg ServerConfig) error {
+	if err := Check(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return fmt.Errorf("live server: %w", err)
+	}
+	op, err := LoadOrCreateOperatorKey(cfg.Dir)
+	if err != nil {
+		return err
+	}
+	store, err := localcloud.NewStore(cfg.LocalCloudDir)
+	if err != nil {
+		return fmt.Errorf("live server: local cloud state: %w", err)
+	}
+	sock := SocketPath(cfg.Dir)
+	if c, err := net.DialTimeout("unix", sock, time.Second); err == nil {
+		_ = c.Close()
+		return fmt.Errorf("live server: already running on %s", sock)
+	}
+	if err := os.Remove(sock); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("live server: %w", err)
+	}
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		return fmt.Errorf("live server: %w", err)
+	}
+	if err := os.Chmod(sock, 0o600); err != nil {
+		_ = l.Close()
+		return fmt.Errorf("live server: %w", err)
+	}
+	pidFile := filepath.Join(cfg.Dir, "live.pid")
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+		_ = l.Close()
+		return fmt.Errorf("live server: %w", err)
+	}
+	defer func() { _ = os.Remove(pidFile); _ = os.Remove(sock) }()
+	srv := &Server{
+		AuthorizedKeys: op.Authorized,
+		Seed:           store.List,
+		NewPlatform: func(stack string) (*Platform, error) {
+			return New(Options{ID: StackID(stack), Dir: filepath.Join(cfg.Dir, "stacks", StackID(stack))})
+		},
+	}
+	return srv.Serve(ctx, l)
+}
