@@ -14,17 +14,12 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/spf13/cobra"
 
-	"github.com/plinth-dev/plinth/environments"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/provision"
+	"github.com/plinth-dev/plinth/internal/stackconfig"
 	"github.com/plinth-dev/plinth/internal/views"
-	"github.com/plinth-dev/plinth/stacks"
 )
-
-// Program is the Pulumi program the engine commands run: the same function cmd/program hands to pulumi.Run.
-// Tests replace it.
-var Program pulumi.RunFunc = stacks.Program
 
 // Flags are the engine flags every engine command takes.
 type Flags struct {
@@ -64,6 +59,8 @@ type Env struct {
 	IO         *iostreams.IOStreams
 	ProjectDir func() (string, error)
 	Getenv     func(string) string
+	// Program is the Pulumi program the engine runs (the Factory's: stacks.Program).
+	Program pulumi.RunFunc
 }
 
 func (e Env) getenv(k string) string {
@@ -79,14 +76,14 @@ func Options(ctx context.Context, env Env, stack string, fl Flags, asJSON bool) 
 	if err := fl.Validate(); err != nil {
 		return provision.Options{}, err
 	}
-	if Program == nil {
+	if env.Program == nil {
 		return provision.Options{}, errors.New("no Pulumi program linked into this plinth build")
 	}
 	dir, err := env.ProjectDir()
 	if err != nil {
 		return provision.Options{}, fmt.Errorf("project dir: %w", err)
 	}
-	configs, err := StackConfigs(dir)
+	configs, err := stackconfig.All(stackconfig.Dir(dir))
 	if err != nil {
 		return provision.Options{}, err
 	}
@@ -111,7 +108,7 @@ func Options(ctx context.Context, env Env, stack string, fl Flags, asJSON bool) 
 	progress := views.NewEngineProgress(env.IO.Out, asJSON)
 	return provision.Options{
 		Stack:           stack,
-		Program:         Program,
+		Program:         env.Program,
 		StackConfig:     cfg,
 		Home:            env.getenv("PLINTH_HOME"),
 		Backend:         firstNonEmpty(fl.Backend, env.getenv("PLINTH_BACKEND")),
@@ -142,62 +139,12 @@ func defaultPolicyPacks(env Env, projectDir, pulumiPath string) []string {
 	return []string{pack}
 }
 
-// StackConfigs reads every environments/Pulumi.<stack>.yaml under the project dir, by stack name; outside a
-// checkout (no such files) it uses the configs shipped inside plinth.
-func StackConfigs(projectDir string) (map[string][]byte, error) {
-	paths, err := filepath.Glob(filepath.Join(projectDir, "environments", "Pulumi.*.yaml"))
-	if err != nil {
-		return nil, fmt.Errorf("stack configs: %w", err)
-	}
-	if len(paths) == 0 {
-		out := map[string][]byte{}
-		for _, s := range environments.Stacks() {
-			data, err := environments.EmbeddedStackFile(s)
-			if err != nil {
-				return nil, err
-			}
-			out[s] = data
-		}
-		if len(out) == 0 {
-			return nil, fmt.Errorf("stack configs: no environments/Pulumi.<stack>.yaml under %s", projectDir)
-		}
-		return out, nil
-	}
-	out := make(map[string][]byte, len(paths))
-	for _, p := range paths {
-		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(p), "Pulumi."), ".yaml")
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("stack config %s: %w", p, err)
-		}
-		out[name] = data
-	}
-	return out, nil
-}
-
 // Operator names who runs an operation, for the audit record of a promotion override.
 func Operator(getenv func(string) string) string {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
 	return firstNonEmpty(getenv("GITHUB_ACTOR"), getenv("GITLAB_USER_LOGIN"), getenv("USER"), "unknown")
-}
-
-// ExitErr maps provisioning errors to plinth's exit codes.
-func ExitErr(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, provision.ErrLocked):
-		return cmdutil.WithExitCode(cmdutil.ExitLocked, err)
-	case errors.Is(err, provision.ErrPromotionRefused):
-		return cmdutil.WithExitCode(cmdutil.ExitPromotionRefused, err)
-	case errors.Is(err, provision.ErrPlanRefused):
-		return cmdutil.WithExitCode(cmdutil.ExitPlanRefused, err)
-	case errors.Is(err, provision.ErrCloudMismatch):
-		return cmdutil.WithExitCode(cmdutil.ExitUsage, err)
-	}
-	return err
 }
 
 // StackOutputs returns the Factory's reader of stack outputs: the provisioned stack's outputs, read from the
@@ -269,7 +216,7 @@ func Open(ctx context.Context, env Env, open Opener, stack string, fl Flags, asJ
 	}
 	e, err := open(ctx, po)
 	if err != nil {
-		return nil, ExitErr(err)
+		return nil, cmdutil.Coded(err)
 	}
 	return e, nil
 }

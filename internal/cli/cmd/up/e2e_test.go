@@ -26,9 +26,6 @@ func TestUpThenDriftThroughTheCLI(t *testing.T) {
 		localcloudtest.StackConfig("eu-west-1", "10.10.0.0/16", 1), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	saved := engineflags.Program
-	engineflags.Program = localcloudtest.Program
-	t.Cleanup(func() { engineflags.Program = saved })
 	t.Setenv("PULUMI_HOME", t.TempDir())
 	env := map[string]string{
 		"PLINTH_HOME": t.TempDir(), "PLINTH_PULUMI": localcloudtest.PulumiCLI(t),
@@ -36,7 +33,8 @@ func TestUpThenDriftThroughTheCLI(t *testing.T) {
 	}
 	getenv := func(k string) string { return env[k] }
 	ios, _, out, _ := iostreams.Test()
-	f := &cmdutil.Factory{IOStreams: ios, ProjectDir: func() (string, error) { return dir, nil }, Getenv: getenv}
+	f := &cmdutil.Factory{IOStreams: ios, ProjectDir: func() (string, error) { return dir, nil }, Getenv: getenv,
+		Program: localcloudtest.Program}
 
 	cmd := up.NewCmdUp(f, nil)
 	cmd.SetArgs([]string{"--stack", "staging"})

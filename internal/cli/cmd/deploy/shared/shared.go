@@ -4,7 +4,6 @@ package shared
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -187,15 +186,6 @@ func Holder(f *cmdutil.Factory) string {
 	}
 	host, _ := os.Hostname()
 	return name + "@" + host
-}
-
-// ExitCodeFor maps deploy errors to exit codes: a held lock is ExitLocked.
-func ExitCodeFor(err error) error {
-	var le *deploy.LockedError
-	if errors.As(err, &le) {
-		return cmdutil.WithExitCode(cmdutil.ExitLocked, err)
-	}
-	return err
 }
 
 func fileExists(p string) bool {
