@@ -39,6 +39,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 func Main() int {
 	f := cmdutil.New()
 	f.StackOutputs = engineflags.StackOutputs(f.Getenv, f.ProjectDir)
+	f.StackCloud = engineflags.StackCloud(f.Getenv, f.ProjectDir)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := NewCmdRoot(f)

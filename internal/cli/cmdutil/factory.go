@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
+	"github.com/plinth-dev/plinth/internal/cloud"
 	"github.com/plinth-dev/plinth/stacks"
 )
 
@@ -25,6 +26,9 @@ type Factory struct {
 	// StackOutputs reads a stack's outputs (the `inventory` object among them) from its Pulumi state.
 	// Filled in by the provisioning engine (internal/provision); nil-safe callers get ErrNoStackOutputs.
 	StackOutputs func(ctx context.Context, stack string) (map[string]any, error)
+	// StackCloud reads the cloud a stack was provisioned into (its plinth:cloud tag); nil means aws. Commands
+	// reach the stack's cloud through cloud.For(ctx, f.StackCloud, stack).
+	StackCloud cloud.Recorded
 }
 
 // ErrNoStackOutputs is returned when no provisioning backend can read stack outputs.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
+	"github.com/plinth-dev/plinth/internal/cloud"
 	"github.com/plinth-dev/plinth/internal/provision"
 	"github.com/plinth-dev/plinth/internal/stackconfig"
 	"github.com/plinth-dev/plinth/internal/views"
@@ -151,27 +152,52 @@ func Operator(getenv func(string) string) string {
 // backend in $PLINTH_BACKEND (default: the local state), without taking the stack's lock.
 func StackOutputs(getenv func(string) string, projectDir func() (string, error)) func(context.Context, string) (map[string]any, error) {
 	return func(ctx context.Context, stack string) (map[string]any, error) {
-		if getenv == nil {
-			getenv = os.Getenv
-		}
-		dir, _ := projectDir()
-		pulumiPath, err := provision.FindPulumi(getenv, dir)
+		o, err := readOptions(getenv, projectDir, stack)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", cmdutil.ErrNoStackOutputs, err)
+			return nil, err
 		}
-		outs, err := provision.ReadOutputs(ctx, provision.Options{
-			Stack:           stack,
-			Home:            getenv("PLINTH_HOME"),
-			Backend:         getenv("PLINTH_BACKEND"),
-			SecretsProvider: getenv("PLINTH_SECRETS_PROVIDER"),
-			PulumiCommand:   pulumiPath,
-			Getenv:          getenv,
-		})
+		outs, err := provision.ReadOutputs(ctx, o)
 		if errors.Is(err, provision.ErrNoStack) {
 			return nil, fmt.Errorf("%w (%w)", cmdutil.ErrNoStackOutputs, err)
 		}
 		return outs, err
 	}
+}
+
+// StackCloud returns the Factory's reader of a stack's recorded cloud (its plinth:cloud tag; "" when the
+// stack has none or does not exist: its outputs reader reports that).
+func StackCloud(getenv func(string) string, projectDir func() (string, error)) cloud.Recorded {
+	return func(ctx context.Context, stack string) (string, error) {
+		o, err := readOptions(getenv, projectDir, stack)
+		if err != nil {
+			return "", err
+		}
+		tags, err := provision.ReadTags(ctx, o)
+		if errors.Is(err, provision.ErrNoStack) {
+			return "", nil
+		}
+		return tags[provision.TagCloud], err
+	}
+}
+
+// readOptions are the options of a read-only look at a stack (no lock, no program).
+func readOptions(getenv func(string) string, projectDir func() (string, error), stack string) (provision.Options, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	dir, _ := projectDir()
+	pulumiPath, err := provision.FindPulumi(getenv, dir)
+	if err != nil {
+		return provision.Options{}, fmt.Errorf("%w: %w", cmdutil.ErrNoStackOutputs, err)
+	}
+	return provision.Options{
+		Stack:           stack,
+		Home:            getenv("PLINTH_HOME"),
+		Backend:         getenv("PLINTH_BACKEND"),
+		SecretsProvider: getenv("PLINTH_SECRETS_PROVIDER"),
+		PulumiCommand:   pulumiPath,
+		Getenv:          getenv,
+	}, nil
 }
 
 func firstNonEmpty(vs ...string) string {

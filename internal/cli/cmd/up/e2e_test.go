@@ -2,6 +2,7 @@ package up_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/cli/cmd/up"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
+	"github.com/plinth-dev/plinth/internal/cloud"
 	"github.com/plinth-dev/plinth/internal/localcloud/localcloudtest"
 )
 
@@ -64,5 +66,14 @@ func TestUpThenDriftThroughTheCLI(t *testing.T) {
 	inv, _ := outs["inventory"].(map[string]any)
 	if vpc, _ := inv["vpcId"].(string); !strings.HasPrefix(vpc, "vpc-") {
 		t.Fatalf("inventory via StackOutputs: %v", outs)
+	}
+	// The stack recorded its cloud: deploy and backup get one clear line instead of reaching for AWS.
+	c, err := cloud.For(context.Background(), engineflags.StackCloud(getenv, f.ProjectDir), "staging")
+	if err != nil || c.Name() != cloud.Local {
+		t.Fatalf("recorded cloud: %v %v", c, err)
+	}
+	if _, err := c.Hosts(context.Background(), "staging", outs); !errors.Is(err, cloud.ErrNotLive) ||
+		!strings.Contains(err.Error(), "pass --inventory FILE") {
+		t.Fatalf("deploy on a local-cloud stack: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/backup/manifest"
 	"github.com/plinth-dev/plinth/internal/blobstore"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
+	"github.com/plinth-dev/plinth/internal/cloud"
 	"github.com/plinth-dev/plinth/stacks/contract"
 )
 
@@ -90,18 +91,22 @@ func Resolve(ctx context.Context, f *cmdutil.Factory, fl Flags, needDB, needStor
 		if err != nil {
 			return r, fmt.Errorf("stack %s: %w", fl.Stack, err)
 		}
+		c, err := cloud.For(ctx, f.StackCloud, fl.Stack)
+		if err != nil {
+			return r, err
+		}
 		if needStore && r.StoreURL == "" {
-			if inv.BackupVault == nil || inv.BackupVault.Bucket == "" {
-				return r, fmt.Errorf("stack %s: inventory has no backupVault.bucket yet: pass --store", fl.Stack)
+			if r.StoreURL, err = c.BackupStore(fl.Stack, inv); err != nil {
+				return r, err
 			}
-			r.StoreURL = "gs://" + inv.BackupVault.Bucket + "?prefix=" + fl.Stack + "/"
 		}
 		if needDB && r.DSN == "" {
-			if inv.Database == nil || inv.Database.WriterEndpoint == "" {
-				return r, fmt.Errorf("stack %s: inventory has no database.writerEndpoint yet: pass --dsn", fl.Stack)
+			addr, err := c.DatabaseAddr(fl.Stack, inv)
+			if err != nil {
+				return r, err
 			}
 			c := mysql.NewConfig()
-			c.Net, c.Addr = "tcp", inv.Database.WriterEndpoint
+			c.Net, c.Addr = "tcp", addr
 			c.User, c.Passwd = getenv(EnvDBUser), getenv(EnvDBPass)
 			if c.User == "" {
 				return r, fmt.Errorf("stack %s: set %s and %s (the credentials of the backup user)", fl.Stack, EnvDBUser, EnvDBPass)
