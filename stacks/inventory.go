@@ -5,6 +5,7 @@ import (
 
 	"github.com/plinth-dev/plinth/components/firewall"
 	"github.com/plinth-dev/plinth/environments"
+	"github.com/plinth-dev/plinth/stacks/contract"
 )
 
 type namedTier struct {
@@ -17,8 +18,9 @@ func computeTiers(s environments.Spec) []namedTier {
 	return []namedTier{{firewall.App, s.Tiers.App}, {firewall.Worker, s.Tiers.Worker}, {firewall.SFTP, s.Tiers.SFTP}}
 }
 
-// InventoryOutput is the name of the stack output that deploy, backup and DR commands read.
-const InventoryOutput = "inventory"
+// InventoryOutput is the name of the stack output that deploy, backup and DR commands read: a
+// contract.Inventory, the one type they decode it into.
+const InventoryOutput = contract.Output
 
 // Exports are the stack outputs: the inventory object plus a few top-level conveniences.
 func (p *Platform) Exports() pulumi.Map {

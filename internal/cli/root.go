@@ -22,7 +22,7 @@ var Version = "dev"
 func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "plinth",
-		Short:         "Provision, deploy, back up and drill the platform",
+		Short:         "Provision, deploy and back up the platform",
 		Version:       Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -40,6 +40,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 func Main() int {
 	f := cmdutil.New()
 	f.StackOutputs = engineflags.StackOutputs(f.Getenv, f.ProjectDir)
+	f.StackCloud = engineflags.StackCloud(f.Getenv, f.ProjectDir)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := NewCmdRoot(f)
@@ -47,7 +48,8 @@ func Main() int {
 	return ExitCode(err, f, ctx.Err() != nil)
 }
 
-// ExitCode prints err (unless silent) and maps it to plinth's exit code.
+// ExitCode prints err (unless silent) and maps it to plinth's exit code through the one table
+// (cmdutil.ExitRules).
 func ExitCode(err error, f *cmdutil.Factory, cancelled bool) int {
 	if err == nil {
 		return cmdutil.ExitOK
@@ -55,15 +57,9 @@ func ExitCode(err error, f *cmdutil.Factory, cancelled bool) int {
 	if !errors.Is(err, cmdutil.ErrSilent) {
 		fmt.Fprintf(f.IOStreams.ErrOut, "error: %v\n", err)
 	}
-	var exitErr *cmdutil.ExitError
-	var flagErr *cmdutil.FlagError
-	switch {
-	case errors.As(err, &exitErr):
-		return exitErr.Code
-	case errors.As(err, &flagErr):
-		return cmdutil.ExitUsage
-	case cancelled || errors.Is(err, context.Canceled):
+	code := cmdutil.ExitCodeOf(err)
+	if code == cmdutil.ExitFailure && cancelled {
 		return cmdutil.ExitCancelled
 	}
-	return cmdutil.ExitFailure
+	return code
 }

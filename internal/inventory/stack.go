@@ -2,7 +2,6 @@ package inventory
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -10,49 +9,20 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/plinth-dev/plinth/stacks/contract"
 )
 
-// Outputs is the `inventory` stack output (the contract the Pulumi program exports). Unknown and missing
-// fields are tolerated: database/backupVault arrive later and are not needed to deploy.
-type Outputs struct {
-	Stack   string `json:"stack"`
-	Region  string `json:"region"`
-	Bastion struct {
-		ASGName string `json:"asgName"`
-		Address string `json:"address"`
-		SSHUser string `json:"sshUser"`
-	} `json:"bastion"`
-	Tiers map[string]struct {
-		ASGName        string `json:"asgName"`
-		TargetGroupARN string `json:"targetGroupArn"`
-		Min            int    `json:"min"`
-		Desired        int    `json:"desired"`
-		Port           int    `json:"port"`
-	} `json:"tiers"`
-}
+// Outputs is the `inventory` stack output: the one contract the Pulumi program exports (stacks/contract).
+type Outputs = contract.Inventory
 
 // ParseOutputs extracts the `inventory` object from a stack's outputs.
 func ParseOutputs(outputs map[string]any) (*Outputs, error) {
-	raw, ok := outputs["inventory"]
-	if !ok {
-		return nil, errors.New("stack outputs: no `inventory` output")
+	out, err := contract.Parse(outputs)
+	if err != nil {
+		return nil, fmt.Errorf("stack outputs: %w", err)
 	}
-	var data []byte
-	switch v := raw.(type) {
-	case string:
-		data = []byte(v)
-	default:
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("stack outputs: inventory: %w", err)
-		}
-		data = b
-	}
-	var out Outputs
-	if err := json.Unmarshal(data, &out); err != nil {
-		return nil, fmt.Errorf("stack outputs: inventory: %w", err)
-	}
-	return &out, nil
+	return out, nil
 }
 
 // ASGAPI is the part of the Auto Scaling API the stack source uses.

@@ -45,15 +45,26 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 // ReadOutputs returns the outputs of an existing stack without locking it or starting anything; a stack that
 // does not exist is ErrNoStack.
 func ReadOutputs(ctx context.Context, o Options) (map[string]any, error) {
+	return readOnly(ctx, o, (*Engine).Outputs)
+}
+
+// ReadTags returns the tags of an existing stack (plinth:cloud among them) the same way.
+func ReadTags(ctx context.Context, o Options) (map[string]string, error) {
+	return readOnly(ctx, o, (*Engine).Tags)
+}
+
+// readOnly opens the stack read-only (no lock, no local cloud, no program), reads what read reads, closes.
+func readOnly[T any](ctx context.Context, o Options, read func(*Engine, context.Context) (T, error)) (T, error) {
 	if o.Program == nil {
 		o.Program = func(*pulumi.Context) error { return nil }
 	}
 	e, err := open(ctx, o, true)
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
 	defer e.Close()
-	return e.Outputs(ctx)
+	return read(e, ctx)
 }
 
 func open(ctx context.Context, o Options, readOnly bool) (*Engine, error) {

@@ -7,7 +7,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
+	"github.com/plinth-dev/plinth/internal/cloud"
+	"github.com/plinth-dev/plinth/stacks"
 )
 
 // Factory builds the dependencies of commands. Tests replace fields.
@@ -17,9 +21,14 @@ type Factory struct {
 	ProjectDir func() (string, error)
 	Now        func() time.Time
 	Getenv     func(string) string
+	// Program is the Pulumi program the engine commands run: the function cmd/program hands to pulumi.Run.
+	Program pulumi.RunFunc
 	// StackOutputs reads a stack's outputs (the `inventory` object among them) from its Pulumi state.
 	// Filled in by the provisioning engine (internal/provision); nil-safe callers get ErrNoStackOutputs.
 	StackOutputs func(ctx context.Context, stack string) (map[string]any, error)
+	// StackCloud reads the cloud a stack was provisioned into (its plinth:cloud tag); nil means aws. Commands
+	// reach the stack's cloud through cloud.For(ctx, f.StackCloud, stack).
+	StackCloud cloud.Recorded
 }
 
 // ErrNoStackOutputs is returned when no provisioning backend can read stack outputs.
@@ -35,8 +44,9 @@ func New() *Factory {
 			}
 			return os.Getwd()
 		},
-		Now:    time.Now,
-		Getenv: os.Getenv,
+		Now:     time.Now,
+		Getenv:  os.Getenv,
+		Program: stacks.Program,
 		StackOutputs: func(context.Context, string) (map[string]any, error) {
 			return nil, ErrNoStackOutputs
 		},

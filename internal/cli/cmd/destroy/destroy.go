@@ -51,7 +51,7 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 	defer e.Close()
 	res, err := e.Destroy(ctx)
 	if err != nil {
-		return engineflags.ExitErr(err)
+		return cmdutil.Coded(err)
 	}
 	return views.EngineResult(opts.IO.Out, opts.JSON(), res)
 }

@@ -49,7 +49,7 @@ func driftRun(ctx context.Context, opts *DriftOptions) error {
 	defer e.Close()
 	rep, err := e.Drift(ctx)
 	if err != nil {
-		return engineflags.ExitErr(err)
+		return cmdutil.Coded(err)
 	}
 	if err := views.DriftReport(opts.IO.Out, opts.JSON(), rep); err != nil {
 		return err

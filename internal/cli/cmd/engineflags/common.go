@@ -3,6 +3,7 @@ package engineflags
 import (
 	"context"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/spf13/cobra"
 
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
@@ -14,6 +15,8 @@ type Common struct {
 	IO         *iostreams.IOStreams
 	ProjectDir func() (string, error)
 	Getenv     func(string) string
+	// Program is the Pulumi program the engine runs.
+	Program pulumi.RunFunc
 	// Open opens the stack (the real engine; a fake in tests).
 	Open Opener
 
@@ -24,7 +27,7 @@ type Common struct {
 
 // NewCommon takes the dependencies from the Factory.
 func NewCommon(f *cmdutil.Factory) Common {
-	return Common{IO: f.IOStreams, ProjectDir: f.ProjectDir, Getenv: f.Getenv, Open: OpenEngine}
+	return Common{IO: f.IOStreams, ProjectDir: f.ProjectDir, Getenv: f.Getenv, Program: f.Program, Open: OpenEngine}
 }
 
 // AddFlags registers --stack, --output and the engine flags.
@@ -50,6 +53,9 @@ func (c *Common) JSON() bool { return c.Output == cmdutil.OutputJSON }
 
 // OpenStack resolves the options and opens the stack.
 func (c *Common) OpenStack(ctx context.Context) (Engine, error) {
-	env := Env{IO: c.IO, ProjectDir: c.ProjectDir, Getenv: c.Getenv}
-	return Open(ctx, env, c.Open, c.Stack, c.Engine, c.JSON())
+	return Open(ctx, c.env(), c.Open, c.Stack, c.Engine, c.JSON())
+}
+
+func (c *Common) env() Env {
+	return Env{IO: c.IO, ProjectDir: c.ProjectDir, Getenv: c.Getenv, Program: c.Program}
 }

@@ -14,17 +14,13 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/spf13/cobra"
 
-	"github.com/plinth-dev/plinth/environments"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
+	"github.com/plinth-dev/plinth/internal/cloud"
 	"github.com/plinth-dev/plinth/internal/provision"
+	"github.com/plinth-dev/plinth/internal/stackconfig"
 	"github.com/plinth-dev/plinth/internal/views"
-	"github.com/plinth-dev/plinth/stacks"
 )
-
-// Program is the Pulumi program the engine commands run: the same function cmd/program hands to pulumi.Run.
-// Tests replace it.
-var Program pulumi.RunFunc = stacks.Program
 
 // Flags are the engine flags every engine command takes.
 type Flags struct {
@@ -64,6 +60,8 @@ type Env struct {
 	IO         *iostreams.IOStreams
 	ProjectDir func() (string, error)
 	Getenv     func(string) string
+	// Program is the Pulumi program the engine runs (the Factory's: stacks.Program).
+	Program pulumi.RunFunc
 }
 
 func (e Env) getenv(k string) string {
@@ -79,14 +77,14 @@ func Options(ctx context.Context, env Env, stack string, fl Flags, asJSON bool) 
 	if err := fl.Validate(); err != nil {
 		return provision.Options{}, err
 	}
-	if Program == nil {
+	if env.Program == nil {
 		return provision.Options{}, errors.New("no Pulumi program linked into this plinth build")
 	}
 	dir, err := env.ProjectDir()
 	if err != nil {
 		return provision.Options{}, fmt.Errorf("project dir: %w", err)
 	}
-	configs, err := StackConfigs(dir)
+	configs, err := stackconfig.All(stackconfig.Dir(dir))
 	if err != nil {
 		return provision.Options{}, err
 	}
@@ -111,7 +109,7 @@ func Options(ctx context.Context, env Env, stack string, fl Flags, asJSON bool) 
 	progress := views.NewEngineProgress(env.IO.Out, asJSON)
 	return provision.Options{
 		Stack:           stack,
-		Program:         Program,
+		Program:         env.Program,
 		StackConfig:     cfg,
 		Home:            env.getenv("PLINTH_HOME"),
 		Backend:         firstNonEmpty(fl.Backend, env.getenv("PLINTH_BACKEND")),
@@ -142,39 +140,6 @@ func defaultPolicyPacks(env Env, projectDir, pulumiPath string) []string {
 	return []string{pack}
 }
 
-// StackConfigs reads every environments/Pulumi.<stack>.yaml under the project dir, by stack name; outside a
-// checkout (no such files) it uses the configs shipped inside plinth.
-func StackConfigs(projectDir string) (map[string][]byte, error) {
-	paths, err := filepath.Glob(filepath.Join(projectDir, "environments", "Pulumi.*.yaml"))
-	if err != nil {
-		return nil, fmt.Errorf("stack configs: %w", err)
-	}
-	if len(paths) == 0 {
-		out := map[string][]byte{}
-		for _, s := range environments.Stacks() {
-			data, err := environments.EmbeddedStackFile(s)
-			if err != nil {
-				return nil, err
-			}
-			out[s] = data
-		}
-		if len(out) == 0 {
-			return nil, fmt.Errorf("stack configs: no environments/Pulumi.<stack>.yaml under %s", projectDir)
-		}
-		return out, nil
-	}
-	out := make(map[string][]byte, len(paths))
-	for _, p := range paths {
-		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(p), "Pulumi."), ".yaml")
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("stack config %s: %w", p, err)
-		}
-		out[name] = data
-	}
-	return out, nil
-}
-
 // Operator names who runs an operation, for the audit record of a promotion override.
 func Operator(getenv func(string) string) string {
 	if getenv == nil {
@@ -183,48 +148,56 @@ func Operator(getenv func(string) string) string {
 	return firstNonEmpty(getenv("GITHUB_ACTOR"), getenv("GITLAB_USER_LOGIN"), getenv("USER"), "unknown")
 }
 
-// ExitErr maps provisioning errors to plinth's exit codes.
-func ExitErr(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, provision.ErrLocked):
-		return cmdutil.WithExitCode(cmdutil.ExitLocked, err)
-	case errors.Is(err, provision.ErrPromotionRefused):
-		return cmdutil.WithExitCode(cmdutil.ExitPromotionRefused, err)
-	case errors.Is(err, provision.ErrPlanRefused):
-		return cmdutil.WithExitCode(cmdutil.ExitPlanRefused, err)
-	case errors.Is(err, provision.ErrCloudMismatch):
-		return cmdutil.WithExitCode(cmdutil.ExitUsage, err)
-	}
-	return err
-}
-
 // StackOutputs returns the Factory's reader of stack outputs: the provisioned stack's outputs, read from the
 // backend in $PLINTH_BACKEND (default: the local state), without taking the stack's lock.
 func StackOutputs(getenv func(string) string, projectDir func() (string, error)) func(context.Context, string) (map[string]any, error) {
 	return func(ctx context.Context, stack string) (map[string]any, error) {
-		if getenv == nil {
-			getenv = os.Getenv
-		}
-		dir, _ := projectDir()
-		pulumiPath, err := provision.FindPulumi(getenv, dir)
+		o, err := readOptions(getenv, projectDir, stack)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", cmdutil.ErrNoStackOutputs, err)
+			return nil, err
 		}
-		outs, err := provision.ReadOutputs(ctx, provision.Options{
-			Stack:           stack,
-			Home:            getenv("PLINTH_HOME"),
-			Backend:         getenv("PLINTH_BACKEND"),
-			SecretsProvider: getenv("PLINTH_SECRETS_PROVIDER"),
-			PulumiCommand:   pulumiPath,
-			Getenv:          getenv,
-		})
+		outs, err := provision.ReadOutputs(ctx, o)
 		if errors.Is(err, provision.ErrNoStack) {
 			return nil, fmt.Errorf("%w (%w)", cmdutil.ErrNoStackOutputs, err)
 		}
 		return outs, err
 	}
+}
+
+// StackCloud returns the Factory's reader of a stack's recorded cloud (its plinth:cloud tag; "" when the
+// stack has none or does not exist: its outputs reader reports that).
+func StackCloud(getenv func(string) string, projectDir func() (string, error)) cloud.Recorded {
+	return func(ctx context.Context, stack string) (string, error) {
+		o, err := readOptions(getenv, projectDir, stack)
+		if err != nil {
+			return "", err
+		}
+		tags, err := provision.ReadTags(ctx, o)
+		if errors.Is(err, provision.ErrNoStack) {
+			return "", nil
+		}
+		return tags[provision.TagCloud], err
+	}
+}
+
+// readOptions are the options of a read-only look at a stack (no lock, no program).
+func readOptions(getenv func(string) string, projectDir func() (string, error), stack string) (provision.Options, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	dir, _ := projectDir()
+	pulumiPath, err := provision.FindPulumi(getenv, dir)
+	if err != nil {
+		return provision.Options{}, fmt.Errorf("%w: %w", cmdutil.ErrNoStackOutputs, err)
+	}
+	return provision.Options{
+		Stack:           stack,
+		Home:            getenv("PLINTH_HOME"),
+		Backend:         getenv("PLINTH_BACKEND"),
+		SecretsProvider: getenv("PLINTH_SECRETS_PROVIDER"),
+		PulumiCommand:   pulumiPath,
+		Getenv:          getenv,
+	}, nil
 }
 
 func firstNonEmpty(vs ...string) string {
@@ -269,7 +242,7 @@ func Open(ctx context.Context, env Env, open Opener, stack string, fl Flags, asJ
 	}
 	e, err := open(ctx, po)
 	if err != nil {
-		return nil, ExitErr(err)
+		return nil, cmdutil.Coded(err)
 	}
 	return e, nil
 }

@@ -13,19 +13,8 @@ import (
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/provision"
+	"github.com/plinth-dev/plinth/stacks"
 )
-
-func TestStackConfigsFallBackToTheShippedOnes(t *testing.T) {
-	got, err := engineflags.StackConfigs(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []string{"staging", "preproduction", "production"} {
-		if !strings.Contains(string(got[s]), "plinth:spec") {
-			t.Errorf("%s: shipped config missing: %q", s, got[s])
-		}
-	}
-}
 
 func TestOptionsResolveFlagsThenEnvironment(t *testing.T) {
 	dir, getenv := engineflagstest.Project(t)
@@ -41,7 +30,7 @@ func TestOptionsResolveFlagsThenEnvironment(t *testing.T) {
 		return getenv(k)
 	}
 	ios, _, _, _ := iostreams.Test()
-	e := engineflags.Env{IO: ios, ProjectDir: func() (string, error) { return dir, nil }, Getenv: env}
+	e := engineflags.Env{IO: ios, ProjectDir: func() (string, error) { return dir, nil }, Getenv: env, Program: stacks.Program}
 	o, err := engineflags.Options(context.Background(), e, "production", engineflags.Flags{SecretsProvider: "awskms://alias/k", PolicyPacks: []string{"policy"}}, false)
 	if err != nil {
 		t.Fatal(err)
@@ -67,11 +56,11 @@ func TestExitErr(t *testing.T) {
 	}
 	for sentinel, code := range cases {
 		var ee *cmdutil.ExitError
-		if err := engineflags.ExitErr(errors.Join(errors.New("ctx"), sentinel)); !errors.As(err, &ee) || ee.Code != code {
+		if err := cmdutil.Coded(errors.Join(errors.New("ctx"), sentinel)); !errors.As(err, &ee) || ee.Code != code {
 			t.Errorf("%v: got %v", sentinel, err)
 		}
 	}
-	if err := engineflags.ExitErr(errors.New("other")); err == nil || err.Error() != "other" {
+	if err := cmdutil.Coded(errors.New("other")); err == nil || err.Error() != "other" {
 		t.Errorf("other error changed: %v", err)
 	}
 }
@@ -99,7 +88,7 @@ func TestProjectPolicyPackIsAttachedOnlyWhenTheEngineCanRunIt(t *testing.T) {
 	}
 	t.Setenv("PATH", t.TempDir()) // no pulumi-language-go on PATH
 	ios, _, _, errOut := iostreams.Test()
-	e := engineflags.Env{IO: ios, ProjectDir: func() (string, error) { return dir, nil }, Getenv: getenv}
+	e := engineflags.Env{IO: ios, ProjectDir: func() (string, error) { return dir, nil }, Getenv: getenv, Program: stacks.Program}
 	o, err := engineflags.Options(context.Background(), e, "staging", engineflags.Flags{}, false)
 	if err != nil {
 		t.Fatal(err)

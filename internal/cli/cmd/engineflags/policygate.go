@@ -2,18 +2,17 @@ package engineflags
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-
-	"github.com/plinth-dev/plinth/environments"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
-	"github.com/plinth-dev/plinth/internal/offline"
 	"github.com/plinth-dev/plinth/internal/policyeval"
 	"github.com/plinth-dev/plinth/internal/provision"
+	"github.com/plinth-dev/plinth/internal/stackconfig"
 	"github.com/plinth-dev/plinth/internal/views"
 	"github.com/plinth-dev/plinth/policy/rules"
 )
@@ -36,24 +35,13 @@ func Gate(ctx context.Context, env Env, stack string, fl Flags) error {
 	if pulumiPath, err := provision.FindPulumi(env.getenv, dir); err == nil && languageHost(pulumiPath) {
 		return nil // the engine runs the pack
 	}
-	configs, err := StackConfigs(dir)
-	if err != nil {
-		return err
-	}
-	data, ok := configs[stack]
-	if !ok {
+	if !slices.Contains(stackconfig.Names(stackconfig.Dir(dir)), stack) {
 		return nil // Options reports the unknown stack
 	}
-	cfg, err := environments.ParseStackFile(data)
+	res, _, err := stackconfig.Evaluate(stackconfig.Dir(dir), stack, stackconfig.Exporting(env.Program))
 	if err != nil {
-		return cmdutil.WithExitCode(cmdutil.ExitConfigInvalid, fmt.Errorf("stack %s: %w", stack, err))
-	}
-	res, err := offline.Evaluate(environments.Project, stack, cfg.Values, cfg.Secret, func(ctx *pulumi.Context) (pulumi.Map, error) {
-		return nil, Program(ctx)
-	})
-	if err != nil {
-		if len(environments.Problems(err)) > 0 {
-			return cmdutil.WithExitCode(cmdutil.ExitConfigInvalid, err)
+		if errors.Is(err, stackconfig.ErrInvalid) {
+			return cmdutil.Coded(err)
 		}
 		return fmt.Errorf("policy gate: %w", err)
 	}
@@ -73,7 +61,7 @@ func Gate(ctx context.Context, env Env, stack string, fl Flags) error {
 
 // Gate runs the policy gate for this command's stack and flags.
 func (c *Common) Gate(ctx context.Context) error {
-	return Gate(ctx, Env{IO: c.IO, ProjectDir: c.ProjectDir, Getenv: c.Getenv}, c.Stack, c.Engine)
+	return Gate(ctx, c.env(), c.Stack, c.Engine)
 }
 
 // languageHost reports whether the Go language host (needed to run a Go policy pack) is beside the Pulumi

@@ -40,11 +40,8 @@ func must(t *testing.T, err error) {
 
 func gate(t *testing.T, dir string, program pulumi.RunFunc, fl engineflags.Flags) (error, string) {
 	t.Helper()
-	saved := engineflags.Program
-	engineflags.Program = program
-	t.Cleanup(func() { engineflags.Program = saved })
 	io, _, _, errOut := iostreams.Test()
-	env := engineflags.Env{IO: io, ProjectDir: func() (string, error) { return dir, nil },
+	env := engineflags.Env{IO: io, ProjectDir: func() (string, error) { return dir, nil }, Program: program,
 		Getenv: func(k string) string {
 			if k == "PATH" {
 				return ""

@@ -3,6 +3,7 @@ package preview
 import (
 	"context"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/spf13/cobra"
 
 	"github.com/plinth-dev/plinth/internal/cli/cmd/engineflags"
@@ -16,6 +17,8 @@ type EngineOptions struct {
 	engineflags.Flags
 	// SavePlan writes the reviewed plan for `plinth up --plan`.
 	SavePlan string
+	// Program is the Pulumi program the engine runs (the Factory's).
+	Program pulumi.RunFunc
 	// Getenv and Open are seams for tests (default os.Getenv and the real engine).
 	Getenv func(string) string
 	Open   engineflags.Opener
@@ -28,7 +31,7 @@ func addEngineFlags(cmd *cobra.Command, o *EngineOptions) {
 
 func engineRun(ctx context.Context, opts *PreviewOptions) error {
 	asJSON := opts.Output == cmdutil.OutputJSON
-	env := engineflags.Env{IO: opts.IO, ProjectDir: opts.ProjectDir, Getenv: opts.Engine.Getenv}
+	env := engineflags.Env{IO: opts.IO, ProjectDir: opts.ProjectDir, Getenv: opts.Engine.Getenv, Program: opts.Engine.Program}
 	if err := engineflags.Gate(ctx, env, opts.Stack, opts.Engine.Flags); err != nil {
 		return err
 	}
@@ -39,7 +42,7 @@ func engineRun(ctx context.Context, opts *PreviewOptions) error {
 	defer e.Close()
 	res, err := e.Preview(ctx, provision.PreviewOptions{SavePlan: opts.Engine.SavePlan})
 	if err != nil {
-		return engineflags.ExitErr(err)
+		return cmdutil.Coded(err)
 	}
 	return views.EngineResult(opts.IO.Out, asJSON, res)
 }

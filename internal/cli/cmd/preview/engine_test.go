@@ -32,7 +32,7 @@ func TestEngineRunSavesPlan(t *testing.T) {
 		Changes: map[string]int{"create": 120}, PlanFile: "/abs/prod.plan.json", PlanSHA256: "beef"}}
 	ios, _, out, _ := iostreams.Test()
 	opts := &PreviewOptions{IO: ios, ProjectDir: func() (string, error) { return dir, nil }, Stack: "production", Output: "human",
-		Engine: EngineOptions{SavePlan: "prod.plan.json", Getenv: getenv, Open: fake.Open}}
+		Engine: EngineOptions{SavePlan: "prod.plan.json", Getenv: getenv, Open: fake.Open, Program: engineflagstest.Program}}
 	if err := engineRun(context.Background(), opts); err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ type PreviewOptions struct {
 
 // NewCmdPreview builds `plinth preview`. runF replaces the run function in tests.
 func NewCmdPreview(f *cmdutil.Factory, runF func(context.Context, *PreviewOptions) error) *cobra.Command {
-	opts := &PreviewOptions{IO: f.IOStreams, ProjectDir: f.ProjectDir}
+	opts := &PreviewOptions{IO: f.IOStreams, ProjectDir: f.ProjectDir, Engine: EngineOptions{Program: f.Program}}
 	cmd := &cobra.Command{
 		Use:   "preview --stack NAME [--offline]",
 		Short: "Show what the program would create for a stack",

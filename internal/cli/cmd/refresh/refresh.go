@@ -45,7 +45,7 @@ func refreshRun(ctx context.Context, opts *RefreshOptions) error {
 	defer e.Close()
 	res, err := e.Refresh(ctx)
 	if err != nil {
-		return engineflags.ExitErr(err)
+		return cmdutil.Coded(err)
 	}
 	return views.EngineResult(opts.IO.Out, opts.JSON(), res)
 }

@@ -2,6 +2,7 @@ package up_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/cli/cmd/up"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
+	"github.com/plinth-dev/plinth/internal/cloud"
 	"github.com/plinth-dev/plinth/internal/localcloud/localcloudtest"
 )
 
@@ -26,9 +28,6 @@ func TestUpThenDriftThroughTheCLI(t *testing.T) {
 		localcloudtest.StackConfig("eu-west-1", "10.10.0.0/16", 1), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	saved := engineflags.Program
-	engineflags.Program = localcloudtest.Program
-	t.Cleanup(func() { engineflags.Program = saved })
 	t.Setenv("PULUMI_HOME", t.TempDir())
 	env := map[string]string{
 		"PLINTH_HOME": t.TempDir(), "PLINTH_PULUMI": localcloudtest.PulumiCLI(t),
@@ -36,7 +35,8 @@ func TestUpThenDriftThroughTheCLI(t *testing.T) {
 	}
 	getenv := func(k string) string { return env[k] }
 	ios, _, out, _ := iostreams.Test()
-	f := &cmdutil.Factory{IOStreams: ios, ProjectDir: func() (string, error) { return dir, nil }, Getenv: getenv}
+	f := &cmdutil.Factory{IOStreams: ios, ProjectDir: func() (string, error) { return dir, nil }, Getenv: getenv,
+		Program: localcloudtest.Program}
 
 	cmd := up.NewCmdUp(f, nil)
 	cmd.SetArgs([]string{"--stack", "staging"})
@@ -66,5 +66,14 @@ func TestUpThenDriftThroughTheCLI(t *testing.T) {
 	inv, _ := outs["inventory"].(map[string]any)
 	if vpc, _ := inv["vpcId"].(string); !strings.HasPrefix(vpc, "vpc-") {
 		t.Fatalf("inventory via StackOutputs: %v", outs)
+	}
+	// The stack recorded its cloud: deploy and backup get one clear line instead of reaching for AWS.
+	c, err := cloud.For(context.Background(), engineflags.StackCloud(getenv, f.ProjectDir), "staging")
+	if err != nil || c.Name() != cloud.Local {
+		t.Fatalf("recorded cloud: %v %v", c, err)
+	}
+	if _, err := c.Hosts(context.Background(), "staging", outs); !errors.Is(err, cloud.ErrNotLive) ||
+		!strings.Contains(err.Error(), "pass --inventory FILE") {
+		t.Fatalf("deploy on a local-cloud stack: %v", err)
 	}
 }

@@ -60,7 +60,7 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 		Plan: opts.Plan, OverridePromotion: opts.OverridePromotion, Operator: engineflags.Operator(opts.Getenv),
 	})
 	if err != nil {
-		return engineflags.ExitErr(err)
+		return cmdutil.Coded(err)
 	}
 	return views.EngineResult(opts.IO.Out, opts.JSON(), res)
 }

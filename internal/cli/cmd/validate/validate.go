@@ -11,6 +11,7 @@ import (
 	"github.com/plinth-dev/plinth/environments"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
+	"github.com/plinth-dev/plinth/internal/stackconfig"
 	"github.com/plinth-dev/plinth/internal/views"
 )
 
@@ -37,7 +38,7 @@ func NewCmdValidate(f *cmdutil.Factory, runF func(context.Context, *ValidateOpti
 			}
 			opts.Stacks = []string{stack}
 			if stack == "" {
-				opts.Stacks = cmdutil.StackNames(opts.ProjectDir)
+				opts.Stacks = stackconfig.Names(opts.ProjectDir)
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -100,7 +101,7 @@ func validateRun(opts *ValidateOptions) error {
 }
 
 func check(projectDir func() (string, error), stack string) (StackReport, error) {
-	data, source, err := cmdutil.StackFile(projectDir, stack)
+	data, source, err := stackconfig.File(projectDir, stack)
 	if err != nil {
 		return StackReport{}, err
 	}

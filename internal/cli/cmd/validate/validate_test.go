@@ -10,6 +10,7 @@ import (
 
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
+	"github.com/plinth-dev/plinth/internal/stackconfig"
 )
 
 func TestShippedStacksValid(t *testing.T) {
@@ -29,7 +30,7 @@ func TestBrokenStackReportsEverything(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "environments", "Pulumi.garbled.yaml"), []byte("config: [unclosed"), 0o644)
 	io, _, out, _ := iostreams.Test()
 	opts := &ValidateOptions{IO: io, ProjectDir: func() (string, error) { return dir, nil }, Output: cmdutil.OutputJSON}
-	opts.Stacks = cmdutil.StackNames(opts.ProjectDir)
+	opts.Stacks = stackconfig.Names(opts.ProjectDir)
 	err := validateRun(opts)
 	var exit *cmdutil.ExitError
 	if !errors.As(err, &exit) || exit.Code != cmdutil.ExitConfigInvalid {

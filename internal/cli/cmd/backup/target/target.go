@@ -4,7 +4,6 @@ package target
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,6 +15,8 @@ import (
 	"github.com/plinth-dev/plinth/internal/backup/manifest"
 	"github.com/plinth-dev/plinth/internal/blobstore"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
+	"github.com/plinth-dev/plinth/internal/cloud"
+	"github.com/plinth-dev/plinth/stacks/contract"
 )
 
 // Environment variables read (flags win). Passing the DSN through the environment keeps the password out
@@ -46,39 +47,17 @@ func AddDBFlags(cmd *cobra.Command, f *Flags, usage string) {
 	cmd.Flags().StringVar(&f.DSN, "dsn", "", usage+" (go-sql-driver DSN user:pass@tcp(host:3306)/; env "+EnvDSN+" keeps the password out of ps)")
 }
 
-// Inventory is the part of the stack's inventory output backups use.
-type Inventory struct {
-	Stack    string `json:"stack"`
-	Database *struct {
-		WriterEndpoint  string   `json:"writerEndpoint"`
-		ReaderEndpoints []string `json:"readerEndpoints"`
-	} `json:"database"`
-	BackupVault *struct {
-		Bucket string `json:"bucket"`
-	} `json:"backupVault"`
-}
+// Inventory is the `inventory` stack output (stacks/contract): the database and the backup vault are the
+// parts backup reads.
+type Inventory = contract.Inventory
 
 // ParseInventory reads the `inventory` output (an object, or its JSON text).
 func ParseInventory(outputs map[string]any) (*Inventory, error) {
-	raw, ok := outputs["inventory"]
-	if !ok {
+	inv, err := contract.Parse(outputs)
+	if errors.Is(err, contract.ErrNoInventory) {
 		return nil, errors.New("stack has no inventory output")
 	}
-	var b []byte
-	switch v := raw.(type) {
-	case string:
-		b = []byte(v)
-	default:
-		var err error
-		if b, err = json.Marshal(v); err != nil {
-			return nil, fmt.Errorf("inventory: %w", err)
-		}
-	}
-	var inv Inventory
-	if err := json.Unmarshal(b, &inv); err != nil {
-		return nil, fmt.Errorf("inventory: %w", err)
-	}
-	return &inv, nil
+	return inv, err
 }
 
 // Resolved is the outcome of resolution.
@@ -112,18 +91,22 @@ func Resolve(ctx context.Context, f *cmdutil.Factory, fl Flags, needDB, needStor
 		if err != nil {
 			return r, fmt.Errorf("stack %s: %w", fl.Stack, err)
 		}
+		c, err := cloud.For(ctx, f.StackCloud, fl.Stack)
+		if err != nil {
+			return r, err
+		}
 		if needStore && r.StoreURL == "" {
-			if inv.BackupVault == nil || inv.BackupVault.Bucket == "" {
-				return r, fmt.Errorf("stack %s: inventory has no backupVault.bucket yet: pass --store", fl.Stack)
+			if r.StoreURL, err = c.BackupStore(fl.Stack, inv); err != nil {
+				return r, err
 			}
-			r.StoreURL = "gs://" + inv.BackupVault.Bucket + "?prefix=" + fl.Stack + "/"
 		}
 		if needDB && r.DSN == "" {
-			if inv.Database == nil || inv.Database.WriterEndpoint == "" {
-				return r, fmt.Errorf("stack %s: inventory has no database.writerEndpoint yet: pass --dsn", fl.Stack)
+			addr, err := c.DatabaseAddr(fl.Stack, inv)
+			if err != nil {
+				return r, err
 			}
 			c := mysql.NewConfig()
-			c.Net, c.Addr = "tcp", inv.Database.WriterEndpoint
+			c.Net, c.Addr = "tcp", addr
 			c.User, c.Passwd = getenv(EnvDBUser), getenv(EnvDBPass)
 			if c.User == "" {
 				return r, fmt.Errorf("stack %s: set %s and %s (the credentials of the backup user)", fl.Stack, EnvDBUser, EnvDBPass)

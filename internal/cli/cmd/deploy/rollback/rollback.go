@@ -97,7 +97,7 @@ func rollbackRun(ctx context.Context, opts *RollbackOptions) error {
 	if err := views.RenderDeployResults(opts.IO.Out, jsonOut, []views.DeployResult{run.Summarize("rollback", p, outs, runErr)}); err != nil {
 		return err
 	}
-	return shared.ExitCodeFor(runErr)
+	return cmdutil.Coded(runErr)
 }
 
 // Target finds the release to roll back to: complete on every host, and the same on all of them.

@@ -177,7 +177,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	if err := views.RenderDeployResults(opts.IO.Out, jsonOut, results); err != nil {
 		return err
 	}
-	return shared.ExitCodeFor(firstErr)
+	return cmdutil.Coded(firstErr)
 }
 
 // Summarize turns a session's outcome into the rendered result.

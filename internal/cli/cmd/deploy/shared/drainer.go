@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"net"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-
+	"github.com/plinth-dev/plinth/internal/cloud"
 	"github.com/plinth-dev/plinth/internal/deploy"
 	"github.com/plinth-dev/plinth/internal/inventory"
 	"github.com/plinth-dev/plinth/internal/lb"
@@ -32,11 +30,7 @@ func Drainer(ctx context.Context, env *Env, tier string) (deploy.Drainer, error)
 		if t.TargetGroupARN == "" {
 			return nil, fmt.Errorf("tier %s: loadBalancer alb but the inventory has no targetGroupArn", tier)
 		}
-		awsCfg, err := config.LoadDefaultConfig(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("aws config: %w", err)
-		}
-		return lb.ALB{API: elbv2.NewFromConfig(awsCfg), TargetGroups: map[string]string{tier: t.TargetGroupARN}}, nil
+		return cloud.NewAWS().ALBDrainer(ctx, env.Inventory.Stack, "", map[string]string{tier: t.TargetGroupARN})
 	case "haproxy":
 		via, err := viaHost(env.Inventory, cfg.Via)
 		if err != nil {

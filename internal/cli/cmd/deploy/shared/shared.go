@@ -5,19 +5,16 @@ package shared
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/spf13/cobra"
 
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
+	"github.com/plinth-dev/plinth/internal/cloud"
 	"github.com/plinth-dev/plinth/internal/deploy"
 	"github.com/plinth-dev/plinth/internal/deploy/local"
 	"github.com/plinth-dev/plinth/internal/inventory"
@@ -158,20 +155,11 @@ func LoadInventory(ctx context.Context, f *cmdutil.Factory, fl *Flags) (*invento
 	if err != nil {
 		return nil, err
 	}
-	parsed, err := inventory.ParseOutputs(outputs)
+	c, err := cloud.For(ctx, f.StackCloud, fl.Stack)
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(parsed.Region))
-	if err != nil {
-		return nil, fmt.Errorf("aws config: %w", err)
-	}
-	src := inventory.Stack{
-		Outputs: func(context.Context, string) (map[string]any, error) { return outputs, nil },
-		ASG:     autoscaling.NewFromConfig(awsCfg),
-		EC2:     ec2.NewFromConfig(awsCfg),
-	}
-	return src.Inventory(ctx, fl.Stack)
+	return c.Hosts(ctx, fl.Stack, outputs)
 }
 
 // LoadConfig reads --config or deploy.yaml in the project directory (absent: defaults).
@@ -207,15 +195,6 @@ func Holder(f *cmdutil.Factory) string {
 	}
 	host, _ := os.Hostname()
 	return name + "@" + host
-}
-
-// ExitCodeFor maps deploy errors to exit codes: a held lock is ExitLocked.
-func ExitCodeFor(err error) error {
-	var le *deploy.LockedError
-	if errors.As(err, &le) {
-		return cmdutil.WithExitCode(cmdutil.ExitLocked, err)
-	}
-	return err
 }
 
 func fileExists(p string) bool {

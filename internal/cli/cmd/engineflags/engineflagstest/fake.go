@@ -93,7 +93,6 @@ func Project(t *testing.T) (string, func(string) string) {
 	if err := os.WriteFile(bin, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	engineflags.Program = func(*pulumi.Context) error { return nil }
 	return dir, func(k string) string {
 		switch k {
 		case "PLINTH_PULUMI":
@@ -105,8 +104,12 @@ func Project(t *testing.T) (string, func(string) string) {
 	}
 }
 
+// Program is a Pulumi program that creates nothing (the fakes never run it).
+func Program(*pulumi.Context) error { return nil }
+
 // Common builds the common options of an engine command for tests.
 func Common(ios *iostreams.IOStreams, dir string, getenv func(string) string, open engineflags.Opener, stack, output string) engineflags.Common {
 	return engineflags.Common{IO: ios, ProjectDir: func() (string, error) { return dir, nil }, Getenv: getenv, Open: open,
-		Stack: stack, Output: output}
+		Program: Program,
+		Stack:   stack, Output: output}
 }

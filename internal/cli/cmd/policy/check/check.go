@@ -8,11 +8,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/plinth-dev/plinth/internal/cli/cmd/preview"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/offline"
 	"github.com/plinth-dev/plinth/internal/policyeval"
+	"github.com/plinth-dev/plinth/internal/stackconfig"
 	"github.com/plinth-dev/plinth/internal/views"
 	"github.com/plinth-dev/plinth/policy/rules"
 )
@@ -30,7 +30,7 @@ type CheckOptions struct {
 
 // NewCmdCheck builds `plinth policy check`.
 func NewCmdCheck(f *cmdutil.Factory, runF func(context.Context, *CheckOptions) error) *cobra.Command {
-	opts := &CheckOptions{IO: f.IOStreams, ProjectDir: f.ProjectDir, Evaluate: preview.Evaluate}
+	opts := &CheckOptions{IO: f.IOStreams, ProjectDir: f.ProjectDir, Evaluate: stackconfig.EvaluateStack}
 	cmd := &cobra.Command{
 		Use:   "check --stack NAME",
 		Short: "Run every policy rule over the stack's resources (offline); exit 4 on a mandatory violation",

@@ -10,10 +10,10 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/plinth-dev/plinth/environments"
-	"github.com/plinth-dev/plinth/internal/cli/cmd/preview"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/offline"
+	"github.com/plinth-dev/plinth/internal/stackconfig"
 	"github.com/plinth-dev/plinth/stacks"
 )
 
@@ -22,7 +22,7 @@ func repoRoot() (string, error) { return "../../../../..", nil }
 func TestShippedStacksPass(t *testing.T) {
 	for _, stack := range environments.Stacks() {
 		io, _, out, _ := iostreams.Test()
-		err := checkRun(&CheckOptions{IO: io, ProjectDir: repoRoot, Stack: stack, Output: cmdutil.OutputHuman, Evaluate: preview.Evaluate})
+		err := checkRun(&CheckOptions{IO: io, ProjectDir: repoRoot, Stack: stack, Output: cmdutil.OutputHuman, Evaluate: stackconfig.EvaluateStack})
 		if err != nil {
 			t.Errorf("%s: %v\n%s", stack, err, out)
 		}
