@@ -6,12 +6,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/plinth-dev/plinth/environments"
+	"github.com/plinth-dev/plinth/internal/stackconfig"
 )
 
 // CompleteStacks completes a stack name from the project's environments/ (or the shipped stacks).
 func CompleteStacks(projectDir func() (string, error)) cobra.CompletionFunc {
 	return func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		return prefixed(StackNames(projectDir), toComplete), cobra.ShellCompDirectiveNoFileComp
+		return prefixed(stackconfig.Names(projectDir), toComplete), cobra.ShellCompDirectiveNoFileComp
 	}
 }
 

@@ -14,11 +14,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/plinth-dev/plinth/internal/cli/cmd/preview"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/graph"
 	"github.com/plinth-dev/plinth/internal/offline"
+	"github.com/plinth-dev/plinth/internal/stackconfig"
 	"github.com/plinth-dev/plinth/internal/views"
 )
 
@@ -50,7 +50,7 @@ type GraphOptions struct {
 
 // NewCmdGraph builds `plinth graph`. runF replaces the run function in tests.
 func NewCmdGraph(f *cmdutil.Factory, runF func(context.Context, *GraphOptions) error) *cobra.Command {
-	opts := &GraphOptions{IO: f.IOStreams, ProjectDir: f.ProjectDir, Evaluate: preview.Evaluate, Renderer: graph.Dot{}}
+	opts := &GraphOptions{IO: f.IOStreams, ProjectDir: f.ProjectDir, Evaluate: stackconfig.EvaluateStack, Renderer: graph.Dot{}}
 	cmd := &cobra.Command{
 		Use:   "graph --stack NAME [--format dot|svg] [--flows] [-o FILE]",
 		Short: "Draw the stack's resources: components as clusters, dependencies, firewall flows (SVG or DOT)",

@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/plinth-dev/plinth/internal/cli/cmd/preview"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/graph"
+	"github.com/plinth-dev/plinth/internal/stackconfig"
 )
 
 func repoRoot() (string, error) { return "../../../..", nil }
@@ -118,7 +118,7 @@ func TestDOTToStdoutMatchesBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, _, err := preview.Evaluate(repoRoot, "production")
+	res, _, err := stackconfig.EvaluateStack(repoRoot, "production")
 	if err != nil {
 		t.Fatal(err)
 	}

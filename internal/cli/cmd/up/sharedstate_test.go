@@ -112,15 +112,13 @@ func sharedState(t *testing.T, backend string, bucket func() string) {
 	}
 	var hold atomic.Bool
 	started, release := make(chan struct{}), make(chan struct{})
-	saved := engineflags.Program
-	engineflags.Program = func(ctx *pulumi.Context) error {
+	program := func(ctx *pulumi.Context) error {
 		if !ctx.DryRun() && hold.CompareAndSwap(true, false) {
 			close(started) // the update is running: the engine holds the backend's lock
 			<-release
 		}
 		return localcloudtest.Program(ctx)
 	}
-	t.Cleanup(func() { engineflags.Program = saved })
 	t.Setenv("PULUMI_HOME", t.TempDir())
 	pulumiCLI := localcloudtest.PulumiCLI(t)
 
@@ -131,7 +129,7 @@ func sharedState(t *testing.T, backend string, bucket func() string) {
 		}
 		getenv := func(k string) string { return env[k] }
 		ios, _, _, _ := iostreams.Test()
-		return &cmdutil.Factory{IOStreams: ios, ProjectDir: func() (string, error) { return project, nil }, Getenv: getenv}, getenv
+		return &cmdutil.Factory{IOStreams: ios, ProjectDir: func() (string, error) { return project, nil }, Getenv: getenv, Program: program}, getenv
 	}
 	upOn := func(f *cmdutil.Factory) (string, error) {
 		cmd := up.NewCmdUp(f, nil)
