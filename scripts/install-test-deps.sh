@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real servers plinth's tests run against: MariaDB (backup/restore), OpenSSH's sshd (deploys),
-# HAProxy (load balancer drain), Graphviz (`plinth graph` renders SVG with dot), and the live local cloud's
+# HAProxy (load balancer drain), Redis (the live cloud's cache), Graphviz (`plinth graph` renders SVG with dot), and the live local cloud's
 # nftables, iproute2 and sudo. Idempotent: does nothing when they are present. Needs root for apt-get.
 set -euo pipefail
 
@@ -18,6 +18,8 @@ command -v dot >/dev/null 2>&1 || need+=(graphviz)
 [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)
 [ -x /usr/bin/sudo ] || need+=(sudo)
 command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
+# The live local cloud's cache (ElastiCache stand-in): Redis with TLS.
+[ -x /usr/bin/redis-server ] || need+=(redis-server redis-tools)
 
 if [ ${#need[@]} -eq 0 ]; then
 	exit 0

@@ -21,9 +21,10 @@ import (
 // A DataTier sits next to a Platform and uses its hosts, supervisor and CA; the reconcile path calls, after
 // Platform.Apply:
 //
-//	s = live.WithReplication(s, dbs)   // before Apply: the flows RDS carries outside the security groups
+//	s = live.WithReplication(s, dbs, caches) // before Apply: the flows the services carry outside the groups
 //	p.Apply(ctx, s)
-//	dt.ApplyDatabases(ctx, dbs)        // dt := live.NewDataTier(p), once
+//	dt.ApplyDatabases(ctx, dbs)              // dt := live.NewDataTier(p), once
+//	dt.ApplyCaches(ctx, caches)              // cache.go
 //	...
 //	dt.Close(); p.Close()              // the data tier first
 //
@@ -128,20 +129,17 @@ func validSQLName(s string) bool {
 	return true
 }
 
-// WithReplication returns s with the flows the managed service carries itself (RDS replication is not
-// governed by the customer's security groups): each replica may open 3306 to its primary. It adds one
-// group per primary (ingress from its replicas) and one per primary's replicas (egress to it). Pure.
-func WithReplication(s State, dbs []Database) State {
+// WithReplication returns s with the flows the managed services carry themselves (RDS and ElastiCache
+// replication is not governed by the customer's security groups): each database replica may open 3306 to
+// its primary, each cache replica 6379 to its primary. Per replica it adds a group on the primary's host
+// (ingress from the replica's address) and one on the replica's host (egress to the primary's). Pure.
+func WithReplication(s State, dbs []Database, caches []Cache) State {
 	out := s
 	out.Groups = append([]SecurityGroup{}, s.Groups...)
 	out.Hosts = append([]Host{}, s.Hosts...)
 	addr := map[string]netip.Addr{}
 	for _, h := range s.Hosts {
 		addr[h.Name] = h.Address
-	}
-	hostOf := map[string]string{}
-	for _, d := range dbs {
-		hostOf[d.Name] = d.Host
 	}
 	addGroup := func(host string, g SecurityGroup) {
 		out.Groups = append(out.Groups, g)
@@ -151,17 +149,34 @@ func WithReplication(s State, dbs []Database) State {
 			}
 		}
 	}
-	for _, d := range dbs {
-		if d.Role == RolePrimary || !addr[d.Host].IsValid() || !addr[hostOf[d.Source]].IsValid() {
-			continue
+	flow := func(name, host, srcName, srcHost string, port int, purpose string) {
+		if !addr[host].IsValid() || !addr[srcHost].IsValid() {
+			return
 		}
-		src := addr[hostOf[d.Source]]
 		rule := func(a netip.Addr) Rule {
-			return Rule{Protocol: "tcp", FromPort: MySQLPort, ToPort: MySQLPort, CIDR: netip.PrefixFrom(a, 32),
-				Purpose: fmt.Sprintf("%s replication of %s (managed)", d.Role, d.Source)}
+			return Rule{Protocol: "tcp", FromPort: port, ToPort: port, CIDR: netip.PrefixFrom(a, 32),
+				Purpose: fmt.Sprintf("%s of %s (managed)", purpose, srcName)}
 		}
-		addGroup(hostOf[d.Source], SecurityGroup{ID: "plinth-repl-in-" + d.Name, Tier: "db", Ingress: []Rule{rule(addr[d.Host])}})
-		addGroup(d.Host, SecurityGroup{ID: "plinth-repl-out-" + d.Name, Tier: "db", Egress: []Rule{rule(src)}})
+		addGroup(srcHost, SecurityGroup{ID: "plinth-repl-in-" + name, Tier: "managed", Ingress: []Rule{rule(addr[host])}})
+		addGroup(host, SecurityGroup{ID: "plinth-repl-out-" + name, Tier: "managed", Egress: []Rule{rule(addr[srcHost])}})
+	}
+	dbHost := map[string]string{}
+	for _, d := range dbs {
+		dbHost[d.Name] = d.Host
+	}
+	for _, d := range dbs {
+		if d.Role != RolePrimary {
+			flow(d.Name, d.Host, d.Source, dbHost[d.Source], MySQLPort, d.Role+" replication")
+		}
+	}
+	cacheHost := map[string]string{}
+	for _, c := range caches {
+		cacheHost[c.Name] = c.Host
+	}
+	for _, c := range caches {
+		if c.Source != "" {
+			flow(c.Name, c.Host, c.Source, cacheHost[c.Source], RedisPort, "cache replication")
+		}
 	}
 	return out
 }
@@ -174,11 +189,13 @@ type DataTier struct {
 	// replPassword is the replication account's password, the same on every server of this tier.
 	replPassword string
 	links        map[string]drLink // DR replica name -> its replication link
+	caches       map[string]*cacheRunning
 }
 
 // NewDataTier returns the data tier of a platform; nothing runs before ApplyDatabases.
 func NewDataTier(p *Platform) *DataTier {
-	return &DataTier{p: p, dbs: map[string]*dbRunning{}, replPassword: randomToken(24), links: map[string]drLink{}}
+	return &DataTier{p: p, dbs: map[string]*dbRunning{}, replPassword: randomToken(24), links: map[string]drLink{},
+		caches: map[string]*cacheRunning{}}
 }
 
 // DatabaseStatus is one database as `plinth local status` shows it.

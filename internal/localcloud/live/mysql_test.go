@@ -42,6 +42,7 @@ func dataState() State {
 			h("db-3", "db", "main", "10.70.18.10"),
 			h("db-dr", "db", "dr", "10.71.16.10"),
 			h("cache-1", "cache", "main", "10.70.16.30"),
+			h("cache-2", "cache", "main", "10.70.17.30"),
 		},
 	}
 }
@@ -62,7 +63,7 @@ func testDatabases() []Database {
 }
 
 // newDataPlatform applies s (with the replication flows) for real, or skips where the live cloud cannot run.
-func newDataPlatform(t *testing.T, id string, s State, dbs []Database) (*Platform, *DataTier) {
+func newDataPlatform(t *testing.T, id string, s State, dbs []Database, caches []Cache) (*Platform, *DataTier) {
 	t.Helper()
 	if err := Check(); err != nil {
 		if os.Geteuid() != 0 {
@@ -90,7 +91,7 @@ func newDataPlatform(t *testing.T, id string, s State, dbs []Database) (*Platfor
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	if err := p.Apply(ctx, WithReplication(s, dbs)); err != nil {
+	if err := p.Apply(ctx, WithReplication(s, dbs, caches)); err != nil {
 		t.Fatalf("apply: %v", err)
 	}
 	return p, dt
@@ -135,7 +136,7 @@ func testTLS(t *testing.T, p *Platform, serverName string) *tls.Config {
 // replica refuses writes; the DR link carries only replication; the four servers' RSS; nothing is left.
 func TestLiveDatabases(t *testing.T) {
 	s, dbs := dataState(), testDatabases()
-	p, dt := newDataPlatform(t, "td1", s, dbs)
+	p, dt := newDataPlatform(t, "td1", s, dbs, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	start := time.Now()
@@ -315,7 +316,7 @@ func TestValidateDatabasesNamesEveryProblem(t *testing.T) {
 
 func TestWithReplicationAddsOnlyReplicationFlows(t *testing.T) {
 	s := dataState()
-	got := WithReplication(s, testDatabases())
+	got := WithReplication(s, testDatabases(), nil)
 	if err := got.Validate(); err != nil {
 		t.Fatal(err)
 	}

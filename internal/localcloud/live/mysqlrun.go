@@ -90,10 +90,7 @@ func tail(path string, n int) string {
 // started (primaries' and replicas' accounts, then each replica's replication, over the DR link for a DR
 // replica). Call it after Platform.Apply with the state WithReplication returned.
 func (dt *DataTier) ApplyDatabases(ctx context.Context, dbs []Database) error {
-	dt.p.mu.Lock()
-	s := dt.p.state
-	dt.p.mu.Unlock()
-	if err := ValidateDatabases(s, dbs); err != nil {
+	if err := ValidateDatabases(dt.state(), dbs); err != nil {
 		return err
 	}
 	dt.mu.Lock()
@@ -179,21 +176,10 @@ func (dt *DataTier) startDB(ctx context.Context, r *dbRunning) error {
 			return fmt.Errorf("mariadb-install-db: %w: %s", err, tail2(out))
 		}
 	}
-	argv := append([]string{nsenterBin, "--target", strconv.Itoa(r.anchor), "--net", "--mount", "--", mariadbdBin},
-		mariadbdArgs(r, dt.caFile())...)
-	log, err := os.OpenFile(r.path("mariadbd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
+	if err := dt.runInHost(r.procName(), r.anchor, r.path("mariadbd.log"), mariadbdBin, mariadbdArgs(r, dt.caFile())...); err != nil {
 		return err
 	}
-	defer log.Close()
-	if _, err := dt.p.sup.Start(r.procName(), true, func() (*exec.Cmd, error) {
-		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Stdout, cmd.Stderr = log, log
-		return cmd, nil
-	}); err != nil {
-		return err
-	}
-	err = waitFor(90*time.Second, func() (bool, error) {
+	err := waitFor(90*time.Second, func() (bool, error) {
 		if _, ok := dt.p.sup.Running(r.procName()); !ok {
 			return false, fmt.Errorf("mariadbd exited: %s%s", tail(r.path("mariadbd.log"), 1000), r.errorLog())
 		}
@@ -313,6 +299,30 @@ func (dt *DataTier) replicate(ctx context.Context, src, r *dbRunning) error {
 	return nil
 }
 
+// state is the platform's current desired state.
+func (dt *DataTier) state() State {
+	dt.p.mu.Lock()
+	defer dt.p.mu.Unlock()
+	return dt.p.state
+}
+
+// runInHost starts bin under the supervisor (restarted when it exits) inside a host's network and mount
+// namespaces, logging to logPath.
+func (dt *DataTier) runInHost(name string, anchor int, logPath, bin string, args ...string) error {
+	argv := append([]string{nsenterBin, "--target", strconv.Itoa(anchor), "--net", "--mount", "--", bin}, args...)
+	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	_, err = dt.p.sup.Start(name, true, func() (*exec.Cmd, error) {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Stdout, cmd.Stderr = log, log
+		return cmd, nil
+	})
+	return err
+}
+
 // stopDB stops a database's server (its files stay with its host) and its DR link.
 func (dt *DataTier) stopDB(name string) error {
 	r := dt.dbs[name]
@@ -333,7 +343,7 @@ func (dt *DataTier) stopDB(name string) error {
 func (dt *DataTier) Close() error {
 	dt.mu.Lock()
 	defer dt.mu.Unlock()
-	var errs []error
+	errs := []error{dt.closeCaches()}
 	for _, role := range []string{RoleDRReplica, RoleReplica, RolePrimary} {
 		for _, n := range sortedKeys(dt.dbs) {
 			if dt.dbs[n].spec.Role == role {
