@@ -190,6 +190,7 @@ type DataTier struct {
 	replPassword string
 	links        map[string]drLink // DR replica name -> its replication link
 	caches       map[string]*cacheRunning
+	vaults       []*Vault
 }
 
 // NewDataTier returns the data tier of a platform; nothing runs before ApplyDatabases.

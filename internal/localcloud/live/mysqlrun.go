@@ -343,7 +343,7 @@ func (dt *DataTier) stopDB(name string) error {
 func (dt *DataTier) Close() error {
 	dt.mu.Lock()
 	defer dt.mu.Unlock()
-	errs := []error{dt.closeCaches()}
+	errs := []error{dt.closeVaults(), dt.closeCaches()}
 	for _, role := range []string{RoleDRReplica, RoleReplica, RolePrimary} {
 		for _, n := range sortedKeys(dt.dbs) {
 			if dt.dbs[n].spec.Role == role {
