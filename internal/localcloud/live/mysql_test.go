@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -205,6 +206,15 @@ func TestLiveDatabases(t *testing.T) {
 	}
 	if len(pids) != 4 {
 		t.Errorf("%d mariadbd processes, want 4", len(pids))
+	}
+	// Applying the same databases again changes nothing: the same processes serve.
+	if err := dt.ApplyDatabases(ctx, dbs); err != nil {
+		t.Fatalf("apply databases again: %v", err)
+	}
+	for _, pr := range p.Status().Processes {
+		if strings.HasSuffix(pr.Name, "/mariadbd") && !slices.Contains(pids, pr.Pid) {
+			t.Errorf("%s restarted by a second apply (pid %d)", pr.Name, pr.Pid)
+		}
 	}
 	_ = drRoot.Close()
 	if err := dt.Close(); err != nil {
