@@ -140,7 +140,7 @@ func (dt *DataTier) ApplyCaches(ctx context.Context, caches []Cache) error {
 		want[c.Name] = c
 	}
 	for _, n := range sortedKeys(dt.caches) {
-		if c, ok := want[n]; !ok || c != dt.caches[n].spec {
+		if c, ok := want[n]; !ok || c != dt.caches[n].spec || dt.hostReplaced(c.Host, dt.caches[n].anchor) {
 			if err := dt.stopCache(n); err != nil {
 				return err
 			}

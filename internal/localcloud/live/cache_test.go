@@ -60,6 +60,23 @@ func TestLiveCache(t *testing.T) {
 	} else {
 		t.Logf("plain-text client refused: %v", err)
 	}
+	// The platform re-creates the replica's host (a changed host is replaced): ApplyCaches starts the node
+	// again in the new host, and it replicates again.
+	s2 := dataState()
+	s2.Hosts[6].Tier = "cache-b"
+	if err := p.Apply(ctx, WithReplication(s2, nil, caches)); err != nil {
+		t.Fatal(err)
+	}
+	if err := dt.ApplyCaches(ctx, caches); err != nil {
+		t.Fatalf("apply caches after the host was replaced: %v", err)
+	}
+	err = waitFor(30*time.Second, func() (bool, error) {
+		got, err = cmds(replica, true, "AUTH "+testAuthToken, "GET greeting")
+		return err == nil && len(got) == 2 && got[1] == "hello-over-tls", nil
+	})
+	if err != nil {
+		t.Errorf("replaced replica: %v (%q)", err, got)
+	}
 	var pids []int
 	for _, st := range dt.Caches() {
 		t.Logf("%s %s %s rss=%.1f MiB", st.Name, st.Role, st.Address, float64(st.RSSBytes)/(1<<20))

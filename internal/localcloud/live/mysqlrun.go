@@ -101,7 +101,7 @@ func (dt *DataTier) ApplyDatabases(ctx context.Context, dbs []Database) error {
 	}
 	var errs []error
 	for _, n := range sortedKeys(dt.dbs) {
-		if d, ok := want[n]; !ok || d != dt.dbs[n].spec {
+		if d, ok := want[n]; !ok || d != dt.dbs[n].spec || dt.hostReplaced(d.Host, dt.dbs[n].anchor) {
 			errs = append(errs, dt.stopDB(n))
 		}
 	}
@@ -297,6 +297,13 @@ func (dt *DataTier) replicate(ctx context.Context, src, r *dbRunning) error {
 			last["Slave_IO_Running"], last["Slave_SQL_Running"], last["Last_IO_Error"], last["Last_SQL_Error"])
 	}
 	return nil
+}
+
+// hostReplaced says whether a host no longer runs with the anchor a server was started under (the platform
+// re-created or removed it): the server is started again in the new host.
+func (dt *DataTier) hostReplaced(name string, anchor int) bool {
+	rh := dt.lockedHost(name)
+	return rh == nil || rh.anchor != anchor
 }
 
 // state is the platform's current desired state.
