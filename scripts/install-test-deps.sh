@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real servers plinth's tests run against: MariaDB (backup/restore), OpenSSH's sshd (deploys),
-# HAProxy (load balancer drain), Graphviz (`plinth graph` renders SVG with dot), mariadb-binlog (point-in-time
-# replay), mydumper (backup benchmark peer), and the live local cloud's nftables, iproute2 and sudo.
-# Idempotent: does nothing when they are present. Needs root for apt-get.
+# HAProxy (load balancer drain), Redis (the live cloud's cache), Graphviz (`plinth graph` renders SVG with
+# dot), mariadb-binlog (point-in-time replay), mydumper (backup benchmark peer), and the live local cloud's
+# nftables, iproute2 and sudo. Idempotent: does nothing when they are present. Needs root for apt-get.
 set -euo pipefail
 
 need=()
@@ -22,6 +22,8 @@ command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
 command -v mariadb-binlog >/dev/null 2>&1 || command -v mysqlbinlog >/dev/null 2>&1 || need+=(mariadb-client)
 # mydumper/myloader: the peers of make bench-backup.
 command -v mydumper >/dev/null 2>&1 || need+=(mydumper)
+# The live local cloud's cache (ElastiCache stand-in): Redis with TLS.
+[ -x /usr/bin/redis-server ] || need+=(redis-server redis-tools)
 
 if [ ${#need[@]} -eq 0 ]; then
 	exit 0
