@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/plinth-dev/plinth/internal/deploy"
+	"github.com/plinth-dev/plinth/internal/policyeval"
 	"github.com/plinth-dev/plinth/internal/provision"
 	"github.com/plinth-dev/plinth/internal/stackconfig"
 )
@@ -59,7 +60,7 @@ func ExitRules() []ExitRule {
 			return as[*FlagError](err) || is(stackconfig.ErrBadStackName, provision.ErrCloudMismatch)(err)
 		}},
 		{ExitConfigInvalid, "the environment spec is invalid (every problem is printed)", is(stackconfig.ErrInvalid)},
-		{ExitPolicyViolation, "a mandatory policy rule is violated", never},
+		{ExitPolicyViolation, "a mandatory policy rule is violated", is(policyeval.ErrMandatory)},
 		{ExitDrift, "drift found (`plinth drift`)", never},
 		{ExitLocked, "a deploy lock or stack lock is held by someone else (the holder is named)", func(err error) bool {
 			return as[*deploy.LockedError](err) || is(provision.ErrLocked)(err)

@@ -132,7 +132,7 @@ func defaultPolicyPacks(env Env, projectDir, pulumiPath string) []string {
 	if _, err := os.Stat(filepath.Join(pack, "PulumiPolicy.yaml")); err != nil {
 		return nil
 	}
-	if !languageHost(pulumiPath) {
+	if !provision.LanguageHost(pulumiPath) {
 		fmt.Fprintf(env.IO.ErrOut, "note: policy pack %s not attached to the engine: it needs pulumi-language-go beside %s; preview and up check the same rules offline first\n",
 			pack, pulumiPath)
 		return nil
