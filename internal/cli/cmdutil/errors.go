@@ -57,7 +57,8 @@ func ExitRules() []ExitRule {
 	return []ExitRule{
 		{ExitOK, "success", never},
 		{ExitUsage, "bad flags or arguments", func(err error) bool {
-			return as[*FlagError](err) || is(stackconfig.ErrBadStackName, provision.ErrCloudMismatch)(err)
+			return as[*FlagError](err) || as[*provision.UnknownStackError](err) ||
+				is(stackconfig.ErrBadStackName, provision.ErrCloudMismatch)(err)
 		}},
 		{ExitConfigInvalid, "the environment spec is invalid (every problem is printed)", is(stackconfig.ErrInvalid)},
 		{ExitPolicyViolation, "a mandatory policy rule is violated", is(policyeval.ErrMandatory)},
