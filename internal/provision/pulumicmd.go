@@ -38,3 +38,13 @@ func isExecutable(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }
+
+// LanguageHost reports whether the Go language host (needed to run a Go policy pack) is beside the Pulumi CLI
+// at pulumiPath or on PATH.
+func LanguageHost(pulumiPath string) bool {
+	if _, err := os.Stat(filepath.Join(filepath.Dir(pulumiPath), "pulumi-language-go")); err == nil {
+		return true
+	}
+	_, err := exec.LookPath("pulumi-language-go")
+	return err == nil
+}

@@ -17,3 +17,17 @@ func JSON(w io.Writer, v any) error {
 func JSONLine(w io.Writer, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
+
+// The output formats (--output).
+const (
+	FormatHuman = "human"
+	FormatJSON  = "json"
+)
+
+// Render is the one way a command picks its output: v as JSON for FormatJSON, else human(w).
+func Render(w io.Writer, format string, v any, human func(io.Writer) error) error {
+	if format == FormatJSON {
+		return JSON(w, v)
+	}
+	return human(w)
+}

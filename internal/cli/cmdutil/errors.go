@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/plinth-dev/plinth/internal/deploy"
+	"github.com/plinth-dev/plinth/internal/policyeval"
 	"github.com/plinth-dev/plinth/internal/provision"
 	"github.com/plinth-dev/plinth/internal/stackconfig"
 )
@@ -56,10 +57,11 @@ func ExitRules() []ExitRule {
 	return []ExitRule{
 		{ExitOK, "success", never},
 		{ExitUsage, "bad flags or arguments", func(err error) bool {
-			return as[*FlagError](err) || is(stackconfig.ErrBadStackName, provision.ErrCloudMismatch)(err)
+			return as[*FlagError](err) || as[*provision.UnknownStackError](err) ||
+				is(stackconfig.ErrBadStackName, provision.ErrCloudMismatch)(err)
 		}},
 		{ExitConfigInvalid, "the environment spec is invalid (every problem is printed)", is(stackconfig.ErrInvalid)},
-		{ExitPolicyViolation, "a mandatory policy rule is violated", never},
+		{ExitPolicyViolation, "a mandatory policy rule is violated", is(policyeval.ErrMandatory)},
 		{ExitDrift, "drift found (`plinth drift`)", never},
 		{ExitLocked, "a deploy lock or stack lock is held by someone else (the holder is named)", func(err error) bool {
 			return as[*deploy.LockedError](err) || is(provision.ErrLocked)(err)

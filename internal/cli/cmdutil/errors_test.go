@@ -60,6 +60,7 @@ func TestExitCodeOfDomainErrors(t *testing.T) {
 		{errors.New("boom"), ExitFailure},
 		{FlagErrorf("--x"), ExitUsage},
 		{fmt.Errorf("open: %w", provision.ErrCloudMismatch), ExitUsage},
+		{&provision.UnknownStackError{Stack: "qa"}, ExitUsage},
 		{fmt.Errorf("deploy: %w", &deploy.LockedError{}), ExitLocked},
 		{fmt.Errorf("up: %w", provision.ErrLocked), ExitLocked},
 		{fmt.Errorf("up: %w", provision.ErrPromotionRefused), ExitPromotionRefused},

@@ -2,12 +2,14 @@ package cmdutil
 
 import (
 	"github.com/spf13/cobra"
+
+	"github.com/plinth-dev/plinth/internal/views"
 )
 
 // Output formats shared by every command that prints data.
 const (
-	OutputHuman = "human"
-	OutputJSON  = "json"
+	OutputHuman = views.FormatHuman
+	OutputJSON  = views.FormatJSON
 )
 
 // AddOutputFlag registers --output/-o (human|json) on cmd.

@@ -7,9 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/spf13/cobra"
@@ -18,7 +15,6 @@ import (
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/cloud"
 	"github.com/plinth-dev/plinth/internal/provision"
-	"github.com/plinth-dev/plinth/internal/stackconfig"
 	"github.com/plinth-dev/plinth/internal/views"
 )
 
@@ -84,60 +80,14 @@ func Options(ctx context.Context, env Env, stack string, fl Flags, asJSON bool) 
 	if err != nil {
 		return provision.Options{}, fmt.Errorf("project dir: %w", err)
 	}
-	configs, err := stackconfig.All(stackconfig.Dir(dir))
-	if err != nil {
-		return provision.Options{}, err
-	}
-	cfg, ok := configs[stack]
-	if !ok {
-		names := make([]string, 0, len(configs))
-		for n := range configs {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		return provision.Options{}, cmdutil.FlagErrorf("--stack %s: no environments/Pulumi.%s.yaml in %s (stacks: %s)",
-			stack, stack, dir, strings.Join(names, ", "))
-	}
-	pulumiPath, err := provision.FindPulumi(env.getenv, dir)
-	if err != nil {
-		return provision.Options{}, err
-	}
-	packs := fl.PolicyPacks
-	if len(packs) == 0 {
-		packs = defaultPolicyPacks(env, dir, pulumiPath)
-	}
 	progress := views.NewEngineProgress(env.IO.Out, asJSON)
-	return provision.Options{
-		Stack:           stack,
-		Program:         env.Program,
-		StackConfig:     cfg,
-		Home:            env.getenv("PLINTH_HOME"),
-		Backend:         firstNonEmpty(fl.Backend, env.getenv("PLINTH_BACKEND")),
-		SecretsProvider: firstNonEmpty(fl.SecretsProvider, env.getenv("PLINTH_SECRETS_PROVIDER")),
-		Cloud:           firstNonEmpty(fl.Cloud, env.getenv("PLINTH_CLOUD"), provision.CloudAWS),
-		PulumiCommand:   pulumiPath,
-		PolicyPacks:     packs,
-		Parallel:        fl.Parallel,
-		Revision:        provision.GitRevision(ctx, dir, configs),
-		Getenv:          env.getenv,
-		OnEvent:         progress.Event,
-	}, nil
-}
-
-// defaultPolicyPacks attaches the project's policy pack (policy/PulumiPolicy.yaml) to every preview and up
-// when the engine can run it: a Go pack needs the Go language host (pulumi-language-go) beside the CLI or on
-// PATH. Without it the pack is not attached, and a warning says so.
-func defaultPolicyPacks(env Env, projectDir, pulumiPath string) []string {
-	pack := filepath.Join(projectDir, "policy")
-	if _, err := os.Stat(filepath.Join(pack, "PulumiPolicy.yaml")); err != nil {
-		return nil
-	}
-	if !languageHost(pulumiPath) {
-		fmt.Fprintf(env.IO.ErrOut, "note: policy pack %s not attached to the engine: it needs pulumi-language-go beside %s; preview and up check the same rules offline first\n",
-			pack, pulumiPath)
-		return nil
-	}
-	return []string{pack}
+	o, err := provision.Resolve(ctx, provision.Request{
+		Stack: stack, ProjectDir: dir, Program: env.Program, Getenv: env.getenv, OnEvent: progress.Event,
+		Backend: fl.Backend, SecretsProvider: fl.SecretsProvider, Cloud: fl.Cloud, PolicyPacks: fl.PolicyPacks,
+		Parallel: fl.Parallel,
+		Note:     func(msg string) { fmt.Fprintf(env.IO.ErrOut, "note: %s\n", msg) },
+	})
+	return o, cmdutil.Coded(err)
 }
 
 // Operator names who runs an operation, for the audit record of a promotion override.

@@ -3,6 +3,7 @@ package preview
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/policyeval"
@@ -18,12 +19,7 @@ func offlineRun(_ context.Context, opts *PreviewOptions) error {
 	}
 	view := views.NewPreview(res, source)
 	view.Violations = append(view.Violations, policyeval.Check(res)...)
-	if opts.Output == cmdutil.OutputJSON {
-		err = views.JSON(opts.IO.Out, view)
-	} else {
-		err = views.PreviewHuman(opts.IO.Out, view, res.StackURN)
-	}
-	if err != nil {
+	if err := views.Render(opts.IO.Out, opts.Output, view, func(w io.Writer) error { return views.PreviewHuman(w, view, res.StackURN) }); err != nil {
 		return err
 	}
 	if rules.AnyMandatory(view.Violations) {

@@ -5,6 +5,7 @@ package validate
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -78,21 +79,20 @@ func validateRun(opts *ValidateOptions) error {
 		}
 		reports = append(reports, r)
 	}
-	if opts.Output == cmdutil.OutputJSON {
-		if err := views.JSON(opts.IO.Out, reports); err != nil {
-			return err
-		}
-	} else {
+	if err := views.Render(opts.IO.Out, opts.Output, reports, func(w io.Writer) error {
 		for _, r := range reports {
 			if r.Valid {
-				fmt.Fprintf(opts.IO.Out, "✓ %s: valid (%s)\n", r.Stack, r.Source)
+				fmt.Fprintf(w, "✓ %s: valid (%s)\n", r.Stack, r.Source)
 				continue
 			}
-			fmt.Fprintf(opts.IO.Out, "✗ %s: %d problem(s) (%s)\n", r.Stack, len(r.Problems), r.Source)
+			fmt.Fprintf(w, "✗ %s: %d problem(s) (%s)\n", r.Stack, len(r.Problems), r.Source)
 			for _, p := range r.Problems {
-				fmt.Fprintf(opts.IO.Out, "  - %s: %s\n", p.Key, p.Message)
+				fmt.Fprintf(w, "  - %s: %s\n", p.Key, p.Message)
 			}
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	if invalid > 0 {
 		return cmdutil.WithExitCode(cmdutil.ExitConfigInvalid, fmt.Errorf("%d of %d stack(s) invalid", invalid, len(reports)))

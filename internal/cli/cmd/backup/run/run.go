@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/spf13/cobra"
 
 	"github.com/plinth-dev/plinth/internal/backup"
@@ -82,16 +81,12 @@ is written last: a backup interrupted at any point is never listed as restorable
 	return cmd
 }
 
-func level(s string) (zstd.EncoderLevel, error) {
-	switch s {
-	case "fastest":
-		return zstd.SpeedFastest, nil
-	case "default", "":
-		return zstd.SpeedDefault, nil
-	case "better":
-		return zstd.SpeedBetterCompression, nil
+func level(s string) (backup.Level, error) {
+	lvl, err := backup.ParseLevel(s)
+	if err != nil {
+		return 0, cmdutil.FlagErrorf("--compression: want fastest, default or better, got %q", s)
 	}
-	return 0, cmdutil.FlagErrorf("--compression: want fastest, default or better, got %q", s)
+	return lvl, nil
 }
 
 func runRun(opts *RunOptions) error {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/spf13/cobra"
 
 	"github.com/plinth-dev/plinth/internal/backup"
@@ -16,6 +15,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/blobstore"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cloud"
+	"github.com/plinth-dev/plinth/internal/mysqlx"
 	"github.com/plinth-dev/plinth/stacks/contract"
 )
 
@@ -105,13 +105,11 @@ func Resolve(ctx context.Context, f *cmdutil.Factory, fl Flags, needDB, needStor
 			if err != nil {
 				return r, err
 			}
-			c := mysql.NewConfig()
-			c.Net, c.Addr = "tcp", addr
-			c.User, c.Passwd = getenv(EnvDBUser), getenv(EnvDBPass)
-			if c.User == "" {
+			user := getenv(EnvDBUser)
+			if user == "" {
 				return r, fmt.Errorf("stack %s: set %s and %s (the credentials of the backup user)", fl.Stack, EnvDBUser, EnvDBPass)
 			}
-			r.DSN = c.FormatDSN()
+			r.DSN = mysqlx.DSN(addr, user, getenv(EnvDBPass))
 		}
 	}
 	if needDB && r.DSN == "" {

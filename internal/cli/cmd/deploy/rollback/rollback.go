@@ -3,17 +3,14 @@ package rollback
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/plinth-dev/plinth/internal/cli/cmd/deploy/run"
 	"github.com/plinth-dev/plinth/internal/cli/cmd/deploy/shared"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/deploy"
-	"github.com/plinth-dev/plinth/internal/inventory"
 	"github.com/plinth-dev/plinth/internal/views"
 )
 
@@ -76,7 +73,7 @@ func rollbackRun(ctx context.Context, opts *RollbackOptions) error {
 	if err != nil {
 		return cmdutil.FlagErrorf("--tier: %v", err)
 	}
-	target, err := Target(ctx, env.Runner, tier.Hosts, opts.To)
+	target, err := deploy.FindRollbackTarget(ctx, env.Runner, tier.Hosts, opts.To)
 	if err != nil {
 		return err
 	}
@@ -94,39 +91,8 @@ func rollbackRun(ctx context.Context, opts *RollbackOptions) error {
 	exec := &deploy.Executor{Runner: env.Runner, Drainer: dr, Emit: view.Event, Now: opts.Now, StepTimeout: env.StepTimeout, Parallel: env.Parallel}
 	s := &deploy.Session{State: env.State, Exec: exec, Holder: opts.Holder, Message: opts.Message, Action: "rollback", Now: opts.Now}
 	outs, runErr := s.Run(ctx, []*deploy.Plan{p})
-	if err := views.RenderDeployResults(opts.IO.Out, jsonOut, []views.DeployResult{run.Summarize("rollback", p, outs, runErr)}); err != nil {
+	if err := views.RenderDeployResults(opts.IO.Out, jsonOut, []views.DeployResult{views.SummarizeDeploy("rollback", p, outs, runErr)}); err != nil {
 		return err
 	}
 	return cmdutil.Coded(runErr)
-}
-
-// Target finds the release to roll back to: complete on every host, and the same on all of them.
-func Target(ctx context.Context, r deploy.Runner, hosts []inventory.Host, to string) (string, error) {
-	if len(hosts) == 0 {
-		return "", fmt.Errorf("rollback: no hosts")
-	}
-	target := to
-	listings := make([]deploy.Listing, len(hosts))
-	for i, h := range hosts {
-		res, err := r.Run(ctx, h, deploy.Command{Argv: deploy.ListArgv(h.Root)})
-		if err != nil {
-			return "", fmt.Errorf("rollback %s: list releases: %w", h.Name, err)
-		}
-		if listings[i], err = deploy.ParseListing(res.Stdout); err != nil {
-			return "", fmt.Errorf("rollback %s: %w", h.Name, err)
-		}
-	}
-	if target == "" {
-		t, err := deploy.RollbackTarget(listings[0], "")
-		if err != nil {
-			return "", fmt.Errorf("rollback %s: %w", hosts[0].Name, err)
-		}
-		target = t
-	}
-	for i, h := range hosts {
-		if _, err := deploy.RollbackTarget(listings[i], target); err != nil {
-			return "", fmt.Errorf("rollback %s: %w", h.Name, err)
-		}
-	}
-	return target, nil
 }

@@ -168,7 +168,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		exec := &deploy.Executor{Runner: env.Runner, Drainer: drainers[p.Tier], Emit: view.Event, Now: now, StepTimeout: env.StepTimeout, Parallel: env.Parallel}
 		s := &deploy.Session{State: env.State, Exec: exec, Holder: opts.Holder, Message: opts.Message, Action: "deploy", Now: now}
 		outs, err := s.Run(ctx, []*deploy.Plan{p})
-		results = append(results, Summarize("deploy", p, outs, err))
+		results = append(results, views.SummarizeDeploy("deploy", p, outs, err))
 		if err != nil {
 			firstErr = err
 			break
@@ -178,31 +178,6 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		return err
 	}
 	return cmdutil.Coded(firstErr)
-}
-
-// Summarize turns a session's outcome into the rendered result.
-func Summarize(action string, p *deploy.Plan, outs []*deploy.Outcome, err error) views.DeployResult {
-	r := views.DeployResult{Stack: p.Stack, Tier: p.Tier, Version: p.Version, Action: action, Result: "succeeded", Switched: []string{}}
-	if len(outs) > 0 && outs[0] != nil {
-		o := outs[0]
-		r.BytesSent, r.ElapsedMs = o.BytesSent, time.Duration(o.Elapsed).Milliseconds()
-		if o.Switched != nil {
-			r.Switched = o.Switched
-		}
-		r.RolledBack = o.RolledBack
-	}
-	if err != nil {
-		r.Result, r.Error = "failed", err.Error()
-		var he *deploy.HostError
-		if errors.As(err, &he) {
-			r.FailedHost = he.Host
-		}
-		var le *deploy.LockedError
-		if errors.As(err, &le) {
-			r.Result = "locked"
-		}
-	}
-	return r
 }
 
 // describe hashes the artifact.

@@ -5,6 +5,7 @@ package check
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -60,12 +61,7 @@ func checkRun(opts *CheckOptions) error {
 	}
 	vs := policyeval.Check(res)
 	report := views.NewPolicyReport(opts.Stack, len(rules.All()), len(res.Resources), vs)
-	if opts.Output == cmdutil.OutputJSON {
-		err = views.JSON(opts.IO.Out, report)
-	} else {
-		err = views.PolicyHuman(opts.IO.Out, report)
-	}
-	if err != nil {
+	if err := views.Render(opts.IO.Out, opts.Output, report, func(w io.Writer) error { return views.PolicyHuman(w, report) }); err != nil {
 		return err
 	}
 	if report.Mandatory > 0 {

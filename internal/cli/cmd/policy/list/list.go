@@ -4,6 +4,7 @@ package list
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -53,13 +54,12 @@ func listRun(opts *ListOptions) error {
 	for _, r := range rules.All() {
 		infos = append(infos, RuleInfo{ID: r.ID, Level: r.Level, Description: r.Description, Fix: r.Fix})
 	}
-	if opts.Output == cmdutil.OutputJSON {
-		return views.JSON(opts.IO.Out, infos)
-	}
-	for _, r := range infos {
-		if _, err := fmt.Fprintf(opts.IO.Out, "%-28s %-9s %s\n", r.ID, r.Level, r.Description); err != nil {
-			return err
+	return views.Render(opts.IO.Out, opts.Output, infos, func(w io.Writer) error {
+		for _, r := range infos {
+			if _, err := fmt.Fprintf(w, "%-28s %-9s %s\n", r.ID, r.Level, r.Description); err != nil {
+				return err
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
