@@ -25,6 +25,8 @@ type Executor struct {
 	// Parallel bounds the hosts worked on at once (staging, health checks of the tier, pruning; a session's
 	// early connections likewise); 0 is every host at once.
 	Parallel int
+	// Store is the object store of pull staging (plans with Staging pull need it).
+	Store ArtifactStore
 
 	emitMu    sync.Mutex
 	slotsOnce sync.Once
@@ -58,6 +60,7 @@ func (e *Executor) acquireCtx(ctx context.Context) (func(), bool) {
 // Outcome is what a plan did.
 type Outcome struct {
 	BytesSent  int64             `json:"bytesSent"`
+	StoreBytes int64             `json:"storeBytes,omitempty"` // pull staging: bytes sent to the object store
 	Switched   []string          `json:"switched"`
 	RolledBack []string          `json:"rolledBack,omitempty"`
 	Previous   map[string]string `json:"previous"`
@@ -72,7 +75,16 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Outcome, error) {
 	out := &Outcome{Previous: map[string]string{}}
 	var mu sync.Mutex
 
-	// Phase 1: stage everywhere, in parallel. Staging takes no capacity out.
+	// Phase 1: stage everywhere, in parallel. Staging takes no capacity out. Pull staging first puts the
+	// artifact in the store, once.
+	if p.Staging == StagingPull {
+		n, err := e.publish(ctx, p)
+		out.StoreBytes = n
+		if err != nil {
+			out.Elapsed = Millis(now().Sub(start))
+			return out, err
+		}
+	}
 	err := e.parallel(ctx, p, PhaseStage, 0, p.Stage, func(ctx context.Context, h inventory.Host, s Step) error {
 		switch s.Kind {
 		case StepCurrent, StepStage: // both print the host's current release first
@@ -90,6 +102,8 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Outcome, error) {
 			out.BytesSent += n
 			mu.Unlock()
 			return err
+		case StepFetch:
+			return e.fetch(ctx, h, *s.Fetch)
 		}
 		return e.step(ctx, p, h, s)
 	})
