@@ -70,4 +70,3 @@ func (e *Executor) runStep(ctx context.Context, p *Plan, phase Phase, batchNo in
 	e.emit(p, ev)
 	return err
 }
-

@@ -5,89 +5,23 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/plinth-dev/plinth/internal/deploy"
 	"github.com/plinth-dev/plinth/internal/deploy/deploytest"
 	"github.com/plinth-dev/plinth/internal/deploy/s3store"
 )
 
-const artifactBucket = "plinth-artifacts"
-
-// emulator is gofakes3 on 127.0.0.1 counting the object bytes it receives (PUT bodies) and serves (GET
-// bodies).
-type emulator struct {
-	mem     *s3mem.Backend
-	url     string
-	in, out atomic.Int64
-	gets    atomic.Int64
-}
-
-func startEmulator(t *testing.T) *emulator {
+// storeOf opens the store of a deploy config pointing at the emulator, as plinth deploy does.
+func storeOf(t *testing.T, e *deploytest.Store) *s3store.Store {
 	t.Helper()
-	e := &emulator{mem: s3mem.New()}
-	if err := e.mem.CreateBucket(artifactBucket); err != nil {
-		t.Fatal(err)
-	}
-	s3h := gofakes3.New(e.mem).Server()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut {
-			r.Body = countingBody{r.Body, &e.in}
-		}
-		if r.Method == http.MethodGet && strings.Count(strings.Trim(r.URL.Path, "/"), "/") > 0 {
-			e.gets.Add(1)
-			w = countingWriter{w, &e.out}
-		}
-		s3h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	e.url = srv.URL
-	return e
-}
-
-type countingBody struct {
-	io.ReadCloser
-	n *atomic.Int64
-}
-
-func (c countingBody) Read(p []byte) (int, error) {
-	n, err := c.ReadCloser.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-type countingWriter struct {
-	http.ResponseWriter
-	n *atomic.Int64
-}
-
-func (c countingWriter) Write(p []byte) (int, error) {
-	n, err := c.ResponseWriter.Write(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-func (e *emulator) store(t *testing.T) *s3store.Store {
-	t.Helper()
-	client := s3.New(s3.Options{
-		Region: "eu-west-1", BaseEndpoint: aws.String(e.url), UsePathStyle: true,
-		Credentials:                credentials.NewStaticCredentialsProvider("emulator", "emulator", ""),
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
-	})
-	st, err := s3store.New(client, artifactBucket, "plinth/")
+	t.Setenv("AWS_ACCESS_KEY_ID", "emulator")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "emulator")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	st, err := s3store.Open(context.Background(), deploy.StoreConfig{Bucket: deploytest.StoreBucket, Prefix: "plinth/",
+		Region: "eu-west-1", Endpoint: e.URL, PathStyle: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,8 +42,8 @@ func (c *cluster) pullPlan(t *testing.T, rel deploy.Release, cfg deploy.TierConf
 func TestPullStagingFetchesFromTheStoreOnce(t *testing.T) {
 	c := newCluster(t, 4)
 	r := c.runner(t)
-	em := startEmulator(t)
-	ex := &deploy.Executor{Runner: r, Store: em.store(t)}
+	em := deploytest.StartStore(t)
+	ex := &deploy.Executor{Runner: r, Store: storeOf(t, em)}
 	v1 := deploytest.Release(t, deploytest.BuildApp(t, "v1", true, 1<<20), "v1")
 
 	out, err := ex.Execute(context.Background(), c.pullPlan(t, v1, deploytest.TierConfig()))
@@ -119,10 +53,10 @@ func TestPullStagingFetchesFromTheStoreOnce(t *testing.T) {
 	if out.BytesSent != 0 {
 		t.Errorf("%d bytes through SSH uploads, want 0", out.BytesSent)
 	}
-	if out.StoreBytes != v1.Size || em.in.Load() < v1.Size || em.in.Load() > v1.Size+v1.Size/100 {
-		t.Errorf("to the store: outcome %d, emulator received %d bytes; want one copy (%d)", out.StoreBytes, em.in.Load(), v1.Size)
+	if out.StoreBytes != v1.Size || em.In.Load() < v1.Size || em.In.Load() > v1.Size+v1.Size/100 {
+		t.Errorf("to the store: outcome %d, emulator received %d bytes; want one copy (%d)", out.StoreBytes, em.In.Load(), v1.Size)
 	}
-	if got := em.out.Load(); got != 4*v1.Size {
+	if got := em.Out.Load(); got != 4*v1.Size {
 		t.Errorf("emulator served %d bytes, want 4 x %d", got, v1.Size)
 	}
 	for i, h := range c.hosts {
@@ -137,10 +71,10 @@ func TestPullStagingFetchesFromTheStoreOnce(t *testing.T) {
 			t.Errorf("%s: artifact sha256 %x", h.Name, sum)
 		}
 	}
-	t.Logf("artifact %d bytes: %d into the store, %d out of it (4 hosts), %d through SSH uploads", v1.Size, em.in.Load(), em.out.Load(), out.BytesSent)
+	t.Logf("artifact %d bytes: %d into the store, %d out of it (4 hosts), %d through SSH uploads", v1.Size, em.In.Load(), em.Out.Load(), out.BytesSent)
 
 	// The same artifact as another version: the store has it (no PUT), the hosts have it (no GET).
-	in, served := em.in.Load(), em.out.Load()
+	in, served := em.In.Load(), em.Out.Load()
 	v1b := v1
 	v1b.Version = "v1b"
 	cfg := deploytest.TierConfig()
@@ -149,9 +83,9 @@ func TestPullStagingFetchesFromTheStoreOnce(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pull deploy v1b: %v", err)
 	}
-	if out.StoreBytes != 0 || em.in.Load() != in || em.out.Load() != served {
+	if out.StoreBytes != 0 || em.In.Load() != in || em.Out.Load() != served {
 		t.Errorf("re-deploy of the same artifact: %d to the store (emulator +%d), %d served, want none",
-			out.StoreBytes, em.in.Load()-in, em.out.Load()-served)
+			out.StoreBytes, em.In.Load()-in, em.Out.Load()-served)
 	}
 }
 
@@ -160,13 +94,13 @@ func TestPullStagingFetchesFromTheStoreOnce(t *testing.T) {
 func TestPullStagingRefusesATamperedObject(t *testing.T) {
 	c := newCluster(t, 2)
 	r := c.runner(t)
-	em := startEmulator(t)
+	em := deploytest.StartStore(t)
 	v2 := deploytest.Release(t, deploytest.BuildApp(t, "v2", true, 0), "v2")
 	evil := bytes.Repeat([]byte{'x'}, int(v2.Size)) // same size: Put sees it as present
-	if _, err := em.mem.PutObject(artifactBucket, "plinth/"+deploy.StoreKey(v2.SHA256), nil, bytes.NewReader(evil), v2.Size, nil); err != nil {
+	if _, err := em.Mem.PutObject(deploytest.StoreBucket, "plinth/"+deploy.StoreKey(v2.SHA256), nil, bytes.NewReader(evil), v2.Size, nil); err != nil {
 		t.Fatal(err)
 	}
-	out, err := (&deploy.Executor{Runner: r, Store: em.store(t)}).Execute(context.Background(), c.pullPlan(t, v2, deploytest.TierConfig()))
+	out, err := (&deploy.Executor{Runner: r, Store: storeOf(t, em)}).Execute(context.Background(), c.pullPlan(t, v2, deploytest.TierConfig()))
 	if err == nil {
 		t.Fatal("deploy of a tampered artifact succeeded")
 	}

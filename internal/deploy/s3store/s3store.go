@@ -11,10 +11,36 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/plinth-dev/plinth/internal/deploy"
 )
+
+// Open builds the store of a deploy config, with the default AWS credential chain (environment, shared
+// config, instance role).
+func Open(ctx context.Context, c deploy.StoreConfig) (*Store, error) {
+	var opts []func(*config.LoadOptions) error
+	if c.Region != "" {
+		opts = append(opts, config.WithRegion(c.Region))
+	}
+	ac, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("artifact store s3://%s: %w", c.Bucket, err)
+	}
+	client := s3.NewFromConfig(ac, func(o *s3.Options) {
+		o.UsePathStyle = c.PathStyle
+		if c.Endpoint != "" {
+			o.BaseEndpoint = aws.String(c.Endpoint)
+			// S3-compatible stores and emulators do not all take the SDK's trailing checksums.
+			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+			o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		}
+	})
+	return New(client, c.Bucket, c.Prefix)
+}
 
 // Store keeps artifacts in Bucket under Prefix (with the key the executor gives, deploy.StoreKey).
 type Store struct {
