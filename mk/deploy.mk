@@ -20,3 +20,9 @@ fuzz-deploy:
 .PHONY: bench-deploy-sim
 bench-deploy-sim:
 	BENCH_SIM_HOSTS=12,48,200,1000 $(GO) test -count=1 -run '^TestDeploySimulation$$' -v -timeout 30m ./bench/deploy/
+
+# Pull staging over real sshd hosts on loopback (BENCH_PULL_HOSTS, default 48) and an S3 emulator: push vs
+# pull, and how many copies of the artifact left plinth each way.
+.PHONY: bench-deploy-pull
+bench-deploy-pull: test-deps
+	$(GO) test -run '^$$' -bench '^BenchmarkPullStaging$$' -benchtime 1x -timeout 20m ./bench/deploy/
