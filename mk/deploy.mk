@@ -13,3 +13,16 @@ bench-deploy: test-deps
 fuzz: fuzz-deploy
 fuzz-deploy:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseListing$$' -fuzztime $(FUZZTIME) ./internal/deploy/
+
+# The fleet simulation (issue 15): the real planner, executor and session over an in-memory runner with a
+# latency/bandwidth model (internal/deploy/deploysim), on a fake clock (testing/synctest): 12, 48, 200 and
+# 1,000 hosts in 3 AZs, push and pull staging; prints simulated deploy time and plinth's peak heap / RSS.
+.PHONY: bench-deploy-sim
+bench-deploy-sim:
+	BENCH_SIM_HOSTS=12,48,200,1000 $(GO) test -count=1 -run '^TestDeploySimulation$$' -v -timeout 30m ./bench/deploy/
+
+# Pull staging over real sshd hosts on loopback (BENCH_PULL_HOSTS, default 48) and an S3 emulator: push vs
+# pull, and how many copies of the artifact left plinth each way.
+.PHONY: bench-deploy-pull
+bench-deploy-pull: test-deps
+	$(GO) test -run '^$$' -bench '^BenchmarkPullStaging$$' -benchtime 1x -timeout 20m ./bench/deploy/

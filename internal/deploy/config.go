@@ -28,6 +28,21 @@ type Config struct {
 	// Parallel bounds the hosts worked on at once: connections, uploads, commands (default 0: every host
 	// of the tier at once; --parallel overrides it).
 	Parallel int `yaml:"parallel,omitempty"`
+	// Staging is push, pull or auto (default: auto = pull from PullFromHosts hosts when Store is set;
+	// --staging overrides it).
+	Staging string `yaml:"staging,omitempty"`
+	// Store is the object store of pull staging (nil: push only).
+	Store *StoreConfig `yaml:"store,omitempty"`
+}
+
+// StoreConfig is an S3 bucket for pull staging's artifacts (the hosts' instance role reads Prefix only).
+type StoreConfig struct {
+	Bucket string `yaml:"bucket"`
+	Prefix string `yaml:"prefix,omitempty"`
+	Region string `yaml:"region,omitempty"`
+	// Endpoint and PathStyle are for S3-compatible stores and emulators.
+	Endpoint  string `yaml:"endpoint,omitempty"`
+	PathStyle bool   `yaml:"pathStyle,omitempty"`
 }
 
 // TierConfig says how a tier's binary is installed, restarted and checked. Argv elements may use the
@@ -99,6 +114,14 @@ func ParseConfig(data []byte) (*Config, error) {
 	}
 	if c.KeepAlive < 0 {
 		errs = append(errs, fmt.Errorf("deploy config: keepalive %s: must not be negative", c.KeepAlive))
+	}
+	switch c.Staging {
+	case "", "auto", string(StagingPush), string(StagingPull):
+	default:
+		errs = append(errs, fmt.Errorf("deploy config: staging %q: want push, pull or auto", c.Staging))
+	}
+	if c.Store != nil && c.Store.Bucket == "" {
+		errs = append(errs, errors.New("deploy config: store: bucket is required"))
 	}
 	names := make([]string, 0, len(c.Tiers))
 	for n := range c.Tiers {

@@ -25,6 +25,8 @@ type Executor struct {
 	// Parallel bounds the hosts worked on at once (staging, health checks of the tier, pruning; a session's
 	// early connections likewise); 0 is every host at once.
 	Parallel int
+	// Store is the object store of pull staging (plans with Staging pull need it).
+	Store ArtifactStore
 
 	emitMu    sync.Mutex
 	slotsOnce sync.Once
@@ -58,6 +60,7 @@ func (e *Executor) acquireCtx(ctx context.Context) (func(), bool) {
 // Outcome is what a plan did.
 type Outcome struct {
 	BytesSent  int64             `json:"bytesSent"`
+	StoreBytes int64             `json:"storeBytes,omitempty"` // pull staging: bytes sent to the object store
 	Switched   []string          `json:"switched"`
 	RolledBack []string          `json:"rolledBack,omitempty"`
 	Previous   map[string]string `json:"previous"`
@@ -72,7 +75,16 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Outcome, error) {
 	out := &Outcome{Previous: map[string]string{}}
 	var mu sync.Mutex
 
-	// Phase 1: stage everywhere, in parallel. Staging takes no capacity out.
+	// Phase 1: stage everywhere, in parallel. Staging takes no capacity out. Pull staging first puts the
+	// artifact in the store, once.
+	if p.Staging == StagingPull {
+		n, err := e.publish(ctx, p)
+		out.StoreBytes = n
+		if err != nil {
+			out.Elapsed = Millis(now().Sub(start))
+			return out, err
+		}
+	}
 	err := e.parallel(ctx, p, PhaseStage, 0, p.Stage, func(ctx context.Context, h inventory.Host, s Step) error {
 		switch s.Kind {
 		case StepCurrent, StepStage: // both print the host's current release first
@@ -90,6 +102,8 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Outcome, error) {
 			out.BytesSent += n
 			mu.Unlock()
 			return err
+		case StepFetch:
+			return e.fetch(ctx, h, *s.Fetch)
 		}
 		return e.step(ctx, p, h, s)
 	})
@@ -295,67 +309,6 @@ func (e *Executor) rollbackBatch(ctx context.Context, p *Plan, batchNo int, batc
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// parallel runs each host's steps in order, hosts concurrently; every host runs to its end or its first
-// failure. Failures come back as *HostError, joined.
-func (e *Executor) parallel(ctx context.Context, p *Plan, phase Phase, batchNo int, work []HostSteps, do func(context.Context, inventory.Host, Step) error) error {
-	var mu sync.Mutex
-	var errs []error
-	var wg sync.WaitGroup
-	for _, hs := range work {
-		h, ok := p.Host(hs.Host)
-		if !ok {
-			return fmt.Errorf("plan: unknown host %s", hs.Host)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer e.acquire()()
-			for _, s := range hs.Steps {
-				t0 := time.Now()
-				e.emit(p, Event{Phase: phase, Host: h.Name, Step: s.Kind, Status: StatusStart, Batch: batchNo})
-				err := do(ctx, h, s)
-				ev := Event{Phase: phase, Host: h.Name, Step: s.Kind, Status: StatusOK, Batch: batchNo, Elapsed: Millis(time.Since(t0))}
-				if err != nil {
-					he := asHostError(h, s.Kind, err)
-					ev.Status, ev.Message = StatusFail, he.Err.Error()
-					if he.Logs != "" {
-						ev.Message += "\n" + he.Logs
-					}
-					e.emit(p, ev)
-					mu.Lock()
-					errs = append(errs, he)
-					mu.Unlock()
-					return
-				}
-				e.emit(p, ev)
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-func asHostError(h inventory.Host, kind StepKind, err error) *HostError {
-	var he *HostError
-	if errors.As(err, &he) {
-		return he
-	}
-	return &HostError{Host: h.Name, Step: kind, Err: classify(h.Root, err)}
-}
-
-// runStep runs one step with start/ok/fail events (rollbacks).
-func (e *Executor) runStep(ctx context.Context, p *Plan, phase Phase, batchNo int, h inventory.Host, s Step) error {
-	t0 := time.Now()
-	e.emit(p, Event{Phase: phase, Host: h.Name, Step: s.Kind, Status: StatusStart, Batch: batchNo})
-	err := e.step(ctx, p, h, s)
-	ev := Event{Phase: phase, Host: h.Name, Step: s.Kind, Status: StatusOK, Batch: batchNo, Elapsed: Millis(time.Since(t0))}
-	if err != nil {
-		ev.Status, ev.Message = StatusFail, err.Error()
-	}
-	e.emit(p, ev)
-	return err
 }
 
 // withStepTimeout bounds one step on a host: a hung host fails its step.

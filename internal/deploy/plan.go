@@ -17,6 +17,8 @@ type StepKind string
 const (
 	StepCurrent StepKind = "current" // record the current release (rollback plans; a deploy's stage step reports it)
 	StepUpload  StepKind = "upload"  // content-addressed upload + sha256 verification on the host
+	StepPublish StepKind = "publish" // pull staging: the artifact's one upload to the object store (executor)
+	StepFetch   StepKind = "fetch"   // pull staging: the host downloads the artifact (presigned URL) and verifies its sha256
 	StepStage   StepKind = "stage"   // releases/<v>/ from the artifact, completion marker last; records the current release
 	StepCheck   StepKind = "check"   // the health of every host of the tier, before a batch is taken out (executor)
 	StepDrain   StepKind = "drain"   // take the host out of the load balancer
@@ -34,6 +36,7 @@ type Step struct {
 	Kind   StepKind    `json:"kind"`
 	Argv   []string    `json:"argv,omitempty"`
 	Upload *UploadSpec `json:"upload,omitempty"`
+	Fetch  *FetchSpec  `json:"fetch,omitempty"`
 	Health *HealthSpec `json:"health,omitempty"`
 	Keep   int         `json:"keep,omitempty"`
 }
@@ -69,6 +72,7 @@ type Plan struct {
 	Finish     []HostSteps      `json:"finish"`
 	Config     TierConfig       `json:"-"`
 	Drain      bool             `json:"drain"`
+	Staging    Staging          `json:"staging,omitempty"` // "" is push
 }
 
 // PlanInput is everything the planner needs. Planning does no I/O.
@@ -79,6 +83,8 @@ type PlanInput struct {
 	Config    TierConfig // defaults applied (Config.Tier)
 	// Drain says whether the tier sits behind a load balancer (drain/enable steps).
 	Drain bool
+	// Staging is push ("" too) or pull (ChooseStaging).
+	Staging Staging
 }
 
 // NewPlan turns (inventory, tier, release, strategy) into ordered steps.
@@ -106,9 +112,20 @@ func NewPlan(in PlanInput) (*Plan, error) {
 		Stack: in.Inventory.Stack, Tier: in.Tier, Version: r.Version, SHA256: r.SHA256,
 		BatchSize: size, MinHealthy: minHealthy, Hosts: tier.Hosts, Config: cfg, Drain: in.Drain,
 	}
+	switch in.Staging {
+	case "", StagingPush:
+	case StagingPull:
+		p.Staging = StagingPull
+	default:
+		return nil, fmt.Errorf("plan: staging %q: want push or pull", in.Staging)
+	}
 	for _, h := range tier.Hosts {
+		get := Step{Kind: StepUpload, Upload: &UploadSpec{Local: r.Artifact, Remote: ArtifactPath(h.Root, r.SHA256), SHA256: r.SHA256, Size: r.Size}}
+		if p.Staging == StagingPull {
+			get = Step{Kind: StepFetch, Fetch: &FetchSpec{Local: r.Artifact, Key: StoreKey(r.SHA256), Remote: ArtifactPath(h.Root, r.SHA256), SHA256: r.SHA256, Size: r.Size}}
+		}
 		p.Stage = append(p.Stage, HostSteps{Host: h.Name, Steps: []Step{
-			{Kind: StepUpload, Upload: &UploadSpec{Local: r.Artifact, Remote: ArtifactPath(h.Root, r.SHA256), SHA256: r.SHA256, Size: r.Size}},
+			get,
 			{Kind: StepStage, Argv: StageArgv(h.Root, r.Version, r.SHA256, cfg.Binary, r.CreatedAt)},
 		}})
 		p.Finish = append(p.Finish, HostSteps{Host: h.Name, Steps: []Step{

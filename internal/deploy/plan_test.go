@@ -208,10 +208,20 @@ func TestConfigRejectsUnknownFieldsAndBadValues(t *testing.T) {
 		"stepTimeout: -5s",
 		"keepalive: -1s",
 		"stepTimeout: soon",
+		"staging: rsync",
+		"store: {prefix: plinth/}",
+		"store: {bucket: b, acl: public}",
 	} {
 		if _, err := deploy.ParseConfig([]byte(doc)); err == nil {
 			t.Errorf("accepted %q", doc)
 		}
+	}
+}
+
+func TestConfigStagingAndStore(t *testing.T) {
+	c, err := deploy.ParseConfig([]byte("staging: pull\nstore: {bucket: artifacts, prefix: plinth/, region: eu-west-1}\n"))
+	if err != nil || c.Staging != "pull" || c.Store == nil || c.Store.Bucket != "artifacts" || c.Store.Prefix != "plinth/" {
+		t.Fatalf("%+v %v", c, err)
 	}
 }
 

@@ -2,6 +2,7 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,6 +19,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/deploy"
+	"github.com/plinth-dev/plinth/internal/deploy/s3store"
 	"github.com/plinth-dev/plinth/internal/views"
 )
 
@@ -36,6 +39,7 @@ type RunOptions struct {
 	Artifact string
 	Version  string
 	Batch    string
+	Staging  string
 	Message  string
 	DryRun   bool
 }
@@ -67,6 +71,11 @@ Exit codes: 0 deployed, 1 failed (the error names the host), 2 bad flags, 3 inva
 			if err := deploy.ValidateVersion(opts.Version); err != nil {
 				return cmdutil.FlagErrorf("--version: %v", err)
 			}
+			switch opts.Staging {
+			case "", "auto", string(deploy.StagingPush), string(deploy.StagingPull):
+			default:
+				return cmdutil.FlagErrorf("--staging: want push, pull or auto, got %q", opts.Staging)
+			}
 			if opts.Artifact == "" && !opts.AllTiers {
 				return cmdutil.FlagErrorf("--artifact is required")
 			}
@@ -83,6 +92,7 @@ Exit codes: 0 deployed, 1 failed (the error names the host), 2 bad flags, 3 inva
 	cmd.Flags().StringVarP(&opts.Artifact, "artifact", "a", "", "local path of the binary (with --all-tiers, a tier's artifact: in the config overrides it)")
 	cmd.Flags().StringVarP(&opts.Version, "version", "V", "", "release version (a path element: [A-Za-z0-9._+-])")
 	cmd.Flags().StringVar(&opts.Batch, "batch", "", "hosts switched at once: a count or a percentage (capped to keep N of N+1 in service)")
+	cmd.Flags().StringVar(&opts.Staging, "staging", "", "push (a copy per host over SSH), pull (one upload to deploy.yaml's store, hosts fetch it) or auto (pull from 20 hosts when a store is set; default: deploy.yaml's staging, else auto)")
 	cmd.Flags().StringVarP(&opts.Message, "message", "m", "", "why: recorded in the lock and the audit log")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the plan and change nothing")
 	return cmd
@@ -143,7 +153,11 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 			}
 		}
 		drainers[tier] = dr
-		p, err := deploy.NewPlan(deploy.PlanInput{Inventory: env.Inventory, Tier: tier, Release: rel, Config: cfg, Drain: dr != nil})
+		staging, err := deploy.ChooseStaging(cmp.Or(opts.Staging, env.Config.Staging), len(t.Hosts), env.Config.Store != nil)
+		if err != nil {
+			return cmdutil.WithExitCode(cmdutil.ExitConfigInvalid, err)
+		}
+		p, err := deploy.NewPlan(deploy.PlanInput{Inventory: env.Inventory, Tier: tier, Release: rel, Config: cfg, Drain: dr != nil, Staging: staging})
 		if err != nil {
 			return cmdutil.WithExitCode(cmdutil.ExitConfigInvalid, err)
 		}
@@ -160,12 +174,18 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		}
 		return nil
 	}
+	var store deploy.ArtifactStore
+	if env.Config.Store != nil && slices.ContainsFunc(plans, func(p *deploy.Plan) bool { return p.Staging == deploy.StagingPull }) {
+		if store, err = s3store.Open(ctx, *env.Config.Store); err != nil {
+			return cmdutil.WithExitCode(cmdutil.ExitConfigInvalid, err)
+		}
+	}
 	view := views.NewDeployView(opts.IO.Out, jsonOut, opts.IO.ProgressEnabled())
 	var results []views.DeployResult
 	var firstErr error
 	// One session per tier: each holds the stack lock only while it runs, and each is audited.
 	for _, p := range plans {
-		exec := &deploy.Executor{Runner: env.Runner, Drainer: drainers[p.Tier], Emit: view.Event, Now: now, StepTimeout: env.StepTimeout, Parallel: env.Parallel}
+		exec := &deploy.Executor{Runner: env.Runner, Drainer: drainers[p.Tier], Emit: view.Event, Now: now, StepTimeout: env.StepTimeout, Parallel: env.Parallel, Store: store}
 		s := &deploy.Session{State: env.State, Exec: exec, Holder: opts.Holder, Message: opts.Message, Action: "deploy", Now: now}
 		outs, err := s.Run(ctx, []*deploy.Plan{p})
 		results = append(results, views.SummarizeDeploy("deploy", p, outs, err))
