@@ -36,7 +36,7 @@ type Heartbeat struct {
 func ensureHeartbeatTable(ctx context.Context, db *sql.DB) error {
 	for _, q := range []string{
 		"CREATE DATABASE IF NOT EXISTS `" + HeartbeatSchema + "`",
-		"CREATE TABLE IF NOT EXISTS `" + HeartbeatSchema + "`.`" + HeartbeatTable + "` (drill_id VARCHAR(64) NOT NULL, seq BIGINT NOT NULL, at DATETIME(6) NOT NULL, PRIMARY KEY (drill_id, seq)) ENGINE=InnoDB",
+		"CREATE TABLE IF NOT EXISTS `" + HeartbeatSchema + "`.`" + HeartbeatTable + "` (drill_id VARCHAR(64) NOT NULL, seq BIGINT NOT NULL, at_us BIGINT NOT NULL COMMENT 'unix microseconds', PRIMARY KEY (drill_id, seq)) ENGINE=InnoDB",
 	} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("heartbeat table: %w", err)
@@ -94,8 +94,8 @@ func (h *Heartbeat) loop() {
 func (h *Heartbeat) beat(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	seq, at := h.seq+1, time.Now().UTC()
-	if _, err := h.DB.ExecContext(ctx, "INSERT INTO `"+HeartbeatSchema+"`.`"+HeartbeatTable+"` (drill_id, seq, at) VALUES (?, ?, ?)", h.DrillID, seq, at); err != nil {
+	seq, at := h.seq+1, time.Now().UTC().Truncate(time.Microsecond)
+	if _, err := h.DB.ExecContext(ctx, "INSERT INTO `"+HeartbeatSchema+"`.`"+HeartbeatTable+"` (drill_id, seq, at_us) VALUES (?, ?, ?)", h.DrillID, seq, at.UnixMicro()); err != nil {
 		return fmt.Errorf("heartbeat %d: %w", seq, err)
 	}
 	h.seq, h.lastAt = seq, at
@@ -161,9 +161,9 @@ type RPO struct {
 // GTID position, against T0.
 func MeasureRPO(ctx context.Context, recovered *sql.DB, drillID string, t0 T0) (RPO, error) {
 	var seq sql.NullInt64
-	var at sql.NullTime
-	q := "SELECT seq, at FROM `" + HeartbeatSchema + "`.`" + HeartbeatTable + "` WHERE drill_id = ? ORDER BY seq DESC LIMIT 1"
-	err := recovered.QueryRowContext(ctx, q, drillID).Scan(&seq, &at)
+	var atUS sql.NullInt64
+	q := "SELECT seq, at_us FROM `" + HeartbeatSchema + "`.`" + HeartbeatTable + "` WHERE drill_id = ? ORDER BY seq DESC LIMIT 1"
+	err := recovered.QueryRowContext(ctx, q, drillID).Scan(&seq, &atUS)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return RPO{}, fmt.Errorf("recovered heartbeat: %w", err)
 	}
@@ -182,7 +182,7 @@ func MeasureRPO(ctx context.Context, recovered *sql.DB, drillID string, t0 T0) (
 	if err != nil {
 		return RPO{}, fmt.Errorf("recovered @@gtid_slave_pos: %w", err)
 	}
-	return compareRPO(t0, seq.Int64, at.Time, pc.Merge(ps))
+	return compareRPO(t0, seq.Int64, time.UnixMicro(atUS.Int64), pc.Merge(ps))
 }
 
 func compareRPO(t0 T0, seq int64, at time.Time, rec GTIDPos) (RPO, error) {

@@ -61,7 +61,9 @@ func (c *Cloud) enter(ctx context.Context, step string, creates ...string) error
 }
 
 // Preflight implements drill.Preflighter.
-func (c *Cloud) Preflight(ctx context.Context, _ drill.Plan) error { return c.enter(ctx, drill.StepPreflight) }
+func (c *Cloud) Preflight(ctx context.Context, _ drill.Plan) error {
+	return c.enter(ctx, drill.StepPreflight)
+}
 
 // Start implements drill.Heartbeater.
 func (c *Cloud) Start(ctx context.Context) error {
@@ -97,7 +99,9 @@ func (c *Cloud) Build(ctx context.Context, p drill.Plan, _ drill.Recovered) erro
 }
 
 // Deploy implements drill.Deployer.
-func (c *Cloud) Deploy(ctx context.Context, _ drill.Plan) error { return c.enter(ctx, drill.StepDeploy) }
+func (c *Cloud) Deploy(ctx context.Context, _ drill.Plan) error {
+	return c.enter(ctx, drill.StepDeploy)
+}
 
 // Verify implements drill.Verifier.
 func (c *Cloud) Verify(ctx context.Context, _ drill.Plan) (time.Time, error) {
