@@ -39,7 +39,6 @@ func TestMain(m *testing.M) {
 func open(t *testing.T, s *mysqltest.Server) *sql.DB {
 	t.Helper()
 	db := s.Open(t, "")
-	db.SetMaxOpenConns(4)
 	return db
 }
 
