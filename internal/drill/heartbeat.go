@@ -56,6 +56,15 @@ func (h *Heartbeat) Start(ctx context.Context) error {
 	if err := ensureHeartbeatTable(ctx, h.DB); err != nil {
 		return err
 	}
+	// A drill id seen before (a re-run) continues its sequence.
+	var last int64
+	q := "SELECT COALESCE(MAX(seq), 0) FROM `" + HeartbeatSchema + "`.`" + HeartbeatTable + "` WHERE drill_id = ?"
+	if err := h.DB.QueryRowContext(ctx, q, h.DrillID).Scan(&last); err != nil {
+		return fmt.Errorf("heartbeat: %w", err)
+	}
+	h.mu.Lock()
+	h.seq = last
+	h.mu.Unlock()
 	if err := h.beat(ctx); err != nil {
 		return err
 	}
