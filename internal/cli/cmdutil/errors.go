@@ -56,3 +56,8 @@ const (
 	ExitPromotionRefused = 7 // production asked to apply a revision preproduction has not applied
 	ExitPlanRefused      = 8 // a saved plan no longer matches the program or config
 )
+
+// Exit codes of the DR drill (plinth drill).
+const (
+	ExitDRTargetMissed = 9 // a drill measured its RTO and RPO and missed a target (dr.rtoTarget, dr.rpoTarget)
+)
