@@ -28,12 +28,13 @@ func factory(t *testing.T) (*cmdutil.Factory, *iostreams.IOStreams) {
 
 func run(t *testing.T, f *cmdutil.Factory, args ...string) (string, error) {
 	t.Helper()
-	io, _, out, _ := iostreams.Test()
+	io, _, out, errOut := iostreams.Test()
 	f.IOStreams = io
 	cmd := NewCmdDrill(f, nil)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	cmd.SetArgs(args)
 	cmd.SetOut(out)
-	cmd.SetErr(out)
+	cmd.SetErr(errOut)
 	err := cmd.Execute()
 	return out.String(), err
 }
