@@ -106,3 +106,24 @@ func (f preflight) Preflight(ctx context.Context, p Plan) error {
 	}
 	return errors.Join(errs...)
 }
+
+// TeardownResult is what `plinth drill teardown` did.
+type TeardownResult struct {
+	ID   string   `json:"id"`
+	Left []string `json:"leftBehind"`
+	// NotChecked names what this teardown cannot list on the stack's cloud.
+	NotChecked []string `json:"notChecked"`
+}
+
+// TeardownDatabases drops drill id's databases on the DR server (idempotent) and lists what remains.
+func TeardownDatabases(ctx context.Context, id, drDSN string) (TeardownResult, error) {
+	res := TeardownResult{ID: id, Left: []string{}, NotChecked: []string{missing(StepPlatform) + ": " + ErrUnavailable.Error() + " (so no drill created one)"}}
+	db, err := mysqlx.Open(drDSN)
+	if err != nil {
+		return res, fmt.Errorf("DR server %s: %w", mysqlx.Redact(drDSN), err)
+	}
+	defer db.Close()
+	left, err := Teardown(ctx, id, []TearDowner{DatabaseTeardown{DB: db, Where: mysqlx.Redact(drDSN)}})
+	res.Left = left
+	return res, err
+}

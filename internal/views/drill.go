@@ -93,3 +93,18 @@ func DrillHistory(w io.Writer, format string, rs []drill.Report) error {
 	}
 	return tw.Flush()
 }
+
+// DrillTeardown renders `plinth drill teardown`.
+func DrillTeardown(w io.Writer, format string, r drill.TeardownResult) error {
+	if format == "json" {
+		return JSON(w, r)
+	}
+	fmt.Fprintf(w, "drill %s: %d left behind\n", r.ID, len(r.Left))
+	for _, l := range r.Left {
+		fmt.Fprintln(w, "  ", l)
+	}
+	for _, n := range r.NotChecked {
+		fmt.Fprintln(w, "not checked:", n)
+	}
+	return nil
+}

@@ -83,7 +83,7 @@ teardown, which runs whatever failed before it. --dry-run prints the plan. Exit 
 	cmd.Flags().StringVar(&opts.DRDSN, "dr-dsn", "", "the DR region's database server a backup is restored into (env "+EnvDRDSN+")")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress lines on stderr")
 	cmdutil.AddOutputFlag(cmd, &opts.Output)
-	cmd.AddCommand(NewCmdHistory(f, nil))
+	cmd.AddCommand(NewCmdHistory(f, nil), NewCmdTeardown(f, nil))
 	return cmd
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/plinth-dev/plinth/internal/backup"
 	"github.com/plinth-dev/plinth/internal/blobstore"
+	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/drill"
 	"github.com/plinth-dev/plinth/internal/mysqlx/mysqltest"
 )
@@ -83,5 +84,29 @@ func TestRealDrillFromBackup(t *testing.T) {
 	defer st.Close()
 	if hist, err := (drill.History{Store: st}).List(ctx); err != nil || len(hist) != 1 || hist[0].ID != rep.ID {
 		t.Errorf("history %+v %v", hist, err)
+	}
+}
+
+func TestTeardownCommandIsIdempotent(t *testing.T) {
+	srv := mysqltest.New(t)
+	id := "drill-20261202T120000Z"
+	srv.Exec(t, "CREATE DATABASE shop"+drill.DrillSuffix(id), "CREATE DATABASE crm"+drill.DrillSuffix(id), "CREATE DATABASE shop")
+	f, _ := factory(t)
+	for i := 0; i < 2; i++ {
+		io, _, out, _ := iostreams.Test()
+		f.IOStreams = io
+		cmd := NewCmdTeardown(f, nil)
+		cmd.SetArgs([]string{id, "--dr-dsn", srv.DSN(""), "-o", "json"})
+		if err := cmd.Execute(); err != nil {
+			t.Fatalf("teardown %d: %v", i, err)
+		}
+		var res drill.TeardownResult
+		if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res.Left) != 0 || len(res.NotChecked) != 1 {
+			t.Errorf("teardown %d: %+v %v", i, res, err)
+		}
+	}
+	var n int
+	if err := srv.Open(t, "").QueryRow("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name IN ('shop', 'shop_drill20261202t120000z', 'crm_drill20261202t120000z')").Scan(&n); err != nil || n != 1 {
+		t.Errorf("want only shop left: %d %v", n, err)
 	}
 }
