@@ -130,7 +130,9 @@ func Run(ctx context.Context, p Plan, env Env) (*Report, error) {
 	for _, st := range p.Steps {
 		switch {
 		case st.Name == StepTeardown:
-			r.teardown(ctx, st)
+			if res := r.teardown(ctx, st); res.Status == StatusFailed && firstErr == nil {
+				firstErr = fmt.Errorf("drill %s: step teardown: %s", p.ID, res.Error)
+			}
 		case firstErr != nil:
 			r.rep.Steps = append(r.rep.Steps, StepResult{Name: st.Name, Status: StatusSkipped})
 		default:
@@ -222,12 +224,13 @@ func (r *run) do(ctx context.Context, name string) error {
 
 // teardown runs every TearDowner (also after a failure or cancel, on a context of its own), then sums what
 // remains. History is appended afterwards, so the record holds leftBehind.
-func (r *run) teardown(ctx context.Context, st Step) {
+func (r *run) teardown(ctx context.Context, st Step) StepResult {
 	defer r.appendHistory(ctx)
 	if st.Skip != "" {
 		r.rep.Kept, r.rep.TeardownHint = true, st.Skip
-		r.rep.Steps = append(r.rep.Steps, StepResult{Name: st.Name, Status: StatusKept})
-		return
+		res := StepResult{Name: st.Name, Status: StatusKept}
+		r.rep.Steps = append(r.rep.Steps, res)
+		return res
 	}
 	start := r.env.Now()
 	left, err := Teardown(teardownContext(ctx, r.env.TeardownTimeout), r.p.ID, r.env.Teardown)
@@ -235,13 +238,11 @@ func (r *run) teardown(ctx context.Context, st Step) {
 	r.rep.LeftBehind, r.rep.LeftBehindList = len(left), left
 	if err != nil {
 		res.Status, res.Error = StatusFailed, err.Error()
-		if left == nil {
-			r.rep.LeftBehind = -1
-		}
 	} else if len(left) > 0 {
 		res.Status, res.Error = StatusFailed, fmt.Sprintf("%d drill resources remain after teardown", len(left))
 	}
 	r.rep.Steps = append(r.rep.Steps, res)
+	return res
 }
 
 func (r *run) appendHistory(ctx context.Context) {
@@ -275,6 +276,10 @@ func Teardown(ctx context.Context, id string, tds []TearDowner) ([]string, error
 		left = append(left, l...)
 		if err != nil {
 			errs = append(errs, err)
+			if l == nil {
+				// It could not list what remains: count it as left until a teardown proves otherwise.
+				left = append(left, "unknown (could not list): "+err.Error())
+			}
 		}
 	}
 	if left == nil {

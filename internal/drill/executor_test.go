@@ -147,3 +147,25 @@ func TestUnavailableStepsNameWhatIsMissing(t *testing.T) {
 		t.Errorf("rpo %v live %v", rep.RPOSeconds, cloud.Live())
 	}
 }
+
+type brokenTeardown struct{}
+
+func (brokenTeardown) Teardown(context.Context, string) ([]string, error) {
+	return nil, errors.New("list by tag: access denied")
+}
+
+func TestTeardownThatCannotListCountsAsLeftBehind(t *testing.T) {
+	cloud := drilltest.NewCloud(time.Minute, time.Second)
+	env := cloud.Env()
+	env.Teardown = []drill.TearDowner{cloud, brokenTeardown{}}
+	rep, err := drill.Run(context.Background(), plan(t, false), env)
+	if err == nil || !strings.Contains(err.Error(), "step teardown: list by tag: access denied") {
+		t.Fatalf("err = %v", err)
+	}
+	if rep.LeftBehind != 1 || !strings.Contains(rep.LeftBehindList[0], "access denied") || len(cloud.Live()) != 0 {
+		t.Errorf("left %d %v live %v", rep.LeftBehind, rep.LeftBehindList, cloud.Live())
+	}
+	if last := rep.Steps[len(rep.Steps)-1]; last.Status != drill.StatusFailed {
+		t.Errorf("teardown step %+v", last)
+	}
+}

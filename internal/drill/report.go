@@ -47,7 +47,7 @@ type Report struct {
 	Missed           []string     `json:"missed,omitempty"`
 	RPO              *RPO         `json:"rpo,omitempty"`
 	Steps            []StepResult `json:"steps"`
-	// LeftBehind counts the drill's resources found after teardown (-1: teardown could not list them).
+	// LeftBehind counts the drill's resources found after teardown (one that could not be listed counts).
 	LeftBehind     int      `json:"leftBehind"`
 	LeftBehindList []string `json:"leftBehindList,omitempty"`
 	Kept           bool     `json:"kept,omitempty"`

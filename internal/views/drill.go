@@ -66,8 +66,6 @@ func DrillReport(w io.Writer, format string, r *drill.Report) error {
 	switch {
 	case r.Kept:
 		fmt.Fprintln(w, "kept:", r.TeardownHint)
-	case r.LeftBehind < 0:
-		fmt.Fprintln(w, "left behind: unknown (teardown could not list the drill's resources)")
 	default:
 		fmt.Fprintf(w, "left behind: %d\n", r.LeftBehind)
 	}
