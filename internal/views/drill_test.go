@@ -14,7 +14,7 @@ func TestDrillReportHumanAndJSON(t *testing.T) {
 	rpo := 1.105
 	r := &drill.Report{ID: "drill-20261202T174500Z", Stack: "production", Source: "replica", RPOSeconds: &rpo,
 		RTOTarget: "24h", RPOTarget: "15m", Verdict: drill.VerdictIncomplete, LeftBehind: 1, LeftBehindList: []string{"database x_drill on db:3306"},
-		RPO: &drill.RPO{LostBeats: 12, PrimaryGTID: "0:25", RecoveredGTID: "0:13", GTIDBehind: 12, Consistent: true, Loss: 1105 * time.Millisecond},
+		RPO:   &drill.RPO{LostBeats: 12, PrimaryGTID: "0:25", RecoveredGTID: "0:13", GTIDBehind: 12, Consistent: true, Loss: 1105 * time.Millisecond},
 		Steps: []drill.StepResult{{Name: "preflight", Seconds: 0.2, Status: "ok"}, {Name: "platform", Seconds: 0, Status: "failed", Error: "a drill-stack builder: not available"}, {Name: "teardown", Seconds: 1.5, Status: "ok"}}}
 	var b bytes.Buffer
 	if err := DrillReport(&b, "human", r); err != nil {
