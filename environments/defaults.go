@@ -23,6 +23,7 @@ func Defaults(kind string) (Spec, bool) {
 		BackupVault: BackupVault{
 			Location: "EUR4", KMSLocation: "europe", RetentionDays: 30, ColdAfterDays: 30,
 		},
+		DR: defaultDR(),
 	}
 	tier := func(typ string, min, desired, max int) Tier {
 		return Tier{InstanceType: typ, Min: min, Desired: desired, Max: max, Port: 8080, RootVolumeGiB: 20}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-multierror"
 
@@ -243,4 +244,35 @@ func FuzzLoad(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
 		_, _ = Load("production", map[string]string{ConfigKey: raw})
 	})
+}
+
+func TestDRTargets(t *testing.T) {
+	for _, c := range []struct {
+		dr   DR
+		keys []string
+	}{
+		{defaultDR(), nil},
+		{DR{RTOTarget: "4h", RPOTarget: "5s"}, nil},
+		{DR{}, []string{"plinth:spec.dr.rpoTarget", "plinth:spec.dr.rtoTarget"}},
+		{DR{RTOTarget: "1h", RPOTarget: "2h"}, []string{"plinth:spec.dr.rpoTarget"}},
+		{DR{RTOTarget: "0s", RPOTarget: "9000h"}, []string{"plinth:spec.dr.rpoTarget", "plinth:spec.dr.rtoTarget"}},
+	} {
+		var errs errorList
+		checkDR(&errs, c.dr)
+		var got []string
+		for _, e := range errs {
+			var fe *FieldError
+			if errors.As(e, &fe) {
+				got = append(got, fe.Key)
+			}
+		}
+		sort.Strings(got)
+		if !slices.Equal(got, c.keys) {
+			t.Errorf("checkDR(%+v) keys = %v, want %v (%v)", c.dr, got, c.keys, errs)
+		}
+	}
+	rto, rpo := defaultDR().Targets()
+	if rto != 24*time.Hour || rpo != 15*time.Minute {
+		t.Errorf("default targets = %s/%s, want 24h/15m", rto, rpo)
+	}
 }

@@ -57,6 +57,8 @@ type Spec struct {
 	Cache       Cache       `json:"cache"`
 	Monitoring  Monitoring  `json:"monitoring"`
 	BackupVault BackupVault `json:"backupVault"`
+	// DR: the recovery targets a DR drill is measured against (dr.go).
+	DR DR `json:"dr"`
 }
 
 // Tiers are the compute tiers run as auto scaling groups.

@@ -7,6 +7,7 @@ import (
 	deploycmd "github.com/plinth-dev/plinth/internal/cli/cmd/deploy"
 	destroycmd "github.com/plinth-dev/plinth/internal/cli/cmd/destroy"
 	driftcmd "github.com/plinth-dev/plinth/internal/cli/cmd/drift"
+	drillcmd "github.com/plinth-dev/plinth/internal/cli/cmd/drill"
 	graphcmd "github.com/plinth-dev/plinth/internal/cli/cmd/graph"
 	policycmd "github.com/plinth-dev/plinth/internal/cli/cmd/policy"
 	previewcmd "github.com/plinth-dev/plinth/internal/cli/cmd/preview"
@@ -22,5 +23,6 @@ func addCommands(root *cobra.Command, f *cmdutil.Factory) {
 	root.AddCommand(deploycmd.NewCmdDeploy(f))
 	root.AddCommand(previewcmd.NewCmdPreview(f, nil), validatecmd.NewCmdValidate(f, nil), policycmd.NewCmdPolicy(f))
 	root.AddCommand(graphcmd.NewCmdGraph(f, nil))
+	root.AddCommand(drillcmd.NewCmdDrill(f, nil))
 	root.AddCommand(upcmd.NewCmdUp(f, nil), refreshcmd.NewCmdRefresh(f, nil), destroycmd.NewCmdDestroy(f, nil), driftcmd.NewCmdDrift(f, nil))
 }

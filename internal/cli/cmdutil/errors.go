@@ -22,6 +22,7 @@ const (
 	ExitLocked           = 6   // a deploy or stack lock is held by someone else
 	ExitPromotionRefused = 7   // production asked to apply a revision preproduction has not applied
 	ExitPlanRefused      = 8   // a saved plan no longer matches the program or config
+	ExitDRTargetMissed   = 9   // a drill measured its RTO and RPO and missed a target (dr.rtoTarget, dr.rpoTarget)
 	ExitCancelled        = 130 // interrupted
 )
 
@@ -68,6 +69,7 @@ func ExitRules() []ExitRule {
 		}},
 		{ExitPromotionRefused, "the promotion gate refused production (preproduction has not applied this revision)", is(provision.ErrPromotionRefused)},
 		{ExitPlanRefused, "a saved plan no longer matches (`up --plan`)", is(provision.ErrPlanRefused)},
+		{ExitDRTargetMissed, "a DR drill missed its RTO or RPO target (`plinth drill`; the report says which)", never},
 		{ExitCancelled, "interrupted", is(context.Canceled)},
 		{ExitFailure, "any other failure", never},
 	}

@@ -1,0 +1,187 @@
+// Package drill implements `plinth drill` and `plinth drill history`.
+package drill
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/plinth-dev/plinth/environments"
+	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/target"
+	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
+	"github.com/plinth-dev/plinth/internal/cli/iostreams"
+	"github.com/plinth-dev/plinth/internal/drill"
+	"github.com/plinth-dev/plinth/internal/views"
+)
+
+// EnvDRDSN names the DR region's database server a backup-source drill restores into.
+const EnvDRDSN = "PLINTH_DRILL_DR_DSN"
+
+// Options are the inputs of `plinth drill`.
+type Options struct {
+	IO      *iostreams.IOStreams
+	Factory *cmdutil.Factory
+	Ctx     context.Context
+
+	Target   target.Flags
+	Source   string
+	BackupID string
+	Keep     bool
+	DryRun   bool
+	Identity string
+	DRDSN    string
+	Quiet    bool
+	Output   string
+
+	Plan drill.Plan
+}
+
+// NewCmdDrill builds `plinth drill`.
+func NewCmdDrill(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Factory: f}
+	cmd := &cobra.Command{
+		Use:   "drill --stack S [--source replica|backup] [--backup ID] [--keep] [--dry-run] [-o json]",
+		Short: "Rehearse the regional disaster recovery, timed against the stack's RTO and RPO targets",
+		Long: `Runs the DR drill as a plan of named, timed steps: preflight, t0 (heartbeats on the primary), data (the
+DR replica promoted, or a vault backup restored, in the DR region), platform, deploy, verify, report and
+teardown, which runs whatever failed before it. --dry-run prints the plan. Exit 9 when a target is missed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cmdutil.ValidateOutput(opts.Output); err != nil {
+				return err
+			}
+			if opts.Target.Stack == "" {
+				return cmdutil.FlagErrorf("--stack is required")
+			}
+			if opts.BackupID != "" && opts.Source != drill.SourceBackup {
+				return cmdutil.FlagErrorf("--backup: only with --source backup")
+			}
+			spec, err := loadSpec(f, opts.Target.Stack)
+			if err != nil {
+				return err
+			}
+			p, err := drill.NewPlan(drill.Options{ID: drill.NewID(f.Now()), Spec: spec, Source: opts.Source, BackupID: opts.BackupID, Keep: opts.Keep})
+			if err != nil {
+				return cmdutil.FlagErrorf("%v", err)
+			}
+			opts.Plan, opts.Ctx = p, target.Context(cmd.Context())
+			if runF != nil {
+				return runF(opts)
+			}
+			return drillRun(opts)
+		},
+	}
+	target.AddStoreFlags(cmd, &opts.Target)
+	cmd.Flags().StringVar(&opts.Target.DSN, "primary-dsn", "", "production's primary, for the heartbeats (env "+target.EnvDSN+"; default: the stack's inventory)")
+	cmd.Flags().StringVar(&opts.Source, "source", drill.SourceReplica, "drill database from: replica (the DR replica) or backup (a vault backup)")
+	cmd.Flags().StringVar(&opts.BackupID, "backup", "", "backup to restore with --source backup (default: the newest verified)")
+	cmd.Flags().BoolVar(&opts.Keep, "keep", false, "leave the drill up for inspection (tear down later with plinth drill teardown ID)")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the plan and create nothing")
+	cmd.Flags().StringVarP(&opts.Identity, "identity", "i", "", "restore identity (age) for --source backup (env "+target.EnvIdentity+")")
+	cmd.Flags().StringVar(&opts.DRDSN, "dr-dsn", "", "the DR region's database server a backup is restored into (env "+EnvDRDSN+")")
+	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress lines on stderr")
+	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	cmd.AddCommand(NewCmdHistory(f, nil), NewCmdTeardown(f, nil))
+	return cmd
+}
+
+func loadSpec(f *cmdutil.Factory, stack string) (environments.Spec, error) {
+	data, source, err := cmdutil.StackFile(f.ProjectDir, stack)
+	if err != nil {
+		return environments.Spec{}, err
+	}
+	spec, err := environments.LoadFile(stack, data)
+	if err != nil {
+		return spec, cmdutil.WithExitCode(cmdutil.ExitConfigInvalid, fmt.Errorf("%s: %w", source, err))
+	}
+	return spec, nil
+}
+
+func drillRun(opts *Options) error {
+	if opts.DryRun {
+		return views.DrillPlan(opts.IO.Out, opts.Output, opts.Plan)
+	}
+	f := opts.Factory
+	// What cannot be resolved leaves its step unavailable: the drill names it and still tears down.
+	res, _ := target.Resolve(opts.Ctx, f, opts.Target, true, true)
+	cfg := drill.EnvConfig{PrimaryDSN: res.DSN, StoreURL: res.StoreURL, IdentityFile: firstSet(opts.Identity, f.Getenv(target.EnvIdentity)),
+		DRDSN: firstSet(opts.DRDSN, f.Getenv(EnvDRDSN))}
+	if !opts.Quiet {
+		cfg.Log = func(format string, args ...any) { fmt.Fprintf(opts.IO.ErrOut, format+"\n", args...) }
+	}
+	env, closeEnv, err := drill.OpenEnv(opts.Ctx, opts.Plan, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeEnv()
+	env.Now = f.Now
+	rep, runErr := drill.Run(opts.Ctx, opts.Plan, env)
+	if err := views.DrillReport(opts.IO.Out, opts.Output, rep); err != nil {
+		return err
+	}
+	return outcome(rep, runErr)
+}
+
+// outcome maps a finished drill to the command's error: a failed step as is (exit 1, 130 when
+// interrupted), a missed target exit 9.
+func outcome(rep *drill.Report, runErr error) error {
+	if runErr != nil {
+		return runErr
+	}
+	if rep.Verdict == drill.VerdictMissed {
+		return cmdutil.WithExitCode(cmdutil.ExitDRTargetMissed, fmt.Errorf("drill %s missed its %s target", rep.ID, strings.ToUpper(strings.Join(rep.Missed, " and "))))
+	}
+	return nil
+}
+
+func firstSet(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// HistoryOptions are the inputs of `plinth drill history`.
+type HistoryOptions struct {
+	IO      *iostreams.IOStreams
+	Factory *cmdutil.Factory
+	Ctx     context.Context
+	Target  target.Flags
+	Output  string
+}
+
+// NewCmdHistory builds `plinth drill history`.
+func NewCmdHistory(f *cmdutil.Factory, runF func(*HistoryOptions) error) *cobra.Command {
+	opts := &HistoryOptions{IO: f.IOStreams, Factory: f}
+	cmd := &cobra.Command{
+		Use:   "history --stack S | --store URL",
+		Short: "List the drills recorded in the vault, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cmdutil.ValidateOutput(opts.Output); err != nil {
+				return err
+			}
+			opts.Ctx = target.Context(cmd.Context())
+			if runF != nil {
+				return runF(opts)
+			}
+			res, st, err := target.Open(opts.Ctx, f, opts.Target, false)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			rs, err := drill.History{Store: st}.List(opts.Ctx)
+			if err != nil {
+				return fmt.Errorf("drill history in %s: %w", res.StoreURL, err)
+			}
+			return views.DrillHistory(opts.IO.Out, opts.Output, rs)
+		},
+	}
+	target.AddStoreFlags(cmd, &opts.Target)
+	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	return cmd
+}

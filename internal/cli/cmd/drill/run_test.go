@@ -1,0 +1,112 @@
+package drill
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plinth-dev/plinth/internal/backup"
+	"github.com/plinth-dev/plinth/internal/blobstore"
+	"github.com/plinth-dev/plinth/internal/cli/iostreams"
+	"github.com/plinth-dev/plinth/internal/drill"
+	"github.com/plinth-dev/plinth/internal/mysqlx/mysqltest"
+)
+
+// TestRealDrillFromBackup runs `plinth drill --source backup -o json` against a real MariaDB (primary and
+// DR server in one: the restore lands under drill names) and a file:// vault: preflight, t0 and data run
+// for real, platform fails naming what is missing, teardown drops the restored database, the JSON report
+// is the one object on stdout and lands in the history.
+func TestRealDrillFromBackup(t *testing.T) {
+	srv := mysqltest.New(t)
+	ctx := context.Background()
+	srv.Exec(t, "CREATE DATABASE billing", "CREATE TABLE billing.invoices (id INT PRIMARY KEY, total DECIMAL(10,2))",
+		"INSERT INTO billing.invoices VALUES (1, 9.5), (2, 12.25), (3, 0)")
+	dir := t.TempDir()
+	kp, err := backup.WriteNewIdentity(filepath.Join(dir, "restore.age"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcpt, err := backup.ParseRecipients([]string{kp.Recipient})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := backup.ReadIdentityFile(kp.IdentityFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storeURL := "file://" + filepath.Join(dir, "vault")
+	st, err := blobstore.Open(ctx, storeURL+"?create_dir=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := backup.Run(ctx, backup.RunOptions{DB: srv.Open(t, ""), Address: srv.Addr(), Store: st, Recipients: rcpt, Databases: []string{"billing"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := backup.Verify(ctx, backup.VerifyOptions{Store: st, ID: m.ID, Identities: ids, Mark: true}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	f, _ := factory(t)
+	f.Now = time.Now
+	out, err := run(t, f, "--stack", "production", "--source", "backup", "--primary-dsn", srv.DSN(""), "--store", storeURL,
+		"--identity", kp.IdentityFile, "--dr-dsn", srv.DSN(""), "-q", "-o", "json")
+	if err == nil || !errors.Is(err, drill.ErrUnavailable) || !strings.Contains(err.Error(), "step platform") {
+		t.Fatalf("err = %v\n%s", err, out)
+	}
+	var rep drill.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("stdout is not one JSON report: %v\n%s", err, out)
+	}
+	var got []string
+	for _, s := range rep.Steps {
+		got = append(got, s.Name+"="+s.Status)
+	}
+	if strings.Join(got, " ") != "preflight=ok t0=ok data=ok platform=failed deploy=skipped verify=skipped report=skipped teardown=ok" {
+		t.Errorf("steps %v", got)
+	}
+	if rep.Source != "backup" || rep.RPOSeconds == nil || *rep.RPOSeconds <= 0 || rep.RTOSeconds != nil || rep.Verdict != drill.VerdictIncomplete || rep.LeftBehind != 0 {
+		t.Errorf("report %+v", rep)
+	}
+	var n int
+	if err := srv.Open(t, "").QueryRow("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE 'billing\\_drill%'").Scan(&n); err != nil || n != 0 {
+		t.Errorf("restored drill databases left: %d %v", n, err)
+	}
+	st, err = blobstore.Open(ctx, storeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if hist, err := (drill.History{Store: st}).List(ctx); err != nil || len(hist) != 1 || hist[0].ID != rep.ID {
+		t.Errorf("history %+v %v", hist, err)
+	}
+}
+
+func TestTeardownCommandIsIdempotent(t *testing.T) {
+	srv := mysqltest.New(t)
+	id := "drill-20261202T120000Z"
+	srv.Exec(t, "CREATE DATABASE shop"+drill.DrillSuffix(id), "CREATE DATABASE crm"+drill.DrillSuffix(id), "CREATE DATABASE shop")
+	f, _ := factory(t)
+	for i := 0; i < 2; i++ {
+		io, _, out, _ := iostreams.Test()
+		f.IOStreams = io
+		cmd := NewCmdTeardown(f, nil)
+		cmd.SetArgs([]string{id, "--dr-dsn", srv.DSN(""), "-o", "json"})
+		if err := cmd.Execute(); err != nil {
+			t.Fatalf("teardown %d: %v", i, err)
+		}
+		var res drill.TeardownResult
+		if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res.Left) != 0 || len(res.NotChecked) != 1 {
+			t.Errorf("teardown %d: %+v %v", i, res, err)
+		}
+	}
+	var n int
+	if err := srv.Open(t, "").QueryRow("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name IN ('shop', 'shop_drill20261202t120000z', 'crm_drill20261202t120000z')").Scan(&n); err != nil || n != 1 {
+		t.Errorf("want only shop left: %d %v", n, err)
+	}
+}

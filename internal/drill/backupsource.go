@@ -1,0 +1,172 @@
+package drill
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/plinth-dev/plinth/internal/backup"
+	"github.com/plinth-dev/plinth/internal/mysqlx"
+)
+
+// BackupSource is the data step of `--source backup`: the chosen backup (default: the newest verified) is
+// restored by the backup engine into new databases (each backed-up database D as D_<drill suffix>) on the
+// DR server, and every restored table's rows and hash are checked against the backup's manifest.
+type BackupSource struct {
+	Store      backup.Store
+	Identities backup.Identities
+	// Target is the DR region's database server; Where names it in the report (no credentials).
+	Target  *sql.DB
+	Where   string
+	Workers int
+	Log     backup.Logf
+	// Restored receives the engine's verification (tests, views); may be nil.
+	Restored *backup.VerifyReport
+}
+
+// DrillSuffix is what the drill appends to each restored database's name: _drill20261202t174500z.
+func DrillSuffix(id string) string {
+	return "_" + strings.ToLower(strings.ReplaceAll(id, "-", ""))
+}
+
+// Pick returns the backup to restore: id, or the newest complete, intact and verified one.
+func Pick(ctx context.Context, st backup.Store, id string) (backup.Entry, error) {
+	entries, err := backup.List(ctx, st)
+	if err != nil {
+		return backup.Entry{}, err
+	}
+	for _, e := range entries {
+		if id != "" && e.ID != id {
+			continue
+		}
+		if id != "" {
+			if !e.Restorable() || e.NotIntact() != "" {
+				return e, fmt.Errorf("backup %s in %s is not restorable: %s", id, st, firstNonEmpty(e.NotIntact(), e.Problem, "incomplete"))
+			}
+			return e, nil
+		}
+		if e.Restorable() && e.NotIntact() == "" && e.Verified.OK() {
+			return e, nil
+		}
+	}
+	if id != "" {
+		return backup.Entry{}, fmt.Errorf("backup %s: %w in %s", id, backup.ErrNotFound, st)
+	}
+	return backup.Entry{}, fmt.Errorf("no verified backup in %s: run plinth backup verify --mark first", st)
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// Recover restores and checks the backup, then measures RPO as T0 minus the backup's snapshot time,
+// cross-checked with the snapshot's GTID against the primary's at T0.
+func (b *BackupSource) Recover(ctx context.Context, p Plan, t0 T0) (Recovered, error) {
+	e, err := Pick(ctx, b.Store, p.BackupID)
+	if err != nil {
+		return Recovered{}, err
+	}
+	rename := map[string]string{}
+	for _, db := range e.Manifest.Databases {
+		name := db + DrillSuffix(p.ID)
+		if len(name) > 64 {
+			return Recovered{}, fmt.Errorf("backup %s: database %s: drill name %s is longer than 64 characters", e.ID, db, name)
+		}
+		rename[db] = name
+	}
+	rep, err := backup.Verify(ctx, backup.VerifyOptions{Store: b.Store, ID: e.ID, Identities: b.Identities,
+		Workers: b.Workers, RestoreInto: b.Target, Rename: rename, Tool: "plinth drill", Log: b.Log})
+	if b.Restored != nil && rep != nil {
+		*b.Restored = *rep
+	}
+	if err != nil {
+		return Recovered{}, fmt.Errorf("restore backup %s into %s: %w", e.ID, b.Where, err)
+	}
+	if !rep.RestoreChecked {
+		return Recovered{}, fmt.Errorf("restore backup %s into %s: tables not checked against the manifest", e.ID, b.Where)
+	}
+	rec, err := ParseGTIDPos(e.Manifest.Snapshot.GTID)
+	if err != nil {
+		return Recovered{}, fmt.Errorf("backup %s snapshot: %w", e.ID, err)
+	}
+	// The snapshot holds none of this drill's heartbeats (they start later): every one is lost.
+	rpo, err := compareRPO(t0, 0, snapshotTime(e), rec)
+	if err != nil {
+		return Recovered{}, err
+	}
+	return Recovered{Where: b.Where + " (" + strings.Join(sortedValues(rename), ", ") + ")", RPO: rpo}, nil
+}
+
+// snapshotTime is when the backup's consistent snapshot was taken: its start (the snapshot opens first).
+func snapshotTime(e backup.Entry) time.Time {
+	if !e.Manifest.StartedAt.IsZero() {
+		return e.Manifest.StartedAt
+	}
+	return e.Time
+}
+
+func sortedValues(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	sortStrings(out)
+	return out
+}
+
+// DatabaseTeardown drops the drill's restored databases on a server and lists any that remain. Idempotent.
+type DatabaseTeardown struct {
+	DB    *sql.DB
+	Where string
+}
+
+// Teardown drops every database named with the drill's suffix.
+func (d DatabaseTeardown) Teardown(ctx context.Context, id string) ([]string, error) {
+	names, err := d.list(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, n := range names {
+		if _, err := d.DB.ExecContext(ctx, "DROP DATABASE IF EXISTS "+mysqlx.QuoteIdent(n)); err != nil {
+			errs = append(errs, fmt.Errorf("drop database %s on %s: %w", n, d.Where, err))
+		}
+	}
+	left, err := d.list(ctx, id)
+	if err != nil {
+		return nil, errors.Join(append(errs, err)...)
+	}
+	out := make([]string, len(left))
+	for i, n := range left {
+		out[i] = "database " + n + " on " + d.Where
+	}
+	return out, errors.Join(errs...)
+}
+
+func (d DatabaseTeardown) list(ctx context.Context, id string) ([]string, error) {
+	suffix := DrillSuffix(id)
+	rows, err := d.DB.QueryContext(ctx, "SELECT schema_name FROM information_schema.schemata")
+	if err != nil {
+		return nil, fmt.Errorf("list databases on %s: %w", d.Where, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("list databases on %s: %w", d.Where, err)
+		}
+		if strings.HasSuffix(n, suffix) {
+			out = append(out, n)
+		}
+	}
+	return out, rows.Err()
+}

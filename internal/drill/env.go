@@ -1,0 +1,129 @@
+package drill
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/plinth-dev/plinth/internal/backup"
+	"github.com/plinth-dev/plinth/internal/blobstore"
+	"github.com/plinth-dev/plinth/internal/mysqlx"
+)
+
+// EnvConfig is what a command resolved for a real drill. Empty fields leave their steps unavailable.
+type EnvConfig struct {
+	// PrimaryDSN is production's primary (the heartbeat writer).
+	PrimaryDSN string
+	// StoreURL is the vault (backups and drill history); IdentityFile the restore identity.
+	StoreURL     string
+	IdentityFile string
+	// DRDSN is the DR region's database server a backup is restored into.
+	DRDSN string
+	Log   func(format string, args ...any)
+}
+
+// OpenEnv opens what cfg names and returns the Env of a real drill, with a closer. What plinth cannot yet
+// do on any cloud (the DR replica's promotion, the drill stack, its deploy and HTTPS check) stays nil: the
+// executor fails that step naming what is missing, and tears down.
+func OpenEnv(ctx context.Context, p Plan, cfg EnvConfig) (Env, func(), error) {
+	env := Env{Log: cfg.Log}
+	var closers []func() error
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			_ = closers[i]()
+		}
+	}
+	var primary *sql.DB
+	if cfg.PrimaryDSN != "" {
+		db, err := mysqlx.Open(cfg.PrimaryDSN)
+		if err != nil {
+			return Env{}, closeAll, fmt.Errorf("primary %s: %w", mysqlx.Redact(cfg.PrimaryDSN), err)
+		}
+		closers = append(closers, db.Close)
+		primary = db
+		env.Heartbeat = &Heartbeat{DB: db, DrillID: p.ID}
+	}
+	var st *blobstore.Store
+	if cfg.StoreURL != "" {
+		s, err := blobstore.Open(ctx, cfg.StoreURL)
+		if err != nil {
+			closeAll()
+			return Env{}, func() {}, err
+		}
+		closers = append(closers, s.Close)
+		st = s
+		env.History = History{Store: s}
+	}
+	env.Preflight = preflight{primary: primary, store: st, log: cfg.Log}
+	if p.Source == SourceBackup && st != nil && cfg.DRDSN != "" && cfg.IdentityFile != "" {
+		ids, err := backup.ReadIdentityFile(cfg.IdentityFile)
+		if err != nil {
+			closeAll()
+			return Env{}, func() {}, err
+		}
+		dr, err := mysqlx.Open(cfg.DRDSN)
+		if err != nil {
+			closeAll()
+			return Env{}, func() {}, fmt.Errorf("DR server %s: %w", mysqlx.Redact(cfg.DRDSN), err)
+		}
+		closers = append(closers, dr.Close)
+		where := mysqlx.Redact(cfg.DRDSN)
+		env.Data = &BackupSource{Store: st, Identities: ids, Target: dr, Where: where, Workers: 4}
+		env.Teardown = append(env.Teardown, DatabaseTeardown{DB: dr, Where: where})
+	}
+	return env, closeAll, nil
+}
+
+// preflight checks what plinth can check today: the primary answers, and (source backup) the backup to
+// restore exists and is intact. DR replica lag and the release from the deploy audit are not checked yet:
+// it says so in the log.
+type preflight struct {
+	primary *sql.DB
+	store   backup.Store
+	log     func(string, ...any)
+}
+
+func (f preflight) Preflight(ctx context.Context, p Plan) error {
+	var errs []error
+	if f.primary == nil {
+		errs = append(errs, fmt.Errorf("production's primary: no DSN (set the database credentials or --primary-dsn): %w", ErrUnavailable))
+	} else if err := f.primary.PingContext(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("production's primary: %w", err))
+	}
+	if f.store == nil {
+		errs = append(errs, fmt.Errorf("the vault: no store URL: %w", ErrUnavailable))
+	} else if p.Source == SourceBackup {
+		e, err := Pick(ctx, f.store, p.BackupID)
+		if err != nil {
+			errs = append(errs, err)
+		} else if f.log != nil {
+			f.log("drill %s: preflight: backup %s (%s)", p.ID, e.ID, e.Time.Format("2006-01-02 15:04Z07:00"))
+		}
+	}
+	if f.log != nil {
+		f.log("drill %s: preflight: not checked yet: DR replica lag, the release production runs (deploy audit) and its artifact in the DR region", p.ID)
+	}
+	return errors.Join(errs...)
+}
+
+// TeardownResult is what `plinth drill teardown` did.
+type TeardownResult struct {
+	ID   string   `json:"id"`
+	Left []string `json:"leftBehind"`
+	// NotChecked names what this teardown cannot list on the stack's cloud.
+	NotChecked []string `json:"notChecked"`
+}
+
+// TeardownDatabases drops drill id's databases on the DR server (idempotent) and lists what remains.
+func TeardownDatabases(ctx context.Context, id, drDSN string) (TeardownResult, error) {
+	res := TeardownResult{ID: id, Left: []string{}, NotChecked: []string{missing(StepPlatform) + ": " + ErrUnavailable.Error() + " (so no drill created one)"}}
+	db, err := mysqlx.Open(drDSN)
+	if err != nil {
+		return res, fmt.Errorf("DR server %s: %w", mysqlx.Redact(drDSN), err)
+	}
+	defer db.Close()
+	left, err := Teardown(ctx, id, []TearDowner{DatabaseTeardown{DB: db, Where: mysqlx.Redact(drDSN)}})
+	res.Left = left
+	return res, err
+}
