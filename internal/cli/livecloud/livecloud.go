@@ -78,12 +78,16 @@ func Hooks(getenv func(string) string, errOut io.Writer) func(string) ([]localcl
 		if err != nil {
 			return nil, err
 		}
-		if err := c.Check(); err != nil {
-			fmt.Fprintf(errOut, "note: %v\n", err)
-			return nil, nil
-		}
-		return []localcloud.Hook{&hook{cloud: c, localCloudDir: localCloudDir}}, nil
+		return hooksFor(c, errOut, localCloudDir)
 	}
+}
+
+func hooksFor(c *Cloud, errOut io.Writer, localCloudDir string) ([]localcloud.Hook, error) {
+	if err := c.Check(); err != nil {
+		fmt.Fprintf(errOut, "note: %v\n", err)
+		return nil, nil
+	}
+	return []localcloud.Hook{&hook{cloud: c, localCloudDir: localCloudDir}}, nil
 }
 
 // Ensure starts the server (`plinth local serve` in its own session, output to <Dir>/serve.log) unless one

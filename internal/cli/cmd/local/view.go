@@ -24,7 +24,7 @@ func viewStatus(w io.Writer, st cmdutil.LocalStatus) error {
 			fmt.Fprintln(tw)
 		}
 		fmt.Fprintf(tw, "Stack %s\n", s.Stack)
-		fmt.Fprintf(tw, "  url:\t%s\n  CA file:\t%s\n  bastion:\t%s\n", dash(s.URL), dash(s.CAFile), dash(s.Bastion))
+		fmt.Fprintf(tw, "  url:      %s\n  CA file:  %s\n  bastion:  %s\n", dash(s.URL), dash(s.CAFile), dash(s.Bastion))
 		if len(s.Hosts) == 0 {
 			fmt.Fprintln(tw, "  no hosts")
 			continue
