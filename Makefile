@@ -23,8 +23,15 @@ preview: build
 
 # The main job: provision staging through the real Pulumi engine against the local cloud (no credentials).
 # State goes to $(PLINTH_HOME) (default: the user config dir); run it twice and the second up changes nothing.
+# As root the local cloud is live (PLINTH_LOCAL_LIVE=1: hosts, firewall, HTTPS load balancer on 127.0.0.1);
+# elsewhere `up` says why in one line and keeps the bookkeeping cloud.
 run: build bin/pulumi
-	$(BIN)/plinth up --stack staging --cloud local
+	PLINTH_LOCAL_LIVE=1 $(BIN)/plinth up --stack staging --cloud local
+	@$(BIN)/plinth local status --stack staging
+	@echo
+	@echo "Next: curl --cacert <CA file> <url>/health   (503 until a release is deployed)"
+	@echo "      $(BIN)/plinth local status -o json"
+	@echo "      $(BIN)/plinth destroy --stack staging --cloud local --yes   (stops every live process)"
 
 test-deps:
 	./scripts/install-test-deps.sh

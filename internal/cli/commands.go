@@ -9,6 +9,7 @@ import (
 	driftcmd "github.com/plinth-dev/plinth/internal/cli/cmd/drift"
 	drillcmd "github.com/plinth-dev/plinth/internal/cli/cmd/drill"
 	graphcmd "github.com/plinth-dev/plinth/internal/cli/cmd/graph"
+	localcmd "github.com/plinth-dev/plinth/internal/cli/cmd/local"
 	policycmd "github.com/plinth-dev/plinth/internal/cli/cmd/policy"
 	previewcmd "github.com/plinth-dev/plinth/internal/cli/cmd/preview"
 	refreshcmd "github.com/plinth-dev/plinth/internal/cli/cmd/refresh"
@@ -24,5 +25,6 @@ func addCommands(root *cobra.Command, f *cmdutil.Factory) {
 	root.AddCommand(previewcmd.NewCmdPreview(f, nil), validatecmd.NewCmdValidate(f, nil), policycmd.NewCmdPolicy(f))
 	root.AddCommand(graphcmd.NewCmdGraph(f, nil))
 	root.AddCommand(drillcmd.NewCmdDrill(f, nil))
+	root.AddCommand(localcmd.NewCmdLocal(f))
 	root.AddCommand(upcmd.NewCmdUp(f, nil), refreshcmd.NewCmdRefresh(f, nil), destroycmd.NewCmdDestroy(f, nil), driftcmd.NewCmdDrift(f, nil))
 }

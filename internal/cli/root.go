@@ -13,6 +13,7 @@ import (
 
 	"github.com/plinth-dev/plinth/internal/cli/cmd/engineflags"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
+	"github.com/plinth-dev/plinth/internal/cli/livecloud"
 )
 
 // Version is stamped at build time with -ldflags "-X github.com/plinth-dev/plinth/internal/cli.Version=...".
@@ -41,6 +42,10 @@ func Main() int {
 	f := cmdutil.New()
 	f.StackOutputs = engineflags.StackOutputs(f.Getenv, f.ProjectDir)
 	f.StackCloud = engineflags.StackCloud(f.Getenv, f.ProjectDir)
+	if lc, err := livecloud.New(f.Getenv); err == nil {
+		f.LocalCloud = lc
+		f.LocalCloudLive = livecloud.Hooks(f.Getenv, f.IOStreams.ErrOut)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := NewCmdRoot(f)

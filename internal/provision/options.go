@@ -62,6 +62,9 @@ type Options struct {
 	// LocalCloudHooks are the live parts attached to the local cloud (see internal/localcloud's Hook); the
 	// simulated providers pass every resource change through them.
 	LocalCloudHooks []localcloud.Hook
+	// LocalCloudLive, when set, is called with the local cloud's directory as the local cloud starts; the
+	// hooks it returns (the live cloud, started on demand) are attached after LocalCloudHooks.
+	LocalCloudLive func(localCloudDir string) ([]localcloud.Hook, error)
 	// PulumiCommand is the pulumi binary (default: found by FindPulumi).
 	PulumiCommand string
 	// PulumiHome is PULUMI_HOME for the CLI (default: the user's ~/.pulumi).

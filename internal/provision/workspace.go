@@ -65,7 +65,15 @@ func (e *Engine) workspace() ([]auto.LocalWorkspaceOption, error) {
 		env[k] = v
 	}
 	if e.opts.Cloud == CloudLocal {
-		if e.cloud, err = localcloud.Start(e.opts.LocalCloudDir, e.opts.LocalCloudHooks...); err != nil {
+		hooks := e.opts.LocalCloudHooks
+		if e.opts.LocalCloudLive != nil {
+			more, err := e.opts.LocalCloudLive(e.opts.LocalCloudDir)
+			if err != nil {
+				return nil, err
+			}
+			hooks = append(append([]localcloud.Hook(nil), hooks...), more...)
+		}
+		if e.cloud, err = localcloud.Start(e.opts.LocalCloudDir, hooks...); err != nil {
 			return nil, err
 		}
 		env["PULUMI_DEBUG_PROVIDERS"] = e.cloud.DebugProviders()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/cloud"
+	"github.com/plinth-dev/plinth/internal/localcloud"
 	"github.com/plinth-dev/plinth/stacks"
 )
 
@@ -29,6 +30,11 @@ type Factory struct {
 	// StackCloud reads the cloud a stack was provisioned into (its plinth:cloud tag); nil means aws. Commands
 	// reach the stack's cloud through cloud.For(ctx, f.StackCloud, stack).
 	StackCloud cloud.Recorded
+	// LocalCloud is the live local cloud's server (`plinth local`); nil: not linked into this build.
+	LocalCloud LocalCloud
+	// LocalCloudLive returns the live hooks `--cloud local` engine commands attach (provision.Options'
+	// LocalCloudLive); nil: the bookkeeping cloud only.
+	LocalCloudLive func(localCloudDir string) ([]localcloud.Hook, error)
 }
 
 // ErrNoStackOutputs is returned when no provisioning backend can read stack outputs.

@@ -27,7 +27,8 @@ type Common struct {
 
 // NewCommon takes the dependencies from the Factory.
 func NewCommon(f *cmdutil.Factory) Common {
-	return Common{IO: f.IOStreams, ProjectDir: f.ProjectDir, Getenv: f.Getenv, Program: f.Program, Open: OpenEngine}
+	return Common{IO: f.IOStreams, ProjectDir: f.ProjectDir, Getenv: f.Getenv, Program: f.Program,
+		Open: WithLocalCloudLive(f, OpenEngine)}
 }
 
 // AddFlags registers --stack, --output and the engine flags.

@@ -1,0 +1,54 @@
+package local
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
+)
+
+// viewStatus renders `plinth local status` for humans: per stack its addresses, then a table of hosts.
+func viewStatus(w io.Writer, st cmdutil.LocalStatus) error {
+	if !st.Running {
+		_, err := fmt.Fprintln(w, "The live local cloud is not running (PLINTH_LOCAL_LIVE=1 plinth up --stack S --cloud local starts it).")
+		return err
+	}
+	if len(st.Stacks) == 0 {
+		_, err := fmt.Fprintln(w, "The live local cloud runs no stack.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for i, s := range st.Stacks {
+		if i > 0 {
+			fmt.Fprintln(tw)
+		}
+		fmt.Fprintf(tw, "Stack %s\n", s.Stack)
+		fmt.Fprintf(tw, "  url:      %s\n  CA file:  %s\n  bastion:  %s\n", dash(s.URL), dash(s.CAFile), dash(s.Bastion))
+		if len(s.Hosts) == 0 {
+			fmt.Fprintln(tw, "  no hosts")
+			continue
+		}
+		fmt.Fprintln(tw, "  HOST\tTIER\tADDRESS\tSTATE")
+		for _, h := range s.Hosts {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", h.Name, h.Tier, h.Address, h.State)
+		}
+	}
+	return tw.Flush()
+}
+
+func viewStopped(w io.Writer, stopped bool) error {
+	msg := "The live local cloud was not running."
+	if stopped {
+		msg = "Stopped the live local cloud: no process, namespace or listener is left (the local cloud's records stay)."
+	}
+	_, err := fmt.Fprintln(w, msg)
+	return err
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

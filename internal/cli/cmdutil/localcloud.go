@@ -1,0 +1,38 @@
+package cmdutil
+
+import "context"
+
+// LocalCloud is the live local cloud's server as `plinth local` sees it; the Factory builds it (the
+// commands import no internal/localcloud).
+type LocalCloud interface {
+	// Serve runs the server in this process until it is stopped (`plinth local serve`); localCloudDir is
+	// the local cloud's state directory, whose records seed each stack's platform.
+	Serve(ctx context.Context, localCloudDir string) error
+	// Status reports what runs; Running is false (and Stacks empty) when no server answers.
+	Status(ctx context.Context) (LocalStatus, error)
+	// Stop stops every process of the live cloud and waits for the server to exit; false: none was running.
+	Stop(ctx context.Context) (bool, error)
+}
+
+// LocalStatus is `plinth local status -o json`.
+type LocalStatus struct {
+	Running bool               `json:"-"`
+	Stacks  []LocalStackStatus `json:"stacks"`
+}
+
+// LocalStackStatus is one stack's live platform.
+type LocalStackStatus struct {
+	Stack   string            `json:"stack"`
+	URL     string            `json:"url"`
+	CAFile  string            `json:"caFile"`
+	Bastion string            `json:"bastion"`
+	Hosts   []LocalHostStatus `json:"hosts"`
+}
+
+// LocalHostStatus is one live host.
+type LocalHostStatus struct {
+	Name    string `json:"name"`
+	Tier    string `json:"tier"`
+	Address string `json:"address"`
+	State   string `json:"state"`
+}

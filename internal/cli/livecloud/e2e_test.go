@@ -1,0 +1,186 @@
+package livecloud_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
+	"github.com/plinth-dev/plinth/internal/localcloud/live"
+	"github.com/plinth-dev/plinth/internal/localcloud/localcloudtest"
+)
+
+// TestUpStatusDestroyLive runs the real plinth binary: `up --stack staging --cloud local` with
+// PLINTH_LOCAL_LIVE=1 through the real engine starts the live server on demand and its hosts; `local status
+// -o json` lists them with a URL that answers HTTPS (verified with the CA file); `destroy` leaves none of the
+// namespaces or processes it started.
+func TestUpStatusDestroyLive(t *testing.T) {
+	if err := live.Check(); err != nil {
+		t.Skipf("live cloud: %v", err)
+	}
+	root, err := filepath.Abs("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "plinth")
+	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(root, "cmd", "plinth")).CombinedOutput(); err != nil {
+		t.Fatalf("build plinth: %v\n%s", err, out)
+	}
+	home := t.TempDir()
+	env := append(os.Environ(), "PLINTH_HOME="+home, "PULUMI_HOME="+t.TempDir(), "PLINTH_PULUMI="+localcloudtest.PulumiCLI(t),
+		"PULUMI_CONFIG_PASSPHRASE=live-wire", "PLINTH_PROJECT_DIR="+root, "PLINTH_LOCAL_LIVE=1", "PLINTH_CLOUD=")
+	plinth := func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Dir, cmd.Env = root, env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("plinth %s: %v\n%s", strings.Join(args, " "), err, tailOf(out))
+		}
+		return string(out)
+	}
+	t.Cleanup(func() {
+		cmd := exec.Command(bin, "local", "stop")
+		cmd.Env = env
+		_ = cmd.Run()
+	})
+	before := namespaces(t)
+
+	plinth("up", "--stack", "staging", "--cloud", "local")
+	started := slices.DeleteFunc(namespaces(t), func(n string) bool { return slices.Contains(before, n) })
+	if len(started) < 5 { // edge, bastion, app, worker, sftp (and the load balancer)
+		t.Fatalf("namespaces started by up: %v", started)
+	}
+	pidB, err := os.ReadFile(filepath.Join(home, "live", "live.pid"))
+	if err != nil {
+		t.Fatalf("no server pid file: %v", err)
+	}
+	server, _ := strconv.Atoi(strings.TrimSpace(string(pidB)))
+	procs := append(descendants(t, server), server)
+	if len(procs) < 5 {
+		t.Fatalf("server %d runs %v", server, procs)
+	}
+
+	var st cmdutil.LocalStatus
+	out := plinth("local", "status", "--stack", "staging", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("status JSON: %v\n%s", err, out)
+	}
+	if len(st.Stacks) != 1 || st.Stacks[0].Stack != "staging" || !strings.HasPrefix(st.Stacks[0].URL, "https://127.0.0.1:") ||
+		!strings.HasPrefix(st.Stacks[0].Bastion, "127.0.0.1:") || len(st.Stacks[0].Hosts) != 4 {
+		t.Fatalf("status: %s", out)
+	}
+	for _, h := range st.Stacks[0].Hosts {
+		if h.State != "running" || !strings.HasPrefix(h.Address, "10.") || h.Tier == "" {
+			t.Errorf("host %+v", h)
+		}
+	}
+	// Nothing is deployed yet: HAProxy answers over verified TLS with 503 (no healthy target).
+	if code := httpsGet(t, st.Stacks[0].CAFile, st.Stacks[0].URL+"/health"); code != http.StatusServiceUnavailable {
+		t.Errorf("GET %s/health: %d, want 503 before any deploy", st.Stacks[0].URL, code)
+	}
+	if human := plinth("local", "status"); !strings.Contains(human, "app-1") || !strings.Contains(human, st.Stacks[0].URL) {
+		t.Errorf("status:\n%s", human)
+	}
+
+	plinth("destroy", "--stack", "staging", "--cloud", "local", "--yes")
+	if left := slices.DeleteFunc(namespaces(t), func(n string) bool { return !slices.Contains(started, n) }); len(left) > 0 {
+		t.Errorf("namespaces left after destroy: %v", left)
+	}
+	for _, p := range procs {
+		if _, err := os.Stat("/proc/" + strconv.Itoa(p)); err == nil {
+			t.Errorf("process %d left after destroy", p)
+		}
+	}
+	if out := plinth("local", "status", "-o", "json"); strings.TrimSpace(out) != `{
+  "stacks": []
+}` {
+		t.Errorf("status after destroy: %s", out)
+	}
+}
+
+func tailOf(b []byte) string {
+	if len(b) > 3000 {
+		b = b[len(b)-3000:]
+	}
+	return string(b)
+}
+
+// namespaces lists the named network namespaces of the live cloud (plt-*).
+func namespaces(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/run/netns")
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), live.NamePrefix) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// descendants lists the processes below pid (from /proc/*/stat).
+func descendants(t *testing.T, pid int) []int {
+	t.Helper()
+	parent := map[int]int{}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		p, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(fields) > 1 {
+			parent[p], _ = strconv.Atoi(fields[1])
+		}
+	}
+	var out []int
+	for p := range parent {
+		for q := parent[p]; q > 1; q = parent[q] {
+			if q == pid {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func httpsGet(t *testing.T, caFile, url string) int {
+	t.Helper()
+	ca, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca) {
+		t.Fatalf("no certificate in %s", caFile)
+	}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}

@@ -1,0 +1,58 @@
+package livecloud
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/plinth-dev/plinth/internal/localcloud"
+	"github.com/plinth-dev/plinth/internal/localcloud/live"
+)
+
+// hook is the localcloud.Hook `--cloud local` engine commands attach when the live cloud is on: it starts
+// the server on demand and forwards each change to it. After a delete that leaves the server holding no host
+// and no process in any stack (the end of a destroy), it stops the server, so nothing live is left behind; a
+// delete while no server runs has nothing live to remove.
+type hook struct {
+	cloud         *Cloud
+	localCloudDir string
+
+	mu sync.Mutex
+}
+
+func (h *hook) Apply(ctx context.Context, ch localcloud.Change) (map[string]any, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if ch.Op == localcloud.OpDelete {
+		if !h.cloud.running(ctx) {
+			return ch.Outputs, nil
+		}
+	} else if err := h.cloud.Ensure(ctx, h.localCloudDir); err != nil {
+		return nil, err
+	}
+	c := h.cloud.client()
+	out, err := c.Apply(ctx, ch)
+	if err != nil || ch.Op != localcloud.OpDelete {
+		return out, err
+	}
+	rep, err := c.Status(ctx)
+	if err != nil || !empty(rep) {
+		return out, nil
+	}
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if _, err := h.cloud.Stop(sctx); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// empty reports that no stack has a host or a process.
+func empty(rep live.StatusReport) bool {
+	for _, s := range rep.Stacks {
+		if len(s.Hosts) > 0 || len(s.Processes) > 0 {
+			return false
+		}
+	}
+	return true
+}

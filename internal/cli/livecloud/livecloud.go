@@ -1,0 +1,205 @@
+// Package livecloud is the CLI's side of the live local cloud (internal/localcloud/live): the server that
+// `--cloud local` engine commands start on demand (os.Executable, setsid, `plinth local serve`), the hook that
+// forwards the engine's changes to it, and the Factory's cmdutil.LocalCloud behind `plinth local`.
+package livecloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
+	"github.com/plinth-dev/plinth/internal/localcloud"
+	"github.com/plinth-dev/plinth/internal/localcloud/live"
+	"github.com/plinth-dev/plinth/internal/provision"
+)
+
+// EnvOptIn is the variable that attaches the live cloud to `--cloud local` (1, true or yes). It is opt-in
+// while tests run `up --cloud local` as root: they must not start namespaces.
+const EnvOptIn = "PLINTH_LOCAL_LIVE"
+
+// Cloud is the live cloud of one plinth home: its server's directory and how to start it.
+type Cloud struct {
+	// Dir holds the server's socket, pid file, log, operator key and platforms (<home>/live).
+	Dir string
+	// Executable is the plinth binary that runs `local serve` (default os.Executable).
+	Executable func() (string, error)
+	// Check says whether the machine can run the live cloud (default live.Check).
+	Check func() error
+	// StartTimeout bounds the wait for a started server to answer (default 30 s).
+	StartTimeout time.Duration
+}
+
+// New returns the live cloud of the home getenv names ($PLINTH_HOME, else provision.DefaultHome).
+func New(getenv func(string) string) (*Cloud, error) {
+	home := getenv("PLINTH_HOME")
+	if home == "" {
+		h, err := provision.DefaultHome()
+		if err != nil {
+			return nil, err
+		}
+		home = h
+	}
+	return &Cloud{Dir: filepath.Join(home, "live"), Executable: os.Executable, Check: live.Check, StartTimeout: 30 * time.Second}, nil
+}
+
+// Enabled reports whether getenv opts in to the live cloud.
+func Enabled(getenv func(string) string) bool {
+	switch strings.ToLower(strings.TrimSpace(getenv(EnvOptIn))) {
+	case "1", "true", "yes":
+		return true
+	}
+	return false
+}
+
+func (c *Cloud) client() *live.Client { return live.NewClient(live.SocketPath(c.Dir)) }
+func (c *Cloud) pidFile() string      { return filepath.Join(c.Dir, "live.pid") }
+func (c *Cloud) logFile() string      { return filepath.Join(c.Dir, "serve.log") }
+func (c *Cloud) running(ctx context.Context) bool {
+	_, err := c.client().Status(ctx)
+	return err == nil
+}
+
+// Hooks is the Factory's LocalCloudLive: nil unless getenv opts in; where live.Check fails it writes its one
+// line to errOut and the bookkeeping cloud goes on alone.
+func Hooks(getenv func(string) string, errOut io.Writer) func(string) ([]localcloud.Hook, error) {
+	return func(localCloudDir string) ([]localcloud.Hook, error) {
+		if !Enabled(getenv) {
+			return nil, nil
+		}
+		c, err := New(getenv)
+		if err != nil {
+			return nil, err
+		}
+		return hooksFor(c, errOut, localCloudDir)
+	}
+}
+
+func hooksFor(c *Cloud, errOut io.Writer, localCloudDir string) ([]localcloud.Hook, error) {
+	if err := c.Check(); err != nil {
+		fmt.Fprintf(errOut, "note: %v\n", err)
+		return nil, nil
+	}
+	return []localcloud.Hook{&hook{cloud: c, localCloudDir: localCloudDir}}, nil
+}
+
+// Ensure starts the server (`plinth local serve` in its own session, output to <Dir>/serve.log) unless one
+// answers, and waits until it does.
+func (c *Cloud) Ensure(ctx context.Context, localCloudDir string) error {
+	if c.running(ctx) {
+		return nil
+	}
+	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
+		return fmt.Errorf("live cloud: %w", err)
+	}
+	exe, err := c.Executable()
+	if err != nil {
+		return fmt.Errorf("live cloud: plinth executable: %w", err)
+	}
+	logf, err := os.OpenFile(c.logFile(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("live cloud: %w", err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(exe, "local", "serve", "--local-cloud-dir", localCloudDir)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("live cloud: start %s local serve: %w", exe, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(c.StartTimeout)
+	for {
+		if c.running(ctx) {
+			return nil
+		}
+		select {
+		case err := <-exited:
+			return fmt.Errorf("live cloud: server (pid %d) exited: %v: %s", cmd.Process.Pid, err, logTail(c.logFile()))
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("live cloud: server (pid %d) did not answer on %s within %s", cmd.Process.Pid, live.SocketPath(c.Dir), c.StartTimeout)
+		}
+	}
+}
+
+func logTail(path string) string {
+	b, _ := os.ReadFile(path)
+	s := strings.TrimSpace(string(b))
+	if len(s) > 400 {
+		s = s[len(s)-400:]
+	}
+	return s
+}
+
+// Serve implements cmdutil.LocalCloud: the server itself.
+func (c *Cloud) Serve(ctx context.Context, localCloudDir string) error {
+	if localCloudDir == "" {
+		return errors.New("live cloud: no local cloud directory")
+	}
+	return live.RunServer(ctx, live.ServerConfig{Dir: c.Dir, LocalCloudDir: localCloudDir})
+}
+
+// Status implements cmdutil.LocalCloud.
+func (c *Cloud) Status(ctx context.Context) (cmdutil.LocalStatus, error) {
+	st := cmdutil.LocalStatus{Stacks: []cmdutil.LocalStackStatus{}}
+	rep, err := c.client().Status(ctx)
+	if err != nil {
+		if !c.answersNot() {
+			return st, err
+		}
+		return st, nil
+	}
+	st.Running = true
+	for _, s := range rep.Stacks {
+		ls := cmdutil.LocalStackStatus{Stack: s.Stack, URL: s.URL, CAFile: s.CAFile, Bastion: s.Bastion, Hosts: []cmdutil.LocalHostStatus{}}
+		for _, h := range s.Hosts {
+			ls.Hosts = append(ls.Hosts, cmdutil.LocalHostStatus{Name: h.Name, Tier: h.Tier, Address: h.Address, State: h.State})
+		}
+		st.Stacks = append(st.Stacks, ls)
+	}
+	return st, nil
+}
+
+// answersNot reports that no server listens (no socket, or nobody accepts on it).
+func (c *Cloud) answersNot() bool {
+	_, err := os.Stat(live.SocketPath(c.Dir))
+	if errors.Is(err, os.ErrNotExist) {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return !c.running(ctx)
+}
+
+// Stop implements cmdutil.LocalCloud: it asks the server to stop and waits until its pid file is gone (the
+// server removes it after every platform stopped).
+func (c *Cloud) Stop(ctx context.Context) (bool, error) {
+	if err := c.client().Stop(ctx); err != nil {
+		if c.answersNot() {
+			return false, nil
+		}
+		return false, err
+	}
+	for {
+		if _, err := os.Stat(c.pidFile()); errors.Is(err, os.ErrNotExist) {
+			return true, nil
+		}
+		select {
+		case <-ctx.Done():
+			return true, fmt.Errorf("live cloud: the server did not exit (%s remains): %w", c.pidFile(), ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
