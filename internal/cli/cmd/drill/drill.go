@@ -13,6 +13,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/drill"
+	"github.com/plinth-dev/plinth/internal/stackconfig"
 	"github.com/plinth-dev/plinth/internal/views"
 )
 
@@ -88,7 +89,7 @@ teardown, which runs whatever failed before it. --dry-run prints the plan. Exit 
 }
 
 func loadSpec(f *cmdutil.Factory, stack string) (environments.Spec, error) {
-	data, source, err := cmdutil.StackFile(f.ProjectDir, stack)
+	data, source, err := stackconfig.File(f.ProjectDir, stack)
 	if err != nil {
 		return environments.Spec{}, err
 	}
