@@ -39,7 +39,7 @@ func startPlatform(t *testing.T, id string, s State) *Platform {
 	t.Helper()
 	if err := Check(); err != nil {
 		if os.Geteuid() != 0 {
-			t.Skipf("live cloud: %v", err)
+			t.Fatalf("live cloud unavailable (these tests need root and network namespaces, which make test and CI have): %v", err)
 		}
 		t.Fatal(err) // root but something missing: scripts/install-test-deps.sh
 	}
