@@ -12,7 +12,8 @@ import (
 	"github.com/plinth-dev/plinth/internal/mysqlx/mysqltest"
 )
 
-// primary and replica are two real MariaDB servers with GTID replication (replica -> primary).
+// primary and replica are two real MariaDB servers with GTID replication (replica -> primary); the replica
+// logs what it replicates, as production's DR replica does, so a drill database can replicate from it.
 var primary, replica *mysqltest.Server
 
 func TestMain(m *testing.M) {
@@ -22,7 +23,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	r, err := mysqltest.Start(ctx, mysqltest.Options{BufferPool: "64M", Extra: []string{"--server-id=2"}})
+	r, err := mysqltest.Start(ctx, mysqltest.Options{BufferPool: "64M", Extra: []string{"--server-id=2", "--log-slave-updates"}})
 	if err != nil {
 		p.Stop()
 		fmt.Fprintln(os.Stderr, err)

@@ -1,0 +1,125 @@
+package drill
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/plinth-dev/plinth/internal/mysqlx"
+)
+
+// DrillDatabase makes the drill's own database from production's DR replica, as the stack's cloud does it:
+// on AWS an RDS read replica of the DR replica (tagged plinth:drill=<id>) promoted with PromoteReadReplica;
+// on MariaDB servers MariaDBReplica below. Production's DR replica is only ever read: it keeps replicating
+// through and after the drill.
+type DrillDatabase interface {
+	// Create makes (idempotently, by drill id) a server replicating from production's DR replica and returns
+	// a connection to it and its name for reports (no credentials).
+	Create(ctx context.Context, id string) (db *sql.DB, where string, err error)
+	// Promote ends its replication for good and makes it a writable primary.
+	Promote(ctx context.Context, id string) error
+	TearDowner
+}
+
+// ReplicaSource is the data step of `--source replica`: the drill database is created from the DR
+// replica, given until CatchUp to hold everything the primary had at T0, promoted with what it has then
+// (on a real disaster what reached the DR region is all there is), and the RPO is measured on it.
+type ReplicaSource struct {
+	DB DrillDatabase
+	// CatchUp bounds the wait for the drill database to reach T0's GTID position (default 5 minutes).
+	CatchUp time.Duration
+	Log     func(format string, args ...any)
+}
+
+// Recover implements DataSource.
+func (r *ReplicaSource) Recover(ctx context.Context, p Plan, t0 T0) (Recovered, error) {
+	db, where, err := r.DB.Create(ctx, p.ID)
+	if err != nil {
+		return Recovered{}, fmt.Errorf("drill database from the DR replica: %w", err)
+	}
+	catchUp := r.CatchUp
+	if catchUp <= 0 {
+		catchUp = 5 * time.Minute
+	}
+	start := time.Now()
+	err = mysqlx.WaitGTID(ctx, db, t0.GTID, catchUp)
+	switch {
+	case errors.Is(err, mysqlx.ErrGTIDWaitTimeout):
+		r.logf("drill %s: %s did not reach T0 (%s) within %s: promoted with what it has", p.ID, where, t0.GTID, catchUp)
+	case err != nil:
+		return Recovered{}, fmt.Errorf("drill database %s: %w", where, err)
+	default:
+		r.logf("drill %s: %s reached T0 (%s) in %s", p.ID, where, t0.GTID, time.Since(start).Round(time.Millisecond))
+	}
+	if err := r.DB.Promote(ctx, p.ID); err != nil {
+		return Recovered{}, fmt.Errorf("promote drill database %s: %w", where, err)
+	}
+	rpo, err := MeasureRPO(ctx, db, p.ID, t0)
+	if err != nil {
+		return Recovered{}, fmt.Errorf("drill database %s: %w", where, err)
+	}
+	return Recovered{Where: where, RPO: rpo}, nil
+}
+
+func (r *ReplicaSource) logf(format string, args ...any) {
+	if r.Log != nil {
+		r.Log(format, args...)
+	}
+}
+
+// MariaDBReplica is a DrillDatabase on MariaDB servers: Server is an empty server the cloud started for the
+// drill (GTIDs on, its own server id); Create points it at the DR replica (which must log the transactions it
+// replicates: log_slave_updates, as RDS replicas do) and Promote ends replication in SQL. Teardown stops
+// replication and hands the server back to Stop (the cloud removes it); without Stop the server is named as
+// left behind.
+type MariaDBReplica struct {
+	Server *sql.DB
+	Where  string
+	Source mysqlx.ReplicationSource
+	// Stop removes the drill server (idempotent); nil: the caller removes it.
+	Stop func(ctx context.Context) error
+	// Wait bounds the start of replication (default 1 minute).
+	Wait time.Duration
+}
+
+// Create implements DrillDatabase.
+func (m *MariaDBReplica) Create(ctx context.Context, _ string) (*sql.DB, string, error) {
+	where := m.Where + " (replica of " + m.Source.String() + ")"
+	st, err := mysqlx.SlaveStatus(ctx, m.Server)
+	if err != nil {
+		return nil, where, err
+	}
+	if st != nil && st["Slave_IO_Running"] == "Yes" && st["Slave_SQL_Running"] == "Yes" &&
+		st["Master_Host"] == m.Source.Host && st["Master_Port"] == fmt.Sprint(m.Source.Port) {
+		return m.Server, where, nil // a re-run: already replicating
+	}
+	wait := m.Wait
+	if wait <= 0 {
+		wait = time.Minute
+	}
+	if err := mysqlx.StartReplica(ctx, m.Server, m.Source, wait); err != nil {
+		return nil, where, err
+	}
+	return m.Server, where, nil
+}
+
+// Promote implements DrillDatabase.
+func (m *MariaDBReplica) Promote(ctx context.Context, _ string) error {
+	return mysqlx.Promote(ctx, m.Server)
+}
+
+// Teardown implements TearDowner: replication ended, the server handed to Stop.
+func (m *MariaDBReplica) Teardown(ctx context.Context, _ string) ([]string, error) {
+	if m.Stop == nil {
+		if err := mysqlx.Promote(ctx, m.Server); err != nil {
+			return []string{"database server " + m.Where}, err
+		}
+		return []string{"database server " + m.Where + " (not removed: the cloud that started it removes it)"}, nil
+	}
+	if err := m.Stop(ctx); err != nil {
+		return []string{"database server " + m.Where}, fmt.Errorf("remove drill database server %s: %w", m.Where, err)
+	}
+	return nil, nil
+}
