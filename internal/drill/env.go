@@ -20,7 +20,11 @@ type EnvConfig struct {
 	IdentityFile string
 	// DRDSN is the DR region's database server a backup is restored into.
 	DRDSN string
-	Log   func(format string, args ...any)
+	// DRReplicaDSN is production's DR replica (read only: its replication is checked by the preflight).
+	DRReplicaDSN string
+	// DrillDatabase makes the drill database from the DR replica (source replica), as the stack's cloud does.
+	DrillDatabase DrillDatabase
+	Log           func(format string, args ...any)
 }
 
 // OpenEnv opens what cfg names and returns the Env of a real drill, with a closer. What plinth cannot yet
@@ -55,7 +59,25 @@ func OpenEnv(ctx context.Context, p Plan, cfg EnvConfig) (Env, func(), error) {
 		st = s
 		env.History = History{Store: s}
 	}
-	env.Preflight = preflight{primary: primary, store: st, log: cfg.Log}
+	var drReplica *sql.DB
+	if cfg.DRReplicaDSN != "" {
+		db, err := mysqlx.Open(cfg.DRReplicaDSN)
+		if err != nil {
+			closeAll()
+			return Env{}, func() {}, fmt.Errorf("DR replica %s: %w", mysqlx.Redact(cfg.DRReplicaDSN), err)
+		}
+		closers = append(closers, db.Close)
+		drReplica = db
+	}
+	pf := preflight{primary: primary, drReplica: drReplica, log: cfg.Log}
+	if st != nil { // not a typed nil in the interface: the preflight reports the missing vault
+		pf.store = st
+	}
+	env.Preflight = pf
+	if p.Source == SourceReplica && cfg.DrillDatabase != nil {
+		env.Data = &ReplicaSource{DB: cfg.DrillDatabase, Log: cfg.Log}
+		env.Teardown = append(env.Teardown, cfg.DrillDatabase)
+	}
 	if p.Source == SourceBackup && st != nil && cfg.DRDSN != "" && cfg.IdentityFile != "" {
 		ids, err := backup.ReadIdentityFile(cfg.IdentityFile)
 		if err != nil {
@@ -79,9 +101,10 @@ func OpenEnv(ctx context.Context, p Plan, cfg EnvConfig) (Env, func(), error) {
 // restore exists and is intact. DR replica lag and the release from the deploy audit are not checked yet:
 // it says so in the log.
 type preflight struct {
-	primary *sql.DB
-	store   backup.Store
-	log     func(string, ...any)
+	primary   *sql.DB
+	drReplica *sql.DB
+	store     backup.Store
+	log       func(string, ...any)
 }
 
 func (f preflight) Preflight(ctx context.Context, p Plan) error {
@@ -91,6 +114,7 @@ func (f preflight) Preflight(ctx context.Context, p Plan) error {
 	} else if err := f.primary.PingContext(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("production's primary: %w", err))
 	}
+	errs = append(errs, f.checkDRReplica(ctx, p)...)
 	if f.store == nil {
 		errs = append(errs, fmt.Errorf("the vault: no store URL: %w", ErrUnavailable))
 	} else if p.Source == SourceBackup {
@@ -102,7 +126,7 @@ func (f preflight) Preflight(ctx context.Context, p Plan) error {
 		}
 	}
 	if f.log != nil {
-		f.log("drill %s: preflight: not checked yet: DR replica lag, the release production runs (deploy audit) and its artifact in the DR region", p.ID)
+		f.log("drill %s: preflight: not checked yet: the release production runs (deploy audit) and its artifact in the DR region", p.ID)
 	}
 	return errors.Join(errs...)
 }
@@ -126,4 +150,29 @@ func TeardownDatabases(ctx context.Context, id, drDSN string) (TeardownResult, e
 	left, err := Teardown(ctx, id, []TearDowner{DatabaseTeardown{DB: db, Where: mysqlx.Redact(drDSN)}})
 	res.Left = left
 	return res, err
+}
+
+// checkDRReplica: a replica-source drill needs production's DR replica replicating; a backup-source drill
+// only reports it.
+func (f preflight) checkDRReplica(ctx context.Context, p Plan) []error {
+	if f.drReplica == nil {
+		if p.Source == SourceReplica {
+			return []error{fmt.Errorf("production's DR replica: no DSN: %w", ErrUnavailable)}
+		}
+		return nil
+	}
+	if f.primary == nil {
+		return nil // reported above
+	}
+	lag, err := CheckDRReplica(ctx, f.primary, f.drReplica)
+	if err != nil {
+		return []error{err}
+	}
+	if f.log != nil {
+		f.log("drill %s: preflight: DR replica %s", p.ID, lag)
+	}
+	if !lag.Running && p.Source == SourceReplica {
+		return []error{fmt.Errorf("production's DR replica is %s: a drill from it would measure a broken link, not a disaster", lag)}
+	}
+	return nil
 }

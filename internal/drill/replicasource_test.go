@@ -169,3 +169,61 @@ func TestLiteralQuotesEverythingMySQLEscapes(t *testing.T) {
 		}
 	}
 }
+
+// The preflight reads the DR replica's link: a replica-source drill refuses a broken one, naming it.
+func TestPreflightChecksTheDRReplica(t *testing.T) {
+	pdb, rdb := open(t, primary), open(t, replica)
+	startReplication(t, rdb)
+	ctx := context.Background()
+	var pos string
+	if err := pdb.QueryRow("SELECT @@gtid_binlog_pos").Scan(&pos); err != nil {
+		t.Fatal(err)
+	}
+	waitGTID(t, rdb, pos)
+	var lag drill.ReplicaLag
+	var err error
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if lag, err = drill.CheckDRReplica(ctx, pdb, rdb); err != nil || lag.Running {
+			break // the IO thread reads "Connecting" for a moment after START SLAVE
+		}
+	}
+	if err != nil || !lag.Running || lag.Behind != 0 {
+		t.Fatalf("caught-up replica: %+v %v", lag, err)
+	}
+	p := drill.Plan{ID: "drill-20261202T200200Z", Source: drill.SourceReplica}
+	env, closeEnv, err := drill.OpenEnv(ctx, p, drill.EnvConfig{PrimaryDSN: primary.DSN(""), DRReplicaDSN: replica.DSN("")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeEnv()
+	err = env.Preflight.Preflight(ctx, p)
+	if err == nil || strings.Contains(err.Error(), "DR replica") || !strings.Contains(err.Error(), "vault") {
+		t.Errorf("healthy DR replica, no vault: %v: want only the vault reported", err)
+	}
+
+	exec(t, rdb, "STOP SLAVE IO_THREAD")
+	t.Cleanup(func() { _, _ = rdb.Exec("START SLAVE IO_THREAD") })
+	exec(t, pdb, "CREATE DATABASE IF NOT EXISTS drillsrc", "CREATE TABLE IF NOT EXISTS drillsrc.lagged (id INT PRIMARY KEY)", "REPLACE INTO drillsrc.lagged VALUES (1), (2)")
+	lag, err = drill.CheckDRReplica(ctx, pdb, rdb)
+	if err != nil || lag.Running || lag.Behind < 1 {
+		t.Fatalf("stopped replica: %+v %v: want not running and behind", lag, err)
+	}
+	err = env.Preflight.Preflight(ctx, p)
+	if err == nil || !strings.Contains(err.Error(), "production's DR replica is not replicating") {
+		t.Errorf("broken link: %v: want the DR replica named", err)
+	}
+}
+
+// No vault configured: a backup-source preflight says so (it once held a typed nil store and went on).
+func TestPreflightWithoutAVaultSaysSo(t *testing.T) {
+	ctx := context.Background()
+	p := drill.Plan{ID: "drill-20261202T200300Z", Source: drill.SourceBackup}
+	env, closeEnv, err := drill.OpenEnv(ctx, p, drill.EnvConfig{PrimaryDSN: primary.DSN("")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeEnv()
+	if err := env.Preflight.Preflight(ctx, p); err == nil || !strings.Contains(err.Error(), "the vault: no store URL") {
+		t.Errorf("preflight without a vault: %v", err)
+	}
+}
