@@ -24,7 +24,11 @@ type EnvConfig struct {
 	DRReplicaDSN string
 	// DrillDatabase makes the drill database from the DR replica (source replica), as the stack's cloud does.
 	DrillDatabase DrillDatabase
-	Log           func(format string, args ...any)
+	// DrillURL is the drill load balancer's HTTPS address and DrillCAFile the CA that signs it (empty: the
+	// system pool): the verify step asks it until the application answers a write.
+	DrillURL    string
+	DrillCAFile string
+	Log         func(format string, args ...any)
 }
 
 // OpenEnv opens what cfg names and returns the Env of a real drill, with a closer. What plinth cannot yet
@@ -74,6 +78,9 @@ func OpenEnv(ctx context.Context, p Plan, cfg EnvConfig) (Env, func(), error) {
 		pf.store = st
 	}
 	env.Preflight = pf
+	if cfg.DrillURL != "" {
+		env.Verify = &HTTPSVerifier{URL: cfg.DrillURL, CAFile: cfg.DrillCAFile, Log: cfg.Log}
+	}
 	if p.Source == SourceReplica && cfg.DrillDatabase != nil {
 		env.Data = &ReplicaSource{DB: cfg.DrillDatabase, Log: cfg.Log}
 		env.Teardown = append(env.Teardown, cfg.DrillDatabase)
