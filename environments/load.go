@@ -88,7 +88,7 @@ func ParseStackFile(data []byte) (StackConfig, error) {
 func Load(stack string, config map[string]string) (Spec, error) {
 	var errs errorList
 	for k := range config {
-		if strings.HasPrefix(k, Project+":") && k != ConfigKey {
+		if strings.HasPrefix(k, Project+":") && k != ConfigKey && k != DrillConfigKey {
 			errs.add(k, "unknown key: plinth reads its settings from %s", ConfigKey)
 		}
 	}
