@@ -2,6 +2,7 @@ package environments
 
 import (
 	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -71,6 +72,50 @@ func TestForDrill(t *testing.T) {
 }
 
 func TestLoadAcceptsTheDrillKey(t *testing.T) {
+	cfg := productionConfig(t)
+	raw, _ := json.Marshal(validDrill())
+	cfg.Values[DrillConfigKey] = string(raw)
+	if _, err := Load("production", cfg.Values); err != nil {
+		t.Errorf("Load with %s: %v", DrillConfigKey, err)
+	}
+}
+
+func TestStackFileRoundTrips(t *testing.T) {
+	cfg := productionConfig(t)
+	values, err := DrillStackConfig(cfg.Values, validDrill())
+	if err != nil {
+		t.Fatal(err)
+	}
+	values["plinth:note"] = "12" // a string that looks like a number stays a string
+	out, err := StackFile(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseStackFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range values {
+		if k == "plinth:note" {
+			if back.Values[k] != "12" {
+				t.Errorf("%s = %q", k, back.Values[k])
+			}
+			continue
+		}
+		var a, b any
+		if json.Unmarshal([]byte(v), &a) != nil || json.Unmarshal([]byte(back.Values[k]), &b) != nil || !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: %s\n  came back as %s", k, v, back.Values[k])
+		}
+	}
+	delete(back.Values, "plinth:note")
+	delete(values, "plinth:note")
+	if _, err := Load(DrillStackName("production", "drill-20261203T030000Z"), back.Values); err != nil {
+		t.Errorf("the written file loads: %v", err)
+	}
+}
+
+func productionConfig(t *testing.T) StackConfig {
+	t.Helper()
 	data, err := EmbeddedStackFile("production")
 	if err != nil {
 		t.Fatal(err)
@@ -79,9 +124,5 @@ func TestLoadAcceptsTheDrillKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, _ := json.Marshal(validDrill())
-	cfg.Values[DrillConfigKey] = string(raw)
-	if _, err := Load("production", cfg.Values); err != nil {
-		t.Errorf("Load with %s: %v", DrillConfigKey, err)
-	}
+	return cfg
 }
