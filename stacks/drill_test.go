@@ -36,6 +36,18 @@ func TestDrillStack(t *testing.T) {
 			t.Errorf("%d %s, want at least %d", got, typ, min)
 		}
 	}
+	certs := 0
+	for _, l := range res.ByType("aws:lb/listener:Listener") {
+		if arn, _ := l.Inputs["certificateArn"].(string); arn != "" {
+			certs++
+			if !strings.Contains(arn, ":"+inv.DRRegion+":") {
+				t.Errorf("listener %s uses certificate %s: not the DR region's (dr.certificateArn)", l.Name, arn)
+			}
+		}
+	}
+	if certs == 0 {
+		t.Error("no HTTPS listener in the drill stack")
+	}
 	for _, lb := range res.ByType("aws:lb/loadBalancer:LoadBalancer") {
 		if !sameIDs(lb.Inputs["subnets"], inv.DRNetwork.PublicSubnetIDs) {
 			t.Errorf("load balancer subnets %v, want the DR network's public subnets %v", lb.Inputs["subnets"], inv.DRNetwork.PublicSubnetIDs)
