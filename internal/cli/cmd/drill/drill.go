@@ -9,7 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/plinth-dev/plinth/environments"
-	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/target"
+	"github.com/plinth-dev/plinth/internal/backup/target"
+	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/backupflags"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/drill"
@@ -56,6 +57,9 @@ teardown, which runs whatever failed before it. --dry-run prints the plan. Exit 
 			if opts.Target.Stack == "" {
 				return cmdutil.FlagErrorf("--stack is required")
 			}
+			if err := backupflags.Validate(opts.Target); err != nil {
+				return err
+			}
 			if opts.BackupID != "" && opts.Source != drill.SourceBackup {
 				return cmdutil.FlagErrorf("--backup: only with --source backup")
 			}
@@ -67,14 +71,14 @@ teardown, which runs whatever failed before it. --dry-run prints the plan. Exit 
 			if err != nil {
 				return cmdutil.FlagErrorf("%v", err)
 			}
-			opts.Plan, opts.Ctx = p, target.Context(cmd.Context())
+			opts.Plan, opts.Ctx = p, backupflags.Context(cmd.Context())
 			if runF != nil {
 				return runF(opts)
 			}
 			return drillRun(opts)
 		},
 	}
-	target.AddStoreFlags(cmd, &opts.Target)
+	backupflags.AddStoreFlags(cmd, &opts.Target)
 	cmd.Flags().StringVar(&opts.Target.DSN, "primary-dsn", "", "production's primary, for the heartbeats (env "+target.EnvDSN+"; default: the stack's inventory)")
 	cmd.Flags().StringVar(&opts.Source, "source", drill.SourceReplica, "drill database from: replica (the DR replica) or backup (a vault backup)")
 	cmd.Flags().StringVar(&opts.BackupID, "backup", "", "backup to restore with --source backup (default: the newest verified)")
@@ -106,7 +110,7 @@ func drillRun(opts *Options) error {
 	}
 	f := opts.Factory
 	// What cannot be resolved leaves its step unavailable: the drill names it and still tears down.
-	res, _ := target.Resolve(opts.Ctx, f, opts.Target, true, true)
+	res, _ := f.BackupTargets().Open(opts.Ctx, target.Request{Flags: opts.Target, DB: true, ResolveOnly: true})
 	cfg := drill.EnvConfig{PrimaryDSN: res.DSN, StoreURL: res.StoreURL, IdentityFile: firstSet(opts.Identity, f.Getenv(target.EnvIdentity)),
 		DRDSN: firstSet(opts.DRDSN, f.Getenv(EnvDRDSN))}
 	if !opts.Quiet {
@@ -166,23 +170,26 @@ func NewCmdHistory(f *cmdutil.Factory, runF func(*HistoryOptions) error) *cobra.
 			if err := cmdutil.ValidateOutput(opts.Output); err != nil {
 				return err
 			}
-			opts.Ctx = target.Context(cmd.Context())
+			if err := backupflags.Validate(opts.Target); err != nil {
+				return err
+			}
+			opts.Ctx = backupflags.Context(cmd.Context())
 			if runF != nil {
 				return runF(opts)
 			}
-			res, st, err := target.Open(opts.Ctx, f, opts.Target, false)
+			t, err := backupflags.Open(opts.Ctx, f, target.Request{Flags: opts.Target})
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			rs, err := drill.History{Store: st}.List(opts.Ctx)
+			defer t.Close()
+			rs, err := drill.History{Store: t.Store}.List(opts.Ctx)
 			if err != nil {
-				return fmt.Errorf("drill history in %s: %w", res.StoreURL, err)
+				return fmt.Errorf("drill history in %s: %w", t.StoreURL, err)
 			}
 			return views.DrillHistory(opts.IO.Out, opts.Output, rs)
 		},
 	}
-	target.AddStoreFlags(cmd, &opts.Target)
+	backupflags.AddStoreFlags(cmd, &opts.Target)
 	cmdutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
 }
