@@ -24,9 +24,9 @@ type EngineProgress struct {
 	json bool
 }
 
-// NewEngineProgress writes to w; asJSON selects JSON lines.
-func NewEngineProgress(w io.Writer, asJSON bool) *EngineProgress {
-	return &EngineProgress{w: w, json: asJSON}
+// NewEngineProgress writes to w in format (--output: FormatJSON selects JSON lines).
+func NewEngineProgress(w io.Writer, format string) *EngineProgress {
+	return &EngineProgress{w: w, json: format == FormatJSON}
 }
 
 // Event renders one event.
@@ -115,14 +115,15 @@ func Changes(m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// EngineResult renders the outcome of an operation.
-func EngineResult(w io.Writer, asJSON bool, r provision.Result) error {
-	if asJSON {
-		return JSONLine(w, struct {
-			Kind string `json:"kind"`
-			provision.Result
-		}{"result", r})
-	}
+// EngineResult renders the outcome of an operation (JSON: one line, the last of the event stream).
+func EngineResult(w io.Writer, format string, r provision.Result) error {
+	return RenderLine(w, format, struct {
+		Kind string `json:"kind"`
+		provision.Result
+	}{"result", r}, func(w io.Writer) error { return engineResultHuman(w, r) })
+}
+
+func engineResultHuman(w io.Writer, r provision.Result) error {
 	fmt.Fprintf(w, "%s %s: %s (%.1fs)\n", r.Operation, r.Stack, Changes(r.Changes), r.Seconds)
 	if r.PlanFile != "" {
 		verb := "plan saved to"
@@ -138,10 +139,11 @@ func EngineResult(w io.Writer, asJSON bool, r provision.Result) error {
 }
 
 // DriftReport renders what `plinth drift` found.
-func DriftReport(w io.Writer, asJSON bool, rep provision.DriftReport) error {
-	if asJSON {
-		return JSON(w, rep)
-	}
+func DriftReport(w io.Writer, format string, rep provision.DriftReport) error {
+	return Render(w, format, rep, func(w io.Writer) error { return driftHuman(w, rep) })
+}
+
+func driftHuman(w io.Writer, rep provision.DriftReport) error {
 	if !rep.HasDrift {
 		fmt.Fprintf(w, "no drift: %d resources of %s match the cloud (%.1fs)\n", rep.Checked, rep.Stack, rep.Seconds)
 		return nil
