@@ -10,10 +10,27 @@ import (
 	"github.com/plinth-dev/plinth/internal/provision"
 )
 
-// opSymbols are the one-column markers of engine steps, as Pulumi prints them.
-var opSymbols = map[string]string{
-	"create": "+", "update": "~", "delete": "-", "replace": "+-", "create-replacement": "++",
-	"delete-replaced": "--", "refresh": "~", "read": ">", "import": "=", "discard": "-", "read-discard": "-",
+// opSymbol is the one-column marker of an engine step, as Pulumi prints it ("" for others).
+func opSymbol(op string) string {
+	switch op {
+	case "create":
+		return "+"
+	case "update", "refresh":
+		return "~"
+	case "delete", "discard", "read-discard":
+		return "-"
+	case "replace":
+		return "+-"
+	case "create-replacement":
+		return "++"
+	case "delete-replaced":
+		return "--"
+	case "read":
+		return ">"
+	case "import":
+		return "="
+	}
+	return ""
 }
 
 // EngineProgress renders engine events as they arrive: one line per step in human form, or one JSON object a
@@ -50,7 +67,7 @@ func EngineLine(e provision.Event) string {
 		if e.Op == "same" || e.Op == "refresh" || e.Op == "" || strings.HasPrefix(e.Type, "pulumi:pulumi:Stack") {
 			return ""
 		}
-		sym := opSymbols[e.Op]
+		sym := opSymbol(e.Op)
 		if sym == "" {
 			sym = "*"
 		}
@@ -64,7 +81,7 @@ func EngineLine(e provision.Event) string {
 		if e.Op == "delete" {
 			what = "deleted in the cloud"
 		}
-		line := fmt.Sprintf("%-2s %-8s %s  %s  %s", opSymbols[e.Op], e.Op, e.Name, e.Type, what)
+		line := fmt.Sprintf("%-2s %-8s %s  %s  %s", opSymbol(e.Op), e.Op, e.Name, e.Type, what)
 		if len(e.Diffs) > 0 {
 			line += "  [" + strings.Join(e.Diffs, ", ") + "]"
 		}
@@ -154,7 +171,7 @@ func driftHuman(w io.Writer, rep provision.DriftReport) error {
 		if d.Op == "delete" {
 			what = "deleted outside Pulumi"
 		}
-		line := fmt.Sprintf("  %-2s %s  %s  %s", opSymbols[d.Op], d.Name, d.Type, what)
+		line := fmt.Sprintf("  %-2s %s  %s  %s", opSymbol(d.Op), d.Name, d.Type, what)
 		if len(d.Diffs) > 0 {
 			line += ": " + strings.Join(d.Diffs, ", ")
 		}

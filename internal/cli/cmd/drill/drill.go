@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/plinth-dev/plinth/environments"
 	"github.com/plinth-dev/plinth/internal/backup/target"
 	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/backupflags"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
@@ -63,9 +62,9 @@ teardown, which runs whatever failed before it. --dry-run prints the plan. Exit 
 			if opts.BackupID != "" && opts.Source != drill.SourceBackup {
 				return cmdutil.FlagErrorf("--backup: only with --source backup")
 			}
-			spec, err := loadSpec(f, opts.Target.Stack)
+			spec, _, err := stackconfig.LoadSpec(f.ProjectDir, opts.Target.Stack)
 			if err != nil {
-				return err
+				return cmdutil.Coded(err)
 			}
 			p, err := drill.NewPlan(drill.Options{ID: drill.NewID(f.Now()), Spec: spec, Source: opts.Source, BackupID: opts.BackupID, Keep: opts.Keep})
 			if err != nil {
@@ -90,18 +89,6 @@ teardown, which runs whatever failed before it. --dry-run prints the plan. Exit 
 	cmdutil.AddOutputFlag(cmd, &opts.Output)
 	cmd.AddCommand(NewCmdHistory(f, nil), NewCmdTeardown(f, nil))
 	return cmd
-}
-
-func loadSpec(f *cmdutil.Factory, stack string) (environments.Spec, error) {
-	data, source, err := stackconfig.File(f.ProjectDir, stack)
-	if err != nil {
-		return environments.Spec{}, err
-	}
-	spec, err := environments.LoadFile(stack, data)
-	if err != nil {
-		return spec, cmdutil.WithExitCode(cmdutil.ExitConfigInvalid, fmt.Errorf("%s: %w", source, err))
-	}
-	return spec, nil
 }
 
 func drillRun(opts *Options) error {
