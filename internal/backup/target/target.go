@@ -73,6 +73,8 @@ type Target struct {
 	Scratch    *sql.DB
 	ID         string
 	Identities backup.Identities
+
+	storeFromStack bool // the store URL is the one the stack's inventory names
 }
 
 // Opener resolves and opens targets. The Factory builds it (cmdutil.Factory.BackupTargets).
@@ -123,6 +125,7 @@ func (o *Opener) resolve(ctx context.Context, req Request, t *Target) error {
 			if t.StoreURL, err = c.BackupStore(req.Stack, inv); err != nil {
 				return err
 			}
+			t.storeFromStack = true
 		}
 		if req.DB && t.DSN == "" {
 			if t.DSN, err = databaseDSN(getenv, c, req.Stack, inv); err != nil {
@@ -186,6 +189,9 @@ func (t *Target) open(ctx context.Context, req Request) error {
 		}
 	}
 	if t.Store, err = blobstore.Open(ctx, t.StoreURL); err != nil {
+		if t.storeFromStack { // the vault the stack names: say whose
+			return fmt.Errorf("stack %s: backup vault: %w", t.Stack, err)
+		}
 		return err
 	}
 	if req.ID != "" {
