@@ -14,6 +14,7 @@ import (
 var forbidden = []string{
 	"github.com/aws/aws-sdk-go-v2/", "github.com/go-sql-driver/mysql", "github.com/klauspost/compress/zstd",
 	"gocloud.dev/", "github.com/plinth-dev/plinth/internal/sshx", "github.com/plinth-dev/plinth/internal/localcloud",
+	"github.com/plinth-dev/plinth/internal/blobstore", "github.com/plinth-dev/plinth/internal/mysqlx",
 }
 
 // notYetMoved lists the commands that still import a forbidden package, with what they import; the list may

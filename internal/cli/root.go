@@ -23,7 +23,7 @@ var Version = "dev"
 func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "plinth",
-		Short:         "Provision, deploy and back up the platform",
+		Short:         "Provision, deploy, back up and drill the platform, in AWS or a local cloud",
 		Version:       Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/plinth-dev/plinth/internal/backup/target"
 	"github.com/plinth-dev/plinth/internal/deploy"
 	"github.com/plinth-dev/plinth/internal/policyeval"
 	"github.com/plinth-dev/plinth/internal/provision"
@@ -58,7 +59,7 @@ func ExitRules() []ExitRule {
 	return []ExitRule{
 		{ExitOK, "success", never},
 		{ExitUsage, "bad flags or arguments", func(err error) bool {
-			return as[*FlagError](err) || as[*provision.UnknownStackError](err) ||
+			return as[*FlagError](err) || as[*provision.UnknownStackError](err) || as[*target.InputError](err) ||
 				is(stackconfig.ErrBadStackName, provision.ErrCloudMismatch)(err)
 		}},
 		{ExitConfigInvalid, "the environment spec is invalid (every problem is printed)", is(stackconfig.ErrInvalid)},
