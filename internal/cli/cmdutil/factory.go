@@ -12,6 +12,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/cloud"
 	"github.com/plinth-dev/plinth/internal/localcloud"
+	"github.com/plinth-dev/plinth/internal/rollout"
 	"github.com/plinth-dev/plinth/stacks"
 )
 
@@ -35,6 +36,9 @@ type Factory struct {
 	// LocalCloudLive returns the live hooks `--cloud local` engine commands attach (provision.Options'
 	// LocalCloudLive); nil: the bookkeeping cloud only.
 	LocalCloudLive func(localCloudDir string) ([]localcloud.Hook, error)
+	// DeployConnect connects the deploy verbs to a stack (internal/cli/deploywire.go); nil: Deployer builds
+	// one from the fields above.
+	DeployConnect rollout.Connector
 }
 
 // ErrNoStackOutputs is returned when no provisioning backend can read stack outputs.

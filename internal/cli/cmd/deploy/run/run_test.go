@@ -17,6 +17,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/deploy"
 	"github.com/plinth-dev/plinth/internal/deploy/deploytest"
+	"github.com/plinth-dev/plinth/internal/rollout"
 )
 
 func factory() (*cmdutil.Factory, *bytes.Buffer) {
@@ -66,8 +67,8 @@ func TestFlags(t *testing.T) {
 func newOpts(t *testing.T, env *sharedtest.Env, artifact, version string) (*RunOptions, *bytes.Buffer) {
 	t.Helper()
 	io, _, out, _ := iostreams.Test()
-	return &RunOptions{IO: io, Now: time.Now, Holder: "tester@ci", Load: env.Load(), Drainer: sharedtest.NoDrainer,
-		Tier: "app", Artifact: artifact, Version: version, Message: "test deploy"}, out
+	return &RunOptions{IO: io, Connect: env.Connect(), DeployRequest: rollout.DeployRequest{Now: time.Now, Holder: "tester@ci",
+		Tier: "app", Artifact: artifact, Version: version, Message: "test deploy"}}, out
 }
 
 func TestDeployHumanAndJSON(t *testing.T) {
