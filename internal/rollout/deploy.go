@@ -134,7 +134,9 @@ func Deploy(ctx context.Context, conn *Conn, req DeployRequest) ([]TierResult, e
 	if conn.Config.Store != nil && slices.ContainsFunc(tps, func(tp tierPlan) bool { return tp.plan.Staging == deploy.StagingPull }) {
 		open := req.OpenStore
 		if open == nil {
-			open = func(ctx context.Context, cfg deploy.StoreConfig) (deploy.ArtifactStore, error) { return s3store.Open(ctx, cfg) }
+			open = func(ctx context.Context, cfg deploy.StoreConfig) (deploy.ArtifactStore, error) {
+				return s3store.Open(ctx, cfg)
+			}
 		}
 		if store, err = open(ctx, *conn.Config.Store); err != nil {
 			return nil, invalid(err)
