@@ -41,7 +41,7 @@ run: build bin/pulumi
 	echo "  $(BIN)/plinth deploy --stack staging --tier app --artifact $(BIN)/webservice --version V   (after: $(GO) build -ldflags '-X main.version=V' -o $(BIN)/webservice ./examples/webservice)" && \
 	echo "  $(BIN)/plinth backup run --stack staging" && \
 	echo "  $(BIN)/plinth local status -o json" && \
-	echo "  $(BIN)/plinth destroy --stack staging --cloud local --yes   (stops every live process)"
+	echo "  PLINTH_LOCAL_LIVE=1 $(BIN)/plinth destroy --stack staging --cloud local --yes   (stops every live process)"
 
 test-deps:
 	./scripts/install-test-deps.sh

@@ -110,9 +110,20 @@ func plans(ctx context.Context, conn *Conn, req DeployRequest) ([]tierPlan, erro
 		if err != nil {
 			return nil, invalid(err)
 		}
-		p, err := deploy.NewPlan(deploy.PlanInput{Inventory: conn.Inventory, Tier: tier, Release: rel, Config: cfg, Drain: dr != nil, Staging: staging})
+		in := deploy.PlanInput{Inventory: conn.Inventory, Tier: tier, Release: rel, Config: cfg, Drain: dr != nil, Staging: staging}
+		p, err := deploy.NewPlan(in)
 		if err != nil {
 			return nil, invalid(err)
+		}
+		if dr != nil && p.BatchSize >= len(p.Hosts) {
+			// A batch that is the whole tier (a one-host tier) has nowhere to drain to: draining would turn
+			// the restart into an error for every request. The hosts stay in the load balancer, whose
+			// retries of a refused connection (the live HAProxy's retry-on conn-failure) carry requests
+			// over a restart of a service that shuts down gracefully.
+			dr, in.Drain = nil, false
+			if p, err = deploy.NewPlan(in); err != nil {
+				return nil, invalid(err)
+			}
 		}
 		out = append(out, tierPlan{plan: p, drainer: dr, release: rel})
 	}

@@ -1,0 +1,134 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/plinth-dev/plinth/internal/cloud"
+	"github.com/plinth-dev/plinth/internal/deploy"
+	"github.com/plinth-dev/plinth/internal/deploy/deploytest"
+	"github.com/plinth-dev/plinth/internal/deploy/local"
+	"github.com/plinth-dev/plinth/internal/inventory"
+	"github.com/plinth-dev/plinth/internal/lb/lbtest"
+	"github.com/plinth-dev/plinth/internal/sshx/sshdtest"
+)
+
+// conn is n app "hosts" that are directories on this machine (deploy/local), serving the test app, behind
+// an in-memory load balancer.
+func conn(t *testing.T, n int) (*Conn, *lbtest.Memory) {
+	t.Helper()
+	dir := t.TempDir()
+	tier := &inventory.Tier{Name: "app"}
+	for i := 1; i <= n; i++ {
+		root := filepath.Join(dir, fmt.Sprintf("app-%d", i))
+		tier.Hosts = append(tier.Hosts, inventory.Host{Name: fmt.Sprintf("app-%d", i), Address: "127.0.0.1:22", Root: root, Port: sshdtest.ServicePort(t)})
+		t.Cleanup(func() { deploytest.StopApp(root) })
+	}
+	inv := &inventory.Inventory{Stack: "staging", Tiers: map[string]*inventory.Tier{"app": tier}}
+	if err := inv.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	lb := &lbtest.Memory{}
+	return &Conn{Inventory: inv, Config: &deploy.Config{Tiers: map[string]deploy.TierConfig{"app": deploytest.TierConfig()}},
+		Runner: local.Runner{}, Close: func() {},
+		State:   deploy.State{Runner: local.Runner{}, Host: inventory.Host{Name: "localhost"}, Dir: filepath.Join(dir, "state")},
+		Drainer: func(context.Context, string) (deploy.Drainer, error) { return lb, nil }}, lb
+}
+
+// TestDeploySkipsATierThatRunsTheRelease: the second deploy of the same artifact and version locks nothing,
+// sends nothing and restarts nothing; a new artifact under a new version deploys.
+func TestDeploySkipsATierThatRunsTheRelease(t *testing.T) {
+	c, _ := conn(t, 2)
+	ctx := context.Background()
+	v1 := deploytest.BuildApp(t, "v1", true, 0)
+	req := DeployRequest{Tier: "app", Artifact: v1, Version: "v1", Holder: "test"}
+	res, err := Deploy(ctx, c, req)
+	if err != nil || len(res) != 1 || res[0].Unchanged || len(res[0].Outcomes[0].Switched) != 2 {
+		t.Fatalf("first deploy: %+v %v", res, err)
+	}
+	before, _ := c.State.History(ctx, 10)
+	var events []deploy.Event
+	req.Emit = func(e deploy.Event) { events = append(events, e) }
+	res, err = Deploy(ctx, c, req)
+	if err != nil || len(res) != 1 || !res[0].Unchanged || res[0].Outcomes[0].BytesSent != 0 || len(events) != 0 {
+		t.Fatalf("second deploy: %+v %v, %d events", res, err, len(events))
+	}
+	if after, _ := c.State.History(ctx, 10); len(after) != len(before) {
+		t.Errorf("audit records %d, then %d: an unchanged tier takes no lock and records nothing", len(before), len(after))
+	}
+	v2 := deploytest.BuildApp(t, "v2", true, 0)
+	res, err = Deploy(ctx, c, DeployRequest{Tier: "app", Artifact: v2, Version: "v2", Holder: "test"})
+	if err != nil || res[0].Unchanged || len(res[0].Outcomes[0].Switched) != 2 {
+		t.Fatalf("v2: %+v %v", res, err)
+	}
+}
+
+// TestAWholeTierBatchIsNotDrained: a one-host tier stays in its load balancer (draining it would fail every
+// request of the restart); a two-host tier drains each host of its batches.
+func TestAWholeTierBatchIsNotDrained(t *testing.T) {
+	for n, want := range map[int]bool{1: false, 2: true} {
+		c, _ := conn(t, n)
+		plans, err := Plan(context.Background(), c, DeployRequest{Tier: "app", Artifact: deploytest.BuildApp(t, "v1", true, 0), Version: "v1"})
+		if err != nil || len(plans) != 1 || plans[0].Drain != want {
+			t.Errorf("%d host(s): %v %v, want drain %v", n, plans, err, want)
+		}
+	}
+}
+
+// TestBadRequestsAreUsageErrors: an unknown tier, an unreadable artifact and a tier without one are
+// ErrUsage (exit 2) and name what is wrong.
+func TestBadRequestsAreUsageErrors(t *testing.T) {
+	c, _ := conn(t, 1)
+	for name, req := range map[string]DeployRequest{
+		`--tier: tier "db"`:     {Tier: "db", Artifact: "/etc/hostname", Version: "v1"},
+		"--artifact":            {Tier: "app", Artifact: filepath.Join(t.TempDir(), "none"), Version: "v1"},
+		"tier app: no artifact": {Tier: "app", Version: "v1"},
+	} {
+		_, err := Deploy(context.Background(), c, req)
+		if !errors.Is(err, ErrUsage) || errors.Is(err, ErrInvalid) || !containsPrefix(err.Error(), name) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := Rollback(context.Background(), c, RollbackRequest{Tier: "db"}); !errors.Is(err, ErrUsage) {
+		t.Errorf("rollback of an unknown tier: %v", err)
+	}
+}
+
+func containsPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
+
+// TestSSHAccessPrecedence: flags win, then what the stack's cloud says, then the operator's defaults.
+func TestSSHAccessPrecedence(t *testing.T) {
+	env := func(k string) string {
+		return map[string]string{"HOME": "/home/op", "SSH_AUTH_SOCK": "/run/agent"}[k]
+	}
+	cfg := &deploy.Config{KeepAlive: 3 * time.Second}
+	access := cloud.SSHAccess{IdentityFiles: []string{"/live/operator_ed25519"}, KnownHosts: []string{"/live/known_hosts"}}
+	sc := sshConfig(env, Request{}, cfg, access)
+	if !slices.Equal(sc.IdentityFiles, access.IdentityFiles) || !slices.Equal(sc.KnownHosts, access.KnownHosts) || sc.KeepAlive != 3*time.Second {
+		t.Errorf("cloud access: %+v", sc)
+	}
+	sc = sshConfig(env, Request{Identity: []string{"k"}, KnownHosts: []string{"kh"}, NoAgent: true}, cfg, access)
+	if !slices.Equal(sc.IdentityFiles, []string{"k"}) || !slices.Equal(sc.KnownHosts, []string{"kh"}) || sc.AgentSocket != "" {
+		t.Errorf("flags: %+v", sc)
+	}
+	sc = sshConfig(env, Request{}, cfg, cloud.SSHAccess{})
+	if !slices.Equal(sc.KnownHosts, []string{"/home/op/.ssh/known_hosts"}) || sc.AgentSocket != "/run/agent" {
+		t.Errorf("defaults: %+v", sc)
+	}
+}
+
+// TestConnectNeedsOutputsOrAnInventory: without a stack backend and --inventory, one line says what to pass.
+func TestConnectNeedsOutputsOrAnInventory(t *testing.T) {
+	if _, err := Connect(context.Background(), Deps{}, Request{Stack: "staging"}); !errors.Is(err, ErrNoStackOutputs) {
+		t.Errorf("got %v", err)
+	}
+	_, err := Connect(context.Background(), Deps{}, Request{Stack: "staging", Inventory: filepath.Join(t.TempDir(), "none.yaml")})
+	if !errors.Is(err, ErrInvalid) {
+		t.Errorf("missing inventory file: %v", err)
+	}
+}
