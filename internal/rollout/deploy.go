@@ -15,6 +15,7 @@ import (
 
 	"github.com/plinth-dev/plinth/internal/deploy"
 	"github.com/plinth-dev/plinth/internal/deploy/s3store"
+	"github.com/plinth-dev/plinth/internal/inventory"
 )
 
 // DeployRequest is one `plinth deploy`: a tier (or every tier of the config), the artifact and version.
@@ -110,8 +111,7 @@ func plans(ctx context.Context, conn *Conn, req DeployRequest) ([]tierPlan, erro
 		if err != nil {
 			return nil, invalid(err)
 		}
-		in := deploy.PlanInput{Inventory: conn.Inventory, Tier: tier, Release: rel, Config: cfg, Drain: dr != nil, Staging: staging}
-		p, err := deploy.NewPlan(in)
+		p, err := deploy.NewPlan(deploy.PlanInput{Inventory: conn.Inventory, Tier: tier, Release: rel, Config: cfg, Drain: dr != nil, Staging: staging})
 		if err != nil {
 			return nil, invalid(err)
 		}
@@ -119,11 +119,8 @@ func plans(ctx context.Context, conn *Conn, req DeployRequest) ([]tierPlan, erro
 			// A batch that is the whole tier (a one-host tier) has nowhere to drain to: draining would turn
 			// the restart into an error for every request. The hosts stay in the load balancer, whose
 			// retries of a refused connection (the live HAProxy's retry-on conn-failure) carry requests
-			// over a restart of a service that shuts down gracefully.
-			dr, in.Drain = nil, false
-			if p, err = deploy.NewPlan(in); err != nil {
-				return nil, invalid(err)
-			}
+			// over a restart of a service that shuts down gracefully; enable still puts them in service.
+			dr = keepInService{dr}
 		}
 		out = append(out, tierPlan{plan: p, drainer: dr, release: rel})
 	}
@@ -230,3 +227,9 @@ func nowFunc(now func() time.Time) func() time.Time {
 	}
 	return now
 }
+
+// keepInService is the drainer of a batch that is the whole tier: drain leaves the host in the load
+// balancer (nowhere else to send its requests), enable puts it in service after its health check.
+type keepInService struct{ deploy.Drainer }
+
+func (keepInService) Drain(context.Context, string, inventory.Host) error { return nil }

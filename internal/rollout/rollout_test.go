@@ -68,16 +68,35 @@ func TestDeploySkipsATierThatRunsTheRelease(t *testing.T) {
 	}
 }
 
-// TestAWholeTierBatchIsNotDrained: a one-host tier stays in its load balancer (draining it would fail every
-// request of the restart); a two-host tier drains each host of its batches.
+// TestAWholeTierBatchIsNotDrained: a one-host tier stays in its load balancer during its restart (draining
+// it would fail every request of the restart) and is enabled after its health check; a two-host tier
+// drains each host of its batches.
 func TestAWholeTierBatchIsNotDrained(t *testing.T) {
-	for n, want := range map[int]bool{1: false, 2: true} {
-		c, _ := conn(t, n)
-		plans, err := Plan(context.Background(), c, DeployRequest{Tier: "app", Artifact: deploytest.BuildApp(t, "v1", true, 0), Version: "v1"})
-		if err != nil || len(plans) != 1 || plans[0].Drain != want {
-			t.Errorf("%d host(s): %v %v, want drain %v", n, plans, err, want)
+	for n, wantOut := range map[int]bool{1: false, 2: true} {
+		c, mem := conn(t, n)
+		drained := false
+		c.Drainer = func(context.Context, string) (deploy.Drainer, error) { return spy{mem, &drained}, nil }
+		res, err := Deploy(context.Background(), c, DeployRequest{Tier: "app", Artifact: deploytest.BuildApp(t, "v1", true, 0), Version: "v1"})
+		if err != nil || drained != wantOut {
+			t.Errorf("%d host(s): %v, taken out of the load balancer: %v, want %v", n, err, drained, wantOut)
+		}
+		for _, h := range c.Inventory.Tiers["app"].Hosts {
+			if !mem.InService("app", h) {
+				t.Errorf("%d host(s): %s not in service after the deploy (%+v)", n, h.Name, res)
+			}
 		}
 	}
+}
+
+// spy records whether a host was taken out.
+type spy struct {
+	*lbtest.Memory
+	drained *bool
+}
+
+func (s spy) Drain(ctx context.Context, tier string, h inventory.Host) error {
+	*s.drained = true
+	return s.Memory.Drain(ctx, tier, h)
 }
 
 // TestBadRequestsAreUsageErrors: an unknown tier, an unreadable artifact and a tier without one are
