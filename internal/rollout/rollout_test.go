@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/deploy/deploytest"
 	"github.com/plinth-dev/plinth/internal/deploy/local"
 	"github.com/plinth-dev/plinth/internal/inventory"
+	"github.com/plinth-dev/plinth/internal/lb"
 	"github.com/plinth-dev/plinth/internal/lb/lbtest"
 	"github.com/plinth-dev/plinth/internal/sshx/sshdtest"
 )
@@ -33,11 +35,11 @@ func conn(t *testing.T, n int) (*Conn, *lbtest.Memory) {
 	if err := inv.Normalize(); err != nil {
 		t.Fatal(err)
 	}
-	lb := &lbtest.Memory{}
+	mem := &lbtest.Memory{}
 	return &Conn{Inventory: inv, Config: &deploy.Config{Tiers: map[string]deploy.TierConfig{"app": deploytest.TierConfig()}},
 		Runner: local.Runner{}, Close: func() {},
 		State:   deploy.State{Runner: local.Runner{}, Host: inventory.Host{Name: "localhost"}, Dir: filepath.Join(dir, "state")},
-		Drainer: func(context.Context, string) (deploy.Drainer, error) { return lb, nil }}, lb
+		Drainer: func(context.Context, string) (deploy.Drainer, error) { return mem, nil }}, mem
 }
 
 // TestDeploySkipsATierThatRunsTheRelease: the second deploy of the same artifact and version locks nothing,
@@ -149,5 +151,53 @@ func TestConnectNeedsOutputsOrAnInventory(t *testing.T) {
 	_, err := Connect(context.Background(), Deps{}, Request{Stack: "staging", Inventory: filepath.Join(t.TempDir(), "none.yaml")})
 	if !errors.Is(err, ErrInvalid) {
 		t.Errorf("missing inventory file: %v", err)
+	}
+}
+
+// TestConnectToALiveLocalStack: a stack recorded in the local cloud connects with what its live platform
+// says — hosts by tier (not running ones left out), the published bastion with the lock in the login
+// user's home, the operator key and known_hosts — and drains the target group's tier through HAProxy.
+func TestConnectToALiveLocalStack(t *testing.T) {
+	dir := t.TempDir()
+	keys := sshdtest.NewKeys(t, dir)
+	known := filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(known, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st := &cloud.LiveStack{Stack: "staging", Bastion: "127.0.0.1:40022", SSHUser: "ec2-user", OperatorKey: keys.PrivatePath,
+		KnownHosts: known, AdminSocket: filepath.Join(dir, "admin.sock"), Backend: "app", Hosts: []cloud.LiveHost{
+			{Name: "app-1", Tier: "app", Address: "10.10.64.10", State: "running"},
+			{Name: "app-2", Tier: "app", Address: "10.10.65.10", State: "degraded"},
+			{Name: "worker-1", Tier: "worker", Address: "10.10.64.11", State: "running"}}}
+	d := Deps{
+		StackOutputs: func(context.Context, string) (map[string]any, error) {
+			return map[string]any{"inventory": map[string]any{"stack": "staging", "bastion": map[string]any{"sshUser": "ec2-user"},
+				"tiers": map[string]any{"app": map[string]any{"targetGroupArn": "arn:tg", "port": 8080}, "worker": map[string]any{"port": 9090}}}}, nil
+		},
+		Clouds: cloud.Clouds{Recorded: func(context.Context, string) (string, error) { return cloud.Local, nil },
+			Live: func(context.Context, string) (*cloud.LiveStack, error) { return st, nil }},
+	}
+	c, err := Connect(context.Background(), d, Request{Stack: "staging"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	app := c.Inventory.Tiers["app"]
+	if len(app.Hosts) != 1 || app.Hosts[0].Name != "app-1" || app.Hosts[0].Address != "10.10.64.10:22" || app.Hosts[0].User != "ec2-user" ||
+		app.Hosts[0].Port != 8080 || app.Hosts[0].Root != "/srv/plinth/app" {
+		t.Errorf("app tier %+v", app)
+	}
+	if c.Inventory.Bastion.Address != "127.0.0.1:40022" || c.State.Dir != "/home/ec2-user/plinth-state" || c.State.Host.Name != "bastion" {
+		t.Errorf("bastion %+v, state %+v", c.Inventory.Bastion, c.State)
+	}
+	dr, err := c.Drainer(context.Background(), "app")
+	if h, ok := dr.(lb.HAProxy); err != nil || !ok || h.Backends["app"] != "app" {
+		t.Errorf("app drainer %#v %v", dr, err)
+	}
+	if dr, err := c.Drainer(context.Background(), "worker"); dr != nil || err != nil {
+		t.Errorf("worker drainer %#v %v", dr, err)
+	}
+	if _, err := Connect(context.Background(), d, Request{Stack: "staging", Cloud: cloud.AWS}); !errors.Is(err, cloud.ErrCloudMismatch) {
+		t.Errorf("--cloud aws on a local stack: %v", err)
 	}
 }

@@ -42,6 +42,8 @@ func TestFlags(t *testing.T) {
 		{[]string{"--stack", "s", "--tier", "app", "--artifact", "a", "--version", "v1", "--upload-window", "0"}, ""},
 		{[]string{"--stack", "s", "--tier", "app", "--artifact", "a", "--version", "v1", "--upload-window", "-1"}, "--upload-window"},
 		{[]string{"--stack", "s", "--tier", "app", "--artifact", "a", "--version", "v1", "--compress", "lz4"}, "--compress"},
+		{[]string{"--stack", "s", "--tier", "app", "--artifact", "a", "--version", "v1", "--cloud", "local"}, ""},
+		{[]string{"--stack", "s", "--tier", "app", "--artifact", "a", "--version", "v1", "--cloud", "gcp"}, "--cloud: want aws or local"},
 	}
 	for _, c := range cases {
 		f, _ := factory()
