@@ -30,6 +30,7 @@ func TestMakeRunDeploysTheSampleService(t *testing.T) {
 	if err := live.Check(); err != nil {
 		t.Fatalf("live cloud unavailable (these tests need root and network namespaces, which make test and CI have): %v", err)
 	}
+	localcloudtest.LockLiveStack(t, "staging") // TestUpStatusDestroyLive (internal/cli/livecloud) brings staging up too
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
