@@ -36,7 +36,9 @@ func conn(t *testing.T, n int) (*Conn, *lbtest.Memory) {
 		t.Fatal(err)
 	}
 	mem := &lbtest.Memory{}
-	return &Conn{Inventory: inv, Config: &deploy.Config{Tiers: map[string]deploy.TierConfig{"app": deploytest.TierConfig()}},
+	tc := deploytest.TierConfig()
+	tc.Health.Retries = 1000 // patience for a machine loaded by other test runs (25 ms apart: 25 s)
+	return &Conn{Inventory: inv, Config: &deploy.Config{Tiers: map[string]deploy.TierConfig{"app": tc}},
 		Runner: local.Runner{}, Close: func() {},
 		State:   deploy.State{Runner: local.Runner{}, Host: inventory.Host{Name: "localhost"}, Dir: filepath.Join(dir, "state")},
 		Drainer: func(context.Context, string) (deploy.Drainer, error) { return mem, nil }}, mem
