@@ -42,6 +42,7 @@ func Main() int {
 	f := cmdutil.New()
 	f.StackOutputs = engineflags.StackOutputs(f.Getenv, f.ProjectDir)
 	f.StackCloud = engineflags.StackCloud(f.Getenv, f.ProjectDir)
+	f.DeployConnect = deployConnect(f)
 	if lc, err := livecloud.New(f.Getenv); err == nil {
 		f.LocalCloud = lc
 		f.LocalCloudLive = livecloud.Hooks(f.Getenv, f.IOStreams.ErrOut)

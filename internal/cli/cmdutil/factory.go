@@ -13,6 +13,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/cloud"
 	"github.com/plinth-dev/plinth/internal/localcloud"
+	"github.com/plinth-dev/plinth/internal/rollout"
 	"github.com/plinth-dev/plinth/stacks"
 )
 
@@ -36,6 +37,9 @@ type Factory struct {
 	// LocalCloudLive returns the live hooks `--cloud local` engine commands attach (provision.Options'
 	// LocalCloudLive); nil: the bookkeeping cloud only.
 	LocalCloudLive func(localCloudDir string) ([]localcloud.Hook, error)
+	// DeployConnect connects the deploy verbs to a stack (internal/cli/deploywire.go); nil: Deployer builds
+	// one from the fields above.
+	DeployConnect rollout.Connector
 }
 
 // BackupTargets returns the Opener every backup verb and the drill set up with: the flags, the environment,

@@ -84,6 +84,7 @@ func RunServer(ctx context.Context, cfg ServerConfig) error {
 	defer func() { _ = os.Remove(pidFile); _ = os.Remove(sock) }()
 	srv := &Server{
 		AuthorizedKeys: op.Authorized,
+		OperatorKey:    op.PrivatePath,
 		Seed:           store.List,
 		NewPlatform: func(stack string) (*Platform, error) {
 			return New(Options{ID: StackID(stack), Dir: filepath.Join(cfg.Dir, "stacks", StackID(stack))})

@@ -24,6 +24,8 @@ type Server struct {
 	// Seed and AuthorizedKeys are the Hook's.
 	Seed           func(stack string) ([]localcloud.Resource, error)
 	AuthorizedKeys string
+	// OperatorKey is the private key file of AuthorizedKeys, named in the status for deploy.
+	OperatorKey string
 
 	mu        sync.Mutex
 	platforms map[string]*Platform
@@ -99,7 +101,9 @@ func (s *Server) status() StatusReport {
 	defer s.mu.Unlock()
 	rep := StatusReport{Stacks: []StackStatus{}}
 	for _, stack := range sortedKeys(s.platforms) {
-		rep.Stacks = append(rep.Stacks, StackStatus{Stack: stack, Status: s.platforms[stack].Status()})
+		st := StackStatus{Stack: stack, Status: s.platforms[stack].Status()}
+		st.OperatorKey = s.OperatorKey
+		rep.Stacks = append(rep.Stacks, st)
 	}
 	sort.Slice(rep.Stacks, func(i, j int) bool { return rep.Stacks[i].Stack < rep.Stacks[j].Stack })
 	return rep
