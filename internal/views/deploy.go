@@ -31,21 +31,6 @@ func NewDeployProgress(w io.Writer, format string, progress bool) *DeployView {
 	return &DeployView{w: w, json: jsonOut, progress: progress && !jsonOut, sent: map[string]int64{}, total: map[string]int64{}}
 }
 
-// NewDeployView builds a view; jsonOut selects JSON lines, progress enables the terminal progress bar.
-//
-// Deprecated: use NewDeployProgress, which takes the --output string.
-func NewDeployView(w io.Writer, jsonOut, progress bool) *DeployView {
-	return NewDeployProgress(w, formatOf(jsonOut), progress)
-}
-
-// formatOf maps the deprecated bool of the deploy views to the --output string.
-func formatOf(jsonOut bool) string {
-	if jsonOut {
-		return FormatJSON
-	}
-	return FormatHuman
-}
-
 // Event renders one event.
 func (v *DeployView) Event(ev deploy.Event) {
 	v.mu.Lock()
@@ -132,13 +117,6 @@ type DeployResult struct {
 	FailedHost string   `json:"failedHost,omitempty"`
 }
 
-// RenderDeployResults prints the summary.
-//
-// Deprecated: use DeployResults, which takes the --output string.
-func RenderDeployResults(w io.Writer, jsonOut bool, results []DeployResult) error {
-	return DeployResults(w, formatOf(jsonOut), results)
-}
-
 // DeployResults prints the summary in format (JSON: one final line {"results": [...]}).
 func DeployResults(w io.Writer, format string, results []DeployResult) error {
 	return RenderLine(w, format, map[string]any{"results": results}, func(w io.Writer) error { return deployResultsHuman(w, results) })
@@ -156,13 +134,6 @@ func deployResultsHuman(w io.Writer, results []DeployResult) error {
 		}
 	}
 	return nil
-}
-
-// RenderPlan prints a plan.
-//
-// Deprecated: use DeployPlan, which takes the --output string.
-func RenderPlan(w io.Writer, jsonOut bool, p *deploy.Plan) error {
-	return DeployPlan(w, formatOf(jsonOut), p)
 }
 
 // DeployPlan prints a plan (--dry-run) in format: the ordered steps per host.
@@ -202,13 +173,6 @@ func planHuman(w io.Writer, p *deploy.Plan) error {
 	return nil
 }
 
-// RenderLock prints a lock's holder.
-//
-// Deprecated: use DeployLock, which takes the --output string.
-func RenderLock(w io.Writer, jsonOut bool, stack string, info *deploy.LockInfo) error {
-	return DeployLock(w, formatOf(jsonOut), stack, info)
-}
-
 // DeployLock prints a lock's holder (nil: free) in format.
 func DeployLock(w io.Writer, format string, stack string, info *deploy.LockInfo) error {
 	return Render(w, format, map[string]any{"stack": stack, "locked": info != nil, "holder": info},
@@ -226,13 +190,6 @@ func lockHuman(w io.Writer, stack string, info *deploy.LockInfo) error {
 	}
 	fmt.Fprintln(w)
 	return nil
-}
-
-// RenderHistory prints audit records.
-//
-// Deprecated: use DeployHistory, which takes the --output string.
-func RenderHistory(w io.Writer, jsonOut bool, recs []deploy.AuditRecord) error {
-	return DeployHistory(w, formatOf(jsonOut), recs)
 }
 
 // DeployHistory prints audit records in format, one per line.

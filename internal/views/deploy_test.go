@@ -23,7 +23,7 @@ func deployEvents() []deploy.Event {
 
 func TestDeployViewHumanWithProgressBar(t *testing.T) {
 	var b bytes.Buffer
-	v := NewDeployView(&b, false, true)
+	v := NewDeployProgress(&b, FormatHuman, true)
 	for _, ev := range deployEvents() {
 		v.Event(ev)
 	}
@@ -39,7 +39,7 @@ func TestDeployViewHumanWithProgressBar(t *testing.T) {
 
 func TestDeployViewJSONLines(t *testing.T) {
 	var b bytes.Buffer
-	v := NewDeployView(&b, true, true)
+	v := NewDeployProgress(&b, FormatJSON, true)
 	for _, ev := range deployEvents() {
 		v.Event(ev)
 	}

@@ -30,23 +30,3 @@ func TestRenderPicksFromTheOutputString(t *testing.T) {
 		}
 	}
 }
-
-// The deprecated bool deploy views render exactly what their --output replacements do.
-func TestDeprecatedDeployViewsMatch(t *testing.T) {
-	results := []DeployResult{{Action: "deploy", Stack: "s", Tier: "app", Version: "v1", Result: "ok"}}
-	for _, asJSON := range []bool{false, true} {
-		var a, b bytes.Buffer
-		_ = RenderDeployResults(&a, asJSON, results)
-		_ = DeployResults(&b, formatOf(asJSON), results)
-		if a.String() != b.String() || a.Len() == 0 {
-			t.Errorf("json=%v: %q vs %q", asJSON, a.String(), b.String())
-		}
-		a.Reset()
-		b.Reset()
-		_ = RenderHistory(&a, asJSON, nil)
-		_ = DeployHistory(&b, formatOf(asJSON), nil)
-		if a.String() != b.String() {
-			t.Errorf("history json=%v: %q vs %q", asJSON, a.String(), b.String())
-		}
-	}
-}

@@ -70,5 +70,5 @@ func historyRun(ctx context.Context, opts *HistoryOptions) error {
 	if len(out) > opts.Limit {
 		out = out[len(out)-opts.Limit:]
 	}
-	return views.RenderHistory(opts.IO.Out, opts.Flags.Output == cmdutil.OutputJSON, out)
+	return views.DeployHistory(opts.IO.Out, opts.Flags.Output, out)
 }

@@ -69,14 +69,13 @@ func lockRun(ctx context.Context, opts *LockOptions) error {
 		return cmdutil.Coded(err)
 	}
 	defer env.Close()
-	jsonOut := opts.Flags.Output == cmdutil.OutputJSON
 	stack := opts.Flags.Stack
 	info, err := env.State.Status(ctx, stack)
 	if err != nil {
 		return err
 	}
 	if !opts.Release {
-		if err := views.RenderLock(opts.IO.Out, jsonOut, stack, info); err != nil {
+		if err := views.DeployLock(opts.IO.Out, opts.Flags.Output, stack, info); err != nil {
 			return err
 		}
 		if info != nil {
@@ -85,7 +84,7 @@ func lockRun(ctx context.Context, opts *LockOptions) error {
 		return nil
 	}
 	if info == nil {
-		return views.RenderLock(opts.IO.Out, jsonOut, stack, nil)
+		return views.DeployLock(opts.IO.Out, opts.Flags.Output, stack, nil)
 	}
 	if err := env.State.Release(ctx, stack, ""); err != nil {
 		return err
@@ -100,5 +99,5 @@ func lockRun(ctx context.Context, opts *LockOptions) error {
 	if err := env.State.Audit(ctx, rec); err != nil {
 		return err
 	}
-	return views.RenderLock(opts.IO.Out, jsonOut, stack, nil)
+	return views.DeployLock(opts.IO.Out, opts.Flags.Output, stack, nil)
 }

@@ -69,14 +69,13 @@ func rollbackRun(ctx context.Context, opts *RollbackOptions) error {
 		return cmdutil.Coded(err)
 	}
 	defer conn.Close()
-	jsonOut := opts.Flags.Output == cmdutil.OutputJSON
-	view := views.NewDeployView(opts.IO.Out, jsonOut, false)
+	view := views.NewDeployProgress(opts.IO.Out, opts.Flags.Output, false)
 	res, runErr := rollout.Rollback(ctx, conn, rollout.RollbackRequest{Tier: opts.Tier, To: opts.To, Holder: opts.Holder,
 		Message: opts.Message, Now: opts.Now, Emit: view.Event})
 	if res == nil {
 		return cmdutil.Coded(runErr)
 	}
-	if err := views.RenderDeployResults(opts.IO.Out, jsonOut, []views.DeployResult{views.SummarizeDeploy("rollback", res.Plan, res.Outcomes, runErr)}); err != nil {
+	if err := views.DeployResults(opts.IO.Out, opts.Flags.Output, []views.DeployResult{views.SummarizeDeploy("rollback", res.Plan, res.Outcomes, runErr)}); err != nil {
 		return err
 	}
 	return cmdutil.Coded(runErr)

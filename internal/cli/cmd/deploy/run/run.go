@@ -85,7 +85,6 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		return cmdutil.Coded(err)
 	}
 	defer conn.Close()
-	jsonOut := opts.Flags.Output == cmdutil.OutputJSON
 	req := opts.DeployRequest
 	if opts.DryRun {
 		plans, err := rollout.Plan(ctx, conn, req)
@@ -93,13 +92,13 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 			return cmdutil.Coded(err)
 		}
 		for _, p := range plans {
-			if err := views.RenderPlan(opts.IO.Out, jsonOut, p); err != nil {
+			if err := views.DeployPlan(opts.IO.Out, opts.Flags.Output, p); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	view := views.NewDeployView(opts.IO.Out, jsonOut, opts.IO.ProgressEnabled())
+	view := views.NewDeployProgress(opts.IO.Out, opts.Flags.Output, opts.IO.ProgressEnabled())
 	req.Emit = view.Event
 	tiers, runErr := rollout.Deploy(ctx, conn, req)
 	if tiers == nil {
@@ -113,7 +112,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		}
 		results = append(results, r)
 	}
-	if err := views.RenderDeployResults(opts.IO.Out, jsonOut, results); err != nil {
+	if err := views.DeployResults(opts.IO.Out, opts.Flags.Output, results); err != nil {
 		return err
 	}
 	return cmdutil.Coded(runErr)
