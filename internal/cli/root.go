@@ -43,6 +43,7 @@ func Main() int {
 	f.StackOutputs = engineflags.StackOutputs(f.Getenv, f.ProjectDir)
 	f.StackCloud = engineflags.StackCloud(f.Getenv, f.ProjectDir)
 	f.DeployConnect = deployConnect(f)
+	f.DrillPlatform = drillPlatform(f)
 	if lc, err := livecloud.New(f.Getenv); err == nil {
 		f.LocalCloud = lc
 		f.LocalCloudLive = livecloud.Hooks(f.Getenv, f.IOStreams.ErrOut)

@@ -12,6 +12,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/backup/target"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/cloud"
+	"github.com/plinth-dev/plinth/internal/drill"
 	"github.com/plinth-dev/plinth/internal/localcloud"
 	"github.com/plinth-dev/plinth/internal/rollout"
 	"github.com/plinth-dev/plinth/stacks"
@@ -40,6 +41,9 @@ type Factory struct {
 	// DeployConnect connects the deploy verbs to a stack (internal/cli/deploywire.go); nil: Deployer builds
 	// one from the fields above.
 	DeployConnect rollout.Connector
+	// DrillPlatform gives the drill's platform step for a stack (internal/cli/drillwire.go): the drill stack
+	// through the stack's engine options; nil: the step is unavailable.
+	DrillPlatform func(ctx context.Context, stack string) (*drill.StackPlatform, error)
 }
 
 // BackupTargets returns the Opener every backup verb and the drill set up with: the flags, the environment,

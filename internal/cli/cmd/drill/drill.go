@@ -103,6 +103,13 @@ func drillRun(opts *Options) error {
 	if !opts.Quiet {
 		cfg.Log = func(format string, args ...any) { fmt.Fprintf(opts.IO.ErrOut, format+"\n", args...) }
 	}
+	if f.DrillPlatform != nil {
+		sp, err := f.DrillPlatform(opts.Ctx, opts.Plan.Stack)
+		if err != nil && cfg.Log != nil {
+			cfg.Log("drill %s: platform: %v", opts.Plan.ID, err)
+		}
+		cfg.Platform = sp
+	}
 	env, closeEnv, err := drill.OpenEnv(opts.Ctx, opts.Plan, cfg)
 	if err != nil {
 		return err
