@@ -19,6 +19,7 @@ import (
 	"github.com/plinth-dev/plinth/components/firewall"
 	"github.com/plinth-dev/plinth/components/loadbalancer"
 	"github.com/plinth-dev/plinth/components/network"
+	"github.com/plinth-dev/plinth/components/releaseescrow"
 	"github.com/plinth-dev/plinth/components/search"
 	"github.com/plinth-dev/plinth/components/tier"
 	"github.com/plinth-dev/plinth/components/utility"
@@ -83,6 +84,8 @@ type Platform struct {
 	Search     *search.Search
 	Utility    *utility.Utility
 	Vault      *backupvault.BackupVault
+	// Escrow holds the released artifacts: pull staging's store, the DR drill's source of the release.
+	Escrow *releaseescrow.ReleaseEscrow
 }
 
 // BaseTags go on every resource: who owns it and which environment it belongs to.
@@ -162,6 +165,16 @@ func Build(ctx *pulumi.Context, spec environments.Spec) (*Platform, error) {
 		Region: spec.Region, AccountID: account, PublicSubnetIDs: p.Network.PublicSubnetIDs,
 		SecurityGroupID: sg(firewall.Bastion), InstanceType: spec.Bastion.InstanceType,
 		SSHUser: spec.Bastion.SSHUser, ParameterPath: paramPath, LogRetentionDays: spec.LogRetentionDays, Tags: tags,
+	}, inPrimary)
+	if err != nil {
+		return nil, err
+	}
+	readers := map[string]pulumi.StringInput{}
+	for n, t := range p.Tiers {
+		readers[n] = t.RoleARN
+	}
+	p.Escrow, err = releaseescrow.New(ctx, name("escrow"), &releaseescrow.Args{
+		Readers: readers, Protect: spec.DeletionProtection, Tags: tags,
 	}, inPrimary)
 	if err != nil {
 		return nil, err

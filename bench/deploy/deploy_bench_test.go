@@ -12,6 +12,7 @@ package deploybench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -82,6 +83,15 @@ func BenchmarkDeployVsScp(b *testing.B) {
 	}
 	fmt.Printf("deploy_speedup_vs_scp=%.2f deploy_vs_parallel_scp=%.2f redeploy_bytes=%d\n", last.baseline.Seconds()/last.plinth.Seconds(),
 		last.parallel.Seconds()/last.plinth.Seconds(), last.redeploy)
+}
+
+// withServiceLog adds the failing host's service log (what the executor fetched) to err.
+func withServiceLog(err error) error {
+	var he *deploy.HostError
+	if errors.As(err, &he) && he.Logs != "" {
+		return fmt.Errorf("%w\nits log:\n%s", err, he.Logs)
+	}
+	return err
 }
 
 // envCount is the positive number in the environment variable name, or def when it is unset.
@@ -195,7 +205,7 @@ func run(b *testing.B, n int, warmups, artifacts []string) result {
 	}
 	cfg := deploytest.TierConfig()
 	cfg.Health.Interval = 20 * time.Millisecond
-	cfg.Health.Retries = 250 // 5 s for a service to come up on a busy machine
+	cfg.Health.Retries = 500 // 10 s of polling for a service to come up on a busy machine
 	ctx := context.Background()
 	// On loopback bandwidth is free and raw is fastest; over real networks the default (zstd when the
 	// host has it) sends 2.6x fewer bytes of this artifact. BENCH_COMPRESS=zstd measures that path here.
@@ -233,7 +243,7 @@ func run(b *testing.B, n int, warmups, artifacts []string) result {
 			Exec: &deploy.Executor{Runner: r, Emit: emit}, Holder: "bench", Action: "deploy"}
 		outs, err := s.Run(ctx, []*deploy.Plan{p})
 		if err != nil {
-			b.Fatal(err)
+			b.Fatal(withServiceLog(err))
 		}
 		return outs[0], time.Since(start)
 	}
