@@ -4,6 +4,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/plinth-dev/plinth/components/firewall"
+	"github.com/plinth-dev/plinth/components/releaseescrow"
 	"github.com/plinth-dev/plinth/environments"
 	"github.com/plinth-dev/plinth/stacks/contract"
 )
@@ -91,6 +92,13 @@ func (p *Platform) Exports() pulumi.Map {
 			"writerServiceAccount":     p.Vault.WriterServiceAccount,
 			"restoreServiceAccount":    p.Vault.RestoreServiceAccount,
 			"workloadIdentityProvider": p.Vault.WorkloadIdentityProvider,
+		}
+	}
+	if p.Escrow != nil {
+		inventory["releaseEscrow"] = pulumi.Map{
+			"bucket": p.Escrow.Bucket,
+			"region": p.Escrow.Region,
+			"prefix": pulumi.String(releaseescrow.Prefix),
 		}
 	}
 	if p.DRNetwork != nil && p.DRFirewall != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/plinth-dev/plinth/components/firewall"
 	"github.com/plinth-dev/plinth/components/loadbalancer"
 	"github.com/plinth-dev/plinth/components/network"
+	"github.com/plinth-dev/plinth/components/releaseescrow"
 	"github.com/plinth-dev/plinth/components/search"
 	"github.com/plinth-dev/plinth/components/tier"
 	"github.com/plinth-dev/plinth/components/utility"
@@ -103,6 +104,8 @@ type Platform struct {
 	Search     *search.Search
 	Utility    *utility.Utility
 	Vault      *backupvault.BackupVault
+	// Escrow holds the released artifacts: pull staging's store, the DR drill's source of the release.
+	Escrow *releaseescrow.ReleaseEscrow
 	// drill is set on a drill stack (BuildDrill): its VPC is production's DR VPC and its database the drill's.
 	drill *environments.Drill
 }
@@ -160,10 +163,27 @@ func Build(ctx *pulumi.Context, spec environments.Spec) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := buildEscrow(ctx, p, tags, inPrimary); err != nil {
+		return nil, err
+	}
 	if err := buildData(ctx, p, account, tags, inPrimary); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// buildEscrow builds the release escrow, readable under artifacts/ by every compute tier's instance role.
+// A drill stack has none of its own: it deploys production's release from production's escrow.
+func buildEscrow(ctx *pulumi.Context, p *Platform, tags pulumi.StringMap, opt pulumi.ResourceOption) error {
+	readers := map[string]pulumi.StringInput{}
+	for n, t := range p.Tiers {
+		readers[n] = t.RoleARN
+	}
+	var err error
+	p.Escrow, err = releaseescrow.New(ctx, p.Spec.Stack+"-escrow", &releaseescrow.Args{
+		Readers: readers, Protect: p.Spec.DeletionProtection, Tags: tags,
+	}, opt)
+	return err
 }
 
 // placement is where the compute tiers go: a VPC, its public and private subnets, a security group per tier.

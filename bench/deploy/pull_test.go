@@ -2,7 +2,6 @@ package deploybench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -75,11 +74,7 @@ func BenchmarkPullStaging(b *testing.B) {
 			Exec: &deploy.Executor{Runner: r, Store: store}, Holder: "bench", Action: "deploy"}
 		outs, err := s.Run(context.Background(), []*deploy.Plan{p})
 		if err != nil {
-			var he *deploy.HostError
-			if errors.As(err, &he) {
-				err = fmt.Errorf("%w\nits log:\n%s", err, he.Logs)
-			}
-			b.Fatalf("%s staging to %d hosts: %v", staging, n, err)
+			b.Fatalf("%s staging to %d hosts: %v", staging, n, withServiceLog(err))
 		}
 		return outs[0], time.Since(start)
 	}

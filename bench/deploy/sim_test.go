@@ -45,13 +45,22 @@ func TestDeploySimulation(t *testing.T) {
 			sizes = append(sizes, n)
 		}
 	}
+	// BENCH_SIM_HEALTH_RATE sets the executor's HealthRate (default deploy.DefaultHealthRate; -1 asks every
+	// host before every batch, the quadratic check, for comparison).
+	rate := 0.0
+	if env := os.Getenv("BENCH_SIM_HEALTH_RATE"); env != "" {
+		var err error
+		if rate, err = strconv.ParseFloat(env, 64); err != nil {
+			t.Fatalf("BENCH_SIM_HEALTH_RATE %q: %v", env, err)
+		}
+	}
 	const artifact = 50 << 20
 	t.Logf("model: artifact 50 MiB, uplink 100 Mbit/s, bastion 500 Mbit/s, host download 500 Mbit/s, RTT 30-31.2 ms by AZ, command 15 ms, restart 1 s, sha256 500 MB/s")
-	fmt.Println("| hosts | staging | deploy time | staging phase | batches | sent from the operator | peak heap | peak RSS | CPU time of the simulation |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| hosts | staging | deploy time | staging phase | batches | health requests | sent from the operator | peak heap | peak RSS | CPU time of the simulation |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, n := range sizes {
 		for _, st := range []deploy.Staging{deploy.StagingPush, deploy.StagingPull} {
-			f := deploysim.Fleet{Hosts: n, AZs: 3, Artifact: artifact, Staging: st}
+			f := deploysim.Fleet{Hosts: n, AZs: 3, Artifact: artifact, Staging: st, HealthRate: rate}
 			var r deploysim.Report
 			runtime.GC()
 			stop := sampleMemory()
@@ -70,8 +79,8 @@ func TestDeploySimulation(t *testing.T) {
 			if st == deploy.StagingPull && sent != artifact {
 				t.Errorf("%d hosts, pull: %d bytes left the operator, want one copy (%d)", n, sent, artifact)
 			}
-			fmt.Printf("| %d | %s | %s | %s | %d | %d MiB | %.1f MiB | %.1f MiB | %.2f s |\n", n, st, minSec(r.Elapsed), minSec(r.Staged),
-				r.Batches, sent>>20, float64(heap)/(1<<20), float64(rss)/(1<<20), time.Since(wall).Seconds())
+			fmt.Printf("| %d | %s | %s | %s | %d | %d | %d MiB | %.1f MiB | %.1f MiB | %.2f s |\n", n, st, minSec(r.Elapsed), minSec(r.Staged),
+				r.Batches, r.Checks, sent>>20, float64(heap)/(1<<20), float64(rss)/(1<<20), time.Since(wall).Seconds())
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/plinth-dev/plinth/internal/inventory"
 )
 
 // Config is the deploy configuration of a project (deploy.yaml): per-tier service commands and strategy.
@@ -33,6 +35,19 @@ type Config struct {
 	Staging string `yaml:"staging,omitempty"`
 	// Store is the object store of pull staging (nil: push only).
 	Store *StoreConfig `yaml:"store,omitempty"`
+}
+
+// StoreFor is the store of pull staging for a deploy to inv: deploy.yaml's store when it names one, else
+// the stack's release escrow (the bucket the program creates, keys at its root: artifacts/sha256/...,
+// the prefix its instance roles may read), else nil (push only).
+func (c *Config) StoreFor(inv *inventory.Inventory) *StoreConfig {
+	if c != nil && c.Store != nil {
+		return c.Store
+	}
+	if inv == nil || inv.ReleaseEscrow == nil || inv.ReleaseEscrow.Bucket == "" {
+		return nil
+	}
+	return &StoreConfig{Bucket: inv.ReleaseEscrow.Bucket, Region: inv.ReleaseEscrow.Region}
 }
 
 // StoreConfig is an S3 bucket for pull staging's artifacts (the hosts' instance role reads Prefix only).

@@ -27,6 +27,9 @@ type Executor struct {
 	Parallel int
 	// Store is the object store of pull staging (plans with Staging pull need it).
 	Store ArtifactStore
+	// HealthRate bounds the health requests per second that the checks before batches spend on hosts
+	// outside the batch (default DefaultHealthRate; negative: ask every host before every batch). See freshFor.
+	HealthRate float64
 
 	emitMu    sync.Mutex
 	slotsOnce sync.Once
@@ -70,6 +73,11 @@ type Outcome struct {
 // Execute runs p. On a failed batch it rolls that batch back to each host's previous release, stops,
 // and returns the failure (a *HostError, joined with rollback failures).
 func (e *Executor) Execute(ctx context.Context, p *Plan) (*Outcome, error) {
+	return e.execute(ctx, p, nil)
+}
+
+// execute is Execute with the transfers a session started ahead (nil: none).
+func (e *Executor) execute(ctx context.Context, p *Plan, tr *transfers) (*Outcome, error) {
 	now := e.now()
 	start := now()
 	out := &Outcome{Previous: map[string]string{}}
@@ -78,7 +86,13 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Outcome, error) {
 	// Phase 1: stage everywhere, in parallel. Staging takes no capacity out. Pull staging first puts the
 	// artifact in the store, once.
 	if p.Staging == StagingPull {
-		n, err := e.publish(ctx, p)
+		var n int64
+		var err error
+		if tr != nil {
+			n, err = tr.waitPublished(ctx)
+		} else {
+			n, err = e.publish(ctx, p)
+		}
 		out.StoreBytes = n
 		if err != nil {
 			out.Elapsed = Millis(now().Sub(start))
@@ -96,14 +110,15 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Outcome, error) {
 			out.Previous[h.Name] = CurrentVersion(res.Stdout)
 			mu.Unlock()
 			return nil
-		case StepUpload:
-			n, err := e.upload(ctx, p, h, *s.Upload)
+		case StepUpload, StepFetch:
+			n, started, err := tr.wait(ctx, h.Name)
+			if !started {
+				n, err = e.transferNow(ctx, nil, p, h, s)
+			}
 			mu.Lock()
 			out.BytesSent += n
 			mu.Unlock()
 			return err
-		case StepFetch:
-			return e.fetch(ctx, h, *s.Fetch)
 		}
 		return e.step(ctx, p, h, s)
 	})
@@ -145,13 +160,14 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Outcome, error) {
 		}
 	}
 	queue := slices.Clone(p.Batches)
+	board := newHealthBoard(time.Now)
 	for bi := 0; bi < len(queue); bi++ {
 		batch := queue[bi]
 		if len(batch) == 0 {
 			continue // its hosts were switched ahead of it
 		}
 		// N of N+1: nothing is taken out unless the rest of the tier can carry it, as it is now.
-		pulled, err := e.checkTier(ctx, p, bi+1, batch, queue[bi+1:], out)
+		pulled, err := e.checkTier(ctx, p, bi+1, batch, queue[bi+1:], out, board)
 		if err != nil {
 			pruning.Wait()
 			out.Elapsed = Millis(now().Sub(start))
@@ -181,7 +197,11 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Outcome, error) {
 				}
 				return err
 			}
-			return e.step(ctx, p, h, s)
+			err := e.step(ctx, p, h, s)
+			if s.Kind == StepHealth {
+				board.record(h.Name, err)
+			}
+			return err
 		})
 		if err == nil {
 			for _, hs := range batch {

@@ -225,6 +225,25 @@ func TestConfigStagingAndStore(t *testing.T) {
 	}
 }
 
+// TestStoreFor: deploy.yaml's store wins; else the stack's release escrow (keys at the bucket's root, under
+// the artifacts/ prefix its instance roles may read); else none.
+func TestStoreFor(t *testing.T) {
+	inv := &inventory.Inventory{ReleaseEscrow: &inventory.ReleaseEscrow{Bucket: "prod-escrow", Region: "eu-west-1"}}
+	if got := (&deploy.Config{}).StoreFor(inv); got == nil || *got != (deploy.StoreConfig{Bucket: "prod-escrow", Region: "eu-west-1"}) {
+		t.Errorf("from the escrow: %+v", got)
+	}
+	own := &deploy.StoreConfig{Bucket: "mine", Prefix: "plinth/"}
+	if got := (&deploy.Config{Store: own}).StoreFor(inv); got != own {
+		t.Errorf("deploy.yaml's store: %+v", got)
+	}
+	if got := (&deploy.Config{}).StoreFor(&inventory.Inventory{}); got != nil {
+		t.Errorf("no store anywhere: %+v", got)
+	}
+	if got := (*deploy.Config)(nil).StoreFor(nil); got != nil {
+		t.Errorf("nil config and inventory: %+v", got)
+	}
+}
+
 func TestConfigTimeouts(t *testing.T) {
 	c, err := deploy.ParseConfig([]byte("stepTimeout: 5s\nkeepalive: 2s\n"))
 	if err != nil || c.StepTimeout != 5*time.Second || c.KeepAlive != 2*time.Second {

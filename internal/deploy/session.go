@@ -21,7 +21,9 @@ type Session struct {
 	Now     func() time.Time
 }
 
-// Run executes plans (all of one stack). The lock is released even when a plan fails.
+// Run executes plans (all of one stack). The lock is released even when a plan fails. Taking the lock
+// and writing the first "started" record is one command on the bastion, as are the last record and the
+// unlock; the first plan's artifact transfers run while the lock is taken (see transfers).
 func (s *Session) Run(ctx context.Context, plans []*Plan) ([]*Outcome, error) {
 	if len(plans) == 0 {
 		return nil, errors.New("nothing to deploy")
@@ -38,30 +40,53 @@ func (s *Session) Run(ctx context.Context, plans []*Plan) ([]*Outcome, error) {
 	id := newID()
 	info := LockInfo{ID: id, Holder: s.Holder, Stack: first.Stack, Tier: first.Tier, Version: first.Version,
 		Action: action, Message: s.Message, Time: now().UTC()}
-	defer s.connect(ctx, plans)()
-	s.emit(first, Event{Phase: PhaseLock, Status: StatusStart, Message: "bastion " + s.State.Host.Name})
-	if err := s.State.Acquire(ctx, info); err != nil {
-		s.emit(first, Event{Phase: PhaseLock, Status: StatusFail, Message: err.Error()})
-		return nil, err
-	}
-	s.emit(first, Event{Phase: PhaseLock, Status: StatusOK, Message: "held by " + s.Holder})
-	// Whatever happens, record and unlock with a context that outlives cancellation.
-	bg := func() (context.Context, context.CancelFunc) {
-		return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	}
-	var outs []*Outcome
-	var runErr error
-	for _, p := range plans {
+	started := func(p *Plan) AuditRecord {
 		rec := AuditRecord{Time: now().UTC(), ID: id, Holder: s.Holder, Stack: p.Stack, Tier: p.Tier, Action: action,
 			Version: p.Version, SHA256: p.SHA256, Result: "started", Message: s.Message}
 		for _, h := range p.Hosts {
 			rec.Hosts = append(rec.Hosts, h.Name)
 		}
-		if err := s.State.Audit(ctx, rec); err != nil {
-			runErr = fmt.Errorf("audit: %w", err) // no audit record, no deploy
-			break
+		return rec
+	}
+	defer s.connect(ctx, plans)()
+	tr := s.Exec.startTransfers(ctx, first)
+	defer tr.stop()
+	// Whatever happens, record and unlock with a context that outlives cancellation.
+	bg := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	}
+	s.emit(first, Event{Phase: PhaseLock, Status: StatusStart, Message: "bastion " + s.State.Host.Name})
+	if err := s.State.AcquireAudit(ctx, info, started(first)); err != nil {
+		tr.stop()
+		s.emit(first, Event{Phase: PhaseLock, Status: StatusFail, Message: err.Error()})
+		var le *LockedError
+		if !errors.As(err, &le) {
+			// The lock may be ours with the audit record missing (no audit record, no deploy): free it.
+			uctx, cancel := bg()
+			defer cancel()
+			if uerr := s.State.Release(uctx, first.Stack, id); uerr != nil {
+				err = errors.Join(err, fmt.Errorf("unlock: %w", uerr))
+			}
 		}
-		out, err := s.Exec.Execute(ctx, p)
+		return nil, err
+	}
+	s.emit(first, Event{Phase: PhaseLock, Status: StatusOK, Message: "held by " + s.Holder})
+	var outs []*Outcome
+	var runErr error
+	var final *AuditRecord // the last record, written with the unlock
+	for i, p := range plans {
+		rec := started(p)
+		if i > 0 {
+			if err := s.State.Audit(ctx, rec); err != nil {
+				runErr = fmt.Errorf("audit: %w", err) // no audit record, no deploy
+				break
+			}
+		}
+		var t *transfers
+		if i == 0 {
+			t = tr
+		}
+		out, err := s.Exec.execute(ctx, p, t)
 		outs = append(outs, out)
 		rec.Time, rec.Result = now().UTC(), "succeeded"
 		if out != nil {
@@ -70,13 +95,13 @@ func (s *Session) Run(ctx context.Context, plans []*Plan) ([]*Outcome, error) {
 		if err != nil {
 			rec.Result, rec.Error = "failed", err.Error()
 		}
+		if err != nil || i == len(plans)-1 {
+			final, runErr = &rec, err
+			break
+		}
 		actx, cancel := bg()
 		aerr := s.State.Audit(actx, rec)
 		cancel()
-		if err != nil {
-			runErr = err
-			break
-		}
 		if aerr != nil {
 			runErr = fmt.Errorf("audit: %w", aerr)
 			break
@@ -84,6 +109,18 @@ func (s *Session) Run(ctx context.Context, plans []*Plan) ([]*Outcome, error) {
 	}
 	uctx, cancel := bg()
 	defer cancel()
+	if final != nil {
+		if err := s.State.AuditRelease(uctx, *final, first.Stack, id); err != nil {
+			var le *LockedError
+			if errors.As(err, &le) {
+				return outs, errors.Join(runErr, fmt.Errorf("unlock: %w", err))
+			}
+			// The record did not make it: say so, and still try to unlock.
+			runErr = errors.Join(runErr, fmt.Errorf("audit: %w", err))
+		} else {
+			return outs, runErr
+		}
+	}
 	if err := s.State.Release(uctx, first.Stack, id); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("unlock: %w", err))
 	}

@@ -89,6 +89,28 @@ rm -f "$f"`
 	scriptAudit      = `set -eu
 mkdir -p "$1"
 cat >> "$1/audit.jsonl"`
+	// scriptLockAudit is scriptLock, then (only once the lock is held) the audit record of stdin's second
+	// line appended: one round trip to the bastion instead of two.
+	scriptLockAudit = `set -eu
+d="$1/locks"; f="$d/$2.lock"; t="$d/.$2.$$.tmp"
+mkdir -p "$d"
+IFS= read -r lock
+IFS= read -r rec
+printf '%s' "$lock" > "$t"
+if ln "$t" "$f" 2>/dev/null; then rm -f "$t"; printf '%s\n' "$rec" >> "$1/audit.jsonl"; exit 0; fi
+rm -f "$t"
+cat "$f" 2>/dev/null || true
+exit 75`
+	// scriptAuditUnlock appends stdin's record to the audit log, then releases the lock like scriptUnlock:
+	// the last two steps of a session in one round trip. The record is written first: no unlock without it.
+	scriptAuditUnlock = `set -eu
+mkdir -p "$1"
+IFS= read -r rec
+printf '%s\n' "$rec" >> "$1/audit.jsonl"
+f="$1/locks/$2.lock"
+[ -f "$f" ] || exit 0
+if [ -n "$3" ] && ! grep -qF "\"id\":\"$3\"" "$f"; then cat "$f"; exit 75; fi
+rm -f "$f"`
 	scriptHistory = `tail -n "$2" "$1/audit.jsonl" 2>/dev/null || true`
 )
 
@@ -112,15 +134,65 @@ func (s State) Acquire(ctx context.Context, info LockInfo) error {
 	}
 	res, err := s.Runner.Run(ctx, s.Host, Command{Argv: []string{"sh", "-c", scriptLock, "plinth-lock", s.Dir, info.Stack}, Stdin: data})
 	if err != nil {
+		return s.lockErr(info.Stack, res, err)
+	}
+	return nil
+}
+
+// AcquireAudit is Acquire, then Audit(rec) once the lock is held, in one command on the bastion. When it
+// fails otherwise than with *LockedError, the lock may be held: the caller releases it (by id).
+func (s State) AcquireAudit(ctx context.Context, info LockInfo, rec AuditRecord) error {
+	if err := checkStack(info.Stack); err != nil {
+		return err
+	}
+	lock, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	line, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	stdin := append(append(append(lock, '\n'), line...), '\n')
+	res, err := s.Runner.Run(ctx, s.Host, Command{Argv: []string{"sh", "-c", scriptLockAudit, "plinth-lock", s.Dir, info.Stack}, Stdin: stdin})
+	if err != nil {
+		return s.lockErr(info.Stack, res, err)
+	}
+	return nil
+}
+
+func (s State) lockErr(stack string, res Result, err error) error {
+	var ce *CommandError
+	if errors.As(err, &ce) && ce.ExitCode == exitLocked {
+		var holder LockInfo
+		if json.Unmarshal(res.Stdout, &holder) != nil {
+			holder = LockInfo{Stack: stack, Holder: "unknown (unreadable lock file)"}
+		}
+		return &LockedError{Holder: holder}
+	}
+	return fmt.Errorf("lock %s on %s: %w", stack, s.Host.Name, err)
+}
+
+// AuditRelease appends rec to the audit log, then releases stack's lock held by id (Release's rules), in
+// one command on the bastion. An error naming the audit log means nothing was released.
+func (s State) AuditRelease(ctx context.Context, rec AuditRecord, stack, id string) error {
+	if err := checkStack(stack); err != nil {
+		return err
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	data = append(data, '\n')
+	res, err := s.Runner.Run(ctx, s.Host, Command{Argv: []string{"sh", "-c", scriptAuditUnlock, "plinth-audit-unlock", s.Dir, stack, id}, Stdin: data})
+	if err != nil {
 		var ce *CommandError
 		if errors.As(err, &ce) && ce.ExitCode == exitLocked {
 			var holder LockInfo
-			if json.Unmarshal(res.Stdout, &holder) != nil {
-				holder = LockInfo{Stack: info.Stack, Holder: "unknown (unreadable lock file)"}
-			}
+			_ = json.Unmarshal(res.Stdout, &holder)
 			return &LockedError{Holder: holder}
 		}
-		return fmt.Errorf("lock %s on %s: %w", info.Stack, s.Host.Name, err)
+		return fmt.Errorf("audit log and unlock %s on %s: %w", stack, s.Host.Name, err)
 	}
 	return nil
 }

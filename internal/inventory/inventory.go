@@ -55,6 +55,15 @@ type Inventory struct {
 	User    string           `yaml:"user,omitempty" json:"user,omitempty"`
 	Bastion *Bastion         `yaml:"bastion,omitempty" json:"bastion,omitempty"`
 	Tiers   map[string]*Tier `yaml:"tiers" json:"tiers"`
+	// ReleaseEscrow is the stack's bucket of released artifacts (the stack output's releaseEscrow), the
+	// default store of pull staging (deploy.Config.StoreFor); nil when the stack has none.
+	ReleaseEscrow *ReleaseEscrow `yaml:"releaseEscrow,omitempty" json:"releaseEscrow,omitempty"`
+}
+
+// ReleaseEscrow is an S3 bucket holding artifacts under their content-addressed keys (artifacts/...).
+type ReleaseEscrow struct {
+	Bucket string `yaml:"bucket" json:"bucket"`
+	Region string `yaml:"region,omitempty" json:"region,omitempty"`
 }
 
 // Source loads the inventory of a stack.
@@ -110,6 +119,9 @@ func (inv *Inventory) Normalize() error {
 		if err := checkAddress(b.Address); err != nil {
 			errs = append(errs, fmt.Errorf("bastion: %w", err))
 		}
+	}
+	if inv.ReleaseEscrow != nil && inv.ReleaseEscrow.Bucket == "" {
+		errs = append(errs, errors.New("releaseEscrow: bucket is required"))
 	}
 	if len(inv.Tiers) == 0 {
 		errs = append(errs, errors.New("no tiers"))

@@ -55,6 +55,7 @@ func TestParseRejectsBadInventories(t *testing.T) {
 		"relative root":   "tiers: {app: {hosts: [{address: a, root: srv/app}]}}",
 		"duplicate names": "tiers: {app: {hosts: [{name: h, address: a}]}, worker: {hosts: [{name: h, address: b}]}}",
 		"bad host name":   "tiers: {app: {hosts: [{name: 'h;rm', address: a}]}}",
+		"escrow bucket":   "releaseEscrow: {region: eu-west-1}\ntiers: {app: {hosts: [{address: a}]}}",
 	}
 	for name, doc := range cases {
 		if _, err := inventory.Parse([]byte(doc)); err == nil {
@@ -142,6 +143,9 @@ func TestStackSourceResolvesASGInstances(t *testing.T) {
 	}
 	if len(inv.Tiers["worker"].Hosts) != 1 || len(inv.Tiers["sftp"].Hosts) != 0 {
 		t.Fatalf("worker %+v sftp %+v", inv.Tiers["worker"], inv.Tiers["sftp"])
+	}
+	if e := inv.ReleaseEscrow; e == nil || e.Bucket != "production-escrow-bucket-1a2b3c" || e.Region != "eu-west-1" {
+		t.Fatalf("release escrow %+v", e)
 	}
 }
 

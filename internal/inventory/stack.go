@@ -56,6 +56,9 @@ func (s Stack) Inventory(ctx context.Context, stack string) (*Inventory, error) 
 		return nil, fmt.Errorf("inventory %s: %w", stack, err)
 	}
 	inv := &Inventory{Stack: stack, User: out.Bastion.SSHUser, Tiers: map[string]*Tier{}}
+	if e := out.ReleaseEscrow; e != nil && e.Bucket != "" {
+		inv.ReleaseEscrow = &ReleaseEscrow{Bucket: e.Bucket, Region: e.Region}
+	}
 	if out.Bastion.Address != "" {
 		inv.Bastion = &Bastion{Host: Host{Name: "bastion", Address: out.Bastion.Address}}
 	}

@@ -96,7 +96,7 @@ func hygieneRules() []Rule {
 // All returns every rule, in a stable order.
 func All() []Rule {
 	var out []Rule
-	for _, group := range [][]Rule{networkRules(), encryptionRules(), resilienceRules(), vaultRules(), hygieneRules()} {
+	for _, group := range [][]Rule{networkRules(), encryptionRules(), resilienceRules(), vaultRules(), hygieneRules(), grantRules()} {
 		out = append(out, group...)
 	}
 	return out

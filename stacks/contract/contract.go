@@ -31,6 +31,8 @@ type Inventory struct {
 	Cache         *Cache       `json:"cache,omitempty"`
 	AlarmTopicARN string       `json:"alarmTopicArn,omitempty"`
 	BackupVault   *BackupVault `json:"backupVault,omitempty"`
+	// ReleaseEscrow is the bucket of released artifacts (pull staging, the DR drill).
+	ReleaseEscrow *ReleaseEscrow `json:"releaseEscrow,omitempty"`
 	// DRNetwork is production's DR VPC (set when the stack has a DR replica): where `plinth drill` rebuilds
 	// the tiers, load balancer and bastion, with the DR firewall's security groups.
 	DRNetwork *DRNetwork `json:"drNetwork,omitempty"`
@@ -89,6 +91,13 @@ type BackupVault struct {
 	WriterServiceAccount     string `json:"writerServiceAccount"`
 	RestoreServiceAccount    string `json:"restoreServiceAccount"`
 	WorkloadIdentityProvider string `json:"workloadIdentityProvider"`
+}
+
+// ReleaseEscrow is the S3 bucket holding every deployed artifact under Prefix (artifacts/sha256/<sha256>).
+type ReleaseEscrow struct {
+	Bucket string `json:"bucket"`
+	Region string `json:"region"`
+	Prefix string `json:"prefix"`
 }
 
 // ErrNoInventory is returned when a stack's outputs hold no `inventory`.

@@ -140,7 +140,7 @@ func (s *Sim) Run(ctx context.Context, h inventory.Host, c deploy.Command) (depl
 	s.Commands++
 	s.mu.Unlock()
 	rtt := s.M.rtt(h)
-	if strings.HasPrefix(name, "plinth-lock") || strings.HasPrefix(name, "plinth-unlock") || name == "plinth-audit" {
+	if strings.HasPrefix(name, "plinth-lock") || strings.HasPrefix(name, "plinth-unlock") || strings.HasPrefix(name, "plinth-audit") {
 		rtt = s.M.BastionRTT
 	}
 	if err := sleep(ctx, rtt+s.M.Exec); err != nil {

@@ -61,12 +61,46 @@ func TestModelArithmetic(t *testing.T) {
 				if r.PushBytes != c.push || r.StoreIn != c.store || r.Fetched != c.fetch {
 					t.Errorf("bytes: push %d store %d fetched %d, want %d %d %d", r.PushBytes, r.StoreIn, r.Fetched, c.push, c.store, c.fetch)
 				}
-				// 2 tier checks of 4 hosts, one health check per switched host.
-				if r.Checks != 2*4+4 {
-					t.Errorf("health requests %d, want 12", r.Checks)
+				// The tier check before batch 1 asks all 4 hosts; the one before batch 2 asks only its own 2:
+				// the other 2 passed their health step 20 ms earlier, within the freshness window of 4 hosts
+				// at deploy.DefaultHealthRate (40 ms). Then one health check per switched host.
+				if r.Checks != 4+2+4 {
+					t.Errorf("health requests %d, want 10", r.Checks)
 				}
 			})
 		})
+	}
+}
+
+// TestTierChecksGrowLinearly: asking every host before every batch costs hosts x batches health requests
+// (quadratic); trusting a pass for hosts / HealthRate costs at most the rate x the rollout's time (linear).
+// The simulation counts the requests at 150 and 300 hosts, both ways.
+func TestTierChecksGrowLinearly(t *testing.T) {
+	checks := func(hosts int, rate float64) int {
+		var n int
+		synctest.Test(t, func(t *testing.T) {
+			f := deploysim.Fleet{Hosts: hosts, AZs: 3, Artifact: mib, Staging: deploy.StagingPush, HealthRate: rate}
+			r, err := deploysim.Deploy(context.Background(), f, small())
+			if err != nil {
+				t.Fatal(err)
+			}
+			n = r.Checks
+		})
+		return n
+	}
+	every150, every300 := checks(150, -1), checks(300, -1)
+	// Every host before each of hosts/3 batches, plus one health step per host.
+	if every150 != 150*50+150 || every300 != 300*100+300 {
+		t.Fatalf("asking every host: %d and %d requests, want %d and %d", every150, every300, 150*50+150, 300*100+300)
+	}
+	fresh150, fresh300 := checks(150, 0), checks(300, 0)
+	t.Logf("health requests, 150 -> 300 hosts: every host before every batch %d -> %d; fresh window %d -> %d",
+		every150, every300, fresh150, fresh300)
+	if ratio := float64(fresh300) / float64(fresh150); ratio > 2.3 {
+		t.Errorf("fresh window: %d -> %d requests (x%.2f): not linear", fresh150, fresh300, ratio)
+	}
+	if fresh300 > every300/5 {
+		t.Errorf("fresh window at 300 hosts: %d requests, against %d asking every host", fresh300, every300)
 	}
 }
 

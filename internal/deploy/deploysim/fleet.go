@@ -17,6 +17,8 @@ type Fleet struct {
 	Artifact   int64 // bytes
 	Staging    deploy.Staging
 	Parallel   int // the executor's --parallel (0: every host)
+	// HealthRate is the executor's (0: deploy.DefaultHealthRate; negative: every host before every batch).
+	HealthRate float64
 }
 
 // AZ is the zone of a fleet host ("a", "b", ...), from its name.
@@ -71,7 +73,7 @@ func Deploy(ctx context.Context, f Fleet, m Model) (Report, error) {
 	}
 	start := time.Now()
 	var staged time.Time
-	ex := &deploy.Executor{Runner: sim, Store: sim, Parallel: f.Parallel, Emit: func(ev deploy.Event) {
+	ex := &deploy.Executor{Runner: sim, Store: sim, Parallel: f.Parallel, HealthRate: f.HealthRate, Emit: func(ev deploy.Event) {
 		if ev.Phase == deploy.PhaseStage && ev.Status == deploy.StatusOK {
 			staged = time.Now() // events are serialized
 		}
