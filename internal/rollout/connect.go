@@ -62,6 +62,8 @@ func Connect(ctx context.Context, d Deps, req Request) (*Conn, error) {
 	if err != nil {
 		return nil, invalid(err)
 	}
+	// Pull staging's store: deploy.yaml's, else the stack's release escrow (its inventory's releaseEscrow).
+	cfg.Store = cfg.StoreFor(inv)
 	var access cloud.SSHAccess
 	if c != nil {
 		if access, err = c.SSHAccess(ctx, req.Stack); err != nil {

@@ -174,7 +174,8 @@ func TestConnectToALiveLocalStack(t *testing.T) {
 	d := Deps{
 		StackOutputs: func(context.Context, string) (map[string]any, error) {
 			return map[string]any{"inventory": map[string]any{"stack": "staging", "bastion": map[string]any{"sshUser": "ec2-user"},
-				"tiers": map[string]any{"app": map[string]any{"targetGroupArn": "arn:tg", "port": 8080}, "worker": map[string]any{"port": 9090}}}}, nil
+				"releaseEscrow": map[string]any{"bucket": "staging-escrow", "region": "eu-west-1"},
+				"tiers":         map[string]any{"app": map[string]any{"targetGroupArn": "arn:tg", "port": 8080}, "worker": map[string]any{"port": 9090}}}}, nil
 		},
 		Clouds: cloud.Clouds{Recorded: func(context.Context, string) (string, error) { return cloud.Local, nil },
 			Live: func(context.Context, string) (*cloud.LiveStack, error) { return st, nil }},
@@ -192,6 +193,9 @@ func TestConnectToALiveLocalStack(t *testing.T) {
 	if c.Inventory.Bastion.Address != "127.0.0.1:40022" || c.State.Dir != "/home/ec2-user/plinth-state" || c.State.Host.Name != "bastion" {
 		t.Errorf("bastion %+v, state %+v", c.Inventory.Bastion, c.State)
 	}
+	if c.Config.Store != nil { // the local cloud serves no S3 store: its deploys push
+		t.Errorf("a local stack's pull store: %+v", c.Config.Store)
+	}
 	dr, err := c.Drainer(context.Background(), "app")
 	if h, ok := dr.(lb.HAProxy); err != nil || !ok || h.Backends["app"] != "app" {
 		t.Errorf("app drainer %#v %v", dr, err)
@@ -201,5 +205,31 @@ func TestConnectToALiveLocalStack(t *testing.T) {
 	}
 	if _, err := Connect(context.Background(), d, Request{Stack: "staging", Cloud: cloud.AWS}); !errors.Is(err, cloud.ErrCloudMismatch) {
 		t.Errorf("--cloud aws on a local stack: %v", err)
+	}
+}
+
+// TestConnectTakesTheReleaseEscrowAsPullStore: an inventory naming the stack's release escrow gives pull
+// staging its store (deploy.yaml's store, when set, wins: deploy.Config.StoreFor).
+func TestConnectTakesTheReleaseEscrowAsPullStore(t *testing.T) {
+	dir := t.TempDir()
+	inv := filepath.Join(dir, "inventory.yaml")
+	doc := "stack: production\nreleaseEscrow: {bucket: production-escrow, region: eu-west-1}\nbastion: {address: 127.0.0.1:2200}\n" +
+		"tiers:\n  app:\n    hosts:\n      - {name: app-1, address: 127.0.0.1:2201}\n"
+	if err := os.WriteFile(inv, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	known := filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(known, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keys := sshdtest.NewKeys(t, dir)
+	d := Deps{ProjectDir: func() (string, error) { return dir, nil }}
+	c, err := Connect(context.Background(), d, Request{Stack: "production", Inventory: inv, KnownHosts: []string{known}, Identity: []string{keys.PrivatePath}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Config.Store == nil || c.Config.Store.Bucket != "production-escrow" || c.Config.Store.Region != "eu-west-1" {
+		t.Errorf("pull store %+v, want the release escrow", c.Config.Store)
 	}
 }
