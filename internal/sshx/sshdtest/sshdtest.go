@@ -258,26 +258,44 @@ func FreePort(t testing.TB) int {
 
 var (
 	servicePortsMu sync.Mutex
-	servicePorts   = map[int]bool{}
+	servicePorts   = map[int]*os.File{}
 )
 
-// ServicePort returns a free loopback port below Linux's ephemeral range (32768+) and not handed out
-// before in this process: a service restarted on it cannot find it taken by some outgoing connection.
+// portLockDir holds one lock file per service port handed out; the flock on it is held until the test
+// process exits, so concurrent test processes (go test ./... runs packages in parallel, benches beside them)
+// never hand out the same port between its probe and the service's bind.
+var portLockDir = filepath.Join(os.TempDir(), "plinth-test-ports")
+
+// ServicePort returns a free loopback port below Linux's ephemeral range (32768+), not handed out before in
+// this process nor held by another test process: a service restarted on it cannot find it taken by some
+// outgoing connection or another test's service.
 func ServicePort(t testing.TB) int {
 	t.Helper()
 	servicePortsMu.Lock()
 	defer servicePortsMu.Unlock()
+	if err := os.MkdirAll(portLockDir, 0o777); err != nil {
+		t.Fatalf("sshdtest: %v", err)
+	}
 	for i := 0; i < 1000; i++ {
 		p := 20000 + mrand.IntN(12000)
-		if servicePorts[p] {
+		if servicePorts[p] != nil {
+			continue
+		}
+		f, err := os.OpenFile(filepath.Join(portLockDir, strconv.Itoa(p)), os.O_CREATE|os.O_RDWR, 0o666)
+		if err != nil {
+			continue
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			_ = f.Close() // another test process holds it
 			continue
 		}
 		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
 		if err != nil {
+			_ = f.Close()
 			continue
 		}
 		_ = l.Close()
-		servicePorts[p] = true
+		servicePorts[p] = f // held (and locked) until the process exits
 		return p
 	}
 	t.Fatal("sshdtest: no free service port in 20000-31999")
