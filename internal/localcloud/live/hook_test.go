@@ -31,6 +31,7 @@ func TestHookFollowsTheEngine(t *testing.T) {
 	changes := stagingChanges(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	var dbEndpoint, cacheEndpoint string
 	for _, c := range changes {
 		out, err := hook.Apply(ctx, c)
 		if err != nil {
@@ -39,11 +40,19 @@ func TestHookFollowsTheEngine(t *testing.T) {
 		if out == nil {
 			t.Fatalf("create %s: no outputs returned", c.URN)
 		}
+		switch c.Type {
+		case typeRDS:
+			dbEndpoint, _ = out["endpoint"].(string)
+		case typeCacheGroup:
+			cacheEndpoint, _ = out["primaryEndpointAddress"].(string)
+		}
 	}
 	st := p.Status()
-	if len(st.Hosts) != 4 || st.URL == "" || st.Bastion == "" {
+	// The four instances and the data tier's two managed nodes (the database and the cache).
+	if len(st.Hosts) != 6 || st.URL == "" || st.Bastion == "" {
 		t.Fatalf("after up: %+v", st)
 	}
+	testHookDataTier(t, p, hook, st, dbEndpoint, cacheEndpoint)
 	for _, h := range st.Hosts {
 		if h.State != "running" {
 			t.Errorf("host %s is %s", h.Name, h.State)

@@ -191,6 +191,7 @@ type DataTier struct {
 	links        map[string]drLink // DR replica name -> its replication link
 	caches       map[string]*cacheRunning
 	vaults       []*Vault
+	search       string // what stands in for the search domain (DataSpec.Search)
 }
 
 // NewDataTier returns the data tier of a platform; nothing runs before ApplyDatabases.

@@ -102,8 +102,14 @@ func newDataPlatform(t *testing.T, id string, s State, dbs []Database, caches []
 // tlsOn, as the master user.
 func openFrom(t *testing.T, p *Platform, fromHost, addr string, tlsOn bool) *sql.DB {
 	t.Helper()
+	return openAs(t, p, fromHost, addr, "admin", testMasterPassword, tlsOn)
+}
+
+// openAs is openFrom as user with password.
+func openAs(t *testing.T, p *Platform, fromHost, addr, user, password string, tlsOn bool) *sql.DB {
+	t.Helper()
 	c := mysql.NewConfig()
-	c.User, c.Passwd, c.Net, c.Addr, c.Timeout = "admin", testMasterPassword, "tcp", addr, 5*time.Second
+	c.User, c.Passwd, c.Net, c.Addr, c.Timeout = user, password, "tcp", addr, 5*time.Second
 	if tlsOn {
 		c.TLS = testTLS(t, p, strings.Split(addr, ":")[0])
 	}

@@ -45,6 +45,7 @@ type Platform struct {
 	edge    string // the edge namespace (created with the first VPC)
 	admin   netip.Addr
 	pub     *publisher
+	data    *DataTier // the managed databases, caches and vault (data.go); closed first
 }
 
 var idRE = regexp.MustCompile(`^[a-z0-9]{1,10}$`)
@@ -69,6 +70,7 @@ func New(opts Options) (*Platform, error) {
 		bridges: map[string]string{}, hosts: map[string]*host{}}
 	p.edge = p.nsName("edge")
 	p.pub = newPublisher(p.edge)
+	p.data = NewDataTier(p)
 	return p, nil
 }
 
@@ -295,9 +297,10 @@ func (p *Platform) stopHost(name string) error {
 // Close stops every process, closes the published ports and removes every namespace and bridge. The CA
 // stays in Dir.
 func (p *Platform) Close() error {
+	dataErr := p.data.Close() // before the hosts its servers run in
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	errs := []error{p.pub.close()}
+	errs := []error{dataErr, p.pub.close()}
 	for _, name := range sortedKeys(p.hosts) {
 		errs = append(errs, p.stopHost(name))
 	}
@@ -330,13 +333,18 @@ type Status struct {
 	Hosts     []HostStatus      `json:"hosts"`
 	Processes []ProcessInfo     `json:"processes"`
 	Published map[string]string `json:"published"`
+	DataStatus
 }
 
 // Status reports the platform.
 func (p *Platform) Status() Status {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	data := p.data.Status(ctx) // before p.mu: the tier takes it to find its hosts
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st := Status{CAFile: p.ca.CAFile, Bastion: p.pub.addr("ssh"), Processes: p.sup.Processes(), Published: map[string]string{}}
+	st := Status{CAFile: p.ca.CAFile, Bastion: p.pub.addr("ssh"), Processes: p.sup.Processes(), Published: map[string]string{},
+		DataStatus: data}
 	if a := p.pub.addr("https"); a != "" {
 		st.URL = "https://" + a
 	}

@@ -61,6 +61,7 @@ func StateFromRecords(recs []Record, keys string, addrs Addresses) (State, error
 	s.AdminCIDRs = adminCIDRs(s.Groups)
 	d.reserve()
 	s.Hosts, s.SSHUser = d.hosts()
+	s.Hosts = append(s.Hosts, d.managedHosts()...) // the data tier's nodes (datarecords.go)
 	s.LB = d.loadBalancer(s.Hosts)
 	for k := range addrs {
 		if !d.seen[k] {
