@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -90,10 +91,23 @@ func (dt *DataTier) ApplyData(ctx context.Context, spec DataSpec) error {
 	if err != nil {
 		return fmt.Errorf("vault %s: %w", o.Bucket, err)
 	}
-	if _, err := dt.ServeVault(l, o); err != nil {
+	v, err := dt.ServeVault(l, o)
+	if err != nil {
 		_ = l.Close()
 		return err
 	}
+	// The identities' tokens as files (0600) for gs:// URLs' token_file (what `plinth backup` uses).
+	files := map[string]string{}
+	for id, tok := range map[string]string{VaultWriter: o.WriterToken, VaultRestore: o.RestoreToken} {
+		f := filepath.Join(filepath.Dir(o.Dir), id+".token")
+		if err := os.WriteFile(f, []byte(tok+"\n"), 0o600); err != nil {
+			return fmt.Errorf("vault %s: %w", o.Bucket, err)
+		}
+		files[id] = f
+	}
+	dt.mu.Lock()
+	v.tokenFiles = files
+	dt.mu.Unlock()
 	return nil
 }
 
@@ -103,6 +117,12 @@ type DataStatus struct {
 	Caches    []CacheStatus    `json:"caches"`
 	Vault     *VaultStatus     `json:"vault,omitempty"`
 	Search    string           `json:"search,omitempty"`
+	// SecretsFile is the local cloud's Secrets Manager (the master and backup users' secrets).
+	SecretsFile string `json:"secretsFile,omitempty"`
+	// How an operator reaches the databases through the published bastion: the login user and a
+	// known_hosts file of every host and the published bastion (rewritten with each status).
+	SSHUser    string `json:"sshUser,omitempty"`
+	KnownHosts string `json:"knownHosts,omitempty"`
 }
 
 // Status reports the tier (a replica's lag read from the server, bounded by ctx).
@@ -115,8 +135,14 @@ func (dt *DataTier) Status(ctx context.Context) DataStatus {
 		st.Caches = []CacheStatus{}
 	}
 	dt.mu.Lock()
-	st.Search = dt.search
+	st.Search, st.SecretsFile = dt.search, dt.secretsFile
 	dt.mu.Unlock()
+	if len(st.Databases) > 0 {
+		st.SSHUser = dt.state().SSHUser
+		if path := filepath.Join(dt.p.dir, "known_hosts"); dt.p.WriteKnownHosts(path+".tmp") == nil && os.Rename(path+".tmp", path) == nil {
+			st.KnownHosts = path
+		}
+	}
 	return st
 }
 
@@ -166,8 +192,11 @@ func (p *Platform) DataOutputs(typ, name string, outputs map[string]any) map[str
 
 // reconcileData is the Hook's data step around Platform.Apply: prune, apply the state with the managed
 // replication flows, run the data tier.
-func reconcileData(ctx context.Context, p *Platform, s State, spec DataSpec) error {
+func reconcileData(ctx context.Context, p *Platform, s State, spec DataSpec, secrets *Secrets) error {
 	dt := p.Data()
+	dt.mu.Lock()
+	dt.secretsFile = secrets.path
+	dt.mu.Unlock()
 	if err := dt.PruneData(s, spec); err != nil {
 		return err
 	}

@@ -26,6 +26,10 @@ const (
 var dataPlays = []string{typeRDS, typeRDSSubnets, typeRDSParams, typeCacheGroup, typeCacheSubnets, typeBucket,
 	typeSecretVersion, typeSearch}
 
+// managedOnlyUser is the hosts' account while the state has only managed nodes (no instance's user data
+// names the login user yet, or any more: during an up or a destroy).
+const managedOnlyUser = "plinth"
+
 // SearchNotLive is what `plinth local status` says of an OpenSearch domain.
 const SearchNotLive = "not live: OpenSearch is not packaged for this machine; the domain stays a record of the local cloud"
 

@@ -121,7 +121,7 @@ func (h *Hook) reconcile(ctx context.Context, stack string, recs map[string]Reco
 	if err != nil {
 		return err
 	}
-	return reconcileData(ctx, p, s, spec)
+	return reconcileData(ctx, p, s, spec, h.secrets(stack))
 }
 
 func (h *Hook) secrets(stack string) *Secrets {

@@ -95,6 +95,7 @@ func runRun(opts *RunOptions) error {
 	if err != nil {
 		return err
 	}
+	opts.Target.Writer = true // a new backup: the vault's writer identity
 	res, st, err := target.Open(ctx, opts.Factory, opts.Target, true)
 	if err != nil {
 		return err

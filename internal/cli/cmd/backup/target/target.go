@@ -34,6 +34,8 @@ type Flags struct {
 	Stack string
 	DSN   string
 	Store string
+	// Writer: the verb writes new backups (the vault's writer identity; the others read as restore).
+	Writer bool
 }
 
 // AddStoreFlags registers --stack and --store.
@@ -95,6 +97,17 @@ func Resolve(ctx context.Context, f *cmdutil.Factory, fl Flags, needDB, needStor
 		if err != nil {
 			return r, err
 		}
+		a, access := c.(cloud.BackupAccess) // the stack's secrets and its way to the database (internal/cloud)
+		if needStore && r.StoreURL == "" && access {
+			if r.StoreURL, err = a.BackupStoreAs(ctx, fl.Stack, inv, vaultIdentity(fl)); err != nil {
+				return r, err
+			}
+		}
+		if needDB && r.DSN == "" && access && getenv(EnvDBUser) == "" {
+			if r.DSN, _, err = cloud.BackupDSN(ctx, a, fl.Stack, inv); err != nil {
+				return r, err
+			}
+		}
 		if needStore && r.StoreURL == "" {
 			if r.StoreURL, err = c.BackupStore(fl.Stack, inv); err != nil {
 				return r, err
@@ -119,6 +132,14 @@ func Resolve(ctx context.Context, f *cmdutil.Factory, fl Flags, needDB, needStor
 		return r, cmdutil.FlagErrorf("no backup store: pass --store URL, set %s, or --stack", EnvStore)
 	}
 	return r, nil
+}
+
+// vaultIdentity is the vault identity of the verb: the writer creates backups, the rest read.
+func vaultIdentity(fl Flags) string {
+	if fl.Writer {
+		return cloud.VaultWriter
+	}
+	return cloud.VaultRestore
 }
 
 // Open resolves the target (the DSN too when needDB) and opens the store; the caller closes it.
