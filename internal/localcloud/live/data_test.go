@@ -1,6 +1,7 @@
 package live
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/plinth-dev/plinth/environments"
+	"github.com/plinth-dev/plinth/internal/localcloud"
 )
 
 // TestDataFromProductionRecords derives production's data tier from its program's own resources: the
@@ -199,5 +201,103 @@ func testHookDataTier(t *testing.T, p *Platform, hook *Hook, st Status, dbEndpoi
 	plain := openAs(t, p, app, dbEndpoint, ms.Username, ms.Password, false)
 	if err := plain.QueryRow("SELECT 1").Scan(&one); err == nil {
 		t.Error("a plain-text client was accepted")
+	}
+}
+
+// TestHookRunsProductionDataTier replays production's creates of its networks, groups and data tier
+// through the Hook (the instances' auto scaling groups left out: this is the data tier's test): the four
+// databases run at the addresses the engine was answered, a row written to the primary (over TLS, as the
+// master user of the managed secret) appears on both replicas and on the DR replica across its link, the
+// replicas report their lag, the three cache nodes and the vault run; then every delete leaves nothing.
+func TestHookRunsProductionDataTier(t *testing.T) {
+	if err := Check(); err != nil {
+		t.Fatalf("live cloud unavailable (these tests need root and network namespaces, which make test and CI have): %v", err)
+	}
+	p := startPlatform(t, "hkp", State{})
+	hook := &Hook{Platform: func(string) (*Platform, error) { return p, nil },
+		Seed: func(string) ([]localcloud.Resource, error) { return nil, nil }}
+	var changes []localcloud.Change
+	for _, c := range stackChanges(t, environments.Production) {
+		if c.Type != typeASG && c.Type != typeLT && c.Type != typeLB && c.Type != typeTG {
+			changes = append(changes, c)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	start := time.Now()
+	endpoints := map[string]string{}
+	for _, c := range changes {
+		out, err := hook.Apply(ctx, c)
+		if err != nil {
+			t.Fatalf("create %s: %v", c.URN, err)
+		}
+		if c.Type == typeRDS {
+			endpoints[slug(urnName(c.URN))], _ = out["endpoint"].(string)
+		}
+	}
+	t.Logf("production data tier up through the hook in %s", time.Since(start).Round(time.Millisecond))
+	st := p.Status()
+	if len(st.Databases) != 4 || len(st.Caches) != 3 || st.Vault == nil {
+		t.Fatalf("data tier: %+v %+v %+v", st.Databases, st.Caches, st.Vault)
+	}
+	var rss int64
+	var primary DatabaseStatus
+	for _, d := range st.Databases {
+		rss += d.RSSBytes
+		if !d.Running || endpoints[d.Name] != d.Address+":3306" {
+			t.Errorf("database %+v: engine endpoint %q", d, endpoints[d.Name])
+		}
+		if d.Role == RolePrimary {
+			primary = d
+		}
+	}
+	for _, c := range st.Caches {
+		rss += c.RSSBytes
+	}
+	t.Logf("RSS: 4 databases and 3 cache nodes %d MiB", rss>>20)
+	var ms MasterSecret
+	ids, _ := hook.secrets("production").IDs()
+	for _, id := range ids {
+		if strings.Contains(id, "rds!db") {
+			raw, _ := hook.secrets("production").Get(id)
+			_ = json.Unmarshal([]byte(raw), &ms)
+		}
+	}
+	// The master user's pool to the primary from the primary's own namespace (the replicas' namespaces
+	// read their own server).
+	w := openAs(t, p, primary.Name, primary.Address+":3306", ms.Username, ms.Password, true)
+	for _, q := range []string{"CREATE DATABASE IF NOT EXISTS hk", "CREATE TABLE IF NOT EXISTS hk.t (id INT PRIMARY KEY, v VARCHAR(20))",
+		"INSERT INTO hk.t VALUES (1, 'through-the-hook')"} {
+		if _, err := w.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for _, d := range st.Databases {
+		if d.Role == RolePrimary {
+			continue
+		}
+		r := openAs(t, p, d.Name, d.Address+":3306", ms.Username, ms.Password, true)
+		var v string
+		err := waitFor(30*time.Second, func() (bool, error) {
+			return r.QueryRowContext(ctx, "SELECT v FROM hk.t WHERE id = 1").Scan(&v) == nil, nil
+		})
+		if err != nil || v != "through-the-hook" {
+			t.Errorf("%s %s: the primary's row: %q %v", d.Role, d.Name, v, err)
+		}
+	}
+	for _, d := range p.Status().Databases {
+		if d.LagSeconds < 0 {
+			t.Errorf("database %s: not replicating", d.Name)
+		}
+	}
+	for i := len(changes) - 1; i >= 0; i-- {
+		c := changes[i]
+		c.Op = localcloud.OpDelete
+		if _, err := hook.Apply(ctx, c); err != nil {
+			t.Fatalf("delete %s: %v", c.URN, err)
+		}
+	}
+	if st := p.Status(); len(st.Hosts) != 0 || len(st.Databases) != 0 || len(st.Caches) != 0 || st.Vault != nil {
+		t.Errorf("after the deletes: %+v", st)
 	}
 }

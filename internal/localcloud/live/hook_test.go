@@ -85,7 +85,13 @@ func TestHookFollowsTheEngine(t *testing.T) {
 // stagingChanges are the creates the provider would hand its hooks while `up` runs the staging program.
 func stagingChanges(t *testing.T) []localcloud.Change {
 	t.Helper()
-	data, err := environments.EmbeddedStackFile(environments.Staging)
+	return stackChanges(t, environments.Staging)
+}
+
+// stackChanges are the creates the provider would hand its hooks while `up` runs a stack's program.
+func stackChanges(t *testing.T, stack string) []localcloud.Change {
+	t.Helper()
+	data, err := environments.EmbeddedStackFile(stack)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,14 +99,14 @@ func stagingChanges(t *testing.T) []localcloud.Change {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := offline.Evaluate(environments.Project, environments.Staging, cfg.Values, cfg.Secret, stacks.Run)
+	res, err := offline.Evaluate(environments.Project, stack, cfg.Values, cfg.Secret, stacks.Run)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var changes []localcloud.Change
 	for _, r := range res.Resources {
 		if r.Custom {
-			changes = append(changes, localcloud.Change{Op: localcloud.OpCreate, Stack: "staging", URN: r.URN, Type: r.Type,
+			changes = append(changes, localcloud.Change{Op: localcloud.OpCreate, Stack: stack, URN: r.URN, Type: r.Type,
 				ID: r.ID, Inputs: r.Inputs, Outputs: r.Outputs})
 		}
 	}
