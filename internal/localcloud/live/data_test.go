@@ -301,3 +301,33 @@ func TestHookRunsProductionDataTier(t *testing.T) {
 		t.Errorf("after the deletes: %+v", st)
 	}
 }
+
+// TestDataHostsKeepTheirAddressesAsTheTierGrows derives production with its primary alone, then with every
+// instance: the primary's host keeps its address (a host that moved would be a new server).
+func TestDataHostsKeepTheirAddressesAsTheTierGrows(t *testing.T) {
+	all := stackRecords(t, environments.Production)
+	var first []Record
+	for _, r := range all {
+		if r.Type != typeRDS || rdsRole(r) == RolePrimary {
+			first = append(first, r)
+		}
+	}
+	addrs := Addresses{}
+	addrOf := func(recs []Record) map[string]string {
+		s, err := StateFromRecords(recs, "k", addrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, h := range s.Hosts {
+			out[h.Name] = h.Address.String()
+		}
+		return out
+	}
+	before, after := addrOf(first), addrOf(all)
+	for name, a := range before {
+		if after[name] != a {
+			t.Errorf("host %s moved from %s to %s", name, a, after[name])
+		}
+	}
+}

@@ -104,7 +104,7 @@ func (d *deriver) managedHosts() []Host {
 		}
 		out = append(out, Host{Name: name, Tier: tier, VPC: sn.vpc, Address: addr, Subnet: sn.cidr, Groups: groups})
 	}
-	for i, r := range d.byType[typeRDS] {
+	for _, r := range d.byType[typeRDS] {
 		group := str(r, "dbSubnetGroupName")
 		if group == "" {
 			if src, ok := d.rdsSource(r); ok {
@@ -116,7 +116,9 @@ func (d *deriver) managedHosts() []Host {
 			d.fail(r, "db subnet group %q: no such subnet group (of the instance or its source)", group)
 			continue
 		}
-		add(r, slug(r.Name), firstNonEmpty(tag(r, "plinth:tier"), "db"), d.pickSubnet(strs(sg, "subnetIds"), str(r, "availabilityZone"), i),
+		// The instance's zone's subnet, else the group's first: never by position among the instances, which
+		// changes as they are created (a host that moved subnet would be a new host).
+		add(r, slug(r.Name), firstNonEmpty(tag(r, "plinth:tier"), "db"), d.pickSubnet(strs(sg, "subnetIds"), str(r, "availabilityZone"), 0),
 			strs(r, "vpcSecurityGroupIds"))
 	}
 	for _, r := range d.byType[typeCacheGroup] {

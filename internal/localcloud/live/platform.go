@@ -143,6 +143,8 @@ func (p *Platform) Apply(ctx context.Context, s State) error {
 			if err := p.stopHost(name); err != nil {
 				return err
 			}
+		} else {
+			p.hosts[name].spec.Groups = h.Groups // membership may change (a data replica's managed flows): rulesets follow
 		}
 	}
 	for _, h := range s.Hosts {
