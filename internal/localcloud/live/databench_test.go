@@ -11,8 +11,9 @@ import (
 
 // BenchmarkLocalData measures the live data tier (make bench-local-data; root, under the live lock): the
 // replicas' lag under a steady write load from the app tier (median and max, commit on the primary to the
-// row visible on the replica), the DR replica's catch-up after 100k writes (the last commit to the DR
-// replica's GTID position reaching the primary's), and the four servers' RSS.
+// row visible on the replica), the DR replica's catch-up after 100k writes (START SLAVE to the DR
+// replica's GTID position reaching the primary's, its replication paused during the writes and resumed), and
+// the four servers' RSS.
 func BenchmarkLocalData(b *testing.B) {
 	s, dbs := dataState(), testDatabases()
 	p, dt := newDataPlatform(b, "bd1", s, dbs, nil)
@@ -51,7 +52,16 @@ func BenchmarkLocalData(b *testing.B) {
 	sort.Slice(lags, func(i, j int) bool { return lags[i] < lags[j] })
 	median, worst := lags[len(lags)/2], lags[len(lags)-1]
 
-	// 100k writes (1000 transactions of 100 rows), then the DR replica's catch-up.
+	// 100k writes (1000 transactions of 100 rows) while the DR replica's link is paused (STOP SLAVE), then
+	// its catch-up from START SLAVE.
+	dr, err := sql.Open("mysql", rootDSN(p.HostDir("db-dr")+"/mysql/mysqld.sock"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer dr.Close()
+	if _, err := dr.ExecContext(ctx, "STOP SLAVE"); err != nil {
+		b.Fatal(err)
+	}
 	for tx := 0; tx < 1000; tx++ {
 		q := "INSERT INTO bench.t VALUES "
 		args := make([]any, 0, 100)
@@ -66,16 +76,14 @@ func BenchmarkLocalData(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	last := time.Now()
 	var want string
 	if err := primary.QueryRowContext(ctx, "SELECT @@gtid_binlog_pos").Scan(&want); err != nil {
 		b.Fatal(err)
 	}
-	dr, err := sql.Open("mysql", rootDSN(p.HostDir("db-dr")+"/mysql/mysqld.sock"))
-	if err != nil {
+	last := time.Now()
+	if _, err := dr.ExecContext(ctx, "START SLAVE"); err != nil {
 		b.Fatal(err)
 	}
-	defer dr.Close()
 	for {
 		var got string
 		if err := dr.QueryRowContext(ctx, "SELECT @@gtid_slave_pos").Scan(&got); err == nil && got == want {
