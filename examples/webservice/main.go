@@ -1,6 +1,7 @@
 // Command webservice is the sample service `make run` deploys to the live local cloud's app tier: it listens
 // on $ADDR (the unit's environment file, components/userdata) and reports its version, stamped at build time
-// (-ldflags "-X main.version=v1"), on /health.
+// (-ldflags "-X main.version=v1"), on /health, with the data tier's checks when its environment names them
+// (health.go: a write to the primary read back from a replica, a cache round trip over TLS).
 package main
 
 import (
@@ -23,12 +24,11 @@ func main() {
 	}
 	log.SetOutput(os.Stdout)
 	log.Printf("webservice %s starting on %s (tier %s)", version, addr, os.Getenv("PLINTH_TIER"))
-	mux := http.NewServeMux()
-	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok", "version": version})
-	})
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	c, err := checksFromEnv(os.Getenv)
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &http.Server{Addr: addr, Handler: handler(c), ReadHeaderTimeout: 10 * time.Second}
 	// On SIGTERM (a restart) stop accepting, finish the requests in flight, then exit.
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
@@ -44,4 +44,25 @@ func main() {
 		log.Fatal(err)
 	}
 	<-done
+}
+
+// handler serves /health: the version, and the data tier's checks when configured (503 when one fails).
+func handler(c *checks) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+		body := map[string]string{"status": "ok", "version": version}
+		code := http.StatusOK
+		if c != nil {
+			for k, v := range c.run(r.Context()) {
+				body[k] = v
+				if v != "ok" {
+					body["status"], code = "degraded", http.StatusServiceUnavailable
+				}
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(body)
+	})
+	return mux
 }

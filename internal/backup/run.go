@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/plinth-dev/plinth/internal/backup/manifest"
+	"github.com/plinth-dev/plinth/internal/blobstore"
 	"github.com/plinth-dev/plinth/internal/mysqlx"
 )
 
@@ -78,7 +80,10 @@ func Run(ctx context.Context, o RunOptions) (*manifest.Manifest, error) {
 	defer cancel()
 	started := o.Now().UTC().Truncate(time.Second)
 	id := manifest.NewID(started)
-	if existing, err := o.Store.List(ctx, id+"/"); err != nil {
+	if existing, err := o.Store.List(ctx, id+"/"); errors.Is(err, blobstore.ErrPermissionDenied) {
+		// A write-only identity (the vault's writer) may not list: the vault refuses to overwrite instead.
+		o.Log.printf("backup %s: the store does not let this identity list; relying on it refusing overwrites", id)
+	} else if err != nil {
 		return nil, fmt.Errorf("backup %s: store %s: %w", id, o.Store, err)
 	} else if len(existing) > 0 {
 		return nil, fmt.Errorf("backup %s: already exists in %s", id, o.Store)

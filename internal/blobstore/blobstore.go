@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"sort"
 	"strings"
@@ -19,10 +20,16 @@ import (
 	_ "gocloud.dev/blob/memblob" // mem://
 	_ "gocloud.dev/blob/s3blob"  // s3://
 	"gocloud.dev/gcerrors"
+	"google.golang.org/api/googleapi"
 )
 
 // ErrNotFound is returned (wrapped) when an object does not exist.
 var ErrNotFound = errors.New("object not found")
+
+// ErrPermissionDenied is returned (wrapped, with the service's message) when the store refuses the
+// operation to the identity in use (a GCS 403: the vault's writer may not read, list, overwrite or delete;
+// nobody deletes an object under retention).
+var ErrPermissionDenied = errors.New("permission denied")
 
 // Object describes one stored object.
 type Object struct {
@@ -71,14 +78,23 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 
 // openGCS builds the Cloud Storage client itself: Application Default Credentials (workload identity
 // federation from AWS included), STORAGE_EMULATOR_HOST honoured, and JSON-API reads (the XML read path
-// mangles keys holding "/" on emulators). Supported query parameter: prefix.
+// mangles keys holding "/" on emulators). Query parameters: prefix; endpoint (the JSON API's base URL, e.g.
+// the live local cloud's vault https://127.0.0.1:P/storage/v1/), ca_file (PEM roots that verify it) and
+// token_file (a file holding a bearer token, sent instead of Application Default Credentials).
 func openGCS(ctx context.Context, u *url.URL, name string) (*Store, error) {
-	for k := range u.Query() {
-		if k != "prefix" {
-			return nil, fmt.Errorf("open store %s: unsupported query parameter %q (gs:// takes prefix)", name, k)
+	q := u.Query()
+	for k := range q {
+		switch k {
+		case "prefix", "endpoint", "ca_file", "token_file":
+		default:
+			return nil, fmt.Errorf("open store %s: unsupported query parameter %q (gs:// takes prefix, endpoint, ca_file, token_file)", name, k)
 		}
 	}
-	client, err := storage.NewClient(ctx, storage.WithJSONReads())
+	opts, err := gcsOptions(q.Get("endpoint"), q.Get("ca_file"), q.Get("token_file"))
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", name, err)
+	}
+	client, err := storage.NewClient(ctx, append(opts, storage.WithJSONReads())...)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: gcs client: %w", name, err)
 	}
@@ -137,6 +153,7 @@ func (s *Store) Close() error {
 }
 
 type writer struct {
+	s      *Store
 	b      *blob.Bucket
 	w      *blob.Writer
 	cancel context.CancelFunc
@@ -159,7 +176,7 @@ func (w *writer) Close() error {
 	w.done = true
 	defer w.cancel()
 	if err := w.w.Close(); err != nil {
-		return fmt.Errorf("commit %s: %w", w.key, err)
+		return fmt.Errorf("commit %s: %w", w.key, w.s.wrap(err))
 	}
 	return nil
 }
@@ -185,7 +202,7 @@ func (s *Store) Create(ctx context.Context, key string) (Writer, error) {
 		cancel()
 		return nil, fmt.Errorf("create %s: %w", key, s.wrap(err))
 	}
-	return &writer{b: s.b, w: w, cancel: cancel, key: key}, nil
+	return &writer{s: s, b: s.b, w: w, cancel: cancel, key: key}, nil
 }
 
 // Open streams key.
@@ -256,8 +273,16 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 }
 
 func (s *Store) wrap(err error) error {
-	if gcerrors.Code(err) == gcerrors.NotFound {
+	// gocloud's GCS driver reports a 403 as NotFound ("or it may not exist"): the service's own code decides.
+	var gerr *googleapi.Error
+	if errors.As(err, &gerr) && gerr.Code == http.StatusForbidden {
+		return fmt.Errorf("%w (%s): %s", ErrPermissionDenied, s.name, gerr.Message)
+	}
+	switch gcerrors.Code(err) {
+	case gcerrors.NotFound:
 		return fmt.Errorf("%w (%s)", ErrNotFound, s.name)
+	case gcerrors.PermissionDenied:
+		return fmt.Errorf("%w (%s): %v", ErrPermissionDenied, s.name, err)
 	}
 	return err
 }

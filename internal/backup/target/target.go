@@ -34,6 +34,8 @@ type Flags struct {
 	Cloud string // the stack's cloud (aws or local); "" reads the one the stack recorded
 	DSN   string
 	Store string
+	// Writer: the verb writes new backups (the vault's writer identity; the others read as restore).
+	Writer bool
 }
 
 // InputError is a target the flags, the environment and the stack leave unresolved, or a malformed backup
@@ -121,6 +123,20 @@ func (o *Opener) resolve(ctx context.Context, req Request, t *Target) error {
 		if err != nil {
 			return err
 		}
+		// A cloud that keeps the stack's secrets gives the backup user's credentials, the way to the
+		// database (through the bastion) and the vault as the verb's identity.
+		a, access := c.(cloud.BackupAccess)
+		if t.StoreURL == "" && access {
+			if t.StoreURL, err = a.BackupStoreAs(ctx, req.Stack, inv, vaultIdentity(req.Flags)); err != nil {
+				return err
+			}
+			t.storeFromStack = true
+		}
+		if req.DB && t.DSN == "" && access && getenv(EnvDBUser) == "" {
+			if t.DSN, _, err = cloud.BackupDSN(ctx, a, req.Stack, inv); err != nil {
+				return err
+			}
+		}
 		if t.StoreURL == "" {
 			if t.StoreURL, err = c.BackupStore(req.Stack, inv); err != nil {
 				return err
@@ -164,6 +180,14 @@ func (o *Opener) stack(ctx context.Context, req Request) (*contract.Inventory, c
 	}
 	c, err := cloud.For(ctx, recorded, req.Stack)
 	return inv, c, err
+}
+
+// vaultIdentity is the vault identity of the verb: the writer creates backups, the rest read.
+func vaultIdentity(fl Flags) string {
+	if fl.Writer {
+		return cloud.VaultWriter
+	}
+	return cloud.VaultRestore
 }
 
 // databaseDSN builds the DSN of the stack's database: its address from the cloud, the backup user's
@@ -273,4 +297,24 @@ func ResolveID(ctx context.Context, st backup.Store, id string) (string, error) 
 		}
 	}
 	return "", fmt.Errorf("no complete backup in %s", st)
+}
+
+// Grant creates (or re-applies) the stack's least-privilege backup user from its database's master secret,
+// through the stack's cloud, and returns the user and the id of the secret now holding its credentials.
+func (o *Opener) Grant(ctx context.Context, fl Flags) (user, secretID string, err error) {
+	if fl.Stack == "" {
+		return "", "", inputErrorf("--stack is required")
+	}
+	inv, c, err := o.stack(ctx, Request{Flags: fl})
+	if err != nil {
+		return "", "", err
+	}
+	a, ok := c.(cloud.BackupAccess)
+	if !ok {
+		return "", "", fmt.Errorf("stack %s: its cloud (%s) cannot reach the database's secrets", fl.Stack, c.Name())
+	}
+	if err := cloud.GrantBackupUser(ctx, a, fl.Stack, inv); err != nil {
+		return "", "", err
+	}
+	return cloud.BackupUser, cloud.BackupUserSecretID(fl.Stack), nil
 }

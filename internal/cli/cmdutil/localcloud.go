@@ -27,6 +27,33 @@ type LocalStackStatus struct {
 	CAFile  string            `json:"caFile"`
 	Bastion string            `json:"bastion"`
 	Hosts   []LocalHostStatus `json:"hosts"`
+	// The data tier: databases, cache nodes, the backup vault, and what stands in for search.
+	Databases []LocalDatabaseStatus `json:"databases"`
+	Caches    []LocalCacheStatus    `json:"caches"`
+	Vault     *LocalVaultStatus     `json:"vault,omitempty"`
+	Search    string                `json:"search,omitempty"`
+}
+
+// LocalDatabaseStatus is one live database; LagSeconds is a replica's (0 on the primary, -1 when its
+// replication does not run).
+type LocalDatabaseStatus struct {
+	Name       string `json:"name"`
+	Role       string `json:"role"` // primary | replica | dr-replica
+	Address    string `json:"address"`
+	LagSeconds int    `json:"lagSeconds"`
+}
+
+// LocalCacheStatus is one live cache node.
+type LocalCacheStatus struct {
+	Name    string `json:"name"`
+	Role    string `json:"role"` // primary | replica
+	Address string `json:"address"`
+}
+
+// LocalVaultStatus is the live backup vault: its bucket and published HTTPS address.
+type LocalVaultStatus struct {
+	Bucket string `json:"bucket"`
+	URL    string `json:"url"`
 }
 
 // LocalHostStatus is one live host.

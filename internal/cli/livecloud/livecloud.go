@@ -167,6 +167,16 @@ func (c *Cloud) Status(ctx context.Context) (cmdutil.LocalStatus, error) {
 		for _, h := range s.Hosts {
 			ls.Hosts = append(ls.Hosts, cmdutil.LocalHostStatus{Name: h.Name, Tier: h.Tier, Address: h.Address, State: h.State})
 		}
+		ls.Databases, ls.Caches, ls.Search = []cmdutil.LocalDatabaseStatus{}, []cmdutil.LocalCacheStatus{}, s.Search
+		for _, d := range s.Databases {
+			ls.Databases = append(ls.Databases, cmdutil.LocalDatabaseStatus{Name: d.Name, Role: d.Role, Address: d.Address, LagSeconds: d.LagSeconds})
+		}
+		for _, c := range s.Caches {
+			ls.Caches = append(ls.Caches, cmdutil.LocalCacheStatus{Name: c.Name, Role: c.Role, Address: c.Address})
+		}
+		if v := s.Vault; v != nil {
+			ls.Vault = &cmdutil.LocalVaultStatus{Bucket: v.Bucket, URL: v.URL}
+		}
 		st.Stacks = append(st.Stacks, ls)
 	}
 	return st, nil

@@ -12,7 +12,10 @@ import (
 
 // plays are the resource types whose changes reshape the live platform.
 var plays = map[string]bool{typeVPC: true, typeSubnet: true, typeSG: true, typeIngress: true, typeEgress: true,
-	typeASG: true, typeLT: true, typeLB: true, typeTG: true}
+	typeASG: true, typeLT: true, typeLB: true, typeTG: true,
+	// the data tier (datarecords.go)
+	typeRDS: true, typeRDSSubnets: true, typeRDSParams: true, typeCacheGroup: true, typeCacheSubnets: true, typeBucket: true,
+	typeSecretVersion: true, typeSearch: true}
 
 // Hook attaches the live cloud to the local cloud's provider (localcloud.Hook): it keeps each stack's
 // records, seeded from what the local cloud recorded before this run, and after every change of a type the
@@ -25,10 +28,13 @@ type Hook struct {
 	Seed func(stack string) ([]localcloud.Resource, error)
 	// AuthorizedKeys are the keys every host accepts (the operator key's public half).
 	AuthorizedKeys string
+	// Secrets is the local cloud's Secrets Manager of a stack (datasecrets.go); nil: kept in memory.
+	Secrets func(stack string) *Secrets
 
 	mu      sync.Mutex
 	records map[string]map[string]Record // stack -> URN -> record
 	addrs   map[string]Addresses         // stack -> the addresses given so far
+	mem     map[string]*Secrets          // stack -> in-memory secrets when Secrets is nil
 }
 
 // Apply implements localcloud.Hook.
@@ -55,6 +61,11 @@ func (h *Hook) Apply(ctx context.Context, c localcloud.Change) (map[string]any, 
 			delete(recs, c.URN)
 		}
 		return nil, fmt.Errorf("live %s: %w", c.Stack, err)
+	}
+	if c.Op != localcloud.OpDelete {
+		if p, err := h.Platform(c.Stack); err == nil {
+			return p.DataOutputs(c.Type, urnName(c.URN), c.Outputs), nil
+		}
 	}
 	return c.Outputs, nil
 }
@@ -102,11 +113,28 @@ func (h *Hook) reconcile(ctx context.Context, stack string, recs map[string]Reco
 	if err != nil {
 		return err
 	}
+	spec, err := DataFromRecords(list, s, stack, h.secrets(stack))
+	if err != nil {
+		return err
+	}
 	p, err := h.Platform(stack)
 	if err != nil {
 		return err
 	}
-	return p.Apply(ctx, s)
+	return reconcileData(ctx, p, s, spec, h.secrets(stack))
+}
+
+func (h *Hook) secrets(stack string) *Secrets {
+	if h.Secrets != nil {
+		return h.Secrets(stack)
+	}
+	if h.mem == nil {
+		h.mem = map[string]*Secrets{}
+	}
+	if h.mem[stack] == nil {
+		h.mem[stack] = OpenSecrets("")
+	}
+	return h.mem[stack]
 }
 
 // urnName is a URN's last segment, the resource's logical name.

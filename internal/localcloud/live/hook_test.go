@@ -31,6 +31,7 @@ func TestHookFollowsTheEngine(t *testing.T) {
 	changes := stagingChanges(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	var dbEndpoint, cacheEndpoint string
 	for _, c := range changes {
 		out, err := hook.Apply(ctx, c)
 		if err != nil {
@@ -39,11 +40,19 @@ func TestHookFollowsTheEngine(t *testing.T) {
 		if out == nil {
 			t.Fatalf("create %s: no outputs returned", c.URN)
 		}
+		switch c.Type {
+		case typeRDS:
+			dbEndpoint, _ = out["endpoint"].(string)
+		case typeCacheGroup:
+			cacheEndpoint, _ = out["primaryEndpointAddress"].(string)
+		}
 	}
 	st := p.Status()
-	if len(st.Hosts) != 4 || st.URL == "" || st.Bastion == "" {
+	// The four instances and the data tier's two managed nodes (the database and the cache).
+	if len(st.Hosts) != 6 || st.URL == "" || st.Bastion == "" {
 		t.Fatalf("after up: %+v", st)
 	}
+	testHookDataTier(t, p, hook, st, dbEndpoint, cacheEndpoint)
 	for _, h := range st.Hosts {
 		if h.State != "running" {
 			t.Errorf("host %s is %s", h.Name, h.State)
@@ -76,7 +85,13 @@ func TestHookFollowsTheEngine(t *testing.T) {
 // stagingChanges are the creates the provider would hand its hooks while `up` runs the staging program.
 func stagingChanges(t *testing.T) []localcloud.Change {
 	t.Helper()
-	data, err := environments.EmbeddedStackFile(environments.Staging)
+	return stackChanges(t, environments.Staging)
+}
+
+// stackChanges are the creates the provider would hand its hooks while `up` runs a stack's program.
+func stackChanges(t *testing.T, stack string) []localcloud.Change {
+	t.Helper()
+	data, err := environments.EmbeddedStackFile(stack)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,14 +99,14 @@ func stagingChanges(t *testing.T) []localcloud.Change {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := offline.Evaluate(environments.Project, environments.Staging, cfg.Values, cfg.Secret, stacks.Run)
+	res, err := offline.Evaluate(environments.Project, stack, cfg.Values, cfg.Secret, stacks.Run)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var changes []localcloud.Change
 	for _, r := range res.Resources {
 		if r.Custom {
-			changes = append(changes, localcloud.Change{Op: localcloud.OpCreate, Stack: "staging", URN: r.URN, Type: r.Type,
+			changes = append(changes, localcloud.Change{Op: localcloud.OpCreate, Stack: stack, URN: r.URN, Type: r.Type,
 				ID: r.ID, Inputs: r.Inputs, Outputs: r.Outputs})
 		}
 	}

@@ -191,6 +191,8 @@ type DataTier struct {
 	links        map[string]drLink // DR replica name -> its replication link
 	caches       map[string]*cacheRunning
 	vaults       []*Vault
+	search       string // what stands in for the search domain (DataSpec.Search)
+	secretsFile  string // the local cloud's Secrets Manager file (status)
 }
 
 // NewDataTier returns the data tier of a platform; nothing runs before ApplyDatabases.

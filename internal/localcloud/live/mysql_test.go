@@ -64,7 +64,7 @@ func testDatabases() []Database {
 }
 
 // newDataPlatform applies s (with the replication flows) for real, or skips where the live cloud cannot run.
-func newDataPlatform(t *testing.T, id string, s State, dbs []Database, caches []Cache) (*Platform, *DataTier) {
+func newDataPlatform(t testing.TB, id string, s State, dbs []Database, caches []Cache) (*Platform, *DataTier) {
 	t.Helper()
 	if err := Check(); err != nil {
 		if os.Geteuid() != 0 {
@@ -100,10 +100,16 @@ func newDataPlatform(t *testing.T, id string, s State, dbs []Database, caches []
 
 // openFrom opens a pool to addr from inside a host's namespace, over TLS verified against the live CA when
 // tlsOn, as the master user.
-func openFrom(t *testing.T, p *Platform, fromHost, addr string, tlsOn bool) *sql.DB {
+func openFrom(t testing.TB, p *Platform, fromHost, addr string, tlsOn bool) *sql.DB {
+	t.Helper()
+	return openAs(t, p, fromHost, addr, "admin", testMasterPassword, tlsOn)
+}
+
+// openAs is openFrom as user with password.
+func openAs(t testing.TB, p *Platform, fromHost, addr, user, password string, tlsOn bool) *sql.DB {
 	t.Helper()
 	c := mysql.NewConfig()
-	c.User, c.Passwd, c.Net, c.Addr, c.Timeout = "admin", testMasterPassword, "tcp", addr, 5*time.Second
+	c.User, c.Passwd, c.Net, c.Addr, c.Timeout = user, password, "tcp", addr, 5*time.Second
 	if tlsOn {
 		c.TLS = testTLS(t, p, strings.Split(addr, ":")[0])
 	}
@@ -119,7 +125,7 @@ func openFrom(t *testing.T, p *Platform, fromHost, addr string, tlsOn bool) *sql
 	return db
 }
 
-func testTLS(t *testing.T, p *Platform, serverName string) *tls.Config {
+func testTLS(t testing.TB, p *Platform, serverName string) *tls.Config {
 	t.Helper()
 	pem, err := os.ReadFile(p.Status().CAFile)
 	if err != nil {

@@ -45,6 +45,7 @@ type Platform struct {
 	edge    string // the edge namespace (created with the first VPC)
 	admin   netip.Addr
 	pub     *publisher
+	data    *DataTier // the managed databases, caches and vault (data.go); closed first
 }
 
 var idRE = regexp.MustCompile(`^[a-z0-9]{1,10}$`)
@@ -69,6 +70,7 @@ func New(opts Options) (*Platform, error) {
 		bridges: map[string]string{}, hosts: map[string]*host{}}
 	p.edge = p.nsName("edge")
 	p.pub = newPublisher(p.edge)
+	p.data = NewDataTier(p)
 	return p, nil
 }
 
@@ -141,6 +143,8 @@ func (p *Platform) Apply(ctx context.Context, s State) error {
 			if err := p.stopHost(name); err != nil {
 				return err
 			}
+		} else {
+			p.hosts[name].spec.Groups = h.Groups // membership may change (a data replica's managed flows): rulesets follow
 		}
 	}
 	for _, h := range s.Hosts {
@@ -295,9 +299,10 @@ func (p *Platform) stopHost(name string) error {
 // Close stops every process, closes the published ports and removes every namespace and bridge. The CA
 // stays in Dir.
 func (p *Platform) Close() error {
+	dataErr := p.data.Close() // before the hosts its servers run in
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	errs := []error{p.pub.close()}
+	errs := []error{dataErr, p.pub.close()}
 	for _, name := range sortedKeys(p.hosts) {
 		errs = append(errs, p.stopHost(name))
 	}
@@ -338,6 +343,7 @@ type Status struct {
 	OperatorKey string `json:"operatorKey,omitempty"`
 	AdminSocket string `json:"adminSocket,omitempty"`
 	Backend     string `json:"backend,omitempty"`
+	DataStatus
 }
 
 // lbBackend is the HAProxy backend of the target group (RenderHAProxy's).
@@ -345,9 +351,13 @@ const lbBackend = "app"
 
 // Status reports the platform.
 func (p *Platform) Status() Status {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	data := p.data.Status(ctx) // before p.mu: the tier takes it to find its hosts
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st := Status{CAFile: p.ca.CAFile, Bastion: p.pub.addr("ssh"), Processes: p.sup.Processes(), Published: map[string]string{}}
+	st := Status{CAFile: p.ca.CAFile, Bastion: p.pub.addr("ssh"), Processes: p.sup.Processes(), Published: map[string]string{},
+		DataStatus: data}
 	if a := p.pub.addr("https"); a != "" {
 		st.URL = "https://" + a
 	}

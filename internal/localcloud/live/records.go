@@ -61,6 +61,10 @@ func StateFromRecords(recs []Record, keys string, addrs Addresses) (State, error
 	s.AdminCIDRs = adminCIDRs(s.Groups)
 	d.reserve()
 	s.Hosts, s.SSHUser = d.hosts()
+	s.Hosts = append(s.Hosts, d.managedHosts()...) // the data tier's nodes (datarecords.go)
+	if s.SSHUser == "" && len(s.Hosts) > 0 {
+		s.SSHUser = managedOnlyUser // only managed nodes (no sshd) so far, or any more
+	}
 	s.LB = d.loadBalancer(s.Hosts)
 	for k := range addrs {
 		if !d.seen[k] {

@@ -82,7 +82,9 @@ func RunServer(ctx context.Context, cfg ServerConfig) error {
 		return fmt.Errorf("live server: %w", err)
 	}
 	defer func() { _ = os.Remove(pidFile); _ = os.Remove(sock) }()
+	secrets := OpenSecrets(SecretsFile(cfg.LocalCloudDir))
 	srv := &Server{
+		Secrets:        func(string) *Secrets { return secrets },
 		AuthorizedKeys: op.Authorized,
 		OperatorKey:    op.PrivatePath,
 		Seed:           store.List,

@@ -26,6 +26,8 @@ type Server struct {
 	AuthorizedKeys string
 	// OperatorKey is the private key file of AuthorizedKeys, named in the status for deploy.
 	OperatorKey string
+	// Secrets is the Hook's (the local cloud's Secrets Manager).
+	Secrets func(stack string) *Secrets
 
 	mu        sync.Mutex
 	platforms map[string]*Platform
@@ -60,7 +62,7 @@ func (s *Server) platform(stack string) (*Platform, error) {
 // Serve answers on l until ctx ends or a stop request came; it then stops every platform.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	s.platforms = map[string]*Platform{}
-	s.hook = &Hook{Platform: s.platform, Seed: s.Seed, AuthorizedKeys: s.AuthorizedKeys}
+	s.hook = &Hook{Platform: s.platform, Seed: s.Seed, AuthorizedKeys: s.AuthorizedKeys, Secrets: s.Secrets}
 	stop := make(chan struct{})
 	var once sync.Once
 	mux := http.NewServeMux()

@@ -52,13 +52,16 @@ func TestServerOutlivesItsClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Stacks) != 1 || rep.Stacks[0].Stack != "staging" || len(rep.Stacks[0].Hosts) != 4 || rep.Stacks[0].URL == "" {
+	// The four instances and the data tier's two managed nodes.
+	if len(rep.Stacks) != 1 || rep.Stacks[0].Stack != "staging" || len(rep.Stacks[0].Hosts) != 6 || rep.Stacks[0].URL == "" {
 		t.Fatalf("status %+v", rep)
 	}
 	b, _ := json.Marshal(rep)
 	for _, key := range []string{`"stacks":[`, `"stack":"staging"`, `"url":"https://127.0.0.1:`, `"caFile":`, `"bastion":"127.0.0.1:`,
 		`"hosts":[`, `"name":"app-1"`, `"tier":"app"`, `"address":"10.`, `"state":"running"`,
-		`"sshUser":"`, `"operatorKey":"` + op.PrivatePath + `"`, `"adminSocket":"/`, `"backend":"app"`, `"knownHosts":"/`} {
+		`"sshUser":"`, `"operatorKey":"` + op.PrivatePath + `"`, `"adminSocket":"/`, `"backend":"app"`, `"knownHosts":"/`,
+		`"databases":[{"name":"staging-db-primary","role":"primary"`,
+		`"lagSeconds":0`, `"caches":[{"name":"staging-utility-cache-1"`, `"vault":{"bucket":`} {
 		if !strings.Contains(string(b), key) {
 			t.Errorf("status JSON lacks %s: %s", key, b)
 		}

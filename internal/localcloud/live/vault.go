@@ -58,6 +58,8 @@ type Vault struct {
 	srv  *http.Server
 	url  string
 	now  func() time.Time
+	// tokenFiles are the identities' token files (identity -> path), when written.
+	tokenFiles map[string]string
 }
 
 // VaultStatus is the vault as `plinth local status` shows it.
@@ -65,6 +67,9 @@ type VaultStatus struct {
 	Bucket           string `json:"bucket"`
 	URL              string `json:"url"`
 	RetentionSeconds int64  `json:"retentionSeconds"`
+	// Endpoint is the JSON API's base URL; TokenFiles the writer's and restore identity's token files.
+	Endpoint   string            `json:"endpoint"`
+	TokenFiles map[string]string `json:"tokenFiles,omitempty"`
 }
 
 // ServeVault serves the vault on l (a 127.0.0.1 listener or one opened in a host's namespace with ListenIn)
@@ -152,7 +157,8 @@ func (dt *DataTier) Vault() *VaultStatus {
 		return nil
 	}
 	v := dt.vaults[0]
-	return &VaultStatus{Bucket: v.opts.Bucket, URL: v.url, RetentionSeconds: int64(v.opts.Retention / time.Second)}
+	return &VaultStatus{Bucket: v.opts.Bucket, URL: v.url, RetentionSeconds: int64(v.opts.Retention / time.Second),
+		Endpoint: v.Endpoint(), TokenFiles: v.tokenFiles}
 }
 
 func (dt *DataTier) closeVaults() error {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -197,6 +198,7 @@ func TestLiveVault(t *testing.T) {
 	if objs, err := rs.List(ctx, "backups/"); err != nil || len(objs) != 2 {
 		t.Errorf("blobstore restore list: %v %v", objs, err)
 	}
+	testVaultURL(ctx, t, p, v)
 	if st := dt.Vault(); st == nil || st.Bucket != vaultBucket || st.URL != v.URL() || st.RetentionSeconds != 3600 {
 		t.Errorf("status: %+v", st)
 	}
@@ -249,5 +251,44 @@ func TestClassifyVaultRequest(t *testing.T) {
 		if n != len(ops) {
 			t.Errorf("%s may do %d operations, want %v", id, n, ops)
 		}
+	}
+}
+
+// testVaultURL opens the vault as `plinth backup` does, by a gs:// URL naming the endpoint, the CA and a token
+// file: the writer creates but its read is ErrPermissionDenied; the restore identity reads and lists but its
+// delete of an object under retention is ErrPermissionDenied.
+func testVaultURL(ctx context.Context, t *testing.T, p *Platform, v *Vault) {
+	t.Helper()
+	open := func(token string) *blobstore.Store {
+		f := filepath.Join(t.TempDir(), "token")
+		if err := os.WriteFile(f, []byte(token+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		u := "gs://" + vaultBucket + "?prefix=url/&endpoint=" + url.QueryEscape(v.Endpoint()) + "&ca_file=" + url.QueryEscape(p.ca.CAFile) +
+			"&token_file=" + url.QueryEscape(f)
+		st, err := blobstore.Open(ctx, u)
+		if err != nil {
+			t.Fatalf("open %s: %v", blobstore.Redact(u), err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	}
+	w, r := open(writerToken), open(restoreToken)
+	bw, err := w.Create(ctx, "b/manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = bw.Write([]byte("m"))
+	if err := bw.Close(); err != nil {
+		t.Fatalf("url writer create: %v", err)
+	}
+	if _, err := w.Open(ctx, "b/manifest.json"); !errors.Is(err, blobstore.ErrPermissionDenied) {
+		t.Errorf("url writer read: %v, want ErrPermissionDenied", err)
+	}
+	if objs, err := r.List(ctx, "b/"); err != nil || len(objs) != 1 {
+		t.Errorf("url restore list: %v %v", objs, err)
+	}
+	if err := r.Delete(ctx, "b/manifest.json"); !errors.Is(err, blobstore.ErrPermissionDenied) {
+		t.Errorf("url restore delete under retention: %v, want ErrPermissionDenied", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/binlog"
+	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/grant"
 	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/keygen"
 	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/list"
 	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/prune"
@@ -30,5 +31,6 @@ file://, mem://). A backup's manifest is written last; without it the backup is 
 	cmd.AddCommand(prune.NewCmdPrune(f, nil))
 	cmd.AddCommand(keygen.NewCmdKeygen(f, nil))
 	cmd.AddCommand(binlog.NewCmdBinlog(f, nil))
+	cmd.AddCommand(grant.NewCmdGrant(f, nil))
 	return cmd
 }

@@ -127,3 +127,45 @@ func TestStopServeAndErrors(t *testing.T) {
 		t.Errorf("no live cloud: %v", err)
 	}
 }
+
+func TestStatusShowsTheDataTier(t *testing.T) {
+	st := twoStacks()
+	st.Stacks[1].Databases = []cmdutil.LocalDatabaseStatus{
+		{Name: "staging-db-primary", Role: "primary", Address: "10.10.128.10"},
+		{Name: "staging-db-replica-1", Role: "replica", Address: "10.10.136.10", LagSeconds: -1},
+	}
+	st.Stacks[1].Caches = []cmdutil.LocalCacheStatus{{Name: "staging-utility-cache-1", Role: "primary", Address: "10.10.128.11"}}
+	st.Stacks[1].Vault = &cmdutil.LocalVaultStatus{Bucket: "staging-vault-bucket-1", URL: "https://127.0.0.1:7"}
+	st.Stacks[1].Search = "not live"
+	out, err := run(t, &fakeCloud{st: st}, "status", "--stack", "staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"DATABASE", "staging-db-primary       primary  10.10.128.10  0s", "not replicating",
+		"staging-utility-cache-1", "vault:    staging-vault-bucket-1 at https://127.0.0.1:7", "search:   not live"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+	out, err = run(t, &fakeCloud{st: st}, "status", "--stack", "staging", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Stacks []struct {
+			Databases []map[string]any `json:"databases"`
+			Caches    []map[string]any `json:"caches"`
+			Vault     map[string]any   `json:"vault"`
+		} `json:"stacks"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got.Stacks) != 1 {
+		t.Fatalf("%v: %s", err, out)
+	}
+	d := got.Stacks[0].Databases[1]
+	if d["name"] != "staging-db-replica-1" || d["role"] != "replica" || d["address"] != "10.10.136.10" || d["lagSeconds"] != -1.0 {
+		t.Errorf("database: %v", d)
+	}
+	if got.Stacks[0].Vault["bucket"] != "staging-vault-bucket-1" || len(got.Stacks[0].Caches) != 1 {
+		t.Errorf("vault/caches: %s", out)
+	}
+}

@@ -33,8 +33,35 @@ func viewStatus(w io.Writer, st cmdutil.LocalStatus) error {
 		for _, h := range s.Hosts {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", h.Name, h.Tier, h.Address, h.State)
 		}
+		viewData(tw, s)
 	}
 	return tw.Flush()
+}
+
+// viewData renders the data tier under the hosts (nothing when the stack has none).
+func viewData(w io.Writer, s cmdutil.LocalStackStatus) {
+	if len(s.Databases) > 0 {
+		fmt.Fprintln(w, "  DATABASE\tROLE\tADDRESS\tLAG")
+		for _, d := range s.Databases {
+			lag := fmt.Sprintf("%ds", d.LagSeconds)
+			if d.LagSeconds < 0 {
+				lag = "not replicating"
+			}
+			fmt.Fprintf(w, "  %s\t%s\t%s\t%s\n", d.Name, d.Role, d.Address, lag)
+		}
+	}
+	if len(s.Caches) > 0 {
+		fmt.Fprintln(w, "  CACHE\tROLE\tADDRESS")
+		for _, c := range s.Caches {
+			fmt.Fprintf(w, "  %s\t%s\t%s\n", c.Name, c.Role, c.Address)
+		}
+	}
+	if s.Vault != nil {
+		fmt.Fprintf(w, "  vault:    %s at %s\n", s.Vault.Bucket, s.Vault.URL)
+	}
+	if s.Search != "" {
+		fmt.Fprintf(w, "  search:   %s\n", s.Search)
+	}
 }
 
 func viewStopped(w io.Writer, stopped bool) error {

@@ -98,6 +98,7 @@ func runRun(opts *RunOptions) error {
 	if err != nil {
 		return err
 	}
+	opts.Target.Writer = true // a new backup: the vault's writer identity
 	t, err := backupflags.Open(ctx, opts.Factory, target.Request{Flags: opts.Target, DB: true})
 	if err != nil {
 		return err
