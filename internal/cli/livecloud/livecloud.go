@@ -21,8 +21,10 @@ import (
 	"github.com/plinth-dev/plinth/internal/provision"
 )
 
-// EnvOptIn is the variable that attaches the live cloud to `--cloud local` (1, true or yes). It is opt-in
-// while tests run `up --cloud local` as root: they must not start namespaces.
+// EnvOptIn is the variable that turns the live cloud off for `--cloud local` (0, false, no or off): the
+// live cloud is on by default, and where the machine cannot run it (not root, no namespaces) `--cloud local`
+// says so in one line and keeps the bookkeeping cloud. Tests and CI jobs that run `up --cloud local` as root
+// but must not start namespaces set it to 0.
 const EnvOptIn = "PLINTH_LOCAL_LIVE"
 
 // Cloud is the live cloud of one plinth home: its server's directory and how to start it.
@@ -50,13 +52,13 @@ func New(getenv func(string) string) (*Cloud, error) {
 	return &Cloud{Dir: filepath.Join(home, "live"), Executable: os.Executable, Check: live.Check, StartTimeout: 30 * time.Second}, nil
 }
 
-// Enabled reports whether getenv opts in to the live cloud.
+// Enabled reports whether the live cloud is on: unless getenv sets EnvOptIn to 0, false, no or off.
 func Enabled(getenv func(string) string) bool {
 	switch strings.ToLower(strings.TrimSpace(getenv(EnvOptIn))) {
-	case "1", "true", "yes":
-		return true
+	case "0", "false", "no", "off":
+		return false
 	}
-	return false
+	return true
 }
 
 func (c *Cloud) client() *live.Client { return live.NewClient(live.SocketPath(c.Dir)) }
@@ -67,7 +69,7 @@ func (c *Cloud) running(ctx context.Context) bool {
 	return err == nil
 }
 
-// Hooks is the Factory's LocalCloudLive: nil unless getenv opts in; where live.Check fails it writes its one
+// Hooks is the Factory's LocalCloudLive: nil when getenv turns the live cloud off; where live.Check fails it writes its one
 // line to errOut and the bookkeeping cloud goes on alone.
 func Hooks(getenv func(string) string, errOut io.Writer) func(string) ([]localcloud.Hook, error) {
 	return func(localCloudDir string) ([]localcloud.Hook, error) {

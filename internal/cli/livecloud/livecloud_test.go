@@ -11,15 +11,15 @@ import (
 )
 
 func TestOptIn(t *testing.T) {
-	for v, want := range map[string]bool{"1": true, "true": true, " YES ": true, "": false, "0": false, "no": false} {
+	for v, want := range map[string]bool{"1": true, "true": true, " YES ": true, "": true, "0": false, "no": false, " OFF ": false, "false": false} {
 		if got := Enabled(func(string) string { return v }); got != want {
 			t.Errorf("%s=%q: %v, want %v", EnvOptIn, v, got, want)
 		}
 	}
 	var errOut bytes.Buffer
-	hooks, err := Hooks(func(k string) string { return map[string]string{"PLINTH_HOME": t.TempDir()}[k] }, &errOut)(t.TempDir())
+	hooks, err := Hooks(func(k string) string { return map[string]string{"PLINTH_HOME": t.TempDir(), EnvOptIn: "0"}[k] }, &errOut)(t.TempDir())
 	if err != nil || hooks != nil || errOut.Len() != 0 {
-		t.Fatalf("not opted in: %v %v %q", hooks, err, errOut.String())
+		t.Fatalf("turned off: %v %v %q", hooks, err, errOut.String())
 	}
 }
 

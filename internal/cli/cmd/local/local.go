@@ -20,7 +20,7 @@ var errNotLinked = errors.New("the live local cloud is not linked into this plin
 func NewCmdLocal(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "local",
-		Short: "The live local cloud: what `--cloud local` runs on this machine (PLINTH_LOCAL_LIVE=1)",
+		Short: "The live local cloud: what `--cloud local` runs on this machine (on as root unless PLINTH_LOCAL_LIVE=0)",
 		Args:  cobra.NoArgs,
 	}
 	cmd.AddCommand(NewCmdServe(f, nil), NewCmdStatus(f, nil), NewCmdStop(f, nil))
