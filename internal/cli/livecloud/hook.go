@@ -35,16 +35,37 @@ func (h *hook) Apply(ctx context.Context, ch localcloud.Change) (map[string]any,
 	if err != nil || ch.Op != localcloud.OpDelete {
 		return out, err
 	}
-	rep, err := c.Status(ctx)
-	if err != nil || !empty(rep) {
-		return out, nil
-	}
-	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if _, err := h.cloud.Stop(sctx); err != nil {
+	if err := h.stopIfEmpty(ctx); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// stopIfEmpty stops the server when it holds no host and no process in any stack.
+func (h *hook) stopIfEmpty(ctx context.Context) error {
+	rep, err := h.cloud.client().Status(ctx)
+	if err != nil || !empty(rep) {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	_, err = h.cloud.Stop(sctx)
+	return err
+}
+
+// Resume is called after an `up` (provision.LocalCloudResumer): an up that changed nothing the live cloud
+// plays still brings a stopped platform back (after `plinth local stop`), from the stack's records and
+// allocation. A stack with nothing live leaves no server running.
+func (h *hook) Resume(ctx context.Context, stack string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := h.cloud.Ensure(ctx, h.localCloudDir); err != nil {
+		return err
+	}
+	if _, err := h.cloud.client().Resume(ctx, stack); err != nil {
+		return err
+	}
+	return h.stopIfEmpty(ctx)
 }
 
 // empty reports that no stack has a host or a process.

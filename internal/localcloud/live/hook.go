@@ -25,10 +25,13 @@ type Hook struct {
 	Seed func(stack string) ([]localcloud.Resource, error)
 	// AuthorizedKeys are the keys every host accepts (the operator key's public half).
 	AuthorizedKeys string
+	// AllocationDir, when set, is where each stack's allocation (addresses, names, ports) is kept
+	// (allocation.go); nil: in memory only.
+	AllocationDir func(stack string) string
 
 	mu      sync.Mutex
 	records map[string]map[string]Record // stack -> URN -> record
-	addrs   map[string]Addresses         // stack -> the addresses given so far
+	allocs  map[string]*Allocation       // stack -> the addresses and names given so far
 }
 
 // Apply implements localcloud.Hook.
@@ -92,21 +95,23 @@ func (h *Hook) reconcile(ctx context.Context, stack string, recs map[string]Reco
 	for i, u := range urns {
 		list[i] = recs[u]
 	}
-	if h.addrs == nil {
-		h.addrs = map[string]Addresses{}
-	}
-	if h.addrs[stack] == nil {
-		h.addrs[stack] = Addresses{}
-	}
-	s, err := StateFromRecords(list, h.AuthorizedKeys, h.addrs[stack])
+	a, err := h.allocation(stack)
 	if err != nil {
 		return err
 	}
+	s, err := StateFromRecords(list, h.AuthorizedKeys, a.Addresses)
+	if err != nil {
+		return err
+	}
+	a.rename(&s) // healing replacements keep their names
 	p, err := h.Platform(stack)
 	if err != nil {
 		return err
 	}
-	return p.Apply(ctx, s)
+	if err := p.Apply(ctx, s); err != nil {
+		return err
+	}
+	return h.saveAllocation(stack, s, p)
 }
 
 // urnName is a URN's last segment, the resource's logical name.

@@ -9,8 +9,6 @@ import (
 
 	"github.com/plinth-dev/plinth/environments"
 	"github.com/plinth-dev/plinth/internal/localcloud"
-	"github.com/plinth-dev/plinth/internal/offline"
-	"github.com/plinth-dev/plinth/stacks"
 )
 
 // TestHookFollowsTheEngine replays what the provider tells its hooks while `up` and then `destroy` run the
@@ -76,24 +74,5 @@ func TestHookFollowsTheEngine(t *testing.T) {
 // stagingChanges are the creates the provider would hand its hooks while `up` runs the staging program.
 func stagingChanges(t *testing.T) []localcloud.Change {
 	t.Helper()
-	data, err := environments.EmbeddedStackFile(environments.Staging)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := environments.ParseStackFile(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := offline.Evaluate(environments.Project, environments.Staging, cfg.Values, cfg.Secret, stacks.Run)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var changes []localcloud.Change
-	for _, r := range res.Resources {
-		if r.Custom {
-			changes = append(changes, localcloud.Change{Op: localcloud.OpCreate, Stack: "staging", URN: r.URN, Type: r.Type,
-				ID: r.ID, Inputs: r.Inputs, Outputs: r.Outputs})
-		}
-	}
-	return changes
+	return stackChanges(t, environments.Staging)
 }

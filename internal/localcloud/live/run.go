@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"os"
 	"path/filepath"
@@ -82,11 +83,21 @@ func RunServer(ctx context.Context, cfg ServerConfig) error {
 		return fmt.Errorf("live server: %w", err)
 	}
 	defer func() { _ = os.Remove(pidFile); _ = os.Remove(sock) }()
+	stacksDir := filepath.Join(cfg.Dir, "stacks")
 	srv := &Server{
 		AuthorizedKeys: op.Authorized,
 		Seed:           store.List,
+		StacksDir:      stacksDir,
+		Logf:           log.Printf,
 		NewPlatform: func(stack string) (*Platform, error) {
-			return New(Options{ID: StackID(stack), Dir: filepath.Join(cfg.Dir, "stacks", StackID(stack))})
+			dir := filepath.Join(stacksDir, StackID(stack))
+			// The ports this stack had: a restart publishes it where it was.
+			a, err := LoadAllocation(dir, stack)
+			if err != nil {
+				return nil, err
+			}
+			return New(Options{ID: StackID(stack), Dir: dir,
+				HTTPSPort: a.Published["https"], HTTPPort: a.Published["http"], SSHPort: a.Published["ssh"]})
 		},
 	}
 	return srv.Serve(ctx, l)
