@@ -12,7 +12,8 @@ import (
 // hook is the localcloud.Hook `--cloud local` engine commands attach when the live cloud is on: it starts
 // the server on demand and forwards each change to it. After a delete that leaves the server holding no host
 // and no process in any stack (the end of a destroy), it stops the server, so nothing live is left behind; a
-// delete while no server runs has nothing live to remove.
+// delete while no server runs has nothing live to remove; the delete of a VPC then drops what the stack kept
+// for a restart (its allocation and hosts' directories: a destroy after `plinth local stop`).
 type hook struct {
 	cloud         *Cloud
 	localCloudDir string
@@ -25,6 +26,13 @@ func (h *hook) Apply(ctx context.Context, ch localcloud.Change) (map[string]any,
 	defer h.mu.Unlock()
 	if ch.Op == localcloud.OpDelete {
 		if !h.cloud.running(ctx) {
+			// Nothing runs (after `plinth local stop`): nothing live to remove, but what was kept for a
+			// restart no longer matches the records.
+			if live.EndsPlatform(ch.Type) {
+				if err := h.cloud.forget(ch.Stack); err != nil {
+					return nil, err
+				}
+			}
 			return ch.Outputs, nil
 		}
 	} else if err := h.cloud.Ensure(ctx, h.localCloudDir); err != nil {

@@ -66,6 +66,17 @@ func (c *Cloud) client() *live.Client { return live.NewClient(live.SocketPath(c.
 func (c *Cloud) pidFile() string      { return filepath.Join(c.Dir, "live.pid") }
 func (c *Cloud) logFile() string      { return filepath.Join(c.Dir, "serve.log") }
 
+// forget removes what a stopped stack kept for a restart: its allocation and its hosts' directories.
+func (c *Cloud) forget(stack string) error {
+	dir := filepath.Join(c.Dir, "stacks", live.StackID(stack))
+	for _, p := range []string{filepath.Join(dir, live.AllocationFile), filepath.Join(dir, "hosts")} {
+		if err := os.RemoveAll(p); err != nil {
+			return fmt.Errorf("live cloud: %w", err)
+		}
+	}
+	return nil
+}
+
 // localCloudDirFile names the local cloud directory the server last ran on.
 func (c *Cloud) localCloudDirFile() string { return filepath.Join(c.Dir, "localcloud-dir") }
 func (c *Cloud) running(ctx context.Context) bool {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -36,11 +38,31 @@ func TestUnsupportedMachineKeepsTheBookkeepingCloud(t *testing.T) {
 }
 
 func TestDeleteWithoutServerHasNothingToRemove(t *testing.T) {
-	h := &hook{cloud: &Cloud{Dir: t.TempDir(), Executable: func() (string, error) { return "", errors.New("must not start") }}}
+	dir := t.TempDir()
+	h := &hook{cloud: &Cloud{Dir: dir, Executable: func() (string, error) { return "", errors.New("must not start") }}}
+	// What `plinth local stop` kept for a restart.
+	kept := filepath.Join(dir, "stacks", "staging")
+	if err := os.MkdirAll(filepath.Join(kept, "hosts", "app-1", "srv"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(kept, "allocation.json"), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	outs := map[string]any{"id": "vpc-1"}
-	got, err := h.Apply(context.Background(), localcloud.Change{Op: localcloud.OpDelete, Type: "aws:ec2/vpc:Vpc", Outputs: outs})
+	if _, err := h.Apply(context.Background(), localcloud.Change{Op: localcloud.OpDelete, Stack: "staging", Type: "aws:sns/topic:Topic"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(kept, "allocation.json")); err != nil {
+		t.Fatalf("the delete of a topic dropped the allocation: %v", err)
+	}
+	got, err := h.Apply(context.Background(), localcloud.Change{Op: localcloud.OpDelete, Stack: "staging", Type: "aws:ec2/vpc:Vpc", Outputs: outs})
 	if err != nil || got["id"] != "vpc-1" {
 		t.Fatalf("delete: %v %v", got, err)
+	}
+	for _, p := range []string{"allocation.json", "hosts"} {
+		if _, err := os.Stat(filepath.Join(kept, p)); !os.IsNotExist(err) {
+			t.Errorf("%s kept after the VPC's delete: %v", p, err)
+		}
 	}
 	_, err = h.Apply(context.Background(), localcloud.Change{Op: localcloud.OpCreate, Type: "aws:ec2/vpc:Vpc"})
 	if err == nil || !strings.Contains(err.Error(), "must not start") {

@@ -43,6 +43,10 @@ type ReplacementRecord struct {
 	At         time.Time `json:"at"`
 }
 
+// EndsPlatform reports whether deleting a resource of type typ ends a stack's live platform (a VPC: only a
+// destroy deletes it), so that what a stopped stack kept for a restart can be dropped.
+func EndsPlatform(typ string) bool { return typ == typeVPC }
+
 // LoadAllocation reads dir's allocation; none yet is an empty one.
 func LoadAllocation(dir, stack string) (*Allocation, error) {
 	a := &Allocation{Stack: stack}
