@@ -158,7 +158,7 @@ func oneRound(work, name, plinth, pulumi, project, stack, v1, v2 string) (round,
 	}
 	destroy := func() error {
 		_, err := run("destroy", "--stack", stack, "--cloud", "local", "--yes")
-		if left := namespaces(live.StackID(stack)); len(left) > 0 {
+		if left := namespaces(live.PlatformID(filepath.Join(home, "live"), stack)); len(left) > 0 {
 			err = errors.Join(err, fmt.Errorf("destroy left namespaces %v", left))
 		}
 		return err
