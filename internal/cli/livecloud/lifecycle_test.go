@@ -99,6 +99,7 @@ func TestLifecycleLive(t *testing.T) {
 	if !killed {
 		t.Fatalf("no running app-1/sshd in %+v", rep.Stacks[0].Processes)
 	}
+	killedAt := time.Now()
 	app1 := hostNamed(first, "app-1")
 	var healed cmdutil.LocalHostStatus
 	deadline := time.Now().Add(30 * time.Second)
@@ -113,7 +114,8 @@ func TestLifecycleLive(t *testing.T) {
 	if healed.Name == "" || healed.Address == app1.Address || hostNamed(status(), "app-1").Name != "" {
 		t.Fatalf("app-1 (%s) not replaced within 30 s: %+v", app1.Address, status().Hosts)
 	}
-	t.Logf("app-1 %s replaced by %s %s", app1.Address, healed.Name, healed.Address)
+	t.Logf("app-1 %s replaced by %s %s, running %s after its sshd was killed", app1.Address, healed.Name, healed.Address,
+		time.Since(killedAt).Round(100*time.Millisecond))
 	a, err := live.LoadAllocation(stackDir, "staging")
 	if err != nil || len(a.Replacements) != 1 || a.Replacements[0].New != healed.Name || a.Replacements[0].NewAddress != healed.Address {
 		t.Fatalf("allocation after healing: %+v %v", a, err)
