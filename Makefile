@@ -21,17 +21,27 @@ build:
 preview: build
 	$(BIN)/plinth preview --offline --stack production
 
-# The main job: provision staging through the real Pulumi engine against the local cloud (no credentials).
-# State goes to $(PLINTH_HOME) (default: the user config dir); run it twice and the second up changes nothing.
-# As root the local cloud is live (PLINTH_LOCAL_LIVE=1: hosts, firewall, HTTPS load balancer on 127.0.0.1);
-# elsewhere `up` says why in one line and keeps the bookkeeping cloud.
+# The main job: provision staging through the real Pulumi engine against the local cloud (no credentials),
+# then deploy the sample service (examples/webservice, version = git describe) to its app tier through the
+# published bastion, as an operator would: no inventory, key or known_hosts to pass. State goes to
+# $(PLINTH_HOME) (default: the user config dir); run it twice and nothing changes (up: no changes; deploy:
+# unchanged, 0 bytes). As root the local cloud is live (hosts, firewall, HTTPS load balancer on 127.0.0.1);
+# elsewhere `up` says why in one line, keeps the bookkeeping cloud, and the deploy is skipped.
 run: build bin/pulumi
 	PLINTH_LOCAL_LIVE=1 $(BIN)/plinth up --stack staging --cloud local
-	@$(BIN)/plinth local status --stack staging
-	@echo
-	@echo "Next: curl --cacert <CA file> <url>/health   (503 until a release is deployed)"
-	@echo "      $(BIN)/plinth local status -o json"
-	@echo "      $(BIN)/plinth destroy --stack staging --cloud local --yes   (stops every live process)"
+	@url=$$($(BIN)/plinth local status --stack staging | awk '$$1 == "url:" {print $$2}'); \
+	if [ -z "$$url" ] || [ "$$url" = "-" ]; then echo "The local cloud is not live here: nothing to deploy to (see the note above)."; exit 0; fi; \
+	$(GO) build -trimpath -ldflags '-X main.version=$(VERSION)' -o $(BIN)/webservice ./examples/webservice && \
+	$(BIN)/plinth deploy --stack staging --cloud local --tier app --artifact $(BIN)/webservice --version $(VERSION) -m "make run" && \
+	ca=$$($(BIN)/plinth local status --stack staging | awk '$$1 == "CA" && $$2 == "file:" {print $$3}') && \
+	echo && $(BIN)/plinth local status --stack staging && echo && \
+	echo "The sample service $(VERSION) answers at $$url (CA file: $$ca):" && \
+	echo "  curl --cacert $$ca $$url/health" && \
+	echo "Next:" && \
+	echo "  $(BIN)/plinth deploy --stack staging --tier app --artifact $(BIN)/webservice --version V   (after: $(GO) build -ldflags '-X main.version=V' -o $(BIN)/webservice ./examples/webservice)" && \
+	echo "  $(BIN)/plinth backup run --stack staging" && \
+	echo "  $(BIN)/plinth local status -o json" && \
+	echo "  PLINTH_LOCAL_LIVE=1 $(BIN)/plinth destroy --stack staging --cloud local --yes   (stops every live process)"
 
 test-deps:
 	./scripts/install-test-deps.sh

@@ -13,6 +13,10 @@ type DR struct {
 	RTOTarget string `json:"rtoTarget"`
 	// RPOTarget: the most data (as time before T0) the recovery may lose.
 	RPOTarget string `json:"rpoTarget"`
+	// CertificateARN is the DR region's ACM certificate for the drill load balancer (ACM certificates are
+	// regional: the primary's cannot serve in the DR region). Empty: the drill reuses certificateArn, which
+	// only the local cloud accepts.
+	CertificateARN string `json:"certificateArn,omitempty"`
 }
 
 // Default DR targets.
@@ -33,8 +37,21 @@ func (d DR) Targets() (rto, rpo time.Duration) {
 
 func defaultDR() DR { return DR{RTOTarget: DefaultRTOTarget, RPOTarget: DefaultRPOTarget} }
 
-func checkDR(errs *errorList, d DR) {
+func checkDR(errs *errorList, s Spec) {
+	d := s.DR
 	k := func(f string) string { return ConfigKey + ".dr." + f }
+	if d.CertificateARN != "" {
+		switch m := certARNRE.FindStringSubmatch(d.CertificateARN); {
+		case m == nil:
+			errs.add(k("certificateArn"), "want an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID), got %q", d.CertificateARN)
+		case s.DRRegion == "":
+			errs.add(k("certificateArn"), "set, but the stack has no drRegion to use it in")
+		case m[1] != s.DRRegion:
+			errs.add(k("certificateArn"), "certificate is in %s but the drill load balancer is in the DR region %s", m[1], s.DRRegion)
+		case m[2] != s.AccountID && awsAccountRE.MatchString(s.AccountID):
+			errs.add(k("certificateArn"), "certificate belongs to account %s but the stack deploys into account %s", m[2], s.AccountID)
+		}
+	}
 	rto, rtoOK := checkDRTarget(errs, k("rtoTarget"), d.RTOTarget)
 	rpo, rpoOK := checkDRTarget(errs, k("rpoTarget"), d.RPOTarget)
 	if rtoOK && rpoOK && rpo > rto {

@@ -256,9 +256,15 @@ func TestDRTargets(t *testing.T) {
 		{DR{}, []string{"plinth:spec.dr.rpoTarget", "plinth:spec.dr.rtoTarget"}},
 		{DR{RTOTarget: "1h", RPOTarget: "2h"}, []string{"plinth:spec.dr.rpoTarget"}},
 		{DR{RTOTarget: "0s", RPOTarget: "9000h"}, []string{"plinth:spec.dr.rpoTarget", "plinth:spec.dr.rtoTarget"}},
+		{withCert(drCert), nil},
+		{withCert("arn:aws:acm:eu-west-1:333333333333:certificate/0b1c2d3e-dddd"), []string{"plinth:spec.dr.certificateArn"}},
+		{withCert("arn:aws:acm:eu-central-1:444444444444:certificate/0b1c2d3e-dddd"), []string{"plinth:spec.dr.certificateArn"}},
+		{withCert("not-an-arn"), []string{"plinth:spec.dr.certificateArn"}},
 	} {
 		var errs errorList
-		checkDR(&errs, c.dr)
+		s := validProduction()
+		s.DR = c.dr
+		checkDR(&errs, s)
 		var got []string
 		for _, e := range errs {
 			var fe *FieldError
@@ -275,4 +281,12 @@ func TestDRTargets(t *testing.T) {
 	if rto != 24*time.Hour || rpo != 15*time.Minute {
 		t.Errorf("default targets = %s/%s, want 24h/15m", rto, rpo)
 	}
+}
+
+const drCert = "arn:aws:acm:eu-central-1:333333333333:certificate/0b1c2d3e-dddd"
+
+func withCert(arn string) DR {
+	d := defaultDR()
+	d.CertificateARN = arn
+	return d
 }

@@ -88,7 +88,7 @@ func ParseStackFile(data []byte) (StackConfig, error) {
 func Load(stack string, config map[string]string) (Spec, error) {
 	var errs errorList
 	for k := range config {
-		if strings.HasPrefix(k, Project+":") && k != ConfigKey {
+		if strings.HasPrefix(k, Project+":") && k != ConfigKey && k != DrillConfigKey {
 			errs.add(k, "unknown key: plinth reads its settings from %s", ConfigKey)
 		}
 	}
@@ -175,4 +175,23 @@ func Problems(err error) []*FieldError {
 	}
 	walk(err)
 	return out
+}
+
+// StackFile renders config values ("namespace:key" -> value, objects and lists JSON-encoded, as
+// ParseStackFile returns them) as a Pulumi.<stack>.yaml document: what plinth writes for a stack it creates
+// itself (a DR drill's). ParseStackFile of the result gives values back.
+func StackFile(values map[string]string) ([]byte, error) {
+	doc := map[string]any{}
+	for k, v := range values {
+		var obj any
+		if err := json.Unmarshal([]byte(v), &obj); err == nil {
+			switch obj.(type) {
+			case map[string]any, []any:
+				doc[k] = obj
+				continue
+			}
+		}
+		doc[k] = v
+	}
+	return yaml.Marshal(map[string]any{"config": doc})
 }

@@ -114,7 +114,7 @@ func Validate(s Spec) []error {
 	checkCache(&errs, s, prod)
 	checkMonitoring(&errs, s)
 	checkVault(&errs, s, prod)
-	checkDR(&errs, s.DR)
+	checkDR(&errs, s)
 	return errs
 }
 

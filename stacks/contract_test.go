@@ -15,8 +15,8 @@ import (
 // strictly (no field the type lacks) and sets every field, except the few a stack's spec leaves off.
 func TestInventoryContract(t *testing.T) {
 	notSet := map[string][]string{ // stacks without a DR region or read replicas
-		"staging":       {"drRegion", "database.drReplicaId", "database.readerEndpoints"},
-		"preproduction": {"drRegion", "database.drReplicaId"},
+		"staging":       {"drRegion", "database.drReplicaId", "database.readerEndpoints", "drNetwork"},
+		"preproduction": {"drRegion", "database.drReplicaId", "drNetwork"},
 	}
 	for _, stack := range []string{"staging", "preproduction", "production"} {
 		t.Run(stack, func(t *testing.T) {

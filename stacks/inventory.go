@@ -47,7 +47,7 @@ func (p *Platform) Exports() pulumi.Map {
 		"environment": pulumi.String(s.Environment),
 		"region":      pulumi.String(s.Region),
 		"drRegion":    pulumi.String(s.DRRegion),
-		"vpcId":       p.Network.VpcID,
+		"vpcId":       p.vpcID(),
 		"bastion": pulumi.Map{
 			"asgName": p.Bastion.ASGName,
 			"address": p.Bastion.Address,
@@ -59,6 +59,9 @@ func (p *Platform) Exports() pulumi.Map {
 			"appTargetGroupArn": p.LoadBalancer.AppTargetGroupARN,
 		},
 		"tiers": tiers,
+	}
+	if p.drill != nil {
+		inventory["database"] = pulumi.Map{"writerEndpoint": pulumi.String(p.drill.DatabaseEndpoint)}
 	}
 	if p.Database != nil {
 		inventory["database"] = pulumi.Map{
@@ -90,9 +93,28 @@ func (p *Platform) Exports() pulumi.Map {
 			"workloadIdentityProvider": p.Vault.WorkloadIdentityProvider,
 		}
 	}
+	if p.DRNetwork != nil && p.DRFirewall != nil {
+		groups := pulumi.StringMap{}
+		for _, g := range environments.DrillGroups {
+			groups[g] = p.DRFirewall.GroupIDs[g].ToStringOutput()
+		}
+		inventory["drNetwork"] = pulumi.Map{
+			"vpcId":            p.DRNetwork.VpcID,
+			"publicSubnetIds":  p.DRNetwork.PublicSubnetIDs,
+			"privateSubnetIds": p.DRNetwork.PrivateSubnetIDs,
+			"securityGroups":   groups,
+		}
+	}
 	return pulumi.Map{
 		InventoryOutput:  inventory,
 		"url":            pulumi.String("https://" + s.Domain),
 		"bastionAddress": p.Bastion.Address,
 	}
+}
+
+func (p *Platform) vpcID() pulumi.StringInput {
+	if p.drill != nil {
+		return pulumi.String(p.drill.Network.VpcID)
+	}
+	return p.Network.VpcID.ToStringOutput()
 }

@@ -37,6 +37,22 @@ func Run(ctx *pulumi.Context) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
+	d, isDrill, err := drillFromConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if isDrill {
+		source, named := strings.CutSuffix(ctx.Stack(), "-"+d.ID)
+		if !named || source == "" {
+			return nil, fmt.Errorf("stack %s: %s is for drill %s but the stack is not named <source>-%s", ctx.Stack(), environments.DrillConfigKey, d.ID, d.ID)
+		}
+		spec.Stack = source
+		p, err := BuildDrill(ctx, spec, d)
+		if err != nil {
+			return nil, err
+		}
+		return export(ctx, p), nil
+	}
 	return RunSpec(ctx, spec)
 }
 
@@ -47,11 +63,15 @@ func RunSpec(ctx *pulumi.Context, spec environments.Spec) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
+	return export(ctx, p), nil
+}
+
+func export(ctx *pulumi.Context, p *Platform) pulumi.Map {
 	exports := p.Exports()
 	for k, v := range exports {
 		ctx.Export(k, v)
 	}
-	return exports, nil
+	return exports
 }
 
 // SpecFromConfig loads and validates the `plinth:spec` stack config.
@@ -83,6 +103,8 @@ type Platform struct {
 	Search     *search.Search
 	Utility    *utility.Utility
 	Vault      *backupvault.BackupVault
+	// drill is set on a drill stack (BuildDrill): its VPC is production's DR VPC and its database the drill's.
+	drill *environments.Drill
 }
 
 // BaseTags go on every resource: who owns it and which environment it belongs to.
@@ -131,15 +153,42 @@ func Build(ctx *pulumi.Context, spec environments.Spec) (*Platform, error) {
 	}
 	sg := func(t string) pulumi.StringOutput { return p.Firewall.GroupIDs[t].ToStringOutput() }
 
-	p.LoadBalancer, err = loadbalancer.New(ctx, name("lb"), &loadbalancer.Args{
-		Region: spec.Region, VpcID: p.Network.VpcID.ToStringOutput(), PublicSubnetIDs: p.Network.PublicSubnetIDs,
-		SecurityGroupID: sg(firewall.LB), CertificateARN: spec.CertificateARN, AppPort: spec.Tiers.App.Port,
-		DeletionProtection: spec.DeletionProtection, LogRetentionDays: spec.LogRetentionDays, Tags: tags,
-	}, inPrimary)
+	err = buildCompute(ctx, p, placement{
+		VpcID: p.Network.VpcID.ToStringOutput(), Public: p.Network.PublicSubnetIDs, Private: p.Network.PrivateSubnetIDs,
+		Group: func(t string) pulumi.StringInput { return sg(t) }, DeletionProtection: spec.DeletionProtection,
+	}, tags, inPrimary)
 	if err != nil {
 		return nil, err
 	}
+	if err := buildData(ctx, p, account, tags, inPrimary); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
 
+// placement is where the compute tiers go: a VPC, its public and private subnets, a security group per tier.
+type placement struct {
+	VpcID              pulumi.StringInput
+	Public, Private    pulumi.StringArrayInput
+	Group              func(tier string) pulumi.StringInput
+	DeletionProtection bool
+}
+
+// buildCompute builds the load balancer, the auto-scaled tiers and the bastion of p.Spec at pl: production
+// in its own VPC (Build), a DR drill in production's DR VPC (BuildDrill).
+func buildCompute(ctx *pulumi.Context, p *Platform, pl placement, tags pulumi.StringMap, opt pulumi.ResourceOption) error {
+	spec := p.Spec
+	name := func(s string) string { return spec.Stack + "-" + s }
+	account := pulumi.String(spec.AccountID)
+	var err error
+	p.LoadBalancer, err = loadbalancer.New(ctx, name("lb"), &loadbalancer.Args{
+		Region: spec.Region, VpcID: pl.VpcID, PublicSubnetIDs: pl.Public,
+		SecurityGroupID: pl.Group(firewall.LB), CertificateARN: spec.CertificateARN, AppPort: spec.Tiers.App.Port,
+		DeletionProtection: pl.DeletionProtection, LogRetentionDays: spec.LogRetentionDays, Tags: tags,
+	}, opt)
+	if err != nil {
+		return err
+	}
 	paramPath := "/plinth/" + spec.Stack
 	for _, t := range computeTiers(spec) {
 		var tgs pulumi.StringArrayInput
@@ -148,28 +197,21 @@ func Build(ctx *pulumi.Context, spec environments.Spec) (*Platform, error) {
 		}
 		p.Tiers[t.name], err = tier.New(ctx, name(t.name), &tier.Args{
 			Tier: t.name, Region: spec.Region, AccountID: account,
-			SubnetIDs: p.Network.PrivateSubnetIDs, SecurityGroupID: sg(t.name),
+			SubnetIDs: pl.Private, SecurityGroupID: pl.Group(t.name),
 			InstanceType: t.spec.InstanceType, Min: t.spec.Min, Desired: t.spec.Desired, Max: t.spec.Max,
 			RootVolumeGiB: t.spec.RootVolumeGiB, TargetGroupARNs: tgs, SSHUser: spec.Bastion.SSHUser, ServicePort: t.spec.Port,
 			ParameterPath: paramPath, LogRetentionDays: spec.LogRetentionDays, Tags: tags,
-		}, inPrimary)
+		}, opt)
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-
 	p.Bastion, err = bastion.New(ctx, name("bastion"), &bastion.Args{
-		Region: spec.Region, AccountID: account, PublicSubnetIDs: p.Network.PublicSubnetIDs,
-		SecurityGroupID: sg(firewall.Bastion), InstanceType: spec.Bastion.InstanceType,
+		Region: spec.Region, AccountID: account, PublicSubnetIDs: pl.Public,
+		SecurityGroupID: pl.Group(firewall.Bastion), InstanceType: spec.Bastion.InstanceType,
 		SSHUser: spec.Bastion.SSHUser, ParameterPath: paramPath, LogRetentionDays: spec.LogRetentionDays, Tags: tags,
-	}, inPrimary)
-	if err != nil {
-		return nil, err
-	}
-	if err := buildData(ctx, p, account, tags, inPrimary); err != nil {
-		return nil, err
-	}
-	return p, nil
+	}, opt)
+	return err
 }
 
 // drAZs is how many zones the DR network spans: enough for an RDS subnet group and a DR rebuild.

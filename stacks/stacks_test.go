@@ -19,7 +19,8 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 var allStacks = []string{environments.Staging, environments.Preproduction, environments.Production}
 
-func evaluate(t *testing.T, stack string) *offline.Result {
+// stackConfig is the shipped config of stack.
+func stackConfig(t *testing.T, stack string) environments.StackConfig {
 	t.Helper()
 	data, err := environments.EmbeddedStackFile(stack)
 	if err != nil {
@@ -29,6 +30,12 @@ func evaluate(t *testing.T, stack string) *offline.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+func evaluate(t *testing.T, stack string) *offline.Result {
+	t.Helper()
+	cfg := stackConfig(t, stack)
 	res, err := offline.Evaluate(environments.Project, stack, cfg.Values, cfg.Secret, Run)
 	if err != nil {
 		t.Fatalf("%s: %v", stack, err)

@@ -114,3 +114,18 @@ func TestCompleteBackupIDs(t *testing.T) {
 		t.Errorf("unreadable vault: %q", got)
 	}
 }
+
+// --cloud completes the clouds on every command that has it: the engine commands, the backup verbs, the drill.
+func TestCompleteClouds(t *testing.T) {
+	for _, args := range [][]string{
+		{"up", "--cloud", ""}, {"backup", "list", "--cloud", ""}, {"backup", "restore", "--cloud", ""},
+		{"drill", "--cloud", ""}, {"drill", "history", "--cloud", ""},
+	} {
+		if got := complete(t, testFactory(t, "../..", nil), args...); strings.Join(got, " ") != "aws local" {
+			t.Errorf("%v: %q", args, got)
+		}
+	}
+	if got := complete(t, testFactory(t, "../..", nil), "backup", "run", "--cloud", "l"); strings.Join(got, " ") != "local" {
+		t.Errorf("prefix: %q", got)
+	}
+}

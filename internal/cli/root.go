@@ -23,7 +23,7 @@ var Version = "dev"
 func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "plinth",
-		Short:         "Provision, deploy and back up the platform",
+		Short:         "Provision, deploy, back up and drill the platform, in AWS or a local cloud",
 		Version:       Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -42,6 +42,7 @@ func Main() int {
 	f := cmdutil.New()
 	f.StackOutputs = engineflags.StackOutputs(f.Getenv, f.ProjectDir)
 	f.StackCloud = engineflags.StackCloud(f.Getenv, f.ProjectDir)
+	f.DeployConnect = deployConnect(f)
 	if lc, err := livecloud.New(f.Getenv); err == nil {
 		f.LocalCloud = lc
 		f.LocalCloudLive = livecloud.Hooks(f.Getenv, f.IOStreams.ErrOut)

@@ -3,6 +3,7 @@ package cloud
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -21,6 +22,8 @@ import (
 type AWSCloud struct {
 	// LoadConfig loads the SDK config for a region (default: the shared config chain, SDK logging off).
 	LoadConfig func(ctx context.Context, region string) (aws.Config, error)
+	// DrainPoll is the interval of the ALB drainer's target health polls (0: its default).
+	DrainPoll time.Duration
 }
 
 // NewAWS returns the AWS cloud with the default config chain.
@@ -87,5 +90,5 @@ func (c AWSCloud) ALBDrainer(ctx context.Context, stack, region string, targetGr
 	if err != nil {
 		return nil, err
 	}
-	return lb.ALB{API: elbv2.NewFromConfig(cfg), TargetGroups: targetGroups}, nil
+	return lb.ALB{API: elbv2.NewFromConfig(cfg), TargetGroups: targetGroups, Poll: c.DrainPoll}, nil
 }

@@ -26,6 +26,8 @@ var (
 	ErrNotLive = errors.New("the local cloud has no live hosts")
 	// ErrNoCredentials is returned when an aws stack is used without AWS credentials.
 	ErrNoCredentials = errors.New("no AWS credentials")
+	// ErrCloudMismatch is returned when --cloud names another cloud than the one the stack recorded.
+	ErrCloudMismatch = errors.New("cloud mismatch")
 )
 
 // Cloud is what deploy and backup need of a stack's cloud.
@@ -38,30 +40,17 @@ type Cloud interface {
 	DatabaseAddr(stack string, inv *contract.Inventory) (string, error)
 	// BackupStore is the URL of the stack's backup vault (backup).
 	BackupStore(stack string, inv *contract.Inventory) (string, error)
+	// Access: SSH access to the hosts and the tiers' load balancer drainers (deploy).
+	Access
 }
 
 // Recorded returns the cloud a stack was provisioned into ("" when unknown: AWS).
 type Recorded func(ctx context.Context, stack string) (string, error)
 
-// For returns the Cloud of stack: the one it recorded (recorded nil or "": AWS).
+// For returns the Cloud of stack: the one it recorded (recorded nil or "": AWS). The local cloud it
+// returns is bookkeeping only; Clouds.For also reads the live platform.
 func For(ctx context.Context, recorded Recorded, stack string) (Cloud, error) {
-	name := AWS
-	if recorded != nil {
-		n, err := recorded(ctx, stack)
-		if err != nil {
-			return nil, fmt.Errorf("stack %s: which cloud: %w", stack, err)
-		}
-		if n != "" {
-			name = n
-		}
-	}
-	switch name {
-	case AWS:
-		return NewAWS(), nil
-	case Local:
-		return LocalCloud{}, nil
-	}
-	return nil, fmt.Errorf("stack %s: recorded cloud %q: want aws or local", stack, name)
+	return Clouds{Recorded: recorded}.For(ctx, stack, "")
 }
 
 // databaseAddr and backupStore read what the inventory names (an AWS stack's real endpoints).

@@ -19,10 +19,12 @@ type BackupSource struct {
 	Store      backup.Store
 	Identities backup.Identities
 	// Target is the DR region's database server; Where names it in the report (no credentials).
-	Target  *sql.DB
-	Where   string
-	Workers int
-	Log     backup.Logf
+	Target *sql.DB
+	Where  string
+	// Endpoint is Target's host:port as the drill stack's hosts reach it.
+	Endpoint string
+	Workers  int
+	Log      backup.Logf
 	// Restored receives the engine's verification (tests, views); may be nil.
 	Restored *backup.VerifyReport
 }
@@ -102,7 +104,7 @@ func (b *BackupSource) Recover(ctx context.Context, p Plan, t0 T0) (Recovered, e
 	if err != nil {
 		return Recovered{}, err
 	}
-	return Recovered{Where: b.Where + " (" + strings.Join(sortedValues(rename), ", ") + ")", RPO: rpo}, nil
+	return Recovered{Where: b.Where + " (" + strings.Join(sortedValues(rename), ", ") + ")", Endpoint: b.Endpoint, RPO: rpo}, nil
 }
 
 // snapshotTime is when the backup's consistent snapshot was taken: its start (the snapshot opens first).

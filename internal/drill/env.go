@@ -28,7 +28,10 @@ type EnvConfig struct {
 	// system pool): the verify step asks it until the application answers a write.
 	DrillURL    string
 	DrillCAFile string
-	Log         func(format string, args ...any)
+	// Platform builds the drill stack through the `plinth up` engine (nil: the platform step is
+	// unavailable); without DrillURL the verify step asks the load balancer it built.
+	Platform *StackPlatform
+	Log      func(format string, args ...any)
 }
 
 // OpenEnv opens what cfg names and returns the Env of a real drill, with a closer. What plinth cannot yet
@@ -98,8 +101,16 @@ func OpenEnv(ctx context.Context, p Plan, cfg EnvConfig) (Env, func(), error) {
 		}
 		closers = append(closers, dr.Close)
 		where := mysqlx.Redact(cfg.DRDSN)
-		env.Data = &BackupSource{Store: st, Identities: ids, Target: dr, Where: where, Workers: 4}
+		env.Data = &BackupSource{Store: st, Identities: ids, Target: dr, Where: where, Endpoint: mysqlx.Addr(cfg.DRDSN), Workers: 4}
 		env.Teardown = append(env.Teardown, DatabaseTeardown{DB: dr, Where: where})
+	}
+	if cfg.Platform != nil {
+		env.Platform = cfg.Platform
+		// Last in the list, first to go: the platform before the database that served it.
+		env.Teardown = append(env.Teardown, cfg.Platform)
+		if env.Verify == nil {
+			env.Verify = &HTTPSVerifier{Resolve: cfg.Platform.Target, Log: cfg.Log}
+		}
 	}
 	return env, closeAll, nil
 }

@@ -23,7 +23,9 @@ type T0 struct {
 type Recovered struct {
 	// Where names the drill database (host and schema, no credentials).
 	Where string
-	RPO   RPO
+	// Endpoint is the drill database's host:port: the writer endpoint of the drill stack's application.
+	Endpoint string
+	RPO      RPO
 }
 
 // The seams of the drill: one small interface per step kind. The Env a command builds fills those the

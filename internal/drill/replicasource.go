@@ -20,6 +20,8 @@ type DrillDatabase interface {
 	Create(ctx context.Context, id string) (db *sql.DB, where string, err error)
 	// Promote ends its replication for good and makes it a writable primary.
 	Promote(ctx context.Context, id string) error
+	// Endpoint is the drill database's host:port as the drill stack's hosts reach it.
+	Endpoint(id string) string
 	TearDowner
 }
 
@@ -60,7 +62,7 @@ func (r *ReplicaSource) Recover(ctx context.Context, p Plan, t0 T0) (Recovered, 
 	if err != nil {
 		return Recovered{}, fmt.Errorf("drill database %s: %w", where, err)
 	}
-	return Recovered{Where: where, RPO: rpo}, nil
+	return Recovered{Where: where, Endpoint: r.DB.Endpoint(p.ID), RPO: rpo}, nil
 }
 
 func (r *ReplicaSource) logf(format string, args ...any) {
@@ -77,6 +79,8 @@ func (r *ReplicaSource) logf(format string, args ...any) {
 type MariaDBReplica struct {
 	Server *sql.DB
 	Where  string
+	// Addr is the server's host:port as the drill stack's hosts reach it.
+	Addr   string
 	Source mysqlx.ReplicationSource
 	// Stop removes the drill server (idempotent); nil: the caller removes it.
 	Stop func(ctx context.Context) error
@@ -104,6 +108,9 @@ func (m *MariaDBReplica) Create(ctx context.Context, _ string) (*sql.DB, string,
 	}
 	return m.Server, where, nil
 }
+
+// Endpoint implements DrillDatabase.
+func (m *MariaDBReplica) Endpoint(string) string { return m.Addr }
 
 // Promote implements DrillDatabase.
 func (m *MariaDBReplica) Promote(ctx context.Context, _ string) error {

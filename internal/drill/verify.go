@@ -21,6 +21,8 @@ type HTTPSVerifier struct {
 	// URL is the drill's published HTTPS address; Path the writing request (default /health).
 	URL  string
 	Path string
+	// Resolve gives URL and CAFile when URL is empty (the drill stack's address is known once it is built).
+	Resolve func(ctx context.Context, p Plan) (url, caFile string, err error)
 	// RootCAs verifies the load balancer's certificate (nil: the system pool). CAFile loads one from a file.
 	RootCAs *x509.CertPool
 	CAFile  string
@@ -33,6 +35,15 @@ type HTTPSVerifier struct {
 
 // Verify implements Verifier.
 func (v *HTTPSVerifier) Verify(ctx context.Context, p Plan) (time.Time, error) {
+	if v.URL == "" && v.Resolve != nil {
+		u, ca, err := v.Resolve(ctx, p)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("drill load balancer address: %w", err)
+		}
+		resolved := *v
+		resolved.URL, resolved.CAFile, resolved.Resolve = u, ca, nil
+		return resolved.Verify(ctx, p)
+	}
 	if !strings.HasPrefix(v.URL, "https://") {
 		return time.Time{}, fmt.Errorf("drill load balancer address %q: want https://", v.URL)
 	}

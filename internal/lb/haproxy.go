@@ -73,7 +73,10 @@ func (h HAProxy) Drain(ctx context.Context, tier string, host inventory.Host) er
 	return h.set(ctx, srv, "maint")
 }
 
-// Enable puts the server back and waits until HAProxy reports it UP.
+// Enable puts the server back and waits until HAProxy reports it UP. The deploy calls it after the host
+// passed its own health check, so a checked server's health is set up at once (`set server .. health up`)
+// rather than after `rise` checks at the check interval (30 s and more on an ALB-like target group); the
+// checks go on and take it out again if it fails them.
 func (h HAProxy) Enable(ctx context.Context, tier string, host inventory.Host) error {
 	srv, err := h.server(tier, host)
 	if err != nil {
@@ -81,6 +84,11 @@ func (h HAProxy) Enable(ctx context.Context, tier string, host inventory.Host) e
 	}
 	if err := h.set(ctx, srv, "ready"); err != nil {
 		return err
+	}
+	if st, err := h.Stat(ctx, srv); err == nil && st.Status != "no check" && !strings.HasPrefix(st.Status, "UP") {
+		if out, err := h.Command(ctx, "set server "+srv+" health up"); err != nil || strings.TrimSpace(out) != "" {
+			return fmt.Errorf("haproxy set %s health up: %v %s", srv, err, strings.TrimSpace(out))
+		}
 	}
 	err = poll(ctx, h.poll(), or(h.UpTimeout, 30*time.Second), func() (bool, error) {
 		st, err := h.Stat(ctx, srv)

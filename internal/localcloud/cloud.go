@@ -10,7 +10,7 @@ import (
 )
 
 // Packages are the packages the local cloud simulates.
-var Packages = []string{"aws", "gcp", "random"}
+func Packages() []string { return []string{"aws", "gcp", "random"} }
 
 // Cloud is the running local cloud: one gRPC provider server per package on 127.0.0.1.
 type Cloud struct {
@@ -27,7 +27,7 @@ func Start(dir string, hooks ...Hook) (*Cloud, error) {
 		return nil, err
 	}
 	c := &Cloud{Store: store, ports: map[string]int{}}
-	for _, pkg := range Packages {
+	for _, pkg := range Packages() {
 		prov, err := NewProvider(pkg, store, hooks...)
 		if err != nil {
 			c.Close()
@@ -49,8 +49,8 @@ func Start(dir string, hooks ...Hook) (*Cloud, error) {
 
 // DebugProviders is the value of PULUMI_DEBUG_PROVIDERS that attaches the engine to this cloud.
 func (c *Cloud) DebugProviders() string {
-	parts := make([]string, 0, len(Packages))
-	for _, pkg := range Packages {
+	parts := make([]string, 0, len(Packages()))
+	for _, pkg := range Packages() {
 		parts = append(parts, fmt.Sprintf("%s:%d", pkg, c.ports[pkg]))
 	}
 	return strings.Join(parts, ",")

@@ -16,7 +16,7 @@ import (
 func (p *Provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
 	urn := req.GetUrn()
 	typ := typeOf(urn, req.GetType())
-	props, err := plugin.UnmarshalProperties(req.GetProperties(), inOpts)
+	props, err := plugin.UnmarshalProperties(req.GetProperties(), inOpts())
 	if err != nil {
 		return nil, fmt.Errorf("localcloud %s: create %s: %w", p.pkg, urn, err)
 	}
@@ -28,7 +28,7 @@ func (p *Provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 				out[resource.PropertyKey(k)] = resource.MakeComputed(resource.NewStringProperty(""))
 			}
 		}
-		st, err := plugin.MarshalProperties(out, outOpts)
+		st, err := plugin.MarshalProperties(out, outOpts())
 		if err != nil {
 			return nil, fmt.Errorf("localcloud %s: create %s: %w", p.pkg, urn, err)
 		}
@@ -52,7 +52,7 @@ func (p *Provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 	if err := p.store.Put(urnStack(urn), r); err != nil {
 		return nil, fmt.Errorf("localcloud %s: create %s: %w", p.pkg, urn, err)
 	}
-	st, err := plugin.MarshalProperties(resource.NewPropertyMapFromMap(outputs), outOpts)
+	st, err := plugin.MarshalProperties(resource.NewPropertyMapFromMap(outputs), outOpts())
 	if err != nil {
 		return nil, fmt.Errorf("localcloud %s: create %s: %w", p.pkg, urn, err)
 	}
@@ -68,11 +68,11 @@ func (p *Provider) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumir
 		}
 		return nil, fmt.Errorf("localcloud %s: read %s: %w", p.pkg, req.GetUrn(), err)
 	}
-	props, err := plugin.MarshalProperties(resource.NewPropertyMapFromMap(r.Outputs), outOpts)
+	props, err := plugin.MarshalProperties(resource.NewPropertyMapFromMap(r.Outputs), outOpts())
 	if err != nil {
 		return nil, fmt.Errorf("localcloud %s: read %s: %w", p.pkg, req.GetUrn(), err)
 	}
-	inputs, err := plugin.MarshalProperties(resource.NewPropertyMapFromMap(r.Inputs), outOpts)
+	inputs, err := plugin.MarshalProperties(resource.NewPropertyMapFromMap(r.Inputs), outOpts())
 	if err != nil {
 		return nil, fmt.Errorf("localcloud %s: read %s: %w", p.pkg, req.GetUrn(), err)
 	}
@@ -88,15 +88,15 @@ func change(op Op, r Resource) Change {
 // Update changes a resource in place: new inputs replace old ones, computed attributes are kept.
 func (p *Provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
 	urn := req.GetUrn()
-	olds, err := plugin.UnmarshalProperties(req.GetOlds(), inOpts)
+	olds, err := plugin.UnmarshalProperties(req.GetOlds(), inOpts())
 	if err != nil {
 		return nil, fmt.Errorf("localcloud %s: update %s: %w", p.pkg, urn, err)
 	}
-	news, err := plugin.UnmarshalProperties(req.GetNews(), inOpts)
+	news, err := plugin.UnmarshalProperties(req.GetNews(), inOpts())
 	if err != nil {
 		return nil, fmt.Errorf("localcloud %s: update %s: %w", p.pkg, urn, err)
 	}
-	oldInputs, err := plugin.UnmarshalProperties(req.GetOldInputs(), inOpts)
+	oldInputs, err := plugin.UnmarshalProperties(req.GetOldInputs(), inOpts())
 	if err != nil {
 		return nil, fmt.Errorf("localcloud %s: update %s: %w", p.pkg, urn, err)
 	}
@@ -113,7 +113,7 @@ func (p *Provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 		out["tagsAll"] = tags
 	}
 	if req.GetPreview() {
-		st, err := plugin.MarshalProperties(out, outOpts)
+		st, err := plugin.MarshalProperties(out, outOpts())
 		if err != nil {
 			return nil, fmt.Errorf("localcloud %s: update %s: %w", p.pkg, urn, err)
 		}
@@ -139,7 +139,7 @@ func (p *Provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 	if err := p.store.Put(stack, r); err != nil {
 		return nil, fmt.Errorf("localcloud %s: update %s: %w", p.pkg, urn, err)
 	}
-	st, err := plugin.MarshalProperties(out, outOpts)
+	st, err := plugin.MarshalProperties(out, outOpts())
 	if err != nil {
 		return nil, fmt.Errorf("localcloud %s: update %s: %w", p.pkg, urn, err)
 	}
@@ -168,7 +168,7 @@ func (p *Provider) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*e
 
 // Invoke answers the data-source functions programs commonly call.
 func (p *Provider) Invoke(ctx context.Context, req *pulumirpc.InvokeRequest) (*pulumirpc.InvokeResponse, error) {
-	args, err := plugin.UnmarshalProperties(req.GetArgs(), inOpts)
+	args, err := plugin.UnmarshalProperties(req.GetArgs(), inOpts())
 	if err != nil {
 		return nil, fmt.Errorf("localcloud %s: invoke %s: %w", p.pkg, req.GetTok(), err)
 	}
@@ -178,7 +178,7 @@ func (p *Provider) Invoke(ctx context.Context, req *pulumirpc.InvokeRequest) (*p
 		return &pulumirpc.InvokeResponse{Failures: []*pulumirpc.CheckFailure{{
 			Reason: fmt.Sprintf("localcloud: function %s is not simulated", req.GetTok())}}}, nil
 	}
-	st, err := plugin.MarshalProperties(resource.NewPropertyMapFromMap(ret), outOpts)
+	st, err := plugin.MarshalProperties(resource.NewPropertyMapFromMap(ret), outOpts())
 	if err != nil {
 		return nil, fmt.Errorf("localcloud %s: invoke %s: %w", p.pkg, req.GetTok(), err)
 	}

@@ -11,12 +11,17 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
-// replaceKeys are the inputs whose change replaces a resource (most clouds cannot rename or re-home in place).
-var replaceKeys = map[string]bool{
-	"name": true, "namePrefix": true, "bucket": true, "cidrBlock": true, "vpcId": true, "availabilityZone": true,
-	"engine": true, "location": true, "project": true, "accountId": true, "identifier": true,
-	"clusterIdentifier": true, "domainName": true, "keyRing": true, "replicationGroupId": true, "clusterId": true,
-	"workloadIdentityPoolId": true, "workloadIdentityPoolProviderId": true,
+// replaceKey reports whether a change of input k replaces a resource (most clouds cannot rename or re-home in
+// place).
+func replaceKey(k string) bool {
+	switch k {
+	case "name", "namePrefix", "bucket", "cidrBlock", "vpcId", "availabilityZone",
+		"engine", "location", "project", "accountId", "identifier",
+		"clusterIdentifier", "domainName", "keyRing", "replicationGroupId", "clusterId",
+		"workloadIdentityPoolId", "workloadIdentityPoolProviderId":
+		return true
+	}
+	return false
 }
 
 // Check accepts the inputs as given.
@@ -24,7 +29,7 @@ func (p *Provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulum
 	return &pulumirpc.CheckResponse{Inputs: req.GetNews()}, nil
 }
 
-// Diff compares old and new inputs; keys in replaceKeys force a replacement.
+// Diff compares old and new inputs; keys replaceKey names force a replacement.
 func (p *Provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
 	olds := req.GetOldInputs()
 	if olds == nil {
@@ -35,7 +40,7 @@ func (p *Provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumir
 		ignore[k] = true
 	}
 	// pulumi-random replaces on any input change (a new value); the clouds on identity keys.
-	resp, err := diff(olds, req.GetNews(), func(k string) bool { return p.pkg == "random" || replaceKeys[k] })
+	resp, err := diff(olds, req.GetNews(), func(k string) bool { return p.pkg == "random" || replaceKey(k) })
 	if err != nil {
 		return nil, fmt.Errorf("localcloud %s: diff %s: %w", p.pkg, req.GetUrn(), err)
 	}
@@ -68,11 +73,11 @@ func dropIgnored(resp *pulumirpc.DiffResponse, ignore map[string]bool) *pulumirp
 }
 
 func diff(oldStruct, newStruct *structpb.Struct, replaces func(string) bool) (*pulumirpc.DiffResponse, error) {
-	olds, err := plugin.UnmarshalProperties(oldStruct, inOpts)
+	olds, err := plugin.UnmarshalProperties(oldStruct, inOpts())
 	if err != nil {
 		return nil, err
 	}
-	news, err := plugin.UnmarshalProperties(newStruct, inOpts)
+	news, err := plugin.UnmarshalProperties(newStruct, inOpts())
 	if err != nil {
 		return nil, err
 	}

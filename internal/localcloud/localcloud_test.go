@@ -47,7 +47,7 @@ func TestDiff(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			resp, err := diff(mustStruct(t, c.olds), mustStruct(t, c.news), func(k string) bool { return replaceKeys[k] })
+			resp, err := diff(mustStruct(t, c.olds), mustStruct(t, c.news), replaceKey)
 			if err != nil {
 				t.Fatal(err)
 			}

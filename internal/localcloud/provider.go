@@ -53,10 +53,14 @@ func NewProvider(pkg string, store *Store, hooks ...Hook) (*Provider, error) {
 	return &Provider{pkg: pkg, version: v, store: store, hooks: hooks, configs: map[string]map[string]any{}}, nil
 }
 
-var (
-	inOpts  = plugin.MarshalOptions{Label: "localcloud.in", KeepUnknowns: true, KeepSecrets: true, KeepResources: true, SkipNulls: true}
-	outOpts = plugin.MarshalOptions{Label: "localcloud.out", KeepUnknowns: true, KeepSecrets: true, KeepResources: true, SkipNulls: true}
-)
+// inOpts and outOpts unmarshal what the engine sends and marshal what the provider returns.
+func inOpts() plugin.MarshalOptions {
+	return plugin.MarshalOptions{Label: "localcloud.in", KeepUnknowns: true, KeepSecrets: true, KeepResources: true, SkipNulls: true}
+}
+
+func outOpts() plugin.MarshalOptions {
+	return plugin.MarshalOptions{Label: "localcloud.out", KeepUnknowns: true, KeepSecrets: true, KeepResources: true, SkipNulls: true}
+}
 
 func peerKey(ctx context.Context) string {
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
@@ -147,7 +151,7 @@ func (p *Provider) DiffConfig(_ context.Context, req *pulumirpc.DiffRequest) (*p
 func (p *Provider) Configure(ctx context.Context, req *pulumirpc.ConfigureRequest) (*pulumirpc.ConfigureResponse, error) {
 	cfg := map[string]any{}
 	if args := req.GetArgs(); args != nil {
-		props, err := plugin.UnmarshalProperties(args, inOpts)
+		props, err := plugin.UnmarshalProperties(args, inOpts())
 		if err != nil {
 			return nil, fmt.Errorf("localcloud %s: configure: %w", p.pkg, err)
 		}

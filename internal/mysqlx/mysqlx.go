@@ -41,6 +41,15 @@ func Redact(dsn string) string {
 	return fmt.Sprintf("%s@%s(%s)/%s", cfg.User, cfg.Net, cfg.Addr, cfg.DBName)
 }
 
+// Addr is dsn's host:port ("" when dsn does not parse).
+func Addr(dsn string) string {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return ""
+	}
+	return cfg.Addr
+}
+
 // QuoteIdent quotes a MySQL identifier with backticks.
 func QuoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
 

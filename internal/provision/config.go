@@ -13,8 +13,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// keys the CLI owns in a stack settings file: they stay as the CLI wrote them in the work dir.
-var cliOwnedKeys = []string{"secretsprovider", "encryptedkey", "encryptionsalt"}
+// cliOwnedKeys are the keys the CLI owns in a stack settings file: they stay as the CLI wrote them in the work
+// dir.
+func cliOwnedKeys() []string { return []string{"secretsprovider", "encryptedkey", "encryptionsalt"} }
 
 // mergeStackSettings returns the work dir's stack settings: the repo's stack config (config:, environment:)
 // with the secrets-provider keys the CLI keeps in the work dir copy. The repo file is never written.
@@ -32,7 +33,7 @@ func mergeStackSettings(repo, work []byte) ([]byte, error) {
 			return nil, fmt.Errorf("work dir stack settings: %w", err)
 		}
 	}
-	for _, k := range cliOwnedKeys {
+	for _, k := range cliOwnedKeys() {
 		delete(src, k)
 		if v, ok := cur[k]; ok {
 			src[k] = v

@@ -90,18 +90,30 @@ func Dir(dir string) ProjectDir { return func() (string, error) { return dir, ni
 // Load reads and parses stack's config and validates its spec (every problem at once, wrapped with
 // ErrInvalid). source says which file was read.
 func Load(projectDir ProjectDir, stack string) (environments.StackConfig, string, error) {
+	cfg, _, source, err := load(projectDir, stack)
+	return cfg, source, err
+}
+
+// LoadSpec is Load returning the stack's validated spec (the drill plans from it).
+func LoadSpec(projectDir ProjectDir, stack string) (environments.Spec, string, error) {
+	_, spec, source, err := load(projectDir, stack)
+	return spec, source, err
+}
+
+func load(projectDir ProjectDir, stack string) (environments.StackConfig, environments.Spec, string, error) {
 	data, source, err := File(projectDir, stack)
 	if err != nil {
-		return environments.StackConfig{}, source, err
+		return environments.StackConfig{}, environments.Spec{}, source, err
 	}
 	cfg, err := environments.ParseStackFile(data)
 	if err != nil {
-		return cfg, source, invalid(fmt.Errorf("%s: %w", source, err))
+		return cfg, environments.Spec{}, source, invalid(fmt.Errorf("%s: %w", source, err))
 	}
-	if _, err := environments.Load(stack, cfg.Values); err != nil {
-		return cfg, source, invalid(fmt.Errorf("stack %s (%s): %w", stack, source, err))
+	spec, err := environments.Load(stack, cfg.Values)
+	if err != nil {
+		return cfg, spec, source, invalid(fmt.Errorf("stack %s (%s): %w", stack, source, err))
 	}
-	return cfg, source, nil
+	return cfg, spec, source, nil
 }
 
 // marked carries a sentinel (class) without changing the message the user reads.

@@ -52,6 +52,32 @@ func TestFileFallsBackPerStack(t *testing.T) {
 // TestEvaluateRefusesAnInvalidSpecBeforeRunning: validation comes first (every problem, ErrInvalid), and the
 // program never runs on an invalid config.
 func TestEvaluateRefusesAnInvalidSpecBeforeRunning(t *testing.T) {
+	dir := brokenProduction(t)
+	_, _, err := Evaluate(Dir(dir), "production", nil)
+	if !errors.Is(err, ErrInvalid) || len(environments.Problems(err)) == 0 {
+		t.Fatalf("want ErrInvalid with problems, got %v", err)
+	}
+	res, source, err := EvaluateStack(Dir(t.TempDir()), "staging")
+	if err != nil || len(res.Resources) == 0 || res.Outputs[stacks.InventoryOutput] == nil || !strings.HasPrefix(source, "built-in") {
+		t.Fatalf("staging: %d resources, outputs %v, %s, %v", len(res.Resources), res.Outputs != nil, source, err)
+	}
+}
+
+// TestLoadSpec: the spec of a valid stack, and an invalid one refused with every problem (ErrInvalid).
+func TestLoadSpec(t *testing.T) {
+	spec, source, err := LoadSpec(Dir(t.TempDir()), "production")
+	if err != nil || spec.Stack != "production" || spec.Region == "" || spec.DRRegion == "" || !strings.HasPrefix(source, "built-in") {
+		t.Fatalf("production: %+v %s %v", spec, source, err)
+	}
+	dir := brokenProduction(t)
+	if _, _, err := LoadSpec(Dir(dir), "production"); !errors.Is(err, ErrInvalid) || len(environments.Problems(err)) == 0 {
+		t.Fatalf("want ErrInvalid with problems, got %v", err)
+	}
+}
+
+// brokenProduction is a project whose production config fails validation (testdata's small-cidr).
+func brokenProduction(t *testing.T) string {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "environments"), 0o755); err != nil {
 		t.Fatal(err)
@@ -63,12 +89,5 @@ func TestEvaluateRefusesAnInvalidSpecBeforeRunning(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "environments", "Pulumi.production.yaml"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = Evaluate(Dir(dir), "production", nil)
-	if !errors.Is(err, ErrInvalid) || len(environments.Problems(err)) == 0 {
-		t.Fatalf("want ErrInvalid with problems, got %v", err)
-	}
-	res, source, err := EvaluateStack(Dir(t.TempDir()), "staging")
-	if err != nil || len(res.Resources) == 0 || res.Outputs[stacks.InventoryOutput] == nil || !strings.HasPrefix(source, "built-in") {
-		t.Fatalf("staging: %d resources, outputs %v, %s, %v", len(res.Resources), res.Outputs != nil, source, err)
-	}
+	return dir
 }

@@ -24,9 +24,26 @@ type DeployView struct {
 	barLive bool
 }
 
-// NewDeployView builds a view; jsonOut selects JSON lines, progress enables the terminal progress bar.
-func NewDeployView(w io.Writer, jsonOut, progress bool) *DeployView {
+// NewDeployProgress builds a view in format (--output: FormatJSON selects JSON lines); progress enables the
+// terminal progress bar (human only).
+func NewDeployProgress(w io.Writer, format string, progress bool) *DeployView {
+	jsonOut := format == FormatJSON
 	return &DeployView{w: w, json: jsonOut, progress: progress && !jsonOut, sent: map[string]int64{}, total: map[string]int64{}}
+}
+
+// NewDeployView builds a view; jsonOut selects JSON lines, progress enables the terminal progress bar.
+//
+// Deprecated: use NewDeployProgress, which takes the --output string.
+func NewDeployView(w io.Writer, jsonOut, progress bool) *DeployView {
+	return NewDeployProgress(w, formatOf(jsonOut), progress)
+}
+
+// formatOf maps the deprecated bool of the deploy views to the --output string.
+func formatOf(jsonOut bool) string {
+	if jsonOut {
+		return FormatJSON
+	}
+	return FormatHuman
 }
 
 // Event renders one event.
@@ -115,11 +132,19 @@ type DeployResult struct {
 	FailedHost string   `json:"failedHost,omitempty"`
 }
 
-// RenderDeployResults prints the summary (JSON: one final object {"results": [...]}).
+// RenderDeployResults prints the summary.
+//
+// Deprecated: use DeployResults, which takes the --output string.
 func RenderDeployResults(w io.Writer, jsonOut bool, results []DeployResult) error {
-	if jsonOut {
-		return JSONLine(w, map[string]any{"results": results})
-	}
+	return DeployResults(w, formatOf(jsonOut), results)
+}
+
+// DeployResults prints the summary in format (JSON: one final line {"results": [...]}).
+func DeployResults(w io.Writer, format string, results []DeployResult) error {
+	return RenderLine(w, format, map[string]any{"results": results}, func(w io.Writer) error { return deployResultsHuman(w, results) })
+}
+
+func deployResultsHuman(w io.Writer, results []DeployResult) error {
 	for _, r := range results {
 		fmt.Fprintf(w, "%s %s/%s %s: %s, %d host(s) switched, %s sent, %s\n", r.Action, r.Stack, r.Tier, r.Version, r.Result,
 			len(r.Switched), Bytes(r.BytesSent), (time.Duration(r.ElapsedMs) * time.Millisecond).String())
@@ -133,11 +158,19 @@ func RenderDeployResults(w io.Writer, jsonOut bool, results []DeployResult) erro
 	return nil
 }
 
-// RenderPlan prints a plan (--dry-run): the ordered steps per host.
+// RenderPlan prints a plan.
+//
+// Deprecated: use DeployPlan, which takes the --output string.
 func RenderPlan(w io.Writer, jsonOut bool, p *deploy.Plan) error {
-	if jsonOut {
-		return JSON(w, p)
-	}
+	return DeployPlan(w, formatOf(jsonOut), p)
+}
+
+// DeployPlan prints a plan (--dry-run) in format: the ordered steps per host.
+func DeployPlan(w io.Writer, format string, p *deploy.Plan) error {
+	return Render(w, format, p, func(w io.Writer) error { return planHuman(w, p) })
+}
+
+func planHuman(w io.Writer, p *deploy.Plan) error {
 	fmt.Fprintf(w, "plan %s/%s %s: %d host(s), batches of %d, >= %d in service\n", p.Stack, p.Tier, p.Version, len(p.Hosts), p.BatchSize, p.MinHealthy)
 	show := func(phase string, hs deploy.HostSteps) {
 		for _, s := range hs.Steps {
@@ -169,11 +202,20 @@ func RenderPlan(w io.Writer, jsonOut bool, p *deploy.Plan) error {
 	return nil
 }
 
-// RenderLock prints a lock's holder (nil: free).
+// RenderLock prints a lock's holder.
+//
+// Deprecated: use DeployLock, which takes the --output string.
 func RenderLock(w io.Writer, jsonOut bool, stack string, info *deploy.LockInfo) error {
-	if jsonOut {
-		return JSON(w, map[string]any{"stack": stack, "locked": info != nil, "holder": info})
-	}
+	return DeployLock(w, formatOf(jsonOut), stack, info)
+}
+
+// DeployLock prints a lock's holder (nil: free) in format.
+func DeployLock(w io.Writer, format string, stack string, info *deploy.LockInfo) error {
+	return Render(w, format, map[string]any{"stack": stack, "locked": info != nil, "holder": info},
+		func(w io.Writer) error { return lockHuman(w, stack, info) })
+}
+
+func lockHuman(w io.Writer, stack string, info *deploy.LockInfo) error {
 	if info == nil {
 		fmt.Fprintf(w, "stack %s: not locked\n", stack)
 		return nil
@@ -186,14 +228,22 @@ func RenderLock(w io.Writer, jsonOut bool, stack string, info *deploy.LockInfo) 
 	return nil
 }
 
-// RenderHistory prints audit records, one per line.
+// RenderHistory prints audit records.
+//
+// Deprecated: use DeployHistory, which takes the --output string.
 func RenderHistory(w io.Writer, jsonOut bool, recs []deploy.AuditRecord) error {
-	if jsonOut {
-		if recs == nil {
-			recs = []deploy.AuditRecord{}
-		}
-		return JSON(w, recs)
+	return DeployHistory(w, formatOf(jsonOut), recs)
+}
+
+// DeployHistory prints audit records in format, one per line.
+func DeployHistory(w io.Writer, format string, recs []deploy.AuditRecord) error {
+	if recs == nil {
+		recs = []deploy.AuditRecord{}
 	}
+	return Render(w, format, recs, func(w io.Writer) error { return historyHuman(w, recs) })
+}
+
+func historyHuman(w io.Writer, recs []deploy.AuditRecord) error {
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Time.Before(recs[j].Time) })
 	for _, r := range recs {
 		line := fmt.Sprintf("%s  %-10s %-8s %-8s %-20s %-9s %s", r.Time.UTC().Format(time.RFC3339), r.Stack, r.Tier, r.Action, r.Version, r.Result, r.Holder)

@@ -10,10 +10,27 @@ import (
 	"github.com/plinth-dev/plinth/internal/provision"
 )
 
-// opSymbols are the one-column markers of engine steps, as Pulumi prints them.
-var opSymbols = map[string]string{
-	"create": "+", "update": "~", "delete": "-", "replace": "+-", "create-replacement": "++",
-	"delete-replaced": "--", "refresh": "~", "read": ">", "import": "=", "discard": "-", "read-discard": "-",
+// opSymbol is the one-column marker of an engine step, as Pulumi prints it ("" for others).
+func opSymbol(op string) string {
+	switch op {
+	case "create":
+		return "+"
+	case "update", "refresh":
+		return "~"
+	case "delete", "discard", "read-discard":
+		return "-"
+	case "replace":
+		return "+-"
+	case "create-replacement":
+		return "++"
+	case "delete-replaced":
+		return "--"
+	case "read":
+		return ">"
+	case "import":
+		return "="
+	}
+	return ""
 }
 
 // EngineProgress renders engine events as they arrive: one line per step in human form, or one JSON object a
@@ -24,9 +41,9 @@ type EngineProgress struct {
 	json bool
 }
 
-// NewEngineProgress writes to w; asJSON selects JSON lines.
-func NewEngineProgress(w io.Writer, asJSON bool) *EngineProgress {
-	return &EngineProgress{w: w, json: asJSON}
+// NewEngineProgress writes to w in format (--output: FormatJSON selects JSON lines).
+func NewEngineProgress(w io.Writer, format string) *EngineProgress {
+	return &EngineProgress{w: w, json: format == FormatJSON}
 }
 
 // Event renders one event.
@@ -50,7 +67,7 @@ func EngineLine(e provision.Event) string {
 		if e.Op == "same" || e.Op == "refresh" || e.Op == "" || strings.HasPrefix(e.Type, "pulumi:pulumi:Stack") {
 			return ""
 		}
-		sym := opSymbols[e.Op]
+		sym := opSymbol(e.Op)
 		if sym == "" {
 			sym = "*"
 		}
@@ -64,7 +81,7 @@ func EngineLine(e provision.Event) string {
 		if e.Op == "delete" {
 			what = "deleted in the cloud"
 		}
-		line := fmt.Sprintf("%-2s %-8s %s  %s  %s", opSymbols[e.Op], e.Op, e.Name, e.Type, what)
+		line := fmt.Sprintf("%-2s %-8s %s  %s  %s", opSymbol(e.Op), e.Op, e.Name, e.Type, what)
 		if len(e.Diffs) > 0 {
 			line += "  [" + strings.Join(e.Diffs, ", ") + "]"
 		}
@@ -115,14 +132,15 @@ func Changes(m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// EngineResult renders the outcome of an operation.
-func EngineResult(w io.Writer, asJSON bool, r provision.Result) error {
-	if asJSON {
-		return JSONLine(w, struct {
-			Kind string `json:"kind"`
-			provision.Result
-		}{"result", r})
-	}
+// EngineResult renders the outcome of an operation (JSON: one line, the last of the event stream).
+func EngineResult(w io.Writer, format string, r provision.Result) error {
+	return RenderLine(w, format, struct {
+		Kind string `json:"kind"`
+		provision.Result
+	}{"result", r}, func(w io.Writer) error { return engineResultHuman(w, r) })
+}
+
+func engineResultHuman(w io.Writer, r provision.Result) error {
 	fmt.Fprintf(w, "%s %s: %s (%.1fs)\n", r.Operation, r.Stack, Changes(r.Changes), r.Seconds)
 	if r.PlanFile != "" {
 		verb := "plan saved to"
@@ -138,10 +156,11 @@ func EngineResult(w io.Writer, asJSON bool, r provision.Result) error {
 }
 
 // DriftReport renders what `plinth drift` found.
-func DriftReport(w io.Writer, asJSON bool, rep provision.DriftReport) error {
-	if asJSON {
-		return JSON(w, rep)
-	}
+func DriftReport(w io.Writer, format string, rep provision.DriftReport) error {
+	return Render(w, format, rep, func(w io.Writer) error { return driftHuman(w, rep) })
+}
+
+func driftHuman(w io.Writer, rep provision.DriftReport) error {
 	if !rep.HasDrift {
 		fmt.Fprintf(w, "no drift: %d resources of %s match the cloud (%.1fs)\n", rep.Checked, rep.Stack, rep.Seconds)
 		return nil
@@ -152,7 +171,7 @@ func DriftReport(w io.Writer, asJSON bool, rep provision.DriftReport) error {
 		if d.Op == "delete" {
 			what = "deleted outside Pulumi"
 		}
-		line := fmt.Sprintf("  %-2s %s  %s  %s", opSymbols[d.Op], d.Name, d.Type, what)
+		line := fmt.Sprintf("  %-2s %s  %s  %s", opSymbol(d.Op), d.Name, d.Type, what)
 		if len(d.Diffs) > 0 {
 			line += ": " + strings.Join(d.Diffs, ", ")
 		}

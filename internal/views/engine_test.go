@@ -36,7 +36,7 @@ func TestEngineLine(t *testing.T) {
 
 func TestEngineProgressJSONLines(t *testing.T) {
 	var buf bytes.Buffer
-	p := NewEngineProgress(&buf, true)
+	p := NewEngineProgress(&buf, FormatJSON)
 	p.Event(provision.Event{Kind: provision.EventStart, Op: "same", Name: "x"})
 	p.Event(provision.Event{Kind: provision.EventSummary})
 	if n := strings.Count(buf.String(), "\n"); n != 2 {

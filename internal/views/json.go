@@ -24,10 +24,19 @@ const (
 	FormatJSON  = "json"
 )
 
-// Render is the one way a command picks its output: v as JSON for FormatJSON, else human(w).
+// Render is the one way a command picks its output from the --output string: v as indented JSON for
+// FormatJSON, else human(w).
 func Render(w io.Writer, format string, v any, human func(io.Writer) error) error {
 	if format == FormatJSON {
 		return JSON(w, v)
+	}
+	return human(w)
+}
+
+// RenderLine is Render for event streams: v as one compact JSON line for FormatJSON, else human(w).
+func RenderLine(w io.Writer, format string, v any, human func(io.Writer) error) error {
+	if format == FormatJSON {
+		return JSONLine(w, v)
 	}
 	return human(w)
 }

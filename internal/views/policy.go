@@ -32,8 +32,12 @@ func NewPolicyReport(stack string, nRules, nResources int, vs []rules.Violation)
 	return r
 }
 
-// PolicyHuman renders a policy report.
-func PolicyHuman(w io.Writer, r *PolicyReport) error {
+// PolicyCheck renders a policy report in format (--output).
+func PolicyCheck(w io.Writer, format string, r *PolicyReport) error {
+	return Render(w, format, r, func(w io.Writer) error { return policyHuman(w, r) })
+}
+
+func policyHuman(w io.Writer, r *PolicyReport) error {
 	ew := &errWriter{w: w}
 	ew.printf("Policy check of stack %s: %d rules over %d resources\n\n", r.Stack, r.Rules, r.Resources)
 	if ew.err == nil {

@@ -64,8 +64,13 @@ func NewPreview(res *offline.Result, source string) *Preview {
 	return p
 }
 
-// PreviewHuman renders the tree grouped by component, the counts by type and the outputs.
-func PreviewHuman(w io.Writer, p *Preview, stackURN string) error {
+// OfflinePreview renders an offline preview in format (--output): JSON, or the tree grouped by component, the
+// counts by type and the outputs.
+func OfflinePreview(w io.Writer, format string, p *Preview, stackURN string) error {
+	return Render(w, format, p, func(w io.Writer) error { return previewHuman(w, p, stackURN) })
+}
+
+func previewHuman(w io.Writer, p *Preview, stackURN string) error {
 	ew := &errWriter{w: w}
 	ew.printf("Offline preview of stack %s\n  config: %s\n  engine: %s\n\n", p.Stack, p.Source, p.Engine)
 	children := map[string][]PreviewResource{}

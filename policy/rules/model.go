@@ -168,6 +168,16 @@ func (s *Stack) Environment() string {
 	return s.Name
 }
 
+// Drill is the drill id of a DR drill stack (its providers' default tag plinth:drill), "" for any other.
+func (s *Stack) Drill() string {
+	for _, p := range s.ByType("pulumi:providers:aws") {
+		if id := p.str("defaultTags.tags.plinth:drill"); id != "" {
+			return id
+		}
+	}
+	return ""
+}
+
 // Region is the AWS region a resource is created in (its provider's region).
 func (s *Stack) Region(r *Resource) string {
 	if p := s.byURN[r.Provider]; p != nil {

@@ -17,6 +17,17 @@ func inProduction(check func(s *Stack) []Finding) func(s *Stack) []Finding {
 	}
 }
 
+// notInDrill wraps a production check that does not apply to a DR drill stack: a drill rebuilds the tiers
+// on the drill's own database (no replicas of its own) and is torn down when it ends (no deletion protection).
+func notInDrill(check func(s *Stack) []Finding) func(s *Stack) []Finding {
+	return func(s *Stack) []Finding {
+		if s.Drill() != "" {
+			return nil
+		}
+		return check(s)
+	}
+}
+
 func isReplica(db *Resource) bool { return db.str("replicateSourceDb") != "" }
 
 func resilienceRules() []Rule {
@@ -79,7 +90,7 @@ func resilienceRules() []Rule {
 			ID: "db-read-replica", Level: Mandatory,
 			Description: "In production the primary region has at least one read replica.",
 			Fix:         "Set database.readReplicas to 1 or more.",
-			Check: inProduction(func(s *Stack) []Finding {
+			Check: notInDrill(inProduction(func(s *Stack) []Finding {
 				primary := s.PrimaryRegion()
 				for _, db := range s.ByType(rdsInstance) {
 					if isReplica(db) && s.Region(db) == primary {
@@ -87,13 +98,13 @@ func resilienceRules() []Rule {
 					}
 				}
 				return []Finding{{firstPrimary(s), "no read replica in " + primary}}
-			}),
+			})),
 		},
 		{
 			ID: "db-dr-replica", Level: Mandatory,
 			Description: "In production a replica runs in another region (continuous replication to the DR site).",
 			Fix:         "Enable database.drReplica with a drRegion.",
-			Check: inProduction(func(s *Stack) []Finding {
+			Check: notInDrill(inProduction(func(s *Stack) []Finding {
 				primary := s.PrimaryRegion()
 				for _, db := range s.ByType(rdsInstance) {
 					if isReplica(db) && s.Region(db) != "" && s.Region(db) != primary {
@@ -101,7 +112,7 @@ func resilienceRules() []Rule {
 					}
 				}
 				return []Finding{{firstPrimary(s), "no replica outside " + primary}}
-			}),
+			})),
 		},
 		{
 			ID: "nat-per-az", Level: Mandatory,
@@ -136,7 +147,7 @@ func resilienceRules() []Rule {
 			ID: "deletion-protection", Level: Mandatory,
 			Description: "In production the load balancer and the MySQL primary have deletion protection.",
 			Fix:         "Set enableDeletionProtection / deletionProtection true.",
-			Check: inProduction(func(s *Stack) []Finding {
+			Check: notInDrill(inProduction(func(s *Stack) []Finding {
 				var out []Finding
 				for _, lb := range s.ByType("aws:lb/loadBalancer:LoadBalancer") {
 					if !lb.truthy("enableDeletionProtection") {
@@ -149,7 +160,7 @@ func resilienceRules() []Rule {
 					}
 				}
 				return out
-			}),
+			})),
 		},
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/plinth-dev/plinth/environments"
 )
 
 // Output is the name of the stack output holding the Inventory.
@@ -30,6 +31,9 @@ type Inventory struct {
 	Cache         *Cache       `json:"cache,omitempty"`
 	AlarmTopicARN string       `json:"alarmTopicArn,omitempty"`
 	BackupVault   *BackupVault `json:"backupVault,omitempty"`
+	// DRNetwork is production's DR VPC (set when the stack has a DR replica): where `plinth drill` rebuilds
+	// the tiers, load balancer and bastion, with the DR firewall's security groups.
+	DRNetwork *DRNetwork `json:"drNetwork,omitempty"`
 }
 
 // Bastion is the SSH jump host.
@@ -114,3 +118,6 @@ func Parse(outputs map[string]any) (*Inventory, error) {
 	}
 	return &inv, nil
 }
+
+// DRNetwork is what a drill stack is built into; the same type as the drill stack's `plinth:drill` network.
+type DRNetwork = environments.DrillNetwork

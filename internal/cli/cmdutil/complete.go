@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/plinth-dev/plinth/environments"
+	"github.com/plinth-dev/plinth/internal/cloud"
 	"github.com/plinth-dev/plinth/internal/stackconfig"
 )
 
@@ -19,6 +20,11 @@ func CompleteStacks(projectDir func() (string, error)) cobra.CompletionFunc {
 // CompleteTiers completes a compute tier's name (app, worker, sftp).
 func CompleteTiers(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	return prefixed(environments.TierNames(), toComplete), cobra.ShellCompDirectiveNoFileComp
+}
+
+// CompleteClouds completes --cloud: the clouds a stack can live in.
+func CompleteClouds(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	return prefixed([]string{cloud.AWS, cloud.Local}, toComplete), cobra.ShellCompDirectiveNoFileComp
 }
 
 func prefixed(names []string, prefix string) []cobra.Completion {

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/plinth-dev/plinth/internal/backup/target"
+	"github.com/plinth-dev/plinth/internal/cloud"
 	"github.com/plinth-dev/plinth/internal/deploy"
 	"github.com/plinth-dev/plinth/internal/policyeval"
 	"github.com/plinth-dev/plinth/internal/provision"
+	"github.com/plinth-dev/plinth/internal/rollout"
 	"github.com/plinth-dev/plinth/internal/stackconfig"
 )
 
@@ -58,10 +61,11 @@ func ExitRules() []ExitRule {
 	return []ExitRule{
 		{ExitOK, "success", never},
 		{ExitUsage, "bad flags or arguments", func(err error) bool {
-			return as[*FlagError](err) || as[*provision.UnknownStackError](err) ||
-				is(stackconfig.ErrBadStackName, provision.ErrCloudMismatch)(err)
+			return as[*FlagError](err) || as[*provision.UnknownStackError](err) || as[*target.InputError](err) ||
+				is(stackconfig.ErrBadStackName, provision.ErrCloudMismatch)(err) ||
+				is(rollout.ErrUsage, cloud.ErrCloudMismatch)(err)
 		}},
-		{ExitConfigInvalid, "the environment spec is invalid (every problem is printed)", is(stackconfig.ErrInvalid)},
+		{ExitConfigInvalid, "the environment spec is invalid (every problem is printed)", is(stackconfig.ErrInvalid, rollout.ErrInvalid)},
 		{ExitPolicyViolation, "a mandatory policy rule is violated", is(policyeval.ErrMandatory)},
 		{ExitDrift, "drift found (`plinth drift`)", never},
 		{ExitLocked, "a deploy lock or stack lock is held by someone else (the holder is named)", func(err error) bool {

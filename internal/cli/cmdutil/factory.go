@@ -9,9 +9,11 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/plinth-dev/plinth/internal/backup/target"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/cloud"
 	"github.com/plinth-dev/plinth/internal/localcloud"
+	"github.com/plinth-dev/plinth/internal/rollout"
 	"github.com/plinth-dev/plinth/stacks"
 )
 
@@ -35,6 +37,19 @@ type Factory struct {
 	// LocalCloudLive returns the live hooks `--cloud local` engine commands attach (provision.Options'
 	// LocalCloudLive); nil: the bookkeeping cloud only.
 	LocalCloudLive func(localCloudDir string) ([]localcloud.Hook, error)
+	// DeployConnect connects the deploy verbs to a stack (internal/cli/deploywire.go); nil: Deployer builds
+	// one from the fields above.
+	DeployConnect rollout.Connector
+}
+
+// BackupTargets returns the Opener every backup verb and the drill set up with: the flags, the environment,
+// and the stack's inventory read through its cloud.
+func (f *Factory) BackupTargets() *target.Opener {
+	outputs := f.StackOutputs
+	if outputs == nil {
+		outputs = func(context.Context, string) (map[string]any, error) { return nil, ErrNoStackOutputs }
+	}
+	return &target.Opener{Getenv: f.Getenv, StackOutputs: outputs, StackCloud: f.StackCloud}
 }
 
 // ErrNoStackOutputs is returned when no provisioning backend can read stack outputs.

@@ -342,7 +342,18 @@ type Status struct {
 	Hosts     []HostStatus      `json:"hosts"`
 	Processes []ProcessInfo     `json:"processes"`
 	Published map[string]string `json:"published"`
+	// What `plinth deploy --cloud local` reaches the hosts with: the hosts' login user, a known_hosts file
+	// naming every host's address and the published bastion (rewritten with each status), the operator's
+	// private key (the server's), and HAProxy's runtime API with the target group's backend.
+	SSHUser     string `json:"sshUser,omitempty"`
+	KnownHosts  string `json:"knownHosts,omitempty"`
+	OperatorKey string `json:"operatorKey,omitempty"`
+	AdminSocket string `json:"adminSocket,omitempty"`
+	Backend     string `json:"backend,omitempty"`
 }
+
+// lbBackend is the HAProxy backend of the target group (RenderHAProxy's).
+const lbBackend = "app"
 
 // Status reports the platform.
 func (p *Platform) Status() Status {
@@ -367,13 +378,36 @@ func (p *Platform) Status() Status {
 		}
 		st.Hosts = append(st.Hosts, HostStatus{Name: name, Tier: rh.spec.Tier, Address: rh.spec.Address.String(), State: state})
 	}
+	st.SSHUser = p.state.SSHUser
+	if p.lb != nil {
+		st.AdminSocket, st.Backend = p.lb.path("admin.sock"), lbBackend
+	}
+	if len(p.hosts) > 0 {
+		path := filepath.Join(p.dir, "known_hosts")
+		if err := writeAtomic(path, []byte(p.knownHosts())); err == nil {
+			st.KnownHosts = path
+		}
+	}
 	return st
+}
+
+// writeAtomic replaces path with data (0600): a reader sees the old file or the new one.
+func writeAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // KnownHosts renders known_hosts lines for every host's address and the published bastion address.
 func (p *Platform) KnownHosts() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.knownHosts()
+}
+
+func (p *Platform) knownHosts() string {
 	var lines []string
 	for _, name := range sortedKeys(p.hosts) {
 		rh := p.hosts[name]

@@ -104,6 +104,7 @@ func RunServer(ctx context.Context, cfg ServerConfig) error {
 	stacksDir := filepath.Join(cfg.Dir, "stacks")
 	srv := &Server{
 		AuthorizedKeys: op.Authorized,
+		OperatorKey:    op.PrivatePath,
 		Seed:           store.List,
 		StacksDir:      stacksDir,
 		Logf:           log.Printf,

@@ -33,6 +33,8 @@ type Server struct {
 	HealInterval time.Duration
 	// Logf reports what healing did (nil: nothing).
 	Logf func(format string, args ...any)
+	// OperatorKey is the private key file of AuthorizedKeys, named in the status for deploy.
+	OperatorKey string
 
 	mu        sync.Mutex
 	platforms map[string]*Platform
@@ -189,7 +191,9 @@ func (s *Server) status() StatusReport {
 	defer s.mu.Unlock()
 	rep := StatusReport{Stacks: []StackStatus{}}
 	for _, stack := range sortedKeys(s.platforms) {
-		rep.Stacks = append(rep.Stacks, StackStatus{Stack: stack, Status: s.platforms[stack].Status()})
+		st := StackStatus{Stack: stack, Status: s.platforms[stack].Status()}
+		st.OperatorKey = s.OperatorKey
+		rep.Stacks = append(rep.Stacks, st)
 	}
 	sort.Slice(rep.Stacks, func(i, j int) bool { return rep.Stacks[i].Stack < rep.Stacks[j].Stack })
 	return rep

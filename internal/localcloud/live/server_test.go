@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func TestServerOutlivesItsClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &Server{AuthorizedKeys: op.Authorized, NewPlatform: func(stack string) (*Platform, error) {
+	srv := &Server{AuthorizedKeys: op.Authorized, OperatorKey: op.PrivatePath, NewPlatform: func(stack string) (*Platform, error) {
 		return New(Options{ID: "sv", Dir: filepath.Join(dir, stack)})
 	}}
 	sock := filepath.Join(dir, "live.sock")
@@ -56,9 +57,20 @@ func TestServerOutlivesItsClients(t *testing.T) {
 	}
 	b, _ := json.Marshal(rep)
 	for _, key := range []string{`"stacks":[`, `"stack":"staging"`, `"url":"https://127.0.0.1:`, `"caFile":`, `"bastion":"127.0.0.1:`,
-		`"hosts":[`, `"name":"app-1"`, `"tier":"app"`, `"address":"10.`, `"state":"running"`} {
+		`"hosts":[`, `"name":"app-1"`, `"tier":"app"`, `"address":"10.`, `"state":"running"`,
+		`"sshUser":"`, `"operatorKey":"` + op.PrivatePath + `"`, `"adminSocket":"/`, `"backend":"app"`, `"knownHosts":"/`} {
 		if !strings.Contains(string(b), key) {
 			t.Errorf("status JSON lacks %s: %s", key, b)
+		}
+	}
+	// What deploy reads: a known_hosts file naming every host's address (and the published bastion).
+	known, err := os.ReadFile(rep.Stacks[0].KnownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range rep.Stacks[0].Hosts {
+		if !regexp.MustCompile(`(?m)(^|,)` + regexp.QuoteMeta(h.Address) + `[ ,]`).Match(known) {
+			t.Errorf("known_hosts lacks %s:\n%s", h.Address, known)
 		}
 	}
 	if err := c.Stop(ctx); err != nil {

@@ -18,7 +18,7 @@ import (
 func NewCmdBackup(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "backup <command>",
-		Short: "Encrypted cross-cloud database backups: run, list, verify, restore, prune, keygen",
+		Short: "Encrypted cross-cloud database backups: run, list, verify, restore, prune, binlog, keygen",
 		Long: `Backups are consistent logical dumps of MySQL/MariaDB, compressed with zstd, encrypted with age to
 X25519 recipients (backup hosts hold only public keys) and streamed to object storage (gs://, s3://,
 file://, mem://). A backup's manifest is written last; without it the backup is incomplete.`,

@@ -167,6 +167,12 @@ func TestBackupCommandErrors(t *testing.T) {
 	if err == nil {
 		t.Fatal("list of a missing store succeeded")
 	}
+	// a local-cloud stack: one line naming what to pass instead (no AWS credential chain)
+	for _, args := range [][]string{{"list", "--stack", "staging", "--cloud", "local"}, {"run", "--stack", "staging", "--cloud", "local", "--store", e.store, "--recipient", e.pub}} {
+		if _, _, err := e.exec(args...); err == nil || !strings.Contains(err.Error(), "stack staging lives in the local cloud") {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
 	// usage errors
 	var fe *cmdutil.FlagError
 	for _, args := range [][]string{
@@ -176,6 +182,9 @@ func TestBackupCommandErrors(t *testing.T) {
 		{"prune", "--store", e.store},
 		{"restore", "nonsense-id", "--store", e.store, "--identity", e.identity, "--dsn", e.srv.DSN("")},
 		{"restore", "latest", "--store", e.store, "--identity", e.identity, "--dsn", e.srv.DSN(""), "--definer", "bogus"},
+		{"list", "--stack", "staging", "--cloud", "gcp"},
+		{"list", "--store", e.store, "--cloud", "local"},
+		{"list"},
 	} {
 		if _, _, err := e.exec(args...); !errors.As(err, &fe) {
 			t.Errorf("%v: want a usage error, got %v", args, err)

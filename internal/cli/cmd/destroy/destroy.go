@@ -53,5 +53,5 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 	if err != nil {
 		return cmdutil.Coded(err)
 	}
-	return views.EngineResult(opts.IO.Out, opts.JSON(), res)
+	return views.EngineResult(opts.IO.Out, opts.Output, res)
 }

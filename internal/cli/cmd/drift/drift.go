@@ -51,7 +51,7 @@ func driftRun(ctx context.Context, opts *DriftOptions) error {
 	if err != nil {
 		return cmdutil.Coded(err)
 	}
-	if err := views.DriftReport(opts.IO.Out, opts.JSON(), rep); err != nil {
+	if err := views.DriftReport(opts.IO.Out, opts.Output, rep); err != nil {
 		return err
 	}
 	if rep.HasDrift {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/plinth-dev/plinth/environments"
-	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/target"
+	"github.com/plinth-dev/plinth/internal/backup/target"
+	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/backupflags"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/drill"
@@ -56,25 +56,28 @@ teardown, which runs whatever failed before it. --dry-run prints the plan. Exit 
 			if opts.Target.Stack == "" {
 				return cmdutil.FlagErrorf("--stack is required")
 			}
+			if err := backupflags.Validate(opts.Target); err != nil {
+				return err
+			}
 			if opts.BackupID != "" && opts.Source != drill.SourceBackup {
 				return cmdutil.FlagErrorf("--backup: only with --source backup")
 			}
-			spec, err := loadSpec(f, opts.Target.Stack)
+			spec, _, err := stackconfig.LoadSpec(f.ProjectDir, opts.Target.Stack)
 			if err != nil {
-				return err
+				return cmdutil.Coded(err)
 			}
 			p, err := drill.NewPlan(drill.Options{ID: drill.NewID(f.Now()), Spec: spec, Source: opts.Source, BackupID: opts.BackupID, Keep: opts.Keep})
 			if err != nil {
 				return cmdutil.FlagErrorf("%v", err)
 			}
-			opts.Plan, opts.Ctx = p, target.Context(cmd.Context())
+			opts.Plan, opts.Ctx = p, backupflags.Context(cmd.Context())
 			if runF != nil {
 				return runF(opts)
 			}
 			return drillRun(opts)
 		},
 	}
-	target.AddStoreFlags(cmd, &opts.Target)
+	backupflags.AddStoreFlags(cmd, &opts.Target)
 	cmd.Flags().StringVar(&opts.Target.DSN, "primary-dsn", "", "production's primary, for the heartbeats (env "+target.EnvDSN+"; default: the stack's inventory)")
 	cmd.Flags().StringVar(&opts.Source, "source", drill.SourceReplica, "drill database from: replica (the DR replica) or backup (a vault backup)")
 	cmd.Flags().StringVar(&opts.BackupID, "backup", "", "backup to restore with --source backup (default: the newest verified)")
@@ -88,25 +91,13 @@ teardown, which runs whatever failed before it. --dry-run prints the plan. Exit 
 	return cmd
 }
 
-func loadSpec(f *cmdutil.Factory, stack string) (environments.Spec, error) {
-	data, source, err := stackconfig.File(f.ProjectDir, stack)
-	if err != nil {
-		return environments.Spec{}, err
-	}
-	spec, err := environments.LoadFile(stack, data)
-	if err != nil {
-		return spec, cmdutil.WithExitCode(cmdutil.ExitConfigInvalid, fmt.Errorf("%s: %w", source, err))
-	}
-	return spec, nil
-}
-
 func drillRun(opts *Options) error {
 	if opts.DryRun {
 		return views.DrillPlan(opts.IO.Out, opts.Output, opts.Plan)
 	}
 	f := opts.Factory
 	// What cannot be resolved leaves its step unavailable: the drill names it and still tears down.
-	res, _ := target.Resolve(opts.Ctx, f, opts.Target, true, true)
+	res, _ := f.BackupTargets().Open(opts.Ctx, target.Request{Flags: opts.Target, DB: true, ResolveOnly: true})
 	cfg := drill.EnvConfig{PrimaryDSN: res.DSN, StoreURL: res.StoreURL, IdentityFile: firstSet(opts.Identity, f.Getenv(target.EnvIdentity)),
 		DRDSN: firstSet(opts.DRDSN, f.Getenv(EnvDRDSN))}
 	if !opts.Quiet {
@@ -166,23 +157,26 @@ func NewCmdHistory(f *cmdutil.Factory, runF func(*HistoryOptions) error) *cobra.
 			if err := cmdutil.ValidateOutput(opts.Output); err != nil {
 				return err
 			}
-			opts.Ctx = target.Context(cmd.Context())
+			if err := backupflags.Validate(opts.Target); err != nil {
+				return err
+			}
+			opts.Ctx = backupflags.Context(cmd.Context())
 			if runF != nil {
 				return runF(opts)
 			}
-			res, st, err := target.Open(opts.Ctx, f, opts.Target, false)
+			t, err := backupflags.Open(opts.Ctx, f, target.Request{Flags: opts.Target})
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			rs, err := drill.History{Store: st}.List(opts.Ctx)
+			defer t.Close()
+			rs, err := drill.History{Store: t.Store}.List(opts.Ctx)
 			if err != nil {
-				return fmt.Errorf("drill history in %s: %w", res.StoreURL, err)
+				return fmt.Errorf("drill history in %s: %w", t.StoreURL, err)
 			}
 			return views.DrillHistory(opts.IO.Out, opts.Output, rs)
 		},
 	}
-	target.AddStoreFlags(cmd, &opts.Target)
+	backupflags.AddStoreFlags(cmd, &opts.Target)
 	cmdutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
 }

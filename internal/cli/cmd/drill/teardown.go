@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/target"
+	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/backupflags"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/drill"
@@ -40,7 +40,7 @@ func NewCmdTeardown(f *cmdutil.Factory, runF func(*TeardownOptions) error) *cobr
 			if opts.DRDSN == "" {
 				return cmdutil.FlagErrorf("--dr-dsn (or %s): the DR server holding the drill's database is required", EnvDRDSN)
 			}
-			opts.Ctx = target.Context(cmd.Context())
+			opts.Ctx = backupflags.Context(cmd.Context())
 			if runF != nil {
 				return runF(opts)
 			}

@@ -49,12 +49,9 @@ func (c *Common) Validate() error {
 	return c.Engine.Validate()
 }
 
-// JSON reports whether --output json was asked for.
-func (c *Common) JSON() bool { return c.Output == cmdutil.OutputJSON }
-
 // OpenStack resolves the options and opens the stack.
 func (c *Common) OpenStack(ctx context.Context) (Engine, error) {
-	return Open(ctx, c.env(), c.Open, c.Stack, c.Engine, c.JSON())
+	return Open(ctx, c.env(), c.Open, c.Stack, c.Engine, c.Output)
 }
 
 func (c *Common) env() Env {

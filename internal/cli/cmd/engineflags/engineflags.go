@@ -68,8 +68,8 @@ func (e Env) getenv(k string) string {
 }
 
 // Options resolves flags, environment and project files into provision.Options for stack. Progress goes to
-// the command's stdout (JSON lines when asJSON).
-func Options(ctx context.Context, env Env, stack string, fl Flags, asJSON bool) (provision.Options, error) {
+// the command's stdout in output (--output: JSON lines for json).
+func Options(ctx context.Context, env Env, stack string, fl Flags, output string) (provision.Options, error) {
 	if err := fl.Validate(); err != nil {
 		return provision.Options{}, err
 	}
@@ -80,7 +80,7 @@ func Options(ctx context.Context, env Env, stack string, fl Flags, asJSON bool) 
 	if err != nil {
 		return provision.Options{}, fmt.Errorf("project dir: %w", err)
 	}
-	progress := views.NewEngineProgress(env.IO.Out, asJSON)
+	progress := views.NewEngineProgress(env.IO.Out, output)
 	o, err := provision.Resolve(ctx, provision.Request{
 		Stack: stack, ProjectDir: dir, Program: env.Program, Getenv: env.getenv, OnEvent: progress.Event,
 		Backend: fl.Backend, SecretsProvider: fl.SecretsProvider, Cloud: fl.Cloud, PolicyPacks: fl.PolicyPacks,
@@ -182,8 +182,8 @@ func OpenEngine(ctx context.Context, o provision.Options) (Engine, error) {
 }
 
 // Open resolves options and opens the stack: the common start of every engine command.
-func Open(ctx context.Context, env Env, open Opener, stack string, fl Flags, asJSON bool) (Engine, error) {
-	po, err := Options(ctx, env, stack, fl, asJSON)
+func Open(ctx context.Context, env Env, open Opener, stack string, fl Flags, output string) (Engine, error) {
+	po, err := Options(ctx, env, stack, fl, output)
 	if err != nil {
 		return nil, err
 	}

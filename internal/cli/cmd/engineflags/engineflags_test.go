@@ -31,7 +31,7 @@ func TestOptionsResolveFlagsThenEnvironment(t *testing.T) {
 	}
 	ios, _, _, _ := iostreams.Test()
 	e := engineflags.Env{IO: ios, ProjectDir: func() (string, error) { return dir, nil }, Getenv: env, Program: stacks.Program}
-	o, err := engineflags.Options(context.Background(), e, "production", engineflags.Flags{SecretsProvider: "awskms://alias/k", PolicyPacks: []string{"policy"}}, false)
+	o, err := engineflags.Options(context.Background(), e, "production", engineflags.Flags{SecretsProvider: "awskms://alias/k", PolicyPacks: []string{"policy"}}, "human")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,11 +39,11 @@ func TestOptionsResolveFlagsThenEnvironment(t *testing.T) {
 		len(o.PolicyPacks) != 1 || o.Program == nil || o.OnEvent == nil || o.Revision.ConfigHash == "" {
 		t.Fatalf("options %+v", o)
 	}
-	o, err = engineflags.Options(context.Background(), e, "production", engineflags.Flags{Backend: "gs://flag", Cloud: "aws"}, false)
+	o, err = engineflags.Options(context.Background(), e, "production", engineflags.Flags{Backend: "gs://flag", Cloud: "aws"}, "human")
 	if err != nil || o.Backend != "gs://flag" || o.Cloud != "aws" {
 		t.Fatalf("flags do not win over env: %+v %v", o, err)
 	}
-	if _, err := engineflags.Options(context.Background(), e, "staging", engineflags.Flags{Cloud: "azure"}, false); err == nil {
+	if _, err := engineflags.Options(context.Background(), e, "staging", engineflags.Flags{Cloud: "azure"}, "human"); err == nil {
 		t.Fatal("bad --cloud accepted")
 	}
 }
@@ -89,7 +89,7 @@ func TestProjectPolicyPackIsAttachedOnlyWhenTheEngineCanRunIt(t *testing.T) {
 	t.Setenv("PATH", t.TempDir()) // no pulumi-language-go on PATH
 	ios, _, _, errOut := iostreams.Test()
 	e := engineflags.Env{IO: ios, ProjectDir: func() (string, error) { return dir, nil }, Getenv: getenv, Program: stacks.Program}
-	o, err := engineflags.Options(context.Background(), e, "staging", engineflags.Flags{}, false)
+	o, err := engineflags.Options(context.Background(), e, "staging", engineflags.Flags{}, "human")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,11 +100,11 @@ func TestProjectPolicyPackIsAttachedOnlyWhenTheEngineCanRunIt(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(filepath.Dir(getenv("PLINTH_PULUMI")), "pulumi-language-go"), []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	o, err = engineflags.Options(context.Background(), e, "staging", engineflags.Flags{}, false)
+	o, err = engineflags.Options(context.Background(), e, "staging", engineflags.Flags{}, "human")
 	if err != nil || len(o.PolicyPacks) != 1 || o.PolicyPacks[0] != filepath.Join(dir, "policy") {
 		t.Fatalf("packs %v %v", o.PolicyPacks, err)
 	}
-	o, err = engineflags.Options(context.Background(), e, "staging", engineflags.Flags{PolicyPacks: []string{"/other"}}, false)
+	o, err = engineflags.Options(context.Background(), e, "staging", engineflags.Flags{PolicyPacks: []string{"/other"}}, "human")
 	if err != nil || len(o.PolicyPacks) != 1 || o.PolicyPacks[0] != "/other" {
 		t.Fatalf("explicit packs %v %v", o.PolicyPacks, err)
 	}

@@ -30,12 +30,11 @@ func addEngineFlags(cmd *cobra.Command, o *EngineOptions) {
 }
 
 func engineRun(ctx context.Context, opts *PreviewOptions) error {
-	asJSON := opts.Output == cmdutil.OutputJSON
 	env := engineflags.Env{IO: opts.IO, ProjectDir: opts.ProjectDir, Getenv: opts.Engine.Getenv, Program: opts.Engine.Program}
 	if err := engineflags.Gate(ctx, env, opts.Stack, opts.Engine.Flags); err != nil {
 		return err
 	}
-	e, err := engineflags.Open(ctx, env, opts.Engine.Open, opts.Stack, opts.Engine.Flags, asJSON)
+	e, err := engineflags.Open(ctx, env, opts.Engine.Open, opts.Stack, opts.Engine.Flags, opts.Output)
 	if err != nil {
 		return err
 	}
@@ -44,5 +43,5 @@ func engineRun(ctx context.Context, opts *PreviewOptions) error {
 	if err != nil {
 		return cmdutil.Coded(err)
 	}
-	return views.EngineResult(opts.IO.Out, asJSON, res)
+	return views.EngineResult(opts.IO.Out, opts.Output, res)
 }

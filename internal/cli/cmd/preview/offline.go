@@ -3,7 +3,6 @@ package preview
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/policyeval"
@@ -19,7 +18,7 @@ func offlineRun(_ context.Context, opts *PreviewOptions) error {
 	}
 	view := views.NewPreview(res, source)
 	view.Violations = append(view.Violations, policyeval.Check(res)...)
-	if err := views.Render(opts.IO.Out, opts.Output, view, func(w io.Writer) error { return views.PreviewHuman(w, view, res.StackURN) }); err != nil {
+	if err := views.OfflinePreview(opts.IO.Out, opts.Output, view, res.StackURN); err != nil {
 		return err
 	}
 	if rules.AnyMandatory(view.Violations) {

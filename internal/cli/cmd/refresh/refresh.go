@@ -47,5 +47,5 @@ func refreshRun(ctx context.Context, opts *RefreshOptions) error {
 	if err != nil {
 		return cmdutil.Coded(err)
 	}
-	return views.EngineResult(opts.IO.Out, opts.JSON(), res)
+	return views.EngineResult(opts.IO.Out, opts.Output, res)
 }

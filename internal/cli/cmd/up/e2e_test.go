@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plinth-dev/plinth/internal/backup/target"
 	"github.com/plinth-dev/plinth/internal/cli/cmd/drift"
 	"github.com/plinth-dev/plinth/internal/cli/cmd/engineflags"
 	"github.com/plinth-dev/plinth/internal/cli/cmd/up"
@@ -75,5 +76,12 @@ func TestUpThenDriftThroughTheCLI(t *testing.T) {
 	if _, err := c.Hosts(context.Background(), "staging", outs); !errors.Is(err, cloud.ErrNotLive) ||
 		!strings.Contains(err.Error(), "pass --inventory FILE") {
 		t.Fatalf("deploy on a local-cloud stack: %v", err)
+	}
+	// Backup and the drill set up through the Factory's one Opener, which reads the same record.
+	f.StackOutputs, f.StackCloud = engineflags.StackOutputs(getenv, f.ProjectDir), engineflags.StackCloud(getenv, f.ProjectDir)
+	_, err = f.BackupTargets().Open(context.Background(), target.Request{Flags: target.Flags{Stack: "staging"}})
+	if !errors.Is(err, cloud.ErrNotLive) || !strings.Contains(err.Error(), "stack staging lives in the local cloud") ||
+		!strings.Contains(err.Error(), "pass --store URL") {
+		t.Fatalf("backup on a local-cloud stack: %v", err)
 	}
 }

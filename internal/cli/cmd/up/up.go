@@ -62,5 +62,5 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 	if err != nil {
 		return cmdutil.Coded(err)
 	}
-	return views.EngineResult(opts.IO.Out, opts.JSON(), res)
+	return views.EngineResult(opts.IO.Out, opts.Output, res)
 }

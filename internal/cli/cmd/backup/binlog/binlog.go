@@ -9,10 +9,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/plinth-dev/plinth/internal/backup"
-	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/target"
+	"github.com/plinth-dev/plinth/internal/backup/target"
+	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/backupflags"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
-	"github.com/plinth-dev/plinth/internal/mysqlx"
 )
 
 // BinlogOptions are the inputs of `plinth backup binlog`.
@@ -43,6 +43,9 @@ last. It resumes after the last segment's GTID set; the first run starts at the 
 (or --from-gtid). Stop it with SIGINT/SIGTERM: the open segment is dropped and streamed again next time.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := backupflags.Validate(opts.Target); err != nil {
+				return err
+			}
 			if len(opts.Recipients) == 0 && opts.RecipientsFile == "" {
 				return cmdutil.FlagErrorf("at least one --recipient or a --recipients-file is required")
 			}
@@ -59,9 +62,9 @@ last. It resumes after the last segment's GTID set; the first run starts at the 
 			return binlogRun(opts)
 		},
 	}
-	target.AddStoreFlags(cmd, &opts.Target)
-	target.AddDBFlags(cmd, &opts.Target, "database server to stream from (needs REPLICATION SLAVE, REPLICATION CLIENT)")
-	target.AddRecipientFlags(cmd, &opts.Recipients, &opts.RecipientsFile)
+	backupflags.AddStoreFlags(cmd, &opts.Target)
+	backupflags.AddDBFlags(cmd, &opts.Target, "database server to stream from (needs REPLICATION SLAVE, REPLICATION CLIENT)")
+	backupflags.AddRecipientFlags(cmd, &opts.Recipients, &opts.RecipientsFile)
 	cmd.Flags().Uint32Var(&opts.ServerID, "server-id", 4242, "replica server id (unique among the server's replicas)")
 	cmd.Flags().StringVar(&opts.FromGTID, "from-gtid", "", "GTID set to start from when the store holds no segment (default: the newest backup's)")
 	cmd.Flags().IntVar(&opts.SegmentMiB, "segment-mib", 16, "close a segment at this much binlog")
@@ -71,32 +74,25 @@ last. It resumes after the last segment's GTID set; the first run starts at the 
 }
 
 func binlogRun(opts *BinlogOptions) error {
-	ctx := target.Context(opts.Ctx)
-	rcpt, err := target.Recipients(opts.Recipients, opts.RecipientsFile)
+	ctx := backupflags.Context(opts.Ctx)
+	rcpt, err := backupflags.Recipients(opts.Recipients, opts.RecipientsFile)
 	if err != nil {
 		return err
 	}
-	res, st, err := target.Open(ctx, opts.Factory, opts.Target, true)
+	t, err := backupflags.Open(ctx, opts.Factory, target.Request{Flags: opts.Target, DB: true})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	db, err := mysqlx.Open(res.DSN)
+	defer t.Close()
+	flavor, err := t.Flavor(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("backup binlog: %w", err)
 	}
-	flavor, err := mysqlx.ServerFlavor(ctx, db)
-	db.Close()
+	err = backup.StreamBinlog(ctx, backup.BinlogOptions{Store: t.Store, Recipients: rcpt, Flavor: flavor, From: opts.FromGTID,
+		SegmentBytes: int64(opts.SegmentMiB) << 20, SegmentAge: opts.SegmentAge, Log: backupflags.Logger(opts.IO.ErrOut, opts.Quiet),
+		Open: t.BinlogSource(flavor, opts.ServerID)})
 	if err != nil {
-		return fmt.Errorf("backup binlog: %s: %w", mysqlx.Redact(res.DSN), err)
-	}
-	err = backup.StreamBinlog(ctx, backup.BinlogOptions{Store: st, Recipients: rcpt, Flavor: flavor, From: opts.FromGTID,
-		SegmentBytes: int64(opts.SegmentMiB) << 20, SegmentAge: opts.SegmentAge, Log: target.Logger(opts.IO.ErrOut, opts.Quiet),
-		Open: func(from string) (backup.BinlogSource, error) {
-			return mysqlx.OpenBinlogStream(res.DSN, flavor, opts.ServerID, from)
-		}})
-	if err != nil {
-		return fmt.Errorf("backup binlog from %s: %w", mysqlx.Redact(res.DSN), err)
+		return fmt.Errorf("backup binlog from %s: %w", t.Address(), err)
 	}
 	return nil
 }

@@ -7,7 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/plinth-dev/plinth/internal/backup"
-	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/target"
+	"github.com/plinth-dev/plinth/internal/backup/target"
+	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/backupflags"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/views"
@@ -35,6 +36,9 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 			if err := cmdutil.ValidateOutput(opts.Output); err != nil {
 				return err
 			}
+			if err := backupflags.Validate(opts.Target); err != nil {
+				return err
+			}
 			opts.Ctx = cmd.Context()
 			if runF != nil {
 				return runF(opts)
@@ -42,20 +46,20 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 			return listRun(opts)
 		},
 	}
-	target.AddStoreFlags(cmd, &opts.Target)
+	backupflags.AddStoreFlags(cmd, &opts.Target)
 	cmd.Flags().BoolVarP(&opts.All, "all", "a", false, "include incomplete (interrupted or running) backups")
 	cmdutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
 }
 
 func listRun(opts *ListOptions) error {
-	ctx := target.Context(opts.Ctx)
-	_, st, err := target.Open(ctx, opts.Factory, opts.Target, false)
+	ctx := backupflags.Context(opts.Ctx)
+	t, err := backupflags.Open(ctx, opts.Factory, target.Request{Flags: opts.Target})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	entries, err := backup.List(ctx, st)
+	defer t.Close()
+	entries, err := backup.List(ctx, t.Store)
 	if err != nil {
 		return err
 	}

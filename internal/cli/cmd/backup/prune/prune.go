@@ -10,7 +10,8 @@ import (
 
 	"github.com/plinth-dev/plinth/internal/backup"
 	"github.com/plinth-dev/plinth/internal/backup/retention"
-	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/target"
+	"github.com/plinth-dev/plinth/internal/backup/target"
+	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/backupflags"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/views"
@@ -45,6 +46,9 @@ than --incomplete-grace are removed; a removed backup loses its manifest first.`
 			if err := cmdutil.ValidateOutput(opts.Output); err != nil {
 				return err
 			}
+			if err := backupflags.Validate(opts.Target); err != nil {
+				return err
+			}
 			if err := opts.Policy.Validate(); err != nil {
 				return cmdutil.FlagErrorf("%v", err)
 			}
@@ -55,7 +59,7 @@ than --incomplete-grace are removed; a removed backup loses its manifest first.`
 			return pruneRun(opts)
 		},
 	}
-	target.AddStoreFlags(cmd, &opts.Target)
+	backupflags.AddStoreFlags(cmd, &opts.Target)
 	cmd.Flags().IntVar(&opts.Policy.KeepLast, "keep-last", 0, "keep the newest N backups")
 	cmd.Flags().IntVar(&opts.Policy.KeepDaily, "keep-daily", 0, "keep the newest backup of each of the last N days")
 	cmd.Flags().IntVar(&opts.Policy.KeepWeekly, "keep-weekly", 0, "keep the newest backup of each of the last N ISO weeks")
@@ -67,17 +71,17 @@ than --incomplete-grace are removed; a removed backup loses its manifest first.`
 }
 
 func pruneRun(opts *PruneOptions) error {
-	ctx := target.Context(opts.Ctx)
-	_, st, err := target.Open(ctx, opts.Factory, opts.Target, false)
+	ctx := backupflags.Context(opts.Ctx)
+	t, err := backupflags.Open(ctx, opts.Factory, target.Request{Flags: opts.Target})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer t.Close()
 	now := time.Now()
 	if opts.Factory.Now != nil {
 		now = opts.Factory.Now()
 	}
-	rep, err := backup.Prune(ctx, backup.PruneOptions{Store: st, Policy: opts.Policy, Now: now, DryRun: opts.DryRun})
+	rep, err := backup.Prune(ctx, backup.PruneOptions{Store: t.Store, Policy: opts.Policy, Now: now, DryRun: opts.DryRun})
 	if rep != nil {
 		if verr := views.BackupPrune(opts.IO.Out, opts.Output, rep); verr != nil && err == nil {
 			err = verr

@@ -9,10 +9,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/plinth-dev/plinth/internal/backup"
-	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/target"
+	"github.com/plinth-dev/plinth/internal/backup/target"
+	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/backupflags"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
-	"github.com/plinth-dev/plinth/internal/mysqlx"
 	"github.com/plinth-dev/plinth/internal/views"
 )
 
@@ -55,6 +55,9 @@ replayed up to it (mariadb-binlog | mariadb, as WAL-G does).`,
 			if err := cmdutil.ValidateOutput(opts.Output); err != nil {
 				return err
 			}
+			if err := backupflags.Validate(opts.Target); err != nil {
+				return err
+			}
 			pitr := opts.ToTime != "" || opts.ToGTID != ""
 			switch {
 			case opts.ToTime != "" && opts.ToGTID != "":
@@ -81,7 +84,7 @@ replayed up to it (mariadb-binlog | mariadb, as WAL-G does).`,
 			if opts.Workers < 1 || opts.Workers > 64 {
 				return cmdutil.FlagErrorf("--workers: want 1..64, got %d", opts.Workers)
 			}
-			if _, err := target.ParseRename(opts.Rename); err != nil {
+			if _, err := backupflags.ParseRename(opts.Rename); err != nil {
 				return err
 			}
 			if opts.Definer != "keep" && opts.Definer != "current" {
@@ -94,8 +97,8 @@ replayed up to it (mariadb-binlog | mariadb, as WAL-G does).`,
 			return restoreRun(opts)
 		},
 	}
-	target.AddStoreFlags(cmd, &opts.Target)
-	target.AddDBFlags(cmd, &opts.Target, "database server to restore into")
+	backupflags.AddStoreFlags(cmd, &opts.Target)
+	backupflags.AddDBFlags(cmd, &opts.Target, "database server to restore into")
 	cmd.Flags().StringVarP(&opts.Identity, "identity", "i", "", "age identity file (env "+target.EnvIdentity+")")
 	cmd.Flags().StringArrayVar(&opts.Rename, "rename", nil, "restore database OLD as NEW (OLD=NEW, repeatable)")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace the backed-up tables in a non-empty target")
@@ -110,39 +113,31 @@ replayed up to it (mariadb-binlog | mariadb, as WAL-G does).`,
 }
 
 func restoreRun(opts *RestoreOptions) error {
-	ctx := target.Context(opts.Ctx)
-	rename, _ := target.ParseRename(opts.Rename) // validated with the flags
+	ctx := backupflags.Context(opts.Ctx)
+	rename, _ := backupflags.ParseRename(opts.Rename) // validated with the flags
 	id := opts.ID
 	if id == "" {
 		id = "latest" // a point-in-time restore picks its backup; this opens the store and the identities
 	}
-	b, err := target.OpenBackup(ctx, opts.Factory, opts.Target, true, opts.Identity, id)
+	t, err := backupflags.Open(ctx, opts.Factory, target.Request{Flags: opts.Target, DB: true, IdentityFile: opts.Identity, ID: id})
 	if err != nil {
 		return err
 	}
-	defer b.Store.Close()
-	res := b.Resolved
-	db, err := mysqlx.Open(res.DSN)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	ro := backup.RestoreOptions{Store: b.Store, ID: b.ID, Identities: b.Identities, Target: db, Rename: rename,
-		Force: opts.Force, Workers: opts.Workers, SkipBinlog: opts.SkipBinlog, DefinerCurrent: opts.Definer == "current", Log: target.Logger(opts.IO.ErrOut, opts.Quiet)}
+	defer t.Close()
+	ro := backup.RestoreOptions{Store: t.Store, ID: t.ID, Identities: t.Identities, Target: t.DB, Rename: rename,
+		Force: opts.Force, Workers: opts.Workers, SkipBinlog: opts.SkipBinlog, DefinerCurrent: opts.Definer == "current", Log: backupflags.Logger(opts.IO.ErrOut, opts.Quiet)}
 	if opts.ToTime != "" || opts.ToGTID != "" {
 		to, _ := parseTime(opts.ToTime) // validated with the flags
 		prep, err := backup.RestoreToPoint(ctx, backup.PITROptions{Restore: ro, ToTime: to, ToGTID: opts.ToGTID,
-			Replay: func(ctx context.Context, files []string, o mysqlx.ReplayOptions) error {
-				return mysqlx.ReplayBinlog(ctx, res.DSN, files, o)
-			}})
+			Replay: t.Replay})
 		if err != nil {
-			return fmt.Errorf("backup restore into %s: %w", mysqlx.Redact(res.DSN), err)
+			return fmt.Errorf("backup restore into %s: %w", t.Address(), err)
 		}
 		return views.BackupPITR(opts.IO.Out, opts.Output, prep)
 	}
 	rep, err := backup.Restore(ctx, ro)
 	if err != nil {
-		return fmt.Errorf("backup restore into %s: %w", mysqlx.Redact(res.DSN), err)
+		return fmt.Errorf("backup restore into %s: %w", t.Address(), err)
 	}
 	return views.BackupRestore(opts.IO.Out, opts.Output, rep)
 }

@@ -9,10 +9,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/plinth-dev/plinth/internal/backup"
-	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/target"
+	"github.com/plinth-dev/plinth/internal/backup/target"
+	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/backupflags"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
-	"github.com/plinth-dev/plinth/internal/mysqlx"
 	"github.com/plinth-dev/plinth/internal/views"
 )
 
@@ -49,6 +49,9 @@ is written last: a backup interrupted at any point is never listed as restorable
 			if err := cmdutil.ValidateOutput(opts.Output); err != nil {
 				return err
 			}
+			if err := backupflags.Validate(opts.Target); err != nil {
+				return err
+			}
 			if len(opts.Recipients) == 0 && opts.RecipientsFile == "" {
 				return cmdutil.FlagErrorf("at least one --recipient or a --recipients-file is required")
 			}
@@ -68,9 +71,9 @@ is written last: a backup interrupted at any point is never listed as restorable
 			return runRun(opts)
 		},
 	}
-	target.AddStoreFlags(cmd, &opts.Target)
-	target.AddDBFlags(cmd, &opts.Target, "database to back up")
-	target.AddRecipientFlags(cmd, &opts.Recipients, &opts.RecipientsFile)
+	backupflags.AddStoreFlags(cmd, &opts.Target)
+	backupflags.AddDBFlags(cmd, &opts.Target, "database to back up")
+	backupflags.AddRecipientFlags(cmd, &opts.Recipients, &opts.RecipientsFile)
 	cmd.Flags().StringArrayVarP(&opts.Databases, "database", "d", nil, "database to include (repeatable; default: all non-system databases)")
 	cmd.Flags().IntVarP(&opts.Workers, "workers", "j", 4, "parallel table streams sharing the snapshot")
 	cmd.Flags().IntVar(&opts.PartSizeMiB, "part-size-mib", 64, "uncompressed MiB per data object")
@@ -90,21 +93,16 @@ func level(s string) (backup.Level, error) {
 }
 
 func runRun(opts *RunOptions) error {
-	ctx := target.Context(opts.Ctx)
-	rcpt, err := target.Recipients(opts.Recipients, opts.RecipientsFile)
+	ctx := backupflags.Context(opts.Ctx)
+	rcpt, err := backupflags.Recipients(opts.Recipients, opts.RecipientsFile)
 	if err != nil {
 		return err
 	}
-	res, st, err := target.Open(ctx, opts.Factory, opts.Target, true)
+	t, err := backupflags.Open(ctx, opts.Factory, target.Request{Flags: opts.Target, DB: true})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	db, err := mysqlx.Open(res.DSN)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	defer t.Close()
 	lvl, _ := level(opts.Level)
 	now := time.Now
 	if opts.Factory.Now != nil {
@@ -113,12 +111,12 @@ func runRun(opts *RunOptions) error {
 	start := time.Now()
 	notes := &backup.RunNotes{}
 	m, err := backup.Run(ctx, backup.RunOptions{
-		DB: db, Address: mysqlx.Redact(res.DSN), Store: st, Recipients: rcpt, Databases: opts.Databases,
+		DB: t.DB, Address: t.Address(), Store: t.Store, Recipients: rcpt, Databases: opts.Databases,
 		Workers: opts.Workers, PartSize: int64(opts.PartSizeMiB) << 20, ChunkRows: opts.ChunkRows, Level: lvl, Tool: opts.Tool, Now: now,
-		Log: target.Logger(opts.IO.ErrOut, opts.Quiet), Notes: notes,
+		Log: backupflags.Logger(opts.IO.ErrOut, opts.Quiet), Notes: notes,
 	})
 	if err != nil {
 		return fmt.Errorf("backup run: %w", err)
 	}
-	return views.BackupRun(opts.IO.Out, opts.Output, views.BackupRunResult{Store: st.String(), Manifest: m, Notes: notes, Duration: time.Since(start)})
+	return views.BackupRun(opts.IO.Out, opts.Output, views.BackupRunResult{Store: t.Store.String(), Manifest: m, Notes: notes, Duration: time.Since(start)})
 }

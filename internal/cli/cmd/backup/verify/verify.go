@@ -8,10 +8,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/plinth-dev/plinth/internal/backup"
-	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/target"
+	"github.com/plinth-dev/plinth/internal/backup/target"
+	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/backupflags"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
-	"github.com/plinth-dev/plinth/internal/mysqlx"
 	"github.com/plinth-dev/plinth/internal/views"
 )
 
@@ -45,6 +45,9 @@ func NewCmdVerify(f *cmdutil.Factory, runF func(*VerifyOptions) error) *cobra.Co
 			if err := cmdutil.ValidateOutput(opts.Output); err != nil {
 				return err
 			}
+			if err := backupflags.Validate(opts.Target); err != nil {
+				return err
+			}
 			opts.ID = args[0]
 			if opts.Identity == "" {
 				opts.Identity = f.Getenv(target.EnvIdentity)
@@ -52,7 +55,7 @@ func NewCmdVerify(f *cmdutil.Factory, runF func(*VerifyOptions) error) *cobra.Co
 			if opts.Identity == "" {
 				return cmdutil.FlagErrorf("--identity FILE (an age identity holding the private key) is required")
 			}
-			if _, err := target.ParseRename(opts.Rename); err != nil {
+			if _, err := backupflags.ParseRename(opts.Rename); err != nil {
 				return err
 			}
 			opts.Ctx, opts.Tool = cmd.Context(), cmd.Root().Version
@@ -62,7 +65,7 @@ func NewCmdVerify(f *cmdutil.Factory, runF func(*VerifyOptions) error) *cobra.Co
 			return verifyRun(opts)
 		},
 	}
-	target.AddStoreFlags(cmd, &opts.Target)
+	backupflags.AddStoreFlags(cmd, &opts.Target)
 	cmd.Flags().StringVarP(&opts.Identity, "identity", "i", "", "age identity file (env "+target.EnvIdentity+")")
 	cmd.Flags().StringVar(&opts.RestoreInto, "restore-into", "", "DSN of a scratch server: restore there and compare every table")
 	cmd.Flags().StringArrayVar(&opts.Rename, "rename", nil, "restore database OLD as NEW in scratch (OLD=NEW, repeatable)")
@@ -75,22 +78,18 @@ func NewCmdVerify(f *cmdutil.Factory, runF func(*VerifyOptions) error) *cobra.Co
 }
 
 func verifyRun(opts *VerifyOptions) error {
-	ctx := target.Context(opts.Ctx)
-	rename, _ := target.ParseRename(opts.Rename) // validated with the flags
-	b, err := target.OpenBackup(ctx, opts.Factory, opts.Target, false, opts.Identity, opts.ID)
+	ctx := backupflags.Context(opts.Ctx)
+	rename, _ := backupflags.ParseRename(opts.Rename) // validated with the flags
+	t, err := backupflags.Open(ctx, opts.Factory, target.Request{Flags: opts.Target, IdentityFile: opts.Identity, ID: opts.ID,
+		ScratchDSN: opts.RestoreInto})
 	if err != nil {
 		return err
 	}
-	defer b.Store.Close()
-	vo := backup.VerifyOptions{Store: b.Store, ID: b.ID, Identities: b.Identities, Workers: opts.Workers, Rename: rename, Force: opts.Force,
-		Mark: !opts.NoMark, Tool: opts.Tool, Now: opts.Factory.Now, Log: target.Logger(opts.IO.ErrOut, opts.Quiet)}
-	if opts.RestoreInto != "" {
-		db, err := mysqlx.Open(opts.RestoreInto)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		vo.RestoreInto = db
+	defer t.Close()
+	vo := backup.VerifyOptions{Store: t.Store, ID: t.ID, Identities: t.Identities, Workers: opts.Workers, Rename: rename, Force: opts.Force,
+		Mark: !opts.NoMark, Tool: opts.Tool, Now: opts.Factory.Now, Log: backupflags.Logger(opts.IO.ErrOut, opts.Quiet)}
+	if t.Scratch != nil {
+		vo.RestoreInto = t.Scratch
 	}
 	rep, err := backup.Verify(ctx, vo)
 	if rep != nil {

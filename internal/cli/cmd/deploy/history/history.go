@@ -10,16 +10,17 @@ import (
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/deploy"
+	"github.com/plinth-dev/plinth/internal/rollout"
 	"github.com/plinth-dev/plinth/internal/views"
 )
 
 // HistoryOptions are the inputs of `plinth deploy history`.
 type HistoryOptions struct {
-	IO    *iostreams.IOStreams
-	Load  func(context.Context, *shared.Flags) (*shared.Env, error)
-	Flags shared.Flags
-	Limit int
-	Tier  string
+	IO      *iostreams.IOStreams
+	Connect rollout.Connector
+	Flags   shared.Flags
+	Limit   int
+	Tier    string
 }
 
 // NewCmdHistory builds `plinth deploy history`.
@@ -36,7 +37,7 @@ func NewCmdHistory(f *cmdutil.Factory, runF func(context.Context, *HistoryOption
 			if opts.Limit < 1 {
 				return cmdutil.FlagErrorf("-n: want >= 1")
 			}
-			shared.Defaults(f, nil, &opts.Load, nil)
+			shared.Defaults(f, nil, &opts.Connect)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -50,9 +51,9 @@ func NewCmdHistory(f *cmdutil.Factory, runF func(context.Context, *HistoryOption
 }
 
 func historyRun(ctx context.Context, opts *HistoryOptions) error {
-	env, err := opts.Load(ctx, &opts.Flags)
+	env, err := opts.Connect(ctx, opts.Flags.Request)
 	if err != nil {
-		return err
+		return cmdutil.Coded(err)
 	}
 	defer env.Close()
 	// The log holds every stack: read more than asked, then filter.

@@ -27,7 +27,7 @@ func TestHistoryFiltersStackAndTier(t *testing.T) {
 		}
 	}
 	io, _, out, _ := iostreams.Test()
-	opts := &HistoryOptions{IO: io, Load: env.Load(), Limit: 10}
+	opts := &HistoryOptions{IO: io, Connect: env.Connect(), Limit: 10}
 	opts.Flags.Stack = "staging"
 	if err := historyRun(ctx, opts); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/deploy"
+	"github.com/plinth-dev/plinth/internal/rollout"
 	"github.com/plinth-dev/plinth/internal/views"
 )
 
@@ -19,7 +20,7 @@ type LockOptions struct {
 	IO      *iostreams.IOStreams
 	Now     func() time.Time
 	Holder  string
-	Load    func(context.Context, *shared.Flags) (*shared.Env, error)
+	Connect rollout.Connector
 	Flags   shared.Flags
 	Release bool
 	Message string
@@ -46,7 +47,7 @@ func NewCmdLock(f *cmdutil.Factory, runF func(context.Context, *LockOptions) err
 				if err := opts.Flags.Validate(); err != nil {
 					return err
 				}
-				shared.Defaults(f, &opts.Holder, &opts.Load, nil)
+				shared.Defaults(f, &opts.Holder, &opts.Connect)
 				if runF != nil {
 					return runF(cmd.Context(), opts)
 				}
@@ -63,9 +64,9 @@ func NewCmdLock(f *cmdutil.Factory, runF func(context.Context, *LockOptions) err
 }
 
 func lockRun(ctx context.Context, opts *LockOptions) error {
-	env, err := opts.Load(ctx, &opts.Flags)
+	env, err := opts.Connect(ctx, opts.Flags.Request)
 	if err != nil {
-		return err
+		return cmdutil.Coded(err)
 	}
 	defer env.Close()
 	jsonOut := opts.Flags.Output == cmdutil.OutputJSON

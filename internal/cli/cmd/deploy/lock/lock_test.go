@@ -21,7 +21,7 @@ func TestLockStatusAndRelease(t *testing.T) {
 		io, _, out, _ := iostreams.Test()
 		f := &cmdutil.Factory{IOStreams: io, Now: time.Now, Getenv: func(string) string { return "" }}
 		cmd := NewCmdLock(f, func(ctx context.Context, o *LockOptions) error {
-			o.Load = env.Load()
+			o.Connect = env.Connect()
 			return lockRun(ctx, o)
 		})
 		cmd.SetArgs(append([]string{verb, "--stack", "staging"}, args...))

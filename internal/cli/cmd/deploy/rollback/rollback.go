@@ -11,6 +11,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/deploy"
+	"github.com/plinth-dev/plinth/internal/rollout"
 	"github.com/plinth-dev/plinth/internal/views"
 )
 
@@ -19,8 +20,7 @@ type RollbackOptions struct {
 	IO      *iostreams.IOStreams
 	Now     func() time.Time
 	Holder  string
-	Load    func(context.Context, *shared.Flags) (*shared.Env, error)
-	Drainer func(context.Context, *shared.Env, string) (deploy.Drainer, error)
+	Connect rollout.Connector
 
 	Flags   shared.Flags
 	Tier    string
@@ -49,7 +49,7 @@ than the current one, or --to VERSION. Incomplete releases (interrupted deploys)
 					return cmdutil.FlagErrorf("--to: %v", err)
 				}
 			}
-			shared.Defaults(f, &opts.Holder, &opts.Load, &opts.Drainer)
+			shared.Defaults(f, &opts.Holder, &opts.Connect)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -64,34 +64,19 @@ than the current one, or --to VERSION. Incomplete releases (interrupted deploys)
 }
 
 func rollbackRun(ctx context.Context, opts *RollbackOptions) error {
-	env, err := opts.Load(ctx, &opts.Flags)
+	conn, err := opts.Connect(ctx, opts.Flags.Request)
 	if err != nil {
-		return err
+		return cmdutil.Coded(err)
 	}
-	defer env.Close()
-	tier, err := env.Inventory.Tier(opts.Tier)
-	if err != nil {
-		return cmdutil.FlagErrorf("--tier: %v", err)
-	}
-	target, err := deploy.FindRollbackTarget(ctx, env.Runner, tier.Hosts, opts.To)
-	if err != nil {
-		return err
-	}
-	cfg := env.Config.Tier(opts.Tier)
-	dr, err := opts.Drainer(ctx, env, opts.Tier)
-	if err != nil {
-		return err
-	}
-	p, err := deploy.RollbackPlan(env.Inventory, opts.Tier, cfg, target, dr != nil)
-	if err != nil {
-		return err
-	}
+	defer conn.Close()
 	jsonOut := opts.Flags.Output == cmdutil.OutputJSON
 	view := views.NewDeployView(opts.IO.Out, jsonOut, false)
-	exec := &deploy.Executor{Runner: env.Runner, Drainer: dr, Emit: view.Event, Now: opts.Now, StepTimeout: env.StepTimeout, Parallel: env.Parallel}
-	s := &deploy.Session{State: env.State, Exec: exec, Holder: opts.Holder, Message: opts.Message, Action: "rollback", Now: opts.Now}
-	outs, runErr := s.Run(ctx, []*deploy.Plan{p})
-	if err := views.RenderDeployResults(opts.IO.Out, jsonOut, []views.DeployResult{views.SummarizeDeploy("rollback", p, outs, runErr)}); err != nil {
+	res, runErr := rollout.Rollback(ctx, conn, rollout.RollbackRequest{Tier: opts.Tier, To: opts.To, Holder: opts.Holder,
+		Message: opts.Message, Now: opts.Now, Emit: view.Event})
+	if res == nil {
+		return cmdutil.Coded(runErr)
+	}
+	if err := views.RenderDeployResults(opts.IO.Out, jsonOut, []views.DeployResult{views.SummarizeDeploy("rollback", res.Plan, res.Outcomes, runErr)}); err != nil {
 		return err
 	}
 	return cmdutil.Coded(runErr)

@@ -61,7 +61,7 @@ func TestRollbackToPreviousCompleteRelease(t *testing.T) {
 		}
 	}
 	io, _, out, _ := iostreams.Test()
-	opts := &RollbackOptions{IO: io, Now: time.Now, Holder: "tester", Load: env.Load(), Drainer: sharedtest.NoDrainer, Tier: "app"}
+	opts := &RollbackOptions{IO: io, Now: time.Now, Holder: "tester", Connect: env.Connect(), Tier: "app"}
 	if err := rollbackRun(context.Background(), opts); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}

@@ -2,16 +2,7 @@
 package run
 
 import (
-	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"slices"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,34 +10,24 @@ import (
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/deploy"
-	"github.com/plinth-dev/plinth/internal/deploy/s3store"
+	"github.com/plinth-dev/plinth/internal/rollout"
 	"github.com/plinth-dev/plinth/internal/views"
 )
 
 // RunOptions are the inputs of `plinth deploy`.
 type RunOptions struct {
-	IO     *iostreams.IOStreams
-	Now    func() time.Time
-	Holder string
-	// Load builds the environment (tests inject fakes).
-	Load func(context.Context, *shared.Flags) (*shared.Env, error)
-	// Drainer builds the load balancer drainer of a tier (nil: none).
-	Drainer func(context.Context, *shared.Env, string) (deploy.Drainer, error)
-
-	Flags    shared.Flags
-	Tier     string
-	AllTiers bool
-	Artifact string
-	Version  string
-	Batch    string
-	Staging  string
-	Message  string
-	DryRun   bool
+	IO *iostreams.IOStreams
+	// Connect connects to the stack (tests inject fakes).
+	Connect rollout.Connector
+	Flags   shared.Flags
+	// DeployRequest is the rollout the flags ask for (its Emit is the view's).
+	rollout.DeployRequest
+	DryRun bool
 }
 
 // NewCmdRun builds `plinth deploy`. runF replaces the run function in tests.
 func NewCmdRun(f *cmdutil.Factory, runF func(context.Context, *RunOptions) error) *cobra.Command {
-	opts := &RunOptions{IO: f.IOStreams, Now: f.Now}
+	opts := &RunOptions{IO: f.IOStreams, DeployRequest: rollout.DeployRequest{Now: f.Now}}
 	cmd := &cobra.Command{
 		Use:   "deploy --stack S (--tier T | --all-tiers) --artifact PATH --version V",
 		Short: "Roll a binary out to a tier's hosts over SSH, batch by batch, with zero downtime",
@@ -79,7 +60,7 @@ Exit codes: 0 deployed, 1 failed (the error names the host), 2 bad flags, 3 inva
 			if opts.Artifact == "" && !opts.AllTiers {
 				return cmdutil.FlagErrorf("--artifact is required")
 			}
-			shared.Defaults(f, &opts.Holder, &opts.Load, &opts.Drainer)
+			shared.Defaults(f, &opts.Holder, &opts.Connect)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -99,74 +80,18 @@ Exit codes: 0 deployed, 1 failed (the error names the host), 2 bad flags, 3 inva
 }
 
 func runRun(ctx context.Context, opts *RunOptions) error {
-	env, err := opts.Load(ctx, &opts.Flags)
+	conn, err := opts.Connect(ctx, opts.Flags.Request)
 	if err != nil {
-		return err
+		return cmdutil.Coded(err)
 	}
-	defer env.Close()
-	tiers := []string{opts.Tier}
-	if opts.AllTiers {
-		tiers = env.Config.Order
-		if len(tiers) == 0 {
-			tiers = env.Inventory.TierNames()
-		}
-	}
-	now := opts.Now
-	if now == nil {
-		now = time.Now
-	}
+	defer conn.Close()
 	jsonOut := opts.Flags.Output == cmdutil.OutputJSON
-	var plans []*deploy.Plan
-	drainers := map[string]deploy.Drainer{}
-	releases := map[string]deploy.Release{}
-	for _, tier := range tiers {
-		t, err := env.Inventory.Tier(tier)
-		if err != nil {
-			return cmdutil.FlagErrorf("--tier: %v", err)
-		}
-		if opts.AllTiers && len(t.Hosts) == 0 {
-			continue
-		}
-		cfg := env.Config.Tier(tier)
-		if opts.Batch != "" {
-			cfg.Batch = opts.Batch
-		}
-		artifact := opts.Artifact
-		if opts.AllTiers && cfg.Artifact != "" {
-			artifact = cfg.Artifact
-		}
-		if artifact == "" {
-			return cmdutil.FlagErrorf("tier %s: no artifact: pass --artifact or set tiers.%s.artifact in the deploy config", tier, tier)
-		}
-		rel, ok := releases[artifact]
-		if !ok {
-			rel, err = describe(artifact, opts.Version, now())
-			if err != nil {
-				return err
-			}
-			releases[artifact] = rel
-		}
-		var dr deploy.Drainer
-		if opts.Drainer != nil {
-			if dr, err = opts.Drainer(ctx, env, tier); err != nil {
-				return err
-			}
-		}
-		drainers[tier] = dr
-		staging, err := deploy.ChooseStaging(cmp.Or(opts.Staging, env.Config.Staging), len(t.Hosts), env.Config.Store != nil)
-		if err != nil {
-			return cmdutil.WithExitCode(cmdutil.ExitConfigInvalid, err)
-		}
-		p, err := deploy.NewPlan(deploy.PlanInput{Inventory: env.Inventory, Tier: tier, Release: rel, Config: cfg, Drain: dr != nil, Staging: staging})
-		if err != nil {
-			return cmdutil.WithExitCode(cmdutil.ExitConfigInvalid, err)
-		}
-		plans = append(plans, p)
-	}
-	if len(plans) == 0 {
-		return errors.New("nothing to deploy: no tier has hosts")
-	}
+	req := opts.DeployRequest
 	if opts.DryRun {
+		plans, err := rollout.Plan(ctx, conn, req)
+		if err != nil {
+			return cmdutil.Coded(err)
+		}
 		for _, p := range plans {
 			if err := views.RenderPlan(opts.IO.Out, jsonOut, p); err != nil {
 				return err
@@ -174,47 +99,22 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		}
 		return nil
 	}
-	var store deploy.ArtifactStore
-	if env.Config.Store != nil && slices.ContainsFunc(plans, func(p *deploy.Plan) bool { return p.Staging == deploy.StagingPull }) {
-		if store, err = s3store.Open(ctx, *env.Config.Store); err != nil {
-			return cmdutil.WithExitCode(cmdutil.ExitConfigInvalid, err)
-		}
-	}
 	view := views.NewDeployView(opts.IO.Out, jsonOut, opts.IO.ProgressEnabled())
-	var results []views.DeployResult
-	var firstErr error
-	// One session per tier: each holds the stack lock only while it runs, and each is audited.
-	for _, p := range plans {
-		exec := &deploy.Executor{Runner: env.Runner, Drainer: drainers[p.Tier], Emit: view.Event, Now: now, StepTimeout: env.StepTimeout, Parallel: env.Parallel, Store: store}
-		s := &deploy.Session{State: env.State, Exec: exec, Holder: opts.Holder, Message: opts.Message, Action: "deploy", Now: now}
-		outs, err := s.Run(ctx, []*deploy.Plan{p})
-		results = append(results, views.SummarizeDeploy("deploy", p, outs, err))
-		if err != nil {
-			firstErr = err
-			break
+	req.Emit = view.Event
+	tiers, runErr := rollout.Deploy(ctx, conn, req)
+	if tiers == nil {
+		return cmdutil.Coded(runErr)
+	}
+	results := make([]views.DeployResult, 0, len(tiers))
+	for _, t := range tiers {
+		r := views.SummarizeDeploy("deploy", t.Plan, t.Outcomes, t.Err)
+		if t.Unchanged {
+			r.Result = "unchanged (every host runs it)"
 		}
+		results = append(results, r)
 	}
 	if err := views.RenderDeployResults(opts.IO.Out, jsonOut, results); err != nil {
 		return err
 	}
-	return cmdutil.Coded(firstErr)
-}
-
-// describe hashes the artifact.
-func describe(path, version string, now time.Time) (deploy.Release, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return deploy.Release{}, cmdutil.FlagErrorf("--artifact: %v", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		return deploy.Release{}, cmdutil.FlagErrorf("--artifact %s: not a regular file", path)
-	}
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return deploy.Release{}, fmt.Errorf("artifact %s: %w", path, err)
-	}
-	return deploy.Release{Version: version, Artifact: path, SHA256: hex.EncodeToString(h.Sum(nil)), Size: n, CreatedAt: now}, nil
+	return cmdutil.Coded(runErr)
 }

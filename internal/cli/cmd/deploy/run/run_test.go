@@ -17,6 +17,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
 	"github.com/plinth-dev/plinth/internal/deploy"
 	"github.com/plinth-dev/plinth/internal/deploy/deploytest"
+	"github.com/plinth-dev/plinth/internal/rollout"
 )
 
 func factory() (*cmdutil.Factory, *bytes.Buffer) {
@@ -41,6 +42,8 @@ func TestFlags(t *testing.T) {
 		{[]string{"--stack", "s", "--tier", "app", "--artifact", "a", "--version", "v1", "--upload-window", "0"}, ""},
 		{[]string{"--stack", "s", "--tier", "app", "--artifact", "a", "--version", "v1", "--upload-window", "-1"}, "--upload-window"},
 		{[]string{"--stack", "s", "--tier", "app", "--artifact", "a", "--version", "v1", "--compress", "lz4"}, "--compress"},
+		{[]string{"--stack", "s", "--tier", "app", "--artifact", "a", "--version", "v1", "--cloud", "local"}, ""},
+		{[]string{"--stack", "s", "--tier", "app", "--artifact", "a", "--version", "v1", "--cloud", "gcp"}, "--cloud: want aws or local"},
 	}
 	for _, c := range cases {
 		f, _ := factory()
@@ -66,8 +69,8 @@ func TestFlags(t *testing.T) {
 func newOpts(t *testing.T, env *sharedtest.Env, artifact, version string) (*RunOptions, *bytes.Buffer) {
 	t.Helper()
 	io, _, out, _ := iostreams.Test()
-	return &RunOptions{IO: io, Now: time.Now, Holder: "tester@ci", Load: env.Load(), Drainer: sharedtest.NoDrainer,
-		Tier: "app", Artifact: artifact, Version: version, Message: "test deploy"}, out
+	return &RunOptions{IO: io, Connect: env.Connect(), DeployRequest: rollout.DeployRequest{Now: time.Now, Holder: "tester@ci",
+		Tier: "app", Artifact: artifact, Version: version, Message: "test deploy"}}, out
 }
 
 func TestDeployHumanAndJSON(t *testing.T) {

@@ -5,7 +5,6 @@ package check
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
@@ -61,7 +60,7 @@ func checkRun(opts *CheckOptions) error {
 	}
 	vs := policyeval.Check(res)
 	report := views.NewPolicyReport(opts.Stack, len(rules.All()), len(res.Resources), vs)
-	if err := views.Render(opts.IO.Out, opts.Output, report, func(w io.Writer) error { return views.PolicyHuman(w, report) }); err != nil {
+	if err := views.PolicyCheck(opts.IO.Out, opts.Output, report); err != nil {
 		return err
 	}
 	if report.Mandatory > 0 {

@@ -1,4 +1,4 @@
-// Package sharedtest builds deploy environments for command tests: n "hosts" that are directories on this
+// Package sharedtest builds deploy connections for command tests: n "hosts" that are directories on this
 // machine, run by deploy/local, serving the real test app on their own ports.
 package sharedtest
 
@@ -8,22 +8,22 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/plinth-dev/plinth/internal/cli/cmd/deploy/shared"
 	"github.com/plinth-dev/plinth/internal/deploy"
 	"github.com/plinth-dev/plinth/internal/deploy/deploytest"
 	"github.com/plinth-dev/plinth/internal/deploy/local"
 	"github.com/plinth-dev/plinth/internal/inventory"
+	"github.com/plinth-dev/plinth/internal/rollout"
 	"github.com/plinth-dev/plinth/internal/sshx/sshdtest"
 )
 
-// Env is a local deploy environment.
+// Env is a local deploy connection.
 type Env struct {
-	*shared.Env
+	*rollout.Conn
 	Ports []int
 	Roots []string
 }
 
-// New builds an environment of n app hosts with the test service config.
+// New builds a connection to n app hosts with the test service config and no load balancer.
 func New(t *testing.T, n int) *Env {
 	t.Helper()
 	dir := t.TempDir()
@@ -41,16 +41,13 @@ func New(t *testing.T, n int) *Env {
 		t.Fatal(err)
 	}
 	cfg := &deploy.Config{Tiers: map[string]deploy.TierConfig{"app": deploytest.TierConfig()}}
-	e.Env = &shared.Env{Inventory: inv, Config: cfg, Runner: local.Runner{},
+	e.Conn = &rollout.Conn{Inventory: inv, Config: cfg, Runner: local.Runner{},
 		State: deploy.State{Runner: local.Runner{}, Host: inventory.Host{Name: "localhost"}, Dir: filepath.Join(dir, "state")},
 		Close: func() {}}
 	return e
 }
 
-// Load returns a loader for command options.
-func (e *Env) Load() func(context.Context, *shared.Flags) (*shared.Env, error) {
-	return func(context.Context, *shared.Flags) (*shared.Env, error) { return e.Env, nil }
+// Connect returns a connector for command options.
+func (e *Env) Connect() rollout.Connector {
+	return func(context.Context, rollout.Request) (*rollout.Conn, error) { return e.Conn, nil }
 }
-
-// NoDrainer is a drainer factory for tiers without a load balancer.
-func NoDrainer(context.Context, *shared.Env, string) (deploy.Drainer, error) { return nil, nil }

@@ -1,4 +1,4 @@
-package target
+package backupflags
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/plinth-dev/plinth/internal/backup"
+	"github.com/plinth-dev/plinth/internal/backup/target"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 )
 
@@ -27,18 +28,19 @@ func CompleteIDs(f *cmdutil.Factory) cobra.CompletionFunc {
 		if strings.HasPrefix("latest", toComplete) {
 			out = append(out, cobra.CompletionWithDesc("latest", "the newest restorable backup"))
 		}
-		var fl Flags
-		fl.Stack, _ = cmd.Flags().GetString("stack")
-		fl.Store, _ = cmd.Flags().GetString("store")
+		var req target.Request
+		req.Stack, _ = cmd.Flags().GetString("stack")
+		req.Cloud, _ = cmd.Flags().GetString("cloud")
+		req.Store, _ = cmd.Flags().GetString("store")
 		ctx, cancel := context.WithTimeout(Context(cmd.Context()), completeTimeout)
 		defer cancel()
-		_, st, err := Open(ctx, f, fl, false)
+		t, err := f.BackupTargets().Open(ctx, req)
 		if err != nil {
 			cobra.CompDebugln("backup IDs: "+err.Error(), true)
 			return out, directive
 		}
-		defer st.Close()
-		entries, err := backup.List(ctx, st)
+		defer t.Close()
+		entries, err := backup.List(ctx, t.Store)
 		if err != nil {
 			cobra.CompDebugln("backup IDs: "+err.Error(), true)
 			return out, directive
