@@ -28,7 +28,7 @@ preview: build
 # unchanged, 0 bytes). As root the local cloud is live (hosts, firewall, HTTPS load balancer on 127.0.0.1);
 # elsewhere `up` says why in one line, keeps the bookkeeping cloud, and the deploy is skipped.
 run: build bin/pulumi
-	PLINTH_LOCAL_LIVE=1 $(BIN)/plinth up --stack staging --cloud local
+	$(BIN)/plinth up --stack staging --cloud local
 	@url=$$($(BIN)/plinth local status --stack staging | awk '$$1 == "url:" {print $$2}'); \
 	if [ -z "$$url" ] || [ "$$url" = "-" ]; then echo "The local cloud is not live here: nothing to deploy to (see the note above)."; exit 0; fi; \
 	$(GO) build -trimpath -ldflags '-X main.version=$(VERSION)' -o $(BIN)/webservice ./examples/webservice && \
@@ -39,9 +39,9 @@ run: build bin/pulumi
 	echo "  curl --cacert $$ca $$url/health" && \
 	echo "Next:" && \
 	echo "  $(BIN)/plinth deploy --stack staging --tier app --artifact $(BIN)/webservice --version V   (after: $(GO) build -ldflags '-X main.version=V' -o $(BIN)/webservice ./examples/webservice)" && \
-	echo "  $(BIN)/plinth backup run --stack staging" && \
+	echo "  $(BIN)/plinth backup grant --stack staging; $(BIN)/plinth backup keygen --out restore.key; $(BIN)/plinth backup run --stack staging -r <the age1... key keygen printed>" && \
 	echo "  $(BIN)/plinth local status -o json" && \
-	echo "  PLINTH_LOCAL_LIVE=1 $(BIN)/plinth destroy --stack staging --cloud local --yes   (stops every live process)"
+	echo "  $(BIN)/plinth destroy --stack staging --cloud local --yes   (stops every live process)"
 
 test-deps:
 	./scripts/install-test-deps.sh

@@ -165,6 +165,7 @@ func TestPipelineAgainstLocalCloud(t *testing.T) {
 	env := []string{
 		"PATH=" + tools + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 		"PLINTH_HOME=" + home, "PLINTH_PROJECT_DIR=" + project, "PLINTH_CLOUD=local", "PLINTH_PULUMI=" + pulumi,
+		"PLINTH_LOCAL_LIVE=0", // the records only: make test runs as root, where the live cloud is on by default
 		"PULUMI_HOME=" + filepath.Join(home, "pulumi-home"), "PULUMI_CONFIG_PASSPHRASE=ci-test",
 		"PLINTH_PLAN_DIR=plans", "GITHUB_STEP_SUMMARY=" + summary,
 		// A throwaway local state: the engine may skip its per-step checkpoints (docs/provisioning.md).

@@ -13,6 +13,8 @@
 set -euo pipefail
 
 PLINTH=${PLINTH:-plinth}
+# A CI job plans and applies; it never runs the live local cloud's hosts (on as root with --cloud local).
+export PLINTH_LOCAL_LIVE=${PLINTH_LOCAL_LIVE:-0}
 PLAN_DIR=${PLINTH_PLAN_DIR:-plans}
 
 # summary prints a line to the job log and, on GitHub, to the run's summary page.

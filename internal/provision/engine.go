@@ -19,7 +19,9 @@ type Engine struct {
 	ws      auto.Workspace
 	stack   auto.Stack
 	cloud   *localcloud.Cloud
-	unlock  func()
+	// liveHooks are the hooks LocalCloudLive attached (Up resumes them: LocalCloudResumer).
+	liveHooks []localcloud.Hook
+	unlock    func()
 	// tags are the stack's tags when opened (nil for a read-only open).
 	tags map[string]string
 }

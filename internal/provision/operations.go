@@ -121,6 +121,9 @@ func (e *Engine) Up(ctx context.Context, uo UpOptions) (Result, error) {
 	if err := e.recordRevision(ctx, out); err != nil {
 		return out, err
 	}
+	if err := e.resumeLive(ctx); err != nil {
+		return out, err
+	}
 	out.Seconds = time.Since(start).Seconds()
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -72,6 +73,7 @@ func (e *Engine) workspace() ([]auto.LocalWorkspaceOption, error) {
 				return nil, err
 			}
 			hooks = append(append([]localcloud.Hook(nil), hooks...), more...)
+			e.liveHooks = more
 		}
 		if e.cloud, err = localcloud.Start(e.opts.LocalCloudDir, hooks...); err != nil {
 			return nil, err
@@ -99,4 +101,22 @@ func (e *Engine) workspace() ([]auto.LocalWorkspaceOption, error) {
 		wsOpts = append(wsOpts, auto.PulumiHome(e.opts.PulumiHome))
 	}
 	return wsOpts, nil
+}
+
+// LocalCloudResumer is a live hook that brings a stack's live parts back after an up: an up that changed
+// nothing the hook saw still finds a stopped platform running again (`plinth local stop`, then `up`).
+type LocalCloudResumer interface {
+	Resume(ctx context.Context, stack string) error
+}
+
+// resumeLive resumes the stack on every live hook that can.
+func (e *Engine) resumeLive(ctx context.Context) error {
+	for _, h := range e.liveHooks {
+		if r, ok := h.(LocalCloudResumer); ok {
+			if err := r.Resume(ctx, e.opts.Stack); err != nil {
+				return fmt.Errorf("stack %s: live local cloud: %w", e.opts.Stack, err)
+			}
+		}
+	}
+	return nil
 }

@@ -10,6 +10,9 @@ type LocalCloud interface {
 	Serve(ctx context.Context, localCloudDir string) error
 	// Status reports what runs; Running is false (and Stacks empty) when no server answers.
 	Status(ctx context.Context) (LocalStatus, error)
+	// Start starts the server unless it runs and brings back every stack that ran live (after Stop), at
+	// the addresses and ports it had; it reports what runs then.
+	Start(ctx context.Context) (LocalStatus, error)
 	// Stop stops every process of the live cloud and waits for the server to exit; false: none was running.
 	Stop(ctx context.Context) (bool, error)
 }

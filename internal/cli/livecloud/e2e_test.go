@@ -26,37 +26,12 @@ import (
 // -o json` lists them with a URL that answers HTTPS (verified with the CA file); `destroy` leaves none of the
 // namespaces or processes it started.
 func TestUpStatusDestroyLive(t *testing.T) {
-	if err := live.Check(); err != nil {
-		t.Fatalf("live cloud unavailable (these tests need root and network namespaces, which make test and CI have): %v", err)
-	}
 	root, err := filepath.Abs("../../..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(t.TempDir(), "plinth")
-	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(root, "cmd", "plinth")).CombinedOutput(); err != nil {
-		t.Fatalf("build plinth: %v\n%s", err, out)
-	}
 	home := t.TempDir()
-	env := append(os.Environ(), "PLINTH_HOME="+home, "PULUMI_HOME="+t.TempDir(), "PLINTH_PULUMI="+localcloudtest.PulumiCLI(t),
-		"PULUMI_CONFIG_PASSPHRASE=live-wire", "PLINTH_PROJECT_DIR="+root, "PLINTH_LOCAL_LIVE=1", "PLINTH_CLOUD=")
-	plinth := func(args ...string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, bin, args...)
-		cmd.Dir, cmd.Env = root, env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("plinth %s: %v\n%s", strings.Join(args, " "), err, tailOf(out))
-		}
-		return string(out)
-	}
-	t.Cleanup(func() {
-		cmd := exec.Command(bin, "local", "stop")
-		cmd.Env = env
-		_ = cmd.Run()
-	})
+	plinth := plinthCLI(t, root, root, home, "PLINTH_LOCAL_LIVE=1")
 	before := namespaces(t)
 
 	plinth("up", "--stack", "staging", "--cloud", "local")
@@ -215,4 +190,39 @@ func testBackupThroughTheCLI(t *testing.T, plinth func(args ...string) string) {
 	}
 	out = plinth("backup", "verify", "latest", "-i", key, "--stack", "staging", "-q")
 	t.Logf("backup verify: %s", strings.TrimSpace(out))
+}
+
+// plinthCLI builds the real plinth binary and returns a runner of it in project with PLINTH_HOME=home, the
+// repository's Pulumi CLI and the environment extra (after os.Environ, less PLINTH_LOCAL_LIVE: the default
+// unless extra sets it); `local stop` runs at cleanup. It fails the test where the live cloud cannot run.
+func plinthCLI(t *testing.T, root, project, home string, extra ...string) func(args ...string) string {
+	t.Helper()
+	if err := live.Check(); err != nil {
+		t.Fatalf("live cloud unavailable (these tests need root and network namespaces, which make test and CI have): %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "plinth")
+	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(root, "cmd", "plinth")).CombinedOutput(); err != nil {
+		t.Fatalf("build plinth: %v\n%s", err, out)
+	}
+	env := append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "PLINTH_LOCAL_LIVE=") }),
+		"PLINTH_HOME="+home, "PULUMI_HOME="+t.TempDir(), "PLINTH_PULUMI="+localcloudtest.PulumiCLI(t),
+		"PULUMI_CONFIG_PASSPHRASE=live-wire", "PLINTH_PROJECT_DIR="+project, "PLINTH_CLOUD=")
+	env = append(env, extra...)
+	t.Cleanup(func() {
+		cmd := exec.Command(bin, "local", "stop")
+		cmd.Env = env
+		_ = cmd.Run()
+	})
+	return func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Dir, cmd.Env = project, env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("plinth %s: %v\n%s", strings.Join(args, " "), err, tailOf(out))
+		}
+		return string(out)
+	}
 }

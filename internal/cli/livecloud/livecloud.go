@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -21,8 +22,10 @@ import (
 	"github.com/plinth-dev/plinth/internal/provision"
 )
 
-// EnvOptIn is the variable that attaches the live cloud to `--cloud local` (1, true or yes). It is opt-in
-// while tests run `up --cloud local` as root: they must not start namespaces.
+// EnvOptIn is the variable that turns the live cloud off for `--cloud local` (0, false, no or off): the
+// live cloud is on by default, and where the machine cannot run it (not root, no namespaces) `--cloud local`
+// says so in one line and keeps the bookkeeping cloud. Tests and CI jobs that run `up --cloud local` as root
+// but must not start namespaces set it to 0.
 const EnvOptIn = "PLINTH_LOCAL_LIVE"
 
 // Cloud is the live cloud of one plinth home: its server's directory and how to start it.
@@ -50,24 +53,38 @@ func New(getenv func(string) string) (*Cloud, error) {
 	return &Cloud{Dir: filepath.Join(home, "live"), Executable: os.Executable, Check: live.Check, StartTimeout: 30 * time.Second}, nil
 }
 
-// Enabled reports whether getenv opts in to the live cloud.
+// Enabled reports whether the live cloud is on: unless getenv sets EnvOptIn to 0, false, no or off.
 func Enabled(getenv func(string) string) bool {
 	switch strings.ToLower(strings.TrimSpace(getenv(EnvOptIn))) {
-	case "1", "true", "yes":
-		return true
+	case "0", "false", "no", "off":
+		return false
 	}
-	return false
+	return true
 }
 
 func (c *Cloud) client() *live.Client { return live.NewClient(live.SocketPath(c.Dir)) }
 func (c *Cloud) pidFile() string      { return filepath.Join(c.Dir, "live.pid") }
 func (c *Cloud) logFile() string      { return filepath.Join(c.Dir, "serve.log") }
+
+// forget removes what a stopped stack kept for a restart: its allocation and its hosts' directories.
+func (c *Cloud) forget(stack string) error {
+	dir := filepath.Join(c.Dir, "stacks", live.StackID(stack))
+	for _, p := range []string{filepath.Join(dir, live.AllocationFile), filepath.Join(dir, "hosts")} {
+		if err := os.RemoveAll(p); err != nil {
+			return fmt.Errorf("live cloud: %w", err)
+		}
+	}
+	return nil
+}
+
+// localCloudDirFile names the local cloud directory the server last ran on.
+func (c *Cloud) localCloudDirFile() string { return filepath.Join(c.Dir, "localcloud-dir") }
 func (c *Cloud) running(ctx context.Context) bool {
 	_, err := c.client().Status(ctx)
 	return err == nil
 }
 
-// Hooks is the Factory's LocalCloudLive: nil unless getenv opts in; where live.Check fails it writes its one
+// Hooks is the Factory's LocalCloudLive: nil when getenv turns the live cloud off; where live.Check fails it writes its one
 // line to errOut and the bookkeeping cloud goes on alone.
 func Hooks(getenv func(string) string, errOut io.Writer) func(string) ([]localcloud.Hook, error) {
 	return func(localCloudDir string) ([]localcloud.Hook, error) {
@@ -99,6 +116,10 @@ func (c *Cloud) Ensure(ctx context.Context, localCloudDir string) error {
 	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
 		return fmt.Errorf("live cloud: %w", err)
 	}
+	// `plinth local start` starts the server again on the same local cloud.
+	if err := os.WriteFile(c.localCloudDirFile(), []byte(localCloudDir+"\n"), 0o600); err != nil {
+		return fmt.Errorf("live cloud: %w", err)
+	}
 	exe, err := c.Executable()
 	if err != nil {
 		return fmt.Errorf("live cloud: plinth executable: %w", err)
@@ -108,6 +129,7 @@ func (c *Cloud) Ensure(ctx context.Context, localCloudDir string) error {
 		return fmt.Errorf("live cloud: %w", err)
 	}
 	defer logf.Close()
+	closeInheritedOnExec()
 	cmd := exec.Command(exe, "local", "serve", "--local-cloud-dir", localCloudDir)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -151,17 +173,53 @@ func (c *Cloud) Serve(ctx context.Context, localCloudDir string) error {
 	return live.RunServer(ctx, live.ServerConfig{Dir: c.Dir, LocalCloudDir: localCloudDir})
 }
 
+// ErrNothingToStart: `plinth local start` found no stack that ran live on this plinth home.
+var ErrNothingToStart = errors.New("the live local cloud has nothing to start: no stack ran live here (plinth up --stack S --cloud local starts one)")
+
+// Start implements cmdutil.LocalCloud: it starts the server (on the local cloud it last ran on) unless it
+// runs, and brings back every stack that has an allocation, at the addresses and ports it had.
+func (c *Cloud) Start(ctx context.Context) (cmdutil.LocalStatus, error) {
+	if err := c.Check(); err != nil {
+		return cmdutil.LocalStatus{}, err
+	}
+	b, err := os.ReadFile(c.localCloudDirFile())
+	if errors.Is(err, os.ErrNotExist) {
+		return cmdutil.LocalStatus{}, ErrNothingToStart
+	}
+	if err != nil {
+		return cmdutil.LocalStatus{}, fmt.Errorf("live cloud: %w", err)
+	}
+	stacks, err := live.AllocatedStacks(filepath.Join(c.Dir, "stacks"))
+	if err != nil {
+		return cmdutil.LocalStatus{}, fmt.Errorf("live cloud: %w", err)
+	}
+	if len(stacks) == 0 {
+		return cmdutil.LocalStatus{}, ErrNothingToStart
+	}
+	if err := c.Ensure(ctx, strings.TrimSpace(string(b))); err != nil {
+		return cmdutil.LocalStatus{}, err
+	}
+	rep, err := c.client().Resume(ctx, "")
+	if err != nil {
+		return cmdutil.LocalStatus{}, err
+	}
+	return statusOf(rep), nil
+}
+
 // Status implements cmdutil.LocalCloud.
 func (c *Cloud) Status(ctx context.Context) (cmdutil.LocalStatus, error) {
-	st := cmdutil.LocalStatus{Stacks: []cmdutil.LocalStackStatus{}}
 	rep, err := c.client().Status(ctx)
 	if err != nil {
 		if !c.answersNot() {
-			return st, err
+			return cmdutil.LocalStatus{Stacks: []cmdutil.LocalStackStatus{}}, err
 		}
-		return st, nil
+		return cmdutil.LocalStatus{Stacks: []cmdutil.LocalStackStatus{}}, nil
 	}
-	st.Running = true
+	return statusOf(rep), nil
+}
+
+func statusOf(rep live.StatusReport) cmdutil.LocalStatus {
+	st := cmdutil.LocalStatus{Running: true, Stacks: []cmdutil.LocalStackStatus{}}
 	for _, s := range rep.Stacks {
 		ls := cmdutil.LocalStackStatus{Stack: s.Stack, URL: s.URL, CAFile: s.CAFile, Bastion: s.Bastion, Hosts: []cmdutil.LocalHostStatus{}}
 		for _, h := range s.Hosts {
@@ -179,7 +237,7 @@ func (c *Cloud) Status(ctx context.Context) (cmdutil.LocalStatus, error) {
 		}
 		st.Stacks = append(st.Stacks, ls)
 	}
-	return st, nil
+	return st
 }
 
 // answersNot reports that no server listens (no socket, or nobody accepts on it).
@@ -210,6 +268,21 @@ func (c *Cloud) Stop(ctx context.Context) (bool, error) {
 		case <-ctx.Done():
 			return true, fmt.Errorf("live cloud: the server did not exit (%s remains): %w", c.pidFile(), ctx.Err())
 		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// closeInheritedOnExec marks every descriptor above stderr close-on-exec: the server outlives this command,
+// and must not keep what this command inherited open (a `flock LOCK plinth up ...` would stay locked as
+// long as the server runs). Go opens its own descriptors close-on-exec already.
+func closeInheritedOnExec() {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
 		}
 	}
 }

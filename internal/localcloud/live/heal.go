@@ -129,6 +129,19 @@ func (p *Platform) replace(ctx context.Context, old, next Host) error {
 
 // Watch heals the platform every interval until ctx ends, handing each replacement to onReplace.
 func (p *Platform) Watch(ctx context.Context, interval time.Duration, onReplace func(Replacement), onError func(error)) {
+	every(ctx, interval, func() {
+		reps, err := p.Heal(ctx)
+		for _, r := range reps {
+			onReplace(r)
+		}
+		if err != nil && onError != nil {
+			onError(err)
+		}
+	})
+}
+
+// every calls fn each interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func()) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -137,13 +150,7 @@ func (p *Platform) Watch(ctx context.Context, interval time.Duration, onReplace 
 			return
 		case <-t.C:
 		}
-		reps, err := p.Heal(ctx)
-		for _, r := range reps {
-			onReplace(r)
-		}
-		if err != nil && onError != nil {
-			onError(err)
-		}
+		fn()
 	}
 }
 

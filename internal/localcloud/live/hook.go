@@ -30,10 +30,13 @@ type Hook struct {
 	AuthorizedKeys string
 	// Secrets is the local cloud's Secrets Manager of a stack (datasecrets.go); nil: kept in memory.
 	Secrets func(stack string) *Secrets
+	// AllocationDir, when set, is where each stack's allocation (addresses, names, ports) is kept
+	// (allocation.go); nil: in memory only.
+	AllocationDir func(stack string) string
 
 	mu      sync.Mutex
 	records map[string]map[string]Record // stack -> URN -> record
-	addrs   map[string]Addresses         // stack -> the addresses given so far
+	allocs  map[string]*Allocation       // stack -> the addresses and names given so far
 	mem     map[string]*Secrets          // stack -> in-memory secrets when Secrets is nil
 }
 
@@ -103,16 +106,15 @@ func (h *Hook) reconcile(ctx context.Context, stack string, recs map[string]Reco
 	for i, u := range urns {
 		list[i] = recs[u]
 	}
-	if h.addrs == nil {
-		h.addrs = map[string]Addresses{}
-	}
-	if h.addrs[stack] == nil {
-		h.addrs[stack] = Addresses{}
-	}
-	s, err := StateFromRecords(list, h.AuthorizedKeys, h.addrs[stack])
+	a, err := h.allocation(stack)
 	if err != nil {
 		return err
 	}
+	s, err := StateFromRecords(list, h.AuthorizedKeys, a.Addresses)
+	if err != nil {
+		return err
+	}
+	a.rename(&s) // healing replacements keep their names
 	spec, err := DataFromRecords(list, s, stack, h.secrets(stack))
 	if err != nil {
 		return err
@@ -121,7 +123,10 @@ func (h *Hook) reconcile(ctx context.Context, stack string, recs map[string]Reco
 	if err != nil {
 		return err
 	}
-	return reconcileData(ctx, p, s, spec, h.secrets(stack))
+	if err := reconcileData(ctx, p, s, spec, h.secrets(stack)); err != nil {
+		return err
+	}
+	return h.saveAllocation(stack, s, p)
 }
 
 func (h *Hook) secrets(stack string) *Secrets {

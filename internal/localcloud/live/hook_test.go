@@ -9,8 +9,6 @@ import (
 
 	"github.com/plinth-dev/plinth/environments"
 	"github.com/plinth-dev/plinth/internal/localcloud"
-	"github.com/plinth-dev/plinth/internal/offline"
-	"github.com/plinth-dev/plinth/stacks"
 )
 
 // TestHookFollowsTheEngine replays what the provider tells its hooks while `up` and then `destroy` run the
@@ -86,29 +84,4 @@ func TestHookFollowsTheEngine(t *testing.T) {
 func stagingChanges(t *testing.T) []localcloud.Change {
 	t.Helper()
 	return stackChanges(t, environments.Staging)
-}
-
-// stackChanges are the creates the provider would hand its hooks while `up` runs a stack's program.
-func stackChanges(t *testing.T, stack string) []localcloud.Change {
-	t.Helper()
-	data, err := environments.EmbeddedStackFile(stack)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := environments.ParseStackFile(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := offline.Evaluate(environments.Project, stack, cfg.Values, cfg.Secret, stacks.Run)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var changes []localcloud.Change
-	for _, r := range res.Resources {
-		if r.Custom {
-			changes = append(changes, localcloud.Change{Op: localcloud.OpCreate, Stack: stack, URN: r.URN, Type: r.Type,
-				ID: r.ID, Inputs: r.Inputs, Outputs: r.Outputs})
-		}
-	}
-	return changes
 }

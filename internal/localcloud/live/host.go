@@ -159,18 +159,7 @@ func (rh *host) writeFiles(s State) error {
 }
 
 func (rh *host) writeSSHD(user string) error {
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return err
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(rh.path("ssh/ssh_host_ed25519_key"), pem.EncodeToMemory(block), 0o600); err != nil {
-		return err
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
+	signer, err := rh.hostKeySigner() // a restarted host keeps its key (known_hosts stay valid)
 	if err != nil {
 		return err
 	}
@@ -397,4 +386,27 @@ func waitFor(timeout time.Duration, cond func() (bool, error)) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// hostKeySigner is the host's ed25519 host key: the one it had (a host started again after `plinth local
+// stop`), else a new one.
+func (rh *host) hostKeySigner() (ssh.Signer, error) {
+	path := rh.path("ssh/ssh_host_ed25519_key")
+	if b, err := os.ReadFile(path); err == nil {
+		if signer, err := ssh.ParsePrivateKey(b); err == nil {
+			return signer, nil
+		}
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+		return nil, err
+	}
+	return ssh.NewSignerFromKey(priv)
 }

@@ -255,3 +255,23 @@ func ListenIn(nsName, addr string) (net.Listener, error) {
 	})
 	return l, err
 }
+
+// edgeVPC is the VPC the edge namespace (the internet, the admins) attaches to: the load balancer's, else the
+// bastion's, else the first. Production's DR VPC has neither: it is reached only from inside the platform.
+func edgeVPC(s State) VPC {
+	name := ""
+	if s.LB != nil {
+		name = s.LB.VPC
+	}
+	for _, h := range s.Hosts {
+		if name == "" && h.Bastion {
+			name = h.VPC
+		}
+	}
+	for _, v := range s.VPCs {
+		if v.Name == name {
+			return v
+		}
+	}
+	return s.VPCs[0]
+}

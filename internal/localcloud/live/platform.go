@@ -43,6 +43,7 @@ type Platform struct {
 	hosts   map[string]*host
 	lb      *lbRunning
 	edge    string // the edge namespace (created with the first VPC)
+	edgeVPC string // the VPC the edge is attached to
 	admin   netip.Addr
 	pub     *publisher
 	data    *DataTier // the managed databases, caches and vault (data.go); closed first
@@ -147,17 +148,8 @@ func (p *Platform) Apply(ctx context.Context, s State) error {
 			p.hosts[name].spec.Groups = h.Groups // membership may change (a data replica's managed flows): rulesets follow
 		}
 	}
-	for _, h := range s.Hosts {
-		if _, ok := p.hosts[h.Name]; ok {
-			continue
-		}
-		rh, err := p.startHost(ctx, h)
-		if rh != nil {
-			p.hosts[h.Name] = rh
-		}
-		if err != nil {
-			return err
-		}
+	if err := p.startHosts(ctx, s.Hosts); err != nil { // concurrently, bounded (start.go)
+		return err
 	}
 	if err := p.applyFirewalls(ctx); err != nil {
 		return err
@@ -173,19 +165,22 @@ func sameHost(a, b Host) bool {
 		a.Public == b.Public && ((a.Service == nil) == (b.Service == nil)) && (a.Service == nil || *a.Service == *b.Service)
 }
 
-// ensureEdge creates the edge namespace on the first VPC's bridge: the internet and the admins' network,
-// with on-link routes to the VPC only.
+// ensureEdge creates the edge namespace on the bridge of the VPC the published parts live in (edgeVPC): the
+// internet and the admins' network, with on-link routes to that VPC only. It moves when that VPC changes
+// (production's DR VPC may be created first).
 func (p *Platform) ensureEdge(s State) error {
 	if len(s.VPCs) == 0 {
 		return nil
 	}
-	if _, err := os.Stat(netnsDir + "/" + p.edge); err == nil {
+	v := edgeVPC(s)
+	if _, err := os.Stat(netnsDir + "/" + p.edge); err == nil && p.edgeVPC == v.Name {
 		return nil
+	} else if err != nil {
+		if err := createNetns(p.edge); err != nil {
+			return err
+		}
 	}
-	if err := createNetns(p.edge); err != nil {
-		return err
-	}
-	v := s.VPCs[0]
+	p.edgeVPC = v.Name
 	return attach(p.edge, p.bridges[v.Name], []netip.Prefix{netip.PrefixFrom(internetAddr, 32), netip.PrefixFrom(p.admin, 32)},
 		[]netip.Prefix{v.CIDR.Masked()})
 }
@@ -278,6 +273,22 @@ func (p *Platform) stopHost(name string) error {
 	if !ok {
 		return nil
 	}
+	if err := p.suspendHost(name); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(rh.dir); err != nil {
+		return fmt.Errorf("host %s: stop: %w", name, err)
+	}
+	return nil
+}
+
+// suspendHost stops a host's processes by pid and removes its namespace; its directories (its /srv, its
+// host key) stay for the next start.
+func (p *Platform) suspendHost(name string) error {
+	rh, ok := p.hosts[name]
+	if !ok {
+		return nil
+	}
 	var errs []error
 	for _, part := range []string{"sshd", "anchor"} {
 		if rh.spec.Service != nil && part == "sshd" {
@@ -288,7 +299,7 @@ func (p *Platform) stopHost(name string) error {
 	if rh.ctl != nil {
 		_ = rh.ctl.Close()
 	}
-	errs = append(errs, detach(rh.ns), deleteNetns(rh.ns), os.RemoveAll(rh.dir))
+	errs = append(errs, detach(rh.ns), deleteNetns(rh.ns))
 	delete(p.hosts, name)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("host %s: stop: %w", name, err)
@@ -296,15 +307,16 @@ func (p *Platform) stopHost(name string) error {
 	return nil
 }
 
-// Close stops every process, closes the published ports and removes every namespace and bridge. The CA
-// stays in Dir.
+// Close stops every process, closes the published ports and removes every namespace and bridge. The CA and
+// the hosts' directories (their /srv with the deployed release, their host keys) stay in Dir: a later Apply
+// of the same state starts the hosts as they were (`plinth local stop`, then `local start`).
 func (p *Platform) Close() error {
 	dataErr := p.data.Close() // before the hosts its servers run in
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	errs := []error{dataErr, p.pub.close()}
 	for _, name := range sortedKeys(p.hosts) {
-		errs = append(errs, p.stopHost(name))
+		errs = append(errs, p.suspendHost(name))
 	}
 	errs = append(errs, p.sup.StopAll(5*time.Second))
 	if p.lb != nil {

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -41,6 +42,10 @@ func (pb *publisher) listen(name string, port int) error {
 		return nil
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil && port != 0 && errors.Is(err, syscall.EADDRINUSE) {
+		// The port this stack had (its allocation) is taken by something else now: any free port.
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	}
 	if err != nil {
 		return fmt.Errorf("publish %s: %w", name, err)
 	}

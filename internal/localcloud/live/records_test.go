@@ -14,8 +14,8 @@ import (
 	"github.com/plinth-dev/plinth/stacks"
 )
 
-// stackRecords evaluates a stack's real program offline and hands its resources over as a hook would.
-func stackRecords(t *testing.T, stack string) []Record {
+// stackResources evaluates a stack's real program offline.
+func stackResources(t *testing.T, stack string) []*offline.Resource {
 	t.Helper()
 	data, err := environments.EmbeddedStackFile(stack)
 	if err != nil {
@@ -29,8 +29,14 @@ func stackRecords(t *testing.T, stack string) []Record {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return res.Resources
+}
+
+// stackRecords evaluates a stack's real program offline and hands its resources over as a hook would.
+func stackRecords(t *testing.T, stack string) []Record {
+	t.Helper()
 	var recs []Record
-	for _, r := range res.Resources {
+	for _, r := range stackResources(t, stack) {
 		if r.Custom {
 			recs = append(recs, Record{Type: r.Type, Name: r.Name, ID: r.ID, Inputs: r.Inputs, Outputs: r.Outputs})
 		}

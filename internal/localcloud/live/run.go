@@ -2,8 +2,11 @@ package live
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"os"
 	"path/filepath"
@@ -39,6 +42,22 @@ func StackID(stack string) string {
 		id = "stack"
 	}
 	return id
+}
+
+// PlatformID is the id of a stack's platform run by the server of dir (its namespaces plt-<id>-<host>):
+// the stack's id cut to 7 characters and 3 hex digits of dir, so that two plinth homes (two operators, two
+// tests) running the same stack on one machine never take each other's namespaces.
+func PlatformID(dir, stack string) string {
+	id := StackID(stack)
+	if len(id) > 7 {
+		id = id[:7]
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return id + hex.EncodeToString(sum[:2])[:3]
 }
 
 // RunServer is the long-lived process of the live cloud (`plinth local serve`): it checks the machine, makes
@@ -83,13 +102,23 @@ func RunServer(ctx context.Context, cfg ServerConfig) error {
 	}
 	defer func() { _ = os.Remove(pidFile); _ = os.Remove(sock) }()
 	secrets := OpenSecrets(SecretsFile(cfg.LocalCloudDir))
+	stacksDir := filepath.Join(cfg.Dir, "stacks")
 	srv := &Server{
 		Secrets:        func(string) *Secrets { return secrets },
 		AuthorizedKeys: op.Authorized,
 		OperatorKey:    op.PrivatePath,
 		Seed:           store.List,
+		StacksDir:      stacksDir,
+		Logf:           log.Printf,
 		NewPlatform: func(stack string) (*Platform, error) {
-			return New(Options{ID: StackID(stack), Dir: filepath.Join(cfg.Dir, "stacks", StackID(stack))})
+			dir := filepath.Join(stacksDir, StackID(stack))
+			// The ports this stack had: a restart publishes it where it was.
+			a, err := LoadAllocation(dir, stack)
+			if err != nil {
+				return nil, err
+			}
+			return New(Options{ID: PlatformID(cfg.Dir, stack), Dir: dir,
+				HTTPSPort: a.Published["https"], HTTPPort: a.Published["http"], SSHPort: a.Published["ssh"]})
 		},
 	}
 	return srv.Serve(ctx, l)

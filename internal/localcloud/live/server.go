@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -24,6 +25,14 @@ type Server struct {
 	// Seed and AuthorizedKeys are the Hook's.
 	Seed           func(stack string) ([]localcloud.Resource, error)
 	AuthorizedKeys string
+	// StacksDir, when set, holds each stack's platform directory (<StacksDir>/<StackID>) with its
+	// allocation; a resume of every stack brings back the ones allocated there.
+	StacksDir string
+	// HealInterval is how often the server checks every host and replaces the failed ones (0: 1 s; < 0:
+	// never).
+	HealInterval time.Duration
+	// Logf reports what healing did (nil: nothing).
+	Logf func(format string, args ...any)
 	// OperatorKey is the private key file of AuthorizedKeys, named in the status for deploy.
 	OperatorKey string
 	// Secrets is the Hook's (the local cloud's Secrets Manager).
@@ -63,6 +72,13 @@ func (s *Server) platform(stack string) (*Platform, error) {
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	s.platforms = map[string]*Platform{}
 	s.hook = &Hook{Platform: s.platform, Seed: s.Seed, AuthorizedKeys: s.AuthorizedKeys, Secrets: s.Secrets}
+	if s.StacksDir != "" {
+		s.hook.AllocationDir = func(stack string) string { return filepath.Join(s.StacksDir, StackID(stack)) }
+	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() { defer close(watched); s.watch(wctx) }()
+	defer func() { stopWatch(); <-watched }()
 	stop := make(chan struct{})
 	var once sync.Once
 	mux := http.NewServeMux()
@@ -79,6 +95,18 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		}
 		writeJSON(w, out)
 	})
+	mux.HandleFunc("POST /v1/resume", func(w http.ResponseWriter, r *http.Request) {
+		var req ResumeRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, "resume: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err := s.resume(r.Context(), req.Stack); err != nil {
+			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+			return
+		}
+		writeJSON(w, s.status())
+	})
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, s.status()) })
 	mux.HandleFunc("POST /v1/stop", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, map[string]string{"stopping": "all"})
@@ -93,9 +121,71 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	case err := <-errc:
 		return errors.Join(err, s.closeAll())
 	}
+	stopWatch()
+	<-watched // no healing while the platforms stop
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return errors.Join(srv.Shutdown(sctx), s.closeAll())
+}
+
+// ResumeRequest asks the server to bring a stack's platform back ("": every allocated stack).
+type ResumeRequest struct {
+	Stack string `json:"stack"`
+}
+
+// resume brings stack (or every stack allocated under StacksDir) back to what its records say.
+func (s *Server) resume(ctx context.Context, stack string) error {
+	stacks := []string{stack}
+	if stack == "" {
+		if s.StacksDir == "" {
+			return nil
+		}
+		var err error
+		if stacks, err = AllocatedStacks(s.StacksDir); err != nil {
+			return err
+		}
+	}
+	var errs []error
+	for _, st := range stacks {
+		errs = append(errs, s.hook.Resume(ctx, st))
+	}
+	return errors.Join(errs...)
+}
+
+// watch heals every platform each HealInterval until ctx ends: a host whose sshd or anchor died is replaced
+// (the auto scaling group keeping its desired count) and the replacement recorded in the allocation.
+func (s *Server) watch(ctx context.Context) {
+	interval := s.HealInterval
+	if interval < 0 {
+		return
+	}
+	if interval == 0 {
+		interval = time.Second
+	}
+	every(ctx, interval, func() { s.healAll(ctx) })
+}
+
+// healAll heals every platform once, logging each replacement.
+func (s *Server) healAll(ctx context.Context) {
+	s.mu.Lock()
+	stacks := sortedKeys(s.platforms)
+	ps := make([]*Platform, len(stacks))
+	for i, st := range stacks {
+		ps[i] = s.platforms[st]
+	}
+	s.mu.Unlock()
+	for i, st := range stacks {
+		reps, err := s.hook.Heal(ctx, st, ps[i])
+		if s.Logf == nil {
+			continue
+		}
+		for _, r := range reps {
+			s.Logf("heal %s: %s (%s) replaced by %s (%s): %s", st, r.Old.Name, r.Old.Address, r.New.Name, r.New.Address, r.Reason)
+		}
+		if err != nil && ctx.Err() == nil {
+			s.Logf("heal %s: %v", st, err)
+		}
+	}
 }
 
 func (s *Server) status() StatusReport {
@@ -181,6 +271,14 @@ func (c *Client) Apply(ctx context.Context, ch localcloud.Change) (map[string]an
 func (c *Client) Status(ctx context.Context) (StatusReport, error) {
 	var rep StatusReport
 	err := c.do(ctx, http.MethodGet, "/v1/status", nil, &rep)
+	return rep, err
+}
+
+// Resume asks the server to bring stack's platform back ("": every stack it has an allocation of) and
+// returns the status after.
+func (c *Client) Resume(ctx context.Context, stack string) (StatusReport, error) {
+	var rep StatusReport
+	err := c.do(ctx, http.MethodPost, "/v1/resume", ResumeRequest{Stack: stack}, &rep)
 	return rep, err
 }
 

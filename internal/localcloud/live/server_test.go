@@ -140,4 +140,8 @@ func TestRunServerServesAndCleansUp(t *testing.T) {
 	if StackID("preproduction") != "preproduct" || StackID("Staging-2") != "staging2" {
 		t.Errorf("StackID: %s %s", StackID("preproduction"), StackID("Staging-2"))
 	}
+	a, b := PlatformID("/home/a/live", "preproduction"), PlatformID("/home/b/live", "preproduction")
+	if !idRE.MatchString(a) || !strings.HasPrefix(a, "preprod") || a == b || a != PlatformID("/home/a/live", "preproduction") {
+		t.Errorf("PlatformID: %s %s: want preprod and 3 hex digits, one per home", a, b)
+	}
 }

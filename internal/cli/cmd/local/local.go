@@ -1,5 +1,6 @@
 // Package local implements `plinth local`: the live local cloud's server (`serve`, hidden: the process
-// `--cloud local` commands start on demand), what it runs (`status`) and stopping it (`stop`).
+// `--cloud local` commands start on demand), what it runs (`status`), stopping it (`stop`) and bringing it
+// back (`start`).
 package local
 
 import (
@@ -20,10 +21,10 @@ var errNotLinked = errors.New("the live local cloud is not linked into this plin
 func NewCmdLocal(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "local",
-		Short: "The live local cloud: what `--cloud local` runs on this machine (PLINTH_LOCAL_LIVE=1)",
+		Short: "The live local cloud: what `--cloud local` runs on this machine (on as root unless PLINTH_LOCAL_LIVE=0)",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(NewCmdServe(f, nil), NewCmdStatus(f, nil), NewCmdStop(f, nil))
+	cmd.AddCommand(NewCmdServe(f, nil), NewCmdStatus(f, nil), NewCmdStart(f, nil), NewCmdStop(f, nil))
 	return cmd
 }
 
@@ -151,4 +152,47 @@ func stopRun(ctx context.Context, opts *StopOptions) error {
 		return err
 	}
 	return viewStopped(opts.IO.Out, stopped)
+}
+
+// StartOptions are the inputs of `plinth local start`.
+type StartOptions struct {
+	IO    *iostreams.IOStreams
+	Cloud cmdutil.LocalCloud
+
+	Output string
+}
+
+// NewCmdStart builds `plinth local start`. runF replaces the run function in tests.
+func NewCmdStart(f *cmdutil.Factory, runF func(context.Context, *StartOptions) error) *cobra.Command {
+	opts := &StartOptions{IO: f.IOStreams, Cloud: f.LocalCloud}
+	cmd := &cobra.Command{
+		Use:   "start [-o json]",
+		Short: "Bring the live local cloud back after `plinth local stop`: every stack that ran, at the addresses and ports it had",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cmdutil.ValidateOutput(opts.Output); err != nil {
+				return err
+			}
+			if opts.Cloud == nil {
+				return errNotLinked
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return startRun(cmd.Context(), opts)
+		},
+	}
+	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	return cmd
+}
+
+func startRun(ctx context.Context, opts *StartOptions) error {
+	st, err := opts.Cloud.Start(ctx)
+	if err != nil {
+		return err
+	}
+	if opts.Output == cmdutil.OutputJSON {
+		return views.JSON(opts.IO.Out, st)
+	}
+	return viewStatus(opts.IO.Out, st)
 }

@@ -15,6 +15,7 @@ type fakeCloud struct {
 	st      cmdutil.LocalStatus
 	err     error
 	stopped bool
+	started bool
 	served  string
 }
 
@@ -23,6 +24,10 @@ func (f *fakeCloud) Status(context.Context) (cmdutil.LocalStatus, error) {
 	return f.st, f.err
 }
 func (f *fakeCloud) Stop(context.Context) (bool, error) { return f.stopped, f.err }
+func (f *fakeCloud) Start(context.Context) (cmdutil.LocalStatus, error) {
+	f.started = true
+	return f.st, f.err
+}
 
 func twoStacks() cmdutil.LocalStatus {
 	return cmdutil.LocalStatus{Running: true, Stacks: []cmdutil.LocalStackStatus{
@@ -167,5 +172,27 @@ func TestStatusShowsTheDataTier(t *testing.T) {
 	}
 	if got.Stacks[0].Vault["bucket"] != "staging-vault-bucket-1" || len(got.Stacks[0].Caches) != 1 {
 		t.Errorf("vault/caches: %s", out)
+	}
+}
+
+func TestStartBringsTheStacksBack(t *testing.T) {
+	f := &fakeCloud{st: twoStacks()}
+	out, err := run(t, f, "start")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.started || !strings.Contains(out, "Stack staging") || !strings.Contains(out, "app-1") || !strings.Contains(out, "https://127.0.0.1:1") {
+		t.Errorf("start (started=%v):\n%s", f.started, out)
+	}
+	out, err = run(t, &fakeCloud{st: twoStacks()}, "start", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got cmdutil.LocalStatus
+	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got.Stacks) != 2 {
+		t.Errorf("start -o json: %v\n%s", err, out)
+	}
+	if _, err := run(t, &fakeCloud{err: errors.New("nothing to start")}, "start"); err == nil || !strings.Contains(err.Error(), "nothing to start") {
+		t.Errorf("start with nothing: %v", err)
 	}
 }

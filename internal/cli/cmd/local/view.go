@@ -11,7 +11,7 @@ import (
 // viewStatus renders `plinth local status` for humans: per stack its addresses, then a table of hosts.
 func viewStatus(w io.Writer, st cmdutil.LocalStatus) error {
 	if !st.Running {
-		_, err := fmt.Fprintln(w, "The live local cloud is not running (PLINTH_LOCAL_LIVE=1 plinth up --stack S --cloud local starts it).")
+		_, err := fmt.Fprintln(w, "The live local cloud is not running (plinth up --stack S --cloud local or plinth local start starts it).")
 		return err
 	}
 	if len(st.Stacks) == 0 {
