@@ -6,6 +6,7 @@ package local
 import (
 	"context"
 	"errors"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -99,10 +100,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		return err
 	}
 	st = filterStack(st, opts.Stack)
-	if opts.Output == cmdutil.OutputJSON {
-		return views.JSON(opts.IO.Out, st)
-	}
-	return viewStatus(opts.IO.Out, st)
+	return views.Render(opts.IO.Out, opts.Output, st, func(w io.Writer) error { return viewStatus(w, st) })
 }
 
 // filterStack keeps only stack (all when "").
@@ -191,8 +189,5 @@ func startRun(ctx context.Context, opts *StartOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.Output == cmdutil.OutputJSON {
-		return views.JSON(opts.IO.Out, st)
-	}
-	return viewStatus(opts.IO.Out, st)
+	return views.Render(opts.IO.Out, opts.Output, st, func(w io.Writer) error { return viewStatus(w, st) })
 }
