@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -150,6 +151,13 @@ func descendants(t *testing.T, pid int) []int {
 
 func httpsGet(t *testing.T, caFile, url string) int {
 	t.Helper()
+	code, _ := httpsBody(t, caFile, url)
+	return code
+}
+
+// httpsBody GETs url with the certificate verified against caFile and returns the status code and body.
+func httpsBody(t *testing.T, caFile, url string) (int, string) {
+	t.Helper()
 	ca, err := os.ReadFile(caFile)
 	if err != nil {
 		t.Fatal(err)
@@ -163,8 +171,9 @@ func httpsGet(t *testing.T, caFile, url string) int {
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
-	resp.Body.Close()
-	return resp.StatusCode
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	return resp.StatusCode, string(body)
 }
 
 // testBackupThroughTheCLI is the issue's "done when": with no --dsn or --store, `backup grant` makes the

@@ -120,13 +120,28 @@ func TestLifecycleLive(t *testing.T) {
 	if err != nil || len(a.Replacements) != 1 || a.Replacements[0].New != healed.Name || a.Replacements[0].NewAddress != healed.Address {
 		t.Fatalf("allocation after healing: %+v %v", a, err)
 	}
+	// A deploy after healing stages the release onto the replacement: the published 443 answers with it.
+	svc := filepath.Join(t.TempDir(), "webservice")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version=healed-v1", "-o", svc, "./examples/webservice")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the sample service: %v\n%s", err, out)
+	}
+	out := plinth("deploy", "--stack", "staging", "--tier", "app", "--artifact", svc, "--version", "healed-v1", "-m", "after healing")
+	if !strings.Contains(out, healed.Name) {
+		t.Errorf("the deploy did not reach the replacement %s:\n%s", healed.Name, out)
+	}
+	if code, body := httpsBody(t, first.CAFile, first.URL+"/health"); code != 200 || !strings.Contains(body, "healed-v1") {
+		t.Fatalf("after deploying to the replacement: %d %s", code, body)
+	}
+
 	// The replacement survives an up (the engine's records still say app-1) and a stop/start.
 	up()
 	if h := hostNamed(status(), healed.Name); h.Address != healed.Address {
 		t.Fatalf("after an up the replacement is %+v, want %+v", status().Hosts, healed)
 	}
 	plinth("local", "stop")
-	out := plinth("local", "start")
+	out = plinth("local", "start")
 	if !strings.Contains(out, healed.Name) || !strings.Contains(out, first.URL) {
 		t.Fatalf("local start:\n%s", out)
 	}
