@@ -27,6 +27,7 @@ import (
 // -o json` lists them with a URL that answers HTTPS (verified with the CA file); `destroy` leaves none of the
 // namespaces or processes it started.
 func TestUpStatusDestroyLive(t *testing.T) {
+	localcloudtest.LockLiveStack(t, "staging") // TestMakeRunDeploysTheSampleService (internal/cli) brings staging up too
 	root, err := filepath.Abs("../../..")
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/localcloud/live"
+	"github.com/plinth-dev/plinth/internal/localcloud/localcloudtest"
 )
 
 // TestLifecycleLive drives the live cloud's lifecycle through the real binary and engine, with the live cloud
@@ -26,6 +27,7 @@ import (
 // app tier out and in with `up`; destroy leaves no process, namespace, mount, nftables table, listener or
 // allocation.
 func TestLifecycleLive(t *testing.T) {
+	localcloudtest.LockLiveStack(t, "staging") // TestMakeRunDeploysTheSampleService (internal/cli) brings staging up too
 	root, err := filepath.Abs("../../..")
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +52,8 @@ func TestLifecycleLive(t *testing.T) {
 	up()
 	t.Logf("up staging (live by default): %s", time.Since(start).Round(time.Millisecond))
 	first := status()
-	if len(first.Hosts) != 4 || !strings.HasPrefix(first.URL, "https://127.0.0.1:") {
+	// The four instances (app, worker, sftp, bastion) and the data tier's two managed nodes.
+	if len(first.Hosts) != 6 || countTier(first, "db") != 1 || !strings.HasPrefix(first.URL, "https://127.0.0.1:") {
 		t.Fatalf("after up: %+v", first)
 	}
 	started := slices.DeleteFunc(namespaces(t), func(n string) bool { return slices.Contains(before, n) })

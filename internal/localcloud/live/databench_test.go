@@ -54,7 +54,7 @@ func BenchmarkLocalData(b *testing.B) {
 
 	// 100k writes (1000 transactions of 100 rows) while the DR replica's link is paused (STOP SLAVE), then
 	// its catch-up from START SLAVE.
-	dr, err := sql.Open("mysql", rootDSN(p.HostDir("db-dr")+"/mysql/mysqld.sock"))
+	dr, err := sql.Open("mysql", rootDSN(socketPath(p.HostDir("db-dr")+"/mysql/mysqld.sock")))
 	if err != nil {
 		b.Fatal(err)
 	}

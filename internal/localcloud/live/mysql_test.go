@@ -170,7 +170,7 @@ func TestLiveDatabases(t *testing.T) {
 		"db-replica-1": openFrom(t, p, "app-1", "10.70.17.10:3306", true),
 		"db-replica-2": openFrom(t, p, "app-1", "10.70.18.10:3306", true),
 	}
-	drRoot, err := sql.Open("mysql", rootDSN(p.HostDir("db-dr")+"/mysql/mysqld.sock"))
+	drRoot, err := sql.Open("mysql", rootDSN(socketPath(p.HostDir("db-dr")+"/mysql/mysqld.sock")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func testPlainTextRefused(ctx context.Context, t *testing.T, p *Platform) {
 	} else {
 		t.Logf("plain-text client refused: %v", err)
 	}
-	root, err := sql.Open("mysql", rootDSN(p.HostDir("db-1")+"/mysql/mysqld.sock"))
+	root, err := sql.Open("mysql", rootDSN(socketPath(p.HostDir("db-1")+"/mysql/mysqld.sock")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"errors"
@@ -42,7 +43,7 @@ type dbRunning struct {
 
 func (r *dbRunning) procName() string       { return r.host + "/mariadbd" }
 func (r *dbRunning) path(rel string) string { return filepath.Join(r.dir, rel) }
-func (r *dbRunning) socket() string         { return r.path("mysqld.sock") }
+func (r *dbRunning) socket() string         { return socketPath(r.path("mysqld.sock")) }
 func (r *dbRunning) endpoint() string {
 	return net.JoinHostPort(r.addr.String(), strconv.Itoa(MySQLPort))
 }
@@ -55,6 +56,20 @@ func (dt *DataTier) lockedHost(n string) *host {
 	dt.p.mu.Lock()
 	defer dt.p.mu.Unlock()
 	return dt.p.hosts[n]
+}
+
+// maxSocketPath keeps a unix socket's path within sun_path (108 bytes, NUL included): mariadbd refuses a
+// longer one, which a deep plinth home (a test's temporary directory) reaches.
+const maxSocketPath = 100
+
+// socketPath is p, or where p is too long for a unix socket, a short path in the temporary directory named
+// by p's hash (the hosts share /tmp with this machine; mariadbd removes its socket when it stops).
+func socketPath(p string) string {
+	if len(p) <= maxSocketPath {
+		return p
+	}
+	sum := sha256.Sum256([]byte(p))
+	return filepath.Join(os.TempDir(), "plt-"+hex.EncodeToString(sum[:6])+"-"+filepath.Base(p))
 }
 
 func rootDSN(socket string) string {

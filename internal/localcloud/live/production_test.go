@@ -44,7 +44,16 @@ func TestHookRunsProduction(t *testing.T) {
 	}
 	t.Logf("production's %d creates through the hook: %s", len(changes), time.Since(start).Round(time.Millisecond))
 	st := p.Status()
-	if len(st.Hosts) != 9 || st.URL == "" || st.Bastion == "" {
+	compute, managed := 0, 0
+	for _, h := range st.Hosts {
+		if h.Tier == "db" || h.Tier == "cache" {
+			managed++
+		} else {
+			compute++
+		}
+	}
+	// 9 hosts (3 app, 3 worker, 2 sftp, the bastion) and the data tier's 7 managed nodes (4 databases, 3 cache).
+	if compute != 9 || managed != 7 || st.URL == "" || st.Bastion == "" {
 		t.Fatalf("after up: %+v", st)
 	}
 	for _, h := range st.Hosts {
@@ -93,7 +102,8 @@ func TestHookRunsProduction(t *testing.T) {
 		}
 	}
 	t.Logf("destroyed %d namespaces, %d bridges, %d processes", len(nss), len(bridges), procs)
-	if len(nss) != 11 || procs < 19 { // 9 hosts, the load balancer and the edge; anchors, sshds, HAProxy
+	// 9 hosts, the load balancer, the edge and 7 managed data nodes; anchors, sshds, HAProxy, mariadbds, redis
+	if len(nss) != 18 || procs < 33 {
 		t.Errorf("before the destroy: namespaces %v, %d processes", nss, procs)
 	}
 	st = p.Status()

@@ -72,6 +72,9 @@ func TestServerOutlivesItsClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, h := range rep.Stacks[0].Hosts {
+		if h.Tier == "db" || h.Tier == "cache" {
+			continue // managed nodes run no sshd: nothing to know
+		}
 		if !regexp.MustCompile(`(?m)(^|,)` + regexp.QuoteMeta(h.Address) + `[ ,]`).Match(known) {
 			t.Errorf("known_hosts lacks %s:\n%s", h.Address, known)
 		}

@@ -81,7 +81,7 @@ func TestUpThenDriftThroughTheCLI(t *testing.T) {
 	f.StackOutputs, f.StackCloud = engineflags.StackOutputs(getenv, f.ProjectDir), engineflags.StackCloud(getenv, f.ProjectDir)
 	_, err = f.BackupTargets().Open(context.Background(), target.Request{Flags: target.Flags{Stack: "staging"}})
 	if !errors.Is(err, cloud.ErrNotLive) || !strings.Contains(err.Error(), "stack staging lives in the local cloud") ||
-		!strings.Contains(err.Error(), "pass --store URL") {
+		!strings.Contains(err.Error(), "--store") {
 		t.Fatalf("backup on a local-cloud stack: %v", err)
 	}
 }
