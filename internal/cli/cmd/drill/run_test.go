@@ -31,17 +31,7 @@ func TestRealDrillFromBackup(t *testing.T) {
 	if err == nil || !errors.Is(err, drill.ErrUnavailable) || !strings.Contains(err.Error(), "step platform") {
 		t.Fatalf("err = %v\n%s", err, out)
 	}
-	var rep drill.Report
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatalf("stdout is not one JSON report: %v\n%s", err, out)
-	}
-	var got []string
-	for _, s := range rep.Steps {
-		got = append(got, s.Name+"="+s.Status)
-	}
-	if strings.Join(got, " ") != "preflight=ok t0=ok data=ok platform=failed deploy=skipped verify=skipped report=skipped teardown=ok" {
-		t.Errorf("steps %v", got)
-	}
+	rep := jsonReport(t, out, "preflight=ok t0=ok data=ok platform=failed deploy=skipped verify=skipped report=skipped teardown=ok")
 	if rep.Source != "backup" || rep.RPOSeconds == nil || *rep.RPOSeconds <= 0 || rep.RTOSeconds != nil || rep.Verdict != drill.VerdictIncomplete || rep.LeftBehind != 0 {
 		t.Errorf("report %+v", rep)
 	}
@@ -157,17 +147,7 @@ func TestDrillBuildsTheDrillStack(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "step deploy") {
 		t.Fatalf("err = %v\n%s", err, out)
 	}
-	var rep drill.Report
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatalf("stdout is not one JSON report: %v\n%s", err, out)
-	}
-	var got []string
-	for _, s := range rep.Steps {
-		got = append(got, s.Name+"="+s.Status)
-	}
-	if strings.Join(got, " ") != "preflight=ok t0=ok data=ok platform=ok deploy=failed verify=skipped report=skipped teardown=ok" {
-		t.Errorf("steps %v", got)
-	}
+	rep := jsonReport(t, out, "preflight=ok t0=ok data=ok platform=ok deploy=failed verify=skipped report=skipped teardown=ok")
 	stack := "production-" + rep.ID
 	if len(eng.ups) != 1 || eng.ups[0] != stack || len(eng.destroys) != 1 || eng.destroys[0] != stack {
 		t.Errorf("engine: up %v destroy %v, want %s once each", eng.ups, eng.destroys, stack)
@@ -176,4 +156,21 @@ func TestDrillBuildsTheDrillStack(t *testing.T) {
 	if err != nil || d.DatabaseEndpoint != srv.Addr() || d.ID != rep.ID {
 		t.Errorf("the drill stack's config: %+v %v (database %s)", d, err, srv.Addr())
 	}
+}
+
+// jsonReport decodes the one JSON report stdout holds and checks its steps' statuses, in order.
+func jsonReport(t *testing.T, out, steps string) drill.Report {
+	t.Helper()
+	var rep drill.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("stdout is not one JSON report: %v\n%s", err, out)
+	}
+	var got []string
+	for _, s := range rep.Steps {
+		got = append(got, s.Name+"="+s.Status)
+	}
+	if strings.Join(got, " ") != steps {
+		t.Errorf("steps %v, want %s", got, steps)
+	}
+	return rep
 }
