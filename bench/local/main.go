@@ -10,7 +10,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/plinth-dev/plinth/internal/localcloud/live"
 	"github.com/plinth-dev/plinth/internal/proctree"
+	"github.com/plinth-dev/plinth/internal/tlsx"
 )
 
 type status struct {
@@ -221,13 +221,9 @@ func hostsOf(hosts []struct {
 }
 
 func httpsClient(caFile string) (*http.Client, error) {
-	pem, err := os.ReadFile(caFile)
+	pool, err := tlsx.CAPool(caFile)
 	if err != nil {
 		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s holds no certificate", caFile)
 	}
 	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}, nil

@@ -2,7 +2,6 @@ package blobstore
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"google.golang.org/api/option"
+
+	"github.com/plinth-dev/plinth/internal/tlsx"
 )
 
 // gcsOptions are the client options of gs:// query parameters: an endpoint, the roots that verify it, a
@@ -30,13 +31,9 @@ func gcsOptions(endpoint, caFile, tokenFile string) ([]option.ClientOption, erro
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pool, err := tlsx.CAPool(caFile)
 		if err != nil {
 			return nil, fmt.Errorf("ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s: no PEM certificate", caFile)
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}

@@ -3,7 +3,6 @@ package cloud
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/localcloud/live"
 	"github.com/plinth-dev/plinth/internal/provision"
 	"github.com/plinth-dev/plinth/internal/sshx"
+	"github.com/plinth-dev/plinth/internal/tlsx"
 	"github.com/plinth-dev/plinth/stacks/contract"
 )
 
@@ -127,13 +127,9 @@ func liveDatabase(stack string, st liveStack, dir string, inv *contract.Inventor
 	if addr == "" {
 		return DatabaseConn{}, fmt.Errorf("stack %s: the live platform runs no primary database", stack)
 	}
-	pem, err := os.ReadFile(st.CAFile)
+	pool, err := tlsx.CAPool(st.CAFile)
 	if err != nil {
 		return DatabaseConn{}, fmt.Errorf("stack %s: local CA: %w", stack, err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return DatabaseConn{}, fmt.Errorf("stack %s: local CA %s: no certificate", stack, st.CAFile)
 	}
 	user, key := st.SSHUser, st.OperatorKey
 	if user == "" && inv != nil {

@@ -8,9 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/plinth-dev/plinth/internal/tlsx"
 )
 
 // HTTPSVerifier is the verify step: it asks the drill load balancer's HTTPS address until the application
@@ -49,14 +50,11 @@ func (v *HTTPSVerifier) Verify(ctx context.Context, p Plan) (time.Time, error) {
 	}
 	pool := v.RootCAs
 	if pool == nil && v.CAFile != "" {
-		pem, err := os.ReadFile(v.CAFile)
+		p, err := tlsx.CAPool(v.CAFile)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("drill CA: %w", err)
 		}
-		pool = x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return time.Time{}, fmt.Errorf("drill CA %s: no certificate in it", v.CAFile)
-		}
+		pool = p
 	}
 	interval, timeout, now := v.Interval, v.Timeout, v.Now
 	if interval <= 0 {
