@@ -25,6 +25,11 @@ func Open(dsn string) (*sql.DB, error) {
 		cfg.Params = map[string]string{}
 	}
 	cfg.MaxAllowedPacket = 0 // ask the server
+	if cfg.DialFunc == nil && (cfg.Net == "tcp" || cfg.Net == "unix") {
+		// Other networks are dialers registered with the driver (an SSH channel through the bastion): a
+		// DialFunc would replace them.
+		cfg.DialFunc = dialBuffered
+	}
 	c, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("dsn %s: %w", Redact(dsn), err)
