@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -46,10 +47,11 @@ func run() error {
 	dir := flag.String("dir", filepath.Join(os.TempDir(), "plinth-bench-backup"), "server datadir and scratch space (kept between runs)")
 	plinth := flag.String("plinth", "bin/plinth", "the plinth binary under test")
 	rows := flag.Int("rows", 1_600_000, "rows per table (4 tables; 1.6e6 gives ~1 GiB of raw dump)")
-	runs := flag.Int("runs", 3, "runs of each backup-side measurement; the best is kept (shared machines are noisy)")
+	runs := flag.Int("runs", 3, "rounds of each backup-side measurement, interleaved; ratios use the medians (shared machines are noisy)")
 	workers := flag.Int("workers", 4, "plinth --workers")
 	skipRestore := flag.Bool("skip-restore", false, "only the backup-side measurements (tuning)")
 	restoreOnly := flag.Bool("restore-only", false, "only time plinth backup restore of the latest backup in -dir (tuning)")
+	pitrWrites := flag.Int("pitr-writes", 100_000, "rows written between the snapshot and the point-in-time target (0: no PITR measurement)")
 	dumperRows := flag.Int("mydumper-rows", 400_000, "mydumper --rows: its chunk size (plinth chunks ~64 MiB of rows by itself)")
 	flag.Parse()
 	ctx := context.Background()
@@ -122,17 +124,11 @@ func run() error {
 	vault := filepath.Join(*dir, "vault")
 	store := "file://" + vault + "?metadata=skip"
 	env := append(os.Environ(), "PLINTH_BACKUP_DSN="+srv.DSN(""), "PLINTH_BACKUP_STORE="+store, "PLINTH_BACKUP_IDENTITY="+idFile)
-	best := func(cur, d time.Duration) time.Duration {
-		if cur == 0 || d < cur {
-			return d
-		}
-		return cur
-	}
 	my := fmt.Sprintf("-h 127.0.0.1 -P %d -u %s -p %s", srv.Port, mysqltest.User, mysqltest.Password) // a local test account
 	dumperDir := filepath.Join(*dir, "mydumper")
 	bigVault := filepath.Join(*dir, "vault-big")
 	bigEnv := append(append([]string{}, env...), "PLINTH_BACKUP_STORE=file://"+bigVault+"?metadata=skip")
-	var tDump, tPipe, tBackup, tDumper, tBigDump, tBigBackup time.Duration
+	var tDump, tPipe, tBackup, tDumper, tBigDump, tBigBackup rounds
 	var rss int64
 	var out string
 	for r := 1; r <= *runs; r++ {
@@ -140,13 +136,13 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		tDump = best(tDump, d)
+		tDump.add(d)
 		fmt.Printf("run %d: mariadb-dump --single-transaction > /dev/null:        %6.1fs %7.1f MB/s\n", r, d.Seconds(), mb/d.Seconds())
 		d, err = shell(ctx, "mariadb-dump "+dumpArgs+" | zstd -3 -q -c | openssl enc -aes-256-ctr -pbkdf2 -pass pass:bench > /dev/null")
 		if err != nil {
 			return err
 		}
-		tPipe = best(tPipe, d)
+		tPipe.add(d)
 		fmt.Printf("run %d: mariadb-dump | zstd -3 | openssl enc -aes-256-ctr:     %6.1fs %7.1f MB/s\n", r, d.Seconds(), mb/d.Seconds())
 		_ = os.RemoveAll(vault)
 		if err := os.MkdirAll(vault, 0o700); err != nil {
@@ -157,20 +153,20 @@ func run() error {
 		if err != nil {
 			return fmt.Errorf("plinth backup run: %w\n%s", err, out)
 		}
-		tBackup = best(tBackup, d)
+		tBackup.add(d)
 		rss = max(rss, peak)
 		fmt.Printf("run %d: plinth backup run (zstd+age -> file://, %d streams): %6.1fs %7.1f MB/s, peak RSS %d MiB\n", r, *workers, d.Seconds(), mb/d.Seconds(), peak>>20)
 		d, err = shell(ctx, fmt.Sprintf("rm -rf %s && mydumper %s -B %s -t %d -c --trx-consistency-only -r %d -o %s", dumperDir, my, dbName, *workers, *dumperRows, dumperDir))
 		if err != nil {
 			return err
 		}
-		tDumper = best(tDumper, d)
+		tDumper.add(d)
 		fmt.Printf("run %d: mydumper -c (gzip) -t %d -r %d:                    %6.1fs %7.1f MB/s\n", r, *workers, *dumperRows, d.Seconds(), mb/d.Seconds())
 		d, err = shell(ctx, "mariadb-dump --defaults-extra-file="+cnf+" --single-transaction "+bigDB+" > /dev/null")
 		if err != nil {
 			return err
 		}
-		tBigDump = best(tBigDump, d)
+		tBigDump.add(d)
 		fmt.Printf("run %d: big table set: mariadb-dump > /dev/null:            %6.1fs\n", r, d.Seconds())
 		_ = os.RemoveAll(bigVault)
 		if err := os.MkdirAll(bigVault, 0o700); err != nil {
@@ -180,14 +176,28 @@ func run() error {
 		if err != nil {
 			return fmt.Errorf("plinth backup run %s: %w\n%s", bigDB, err, out2)
 		}
-		tBigBackup = best(tBigBackup, d)
+		tBigBackup.add(d)
 		rss = max(rss, peak)
 		fmt.Printf("run %d: big table set: plinth backup run (chunked):         %6.1fs, peak RSS %d MiB\n", r, d.Seconds(), peak>>20)
 	}
-	peers := fmt.Sprintf("backup_vs_mydumper=%.2f bigtable_backup_vs_dump=%.2f", tDumper.Seconds()/tBackup.Seconds(), tBigDump.Seconds()/tBigBackup.Seconds())
+	for _, r := range []struct {
+		name string
+		d    rounds
+	}{{"mariadb-dump > /dev/null", tDump}, {"mariadb-dump | zstd | openssl", tPipe}, {"plinth backup run", tBackup},
+		{"mydumper", tDumper}, {"big table set: mariadb-dump", tBigDump}, {"big table set: plinth backup run", tBigBackup}} {
+		fmt.Printf("median of %d: %-34s %6.2fs %v\n", len(r.d), r.name, r.d.median().Seconds(), r.d)
+	}
+	peers := fmt.Sprintf("backup_vs_mydumper=%.2f bigtable_backup_vs_dump=%.2f", ratio(tDumper, tBackup), ratio(tBigDump, tBigBackup))
+	if *pitrWrites > 0 {
+		p, err := runPITR(ctx, db, env, *plinth, *dir, id.Recipient().String(), idFile, *pitrWrites)
+		if err != nil {
+			return err
+		}
+		peers += fmt.Sprintf(" pitr_restore_s=%.1f pitr_lost_s=%.0f", p.restore.Seconds(), p.lostSecs)
+	}
 	fmt.Print(indent(out))
 	if *skipRestore {
-		fmt.Printf("backup_vs_dump=%.2f backup_vs_pipeline=%.2f %s peak_rss_mib=%d\n", tDump.Seconds()/tBackup.Seconds(), tPipe.Seconds()/tBackup.Seconds(), peers, rss>>20)
+		fmt.Printf("backup_vs_dump=%.2f backup_vs_pipeline=%.2f %s peak_rss_mib=%d\n", ratio(tDump, tBackup), ratio(tPipe, tBackup), peers, rss>>20)
 		return nil
 	}
 	bid := regexp.MustCompile(`backup (\d{8}T\d{6}Z)`).FindStringSubmatch(out)
@@ -218,10 +228,42 @@ func run() error {
 	}
 	fmt.Println("restored tables match the source (CHECKSUM TABLE)")
 	fmt.Printf("backup_vs_dump=%.2f backup_vs_pipeline=%.2f restore_vs_client=%.2f %s restore_vs_myloader=%.2f peak_rss_mib=%d\n",
-		tDump.Seconds()/tBackup.Seconds(), tPipe.Seconds()/tBackup.Seconds(), tClient.Seconds()/tRestore.Seconds(), peers,
+		ratio(tDump, tBackup), ratio(tPipe, tBackup), tClient.Seconds()/tRestore.Seconds(), peers,
 		tLoader.Seconds()/tRestore.Seconds(), rss>>20)
 	return nil
 }
+
+// rounds are one measurement's wall times, one per round.
+type rounds []time.Duration
+
+func (r *rounds) add(d time.Duration) { *r = append(*r, d) }
+
+func (r rounds) median() time.Duration {
+	s := slices.Clone(r)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func (r rounds) String() string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, d := range r {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%.2f", d.Seconds())
+	}
+	return b.String() + "]"
+}
+
+// ratio is peer's median over plinth's: above 1, plinth is faster.
+func ratio(peer, plinth rounds) float64 { return peer.median().Seconds() / plinth.median().Seconds() }
 
 func indent(s string) string {
 	var b strings.Builder
