@@ -145,6 +145,15 @@ func (d *Database) Teardown(ctx context.Context, id string) ([]string, error) {
 	return d.tagged(ctx, id)
 }
 
+// LeftName names an instance left behind: its ARN (what the Resource Groups Tagging API lists too, so the
+// drill's leftover check and this teardown name one instance once), else its identifier.
+func LeftName(inst types.DBInstance) string {
+	if arn := aws.ToString(inst.DBInstanceArn); arn != "" {
+		return arn
+	}
+	return "rds " + aws.ToString(inst.DBInstanceIdentifier)
+}
+
 // tagged lists the instances tagged plinth:drill=<id>.
 func (d *Database) tagged(ctx context.Context, id string) ([]string, error) {
 	var left []string
@@ -157,7 +166,7 @@ func (d *Database) tagged(ctx context.Context, id string) ([]string, error) {
 		for _, inst := range page.DBInstances {
 			for _, t := range inst.TagList {
 				if aws.ToString(t.Key) == environments.DrillTag && aws.ToString(t.Value) == id {
-					left = append(left, "rds "+aws.ToString(inst.DBInstanceIdentifier))
+					left = append(left, LeftName(inst))
 				}
 			}
 		}
