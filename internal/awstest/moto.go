@@ -23,6 +23,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 )
 
 // Dummy credentials moto accepts (it checks none); the account is moto's default.
@@ -242,4 +243,34 @@ func minimalEnv() []string {
 		}
 	}
 	return env
+}
+
+// DRChain is production's database as a stack with a DR region has it in moto: the primary in Region and
+// its cross-region read replica (the DR replica) in DRRegion.
+type DRChain struct {
+	Region, DRRegion string
+	// PrimaryARN is the primary's ARN: what the DR replica reports as its source.
+	PrimaryARN string
+	// DRReplica is the DR replica's identifier (the inventory's database.drReplicaId).
+	DRReplica string
+}
+
+// NewDRChain creates primary (MySQL 8.0) in region and its read replica drReplica in drRegion on s.
+func (s *Server) NewDRChain(t testing.TB, region, primary, drRegion, drReplica string) DRChain {
+	t.Helper()
+	ctx := context.Background()
+	c := DRChain{Region: region, DRRegion: drRegion, DRReplica: drReplica,
+		PrimaryARN: "arn:aws:rds:" + region + ":" + Account + ":db:" + primary}
+	_, err := rds.NewFromConfig(s.Config(region)).CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String(primary),
+		DBInstanceClass: aws.String("db.r6g.large"), Engine: aws.String("mysql"), EngineVersion: aws.String("8.0.36"),
+		AllocatedStorage: aws.Int32(100), MasterUsername: aws.String("admin"), MasterUserPassword: aws.String("password1234")})
+	if err != nil {
+		t.Fatalf("awstest: primary %s in %s: %v", primary, region, err)
+	}
+	_, err = rds.NewFromConfig(s.Config(drRegion)).CreateDBInstanceReadReplica(ctx, &rds.CreateDBInstanceReadReplicaInput{
+		DBInstanceIdentifier: aws.String(drReplica), SourceDBInstanceIdentifier: aws.String(c.PrimaryARN), SourceRegion: aws.String(region)})
+	if err != nil {
+		t.Fatalf("awstest: DR replica %s in %s: %v\n%s", drReplica, drRegion, err, s.Log())
+	}
+	return c
 }

@@ -96,6 +96,20 @@ func (d *Database) Create(ctx context.Context, id string) (*sql.DB, string, erro
 	return db, where, nil
 }
 
+// SourceEndpoint is production's DR replica's host:port (for the preflight's lag check: it is only read).
+func (d *Database) SourceEndpoint(ctx context.Context) (string, error) {
+	inst, err := d.describe(ctx, d.Source)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("production's DR replica: %w", err)
+	case inst == nil:
+		return "", fmt.Errorf("production's DR replica %s: no such instance in this region", d.Source)
+	case inst.Endpoint == nil || aws.ToString(inst.Endpoint.Address) == "":
+		return "", fmt.Errorf("production's DR replica %s has no endpoint (status %s)", d.Source, aws.ToString(inst.DBInstanceStatus))
+	}
+	return fmt.Sprintf("%s:%d", aws.ToString(inst.Endpoint.Address), aws.ToInt32(inst.Endpoint.Port)), nil
+}
+
 // Endpoint implements drill.DrillDatabase (known once Create has waited for the instance).
 func (d *Database) Endpoint(string) string { return d.endpoint }
 

@@ -98,22 +98,9 @@ func (r *recordingRDS) DescribeDBInstances(ctx context.Context, in *rds.Describe
 // newChain starts moto with production's primary in eu-west-1 and its DR replica in eu-central-1, and
 // returns the DR region's client (recording, promotion stubbed) and the raw one.
 func newChain(t *testing.T) (*recordingRDS, *rds.Client) {
-	ctx := context.Background()
 	m := awstest.Start(t)
-	west := rds.NewFromConfig(m.Config("eu-west-1"))
+	m.NewDRChain(t, "eu-west-1", "production-db", "eu-central-1", drReplica)
 	central := rds.NewFromConfig(m.Config("eu-central-1"))
-	_, err := west.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String("production-db"),
-		DBInstanceClass: aws.String("db.r6g.large"), Engine: aws.String("mysql"), EngineVersion: aws.String("8.0.36"),
-		AllocatedStorage: aws.Int32(100), MasterUsername: aws.String("admin"), MasterUserPassword: aws.String("password1234")})
-	if err != nil {
-		t.Fatalf("production's primary: %v", err)
-	}
-	_, err = central.CreateDBInstanceReadReplica(ctx, &rds.CreateDBInstanceReadReplicaInput{DBInstanceIdentifier: aws.String(drReplica),
-		SourceDBInstanceIdentifier: aws.String(primaryARN), SourceRegion: aws.String("eu-west-1"),
-		Tags: []types.Tag{{Key: aws.String("plinth:stack"), Value: aws.String("production")}}})
-	if err != nil {
-		t.Fatalf("production's DR replica: %v\n%s", err, m.Log())
-	}
 	return &recordingRDS{Client: central, PromoteClears: true, promoted: map[string]bool{}}, central
 }
 
