@@ -2,7 +2,9 @@ package drill
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/plinth-dev/plinth/internal/mysqlx"
 	"github.com/plinth-dev/plinth/stacks/contract"
 )
 
@@ -34,4 +36,39 @@ func (parts CloudParts) Apply(cfg *EnvConfig) {
 	if cfg.Platform != nil && cfg.Platform.Address == nil {
 		cfg.Platform.Address = parts.Address
 	}
+}
+
+// TeardownOnCloud is `plinth drill teardown ID --stack S`: what drill id may have left on the stack's cloud
+// torn down in the drill's own order — the drill stack (platform; nil: not checked), the cloud's drill
+// database, the databases restored on the DR server (drDSN; "": none) — and, last, the cloud's leftover check.
+// Idempotent: each part tolerates what is already gone.
+func TeardownOnCloud(ctx context.Context, id string, parts CloudParts, platform *StackPlatform, drDSN string) (TeardownResult, error) {
+	res := TeardownResult{ID: id, Left: []string{}, NotChecked: []string{}}
+	var tds []TearDowner
+	if parts.Leftovers != nil {
+		tds = append(tds, parts.Leftovers)
+	} else {
+		res.NotChecked = append(res.NotChecked, "resources tagged with the drill id: the stack's cloud lists none by tag")
+	}
+	if drDSN != "" {
+		db, err := mysqlx.Open(drDSN)
+		if err != nil {
+			return res, fmt.Errorf("DR server %s: %w", mysqlx.Redact(drDSN), err)
+		}
+		defer db.Close()
+		tds = append(tds, DatabaseTeardown{DB: db, Where: mysqlx.Redact(drDSN)})
+	}
+	if parts.Database != nil {
+		tds = append(tds, parts.Database)
+	} else {
+		res.NotChecked = append(res.NotChecked, "a drill database made from the DR replica: the stack's cloud gives none")
+	}
+	if platform != nil {
+		tds = append(tds, platform)
+	} else {
+		res.NotChecked = append(res.NotChecked, missing(StepPlatform)+": "+ErrUnavailable.Error())
+	}
+	left, err := Teardown(ctx, id, tds)
+	res.Left = left
+	return res, err
 }

@@ -69,3 +69,19 @@ func TestCloudPartsRunTheLeftoverCheckLast(t *testing.T) {
 		t.Errorf("left %q: want the instance once and the group", left)
 	}
 }
+
+// TestTeardownOnCloudSaysWhatItCannotCheck: a cloud that gives no parts and no drill stack tears nothing
+// down and says so for each part, rather than reporting a clean 0 silently.
+func TestTeardownOnCloudSaysWhatItCannotCheck(t *testing.T) {
+	res, err := drill.TeardownOnCloud(context.Background(), "drill-20261203T030000Z", drill.CloudParts{}, nil, "")
+	if err != nil || len(res.Left) != 0 || len(res.NotChecked) != 3 {
+		t.Errorf("%+v, %v", res, err)
+	}
+	var order []string
+	parts := drill.CloudParts{Database: nopDatabase{listed{name: "database", order: &order}},
+		Leftovers: listed{name: "leftovers", left: []string{"arn:x"}, order: &order}}
+	res, err = drill.TeardownOnCloud(context.Background(), "drill-20261203T030000Z", parts, nil, "")
+	if err != nil || !slices.Equal(res.Left, []string{"arn:x"}) || len(res.NotChecked) != 1 || !slices.Equal(order, []string{"database", "leftovers"}) {
+		t.Errorf("%+v, %v, order %v", res, err, order)
+	}
+}
