@@ -5,6 +5,7 @@ import (
 	"errors"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -14,7 +15,7 @@ import (
 // dummy credentials, Reset empties it, and Stop ends exactly its process.
 func TestServerAnswersAndStops(t *testing.T) {
 	ctx := context.Background()
-	a, err := start(60e9)
+	a, err := start(60 * time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

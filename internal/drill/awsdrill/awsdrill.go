@@ -70,7 +70,7 @@ func (l Leftovers) List(ctx context.Context, id string) ([]string, error) {
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return append(left, l.what("resources")), fmt.Errorf("list %s: %w", l.what("resources"), err)
+			return append(left, l.what("resources", id)), fmt.Errorf("list %s: %w", l.what("resources", id), err)
 		}
 		for _, r := range page.ResourceTagMappingList {
 			left = append(left, aws.ToString(r.ResourceARN))
@@ -82,7 +82,7 @@ func (l Leftovers) List(ctx context.Context, id string) ([]string, error) {
 	}
 	groups, err := taggedGroups(ctx, l.AutoScaling, id)
 	if err != nil {
-		return append(left, l.what("auto scaling groups")), fmt.Errorf("list %s: %w", l.what("auto scaling groups"), err)
+		return append(left, l.what("auto scaling groups", id)), fmt.Errorf("list %s: %w", l.what("auto scaling groups", id), err)
 	}
 	for _, g := range groups {
 		left = append(left, aws.ToString(g.AutoScalingGroupARN))
@@ -131,8 +131,8 @@ func instanceID(arn string) (string, bool) {
 	return id, ok && strings.HasPrefix(arn, "arn:") && strings.Contains(arn, ":ec2:")
 }
 
-func (l Leftovers) what(kind string) string {
-	return fmt.Sprintf("%s tagged %s=<id> in %s (not listed)", kind, environments.DrillTag, l.Region)
+func (l Leftovers) what(kind, id string) string {
+	return fmt.Sprintf("%s tagged %s=%s in %s (not listed)", kind, environments.DrillTag, id, l.Region)
 }
 
 // taggedGroups lists the Auto Scaling groups tagged plinth:drill=<id>.

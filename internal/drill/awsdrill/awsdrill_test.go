@@ -225,7 +225,7 @@ func TestLeftoversAfterTeardown(t *testing.T) {
 	// An unreachable Tagging API: the check names what it could not list.
 	m.Stop()
 	left, err = l.List(ctx, drillID)
-	if err == nil || len(left) != 1 || left[0] != "resources tagged plinth:drill=<id> in "+region+" (not listed)" {
+	if err == nil || len(left) != 1 || left[0] != "resources tagged plinth:drill="+drillID+" in "+region+" (not listed)" {
 		t.Errorf("unreachable: %q, %v", left, err)
 	}
 }
