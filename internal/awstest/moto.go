@@ -84,7 +84,9 @@ func start(wait time.Duration) (*Server, error) {
 	// No credentials or endpoint of the caller's leak into the server; no IMDS lookups.
 	cmd.Env = append(minimalEnv(), "AWS_EC2_METADATA_DISABLED=true", "AWS_ACCESS_KEY_ID="+AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY="+SecretAccessKey, "PYTHONUNBUFFERED=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a Ctrl-C of the test run does not reach it first
+	// Its own process group (a Ctrl-C of the test run does not reach it first); killed when the test binary
+	// dies without cleanup (a timeout, a crash), so no server outlives its test.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err

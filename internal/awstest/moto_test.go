@@ -19,6 +19,7 @@ func TestServerAnswersAndStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = a.Stop() }) // when the test fails before its own Stop
 	b := Start(t)
 	if a.Endpoint == b.Endpoint {
 		t.Fatalf("two servers share %s", a.Endpoint)
