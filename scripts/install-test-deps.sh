@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
 # Installs the real servers plinth's tests run against: MariaDB (backup/restore), OpenSSH's sshd (deploys),
 # HAProxy (load balancer drain), Redis (the live cloud's cache), Graphviz (`plinth graph` renders SVG with
-# dot), mariadb-binlog (point-in-time replay), mydumper (backup benchmark peer), and the live local cloud's
-# nftables, iproute2 and sudo. Idempotent: does nothing when they are present. Needs root for apt-get.
+# dot), mariadb-binlog (point-in-time replay), mydumper (backup benchmark peer), the live local cloud's
+# nftables, iproute2 and sudo, and moto's server (the AWS API emulator the drill's AWS path is tested
+# against, internal/awstest). Idempotent: does nothing when they are present. Needs root for apt-get.
 set -euo pipefail
+
+# moto's server (PyPI: moto[server]): checked first, installed with pip only when missing.
+moto_ok() { python3 -c 'import moto.server, flask, werkzeug' >/dev/null 2>&1; }
+if ! moto_ok; then
+	echo "install-test-deps: installing moto[server] (pip)"
+	if ! { command -v python3 >/dev/null 2>&1 && python3 -m pip install --quiet 'moto[server]' && moto_ok; }; then
+		echo "install-test-deps: moto[server] is missing and could not be installed (python3 -m pip install 'moto[server]': is PyPI reachable?); the drill's AWS tests need it" >&2
+		exit 1
+	fi
+fi
 
 need=()
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server mariadb-client)

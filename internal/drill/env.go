@@ -31,7 +31,10 @@ type EnvConfig struct {
 	// Platform builds the drill stack through the `plinth up` engine (nil: the platform step is
 	// unavailable); without DrillURL the verify step asks the load balancer it built.
 	Platform *StackPlatform
-	Log      func(format string, args ...any)
+	// Leftovers lists, after every other teardown, what still carries the drill's tag in the stack's cloud
+	// (AWS: internal/drill/awsdrill); nil: each teardown's own listing is all there is.
+	Leftovers TearDowner
+	Log       func(format string, args ...any)
 }
 
 // OpenEnv opens what cfg names and returns the Env of a real drill, with a closer. What plinth cannot yet
@@ -111,6 +114,9 @@ func OpenEnv(ctx context.Context, p Plan, cfg EnvConfig) (Env, func(), error) {
 		if env.Verify == nil {
 			env.Verify = &HTTPSVerifier{Resolve: cfg.Platform.Target, Log: cfg.Log}
 		}
+	}
+	if cfg.Leftovers != nil { // first in the list, last to run
+		env.Teardown = append([]TearDowner{cfg.Leftovers}, env.Teardown...)
 	}
 	return env, closeAll, nil
 }

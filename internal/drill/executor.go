@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -275,7 +276,11 @@ func Teardown(ctx context.Context, id string, tds []TearDowner) ([]string, error
 	var errs []error
 	for i := len(tds) - 1; i >= 0; i-- {
 		l, err := tds[i].Teardown(ctx, id)
-		left = append(left, l...)
+		for _, x := range l { // one resource two teardowns list (its own and the leftover check) counts once
+			if !slices.Contains(left, x) {
+				left = append(left, x)
+			}
+		}
 		if err != nil {
 			errs = append(errs, err)
 			if l == nil {

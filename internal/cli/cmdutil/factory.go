@@ -44,6 +44,10 @@ type Factory struct {
 	// DrillPlatform gives the drill's platform step for a stack (internal/cli/drillwire.go): the drill stack
 	// through the stack's engine options; nil: the step is unavailable.
 	DrillPlatform func(ctx context.Context, stack string) (*drill.StackPlatform, error)
+	// DrillCloud gives what the stack's cloud adds to drill id (internal/cli/drillwire_aws.go on AWS: the RDS
+	// drill database, the leftover check by tag, the drill load balancer's readiness); nil or empty parts:
+	// those steps are as the other inputs make them.
+	DrillCloud func(ctx context.Context, stack, id string, log func(format string, args ...any)) (drill.CloudParts, error)
 }
 
 // BackupTargets returns the Opener every backup verb and the drill set up with: the flags, the environment,

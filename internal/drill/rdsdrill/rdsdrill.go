@@ -96,6 +96,20 @@ func (d *Database) Create(ctx context.Context, id string) (*sql.DB, string, erro
 	return db, where, nil
 }
 
+// SourceEndpoint is production's DR replica's host:port (for the preflight's lag check: it is only read).
+func (d *Database) SourceEndpoint(ctx context.Context) (string, error) {
+	inst, err := d.describe(ctx, d.Source)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("production's DR replica: %w", err)
+	case inst == nil:
+		return "", fmt.Errorf("production's DR replica %s: no such instance in this region", d.Source)
+	case inst.Endpoint == nil || aws.ToString(inst.Endpoint.Address) == "":
+		return "", fmt.Errorf("production's DR replica %s has no endpoint (status %s)", d.Source, aws.ToString(inst.DBInstanceStatus))
+	}
+	return fmt.Sprintf("%s:%d", aws.ToString(inst.Endpoint.Address), aws.ToInt32(inst.Endpoint.Port)), nil
+}
+
 // Endpoint implements drill.DrillDatabase (known once Create has waited for the instance).
 func (d *Database) Endpoint(string) string { return d.endpoint }
 
@@ -145,6 +159,15 @@ func (d *Database) Teardown(ctx context.Context, id string) ([]string, error) {
 	return d.tagged(ctx, id)
 }
 
+// LeftName names an instance left behind: its ARN (what the Resource Groups Tagging API lists too, so the
+// drill's leftover check and this teardown name one instance once), else its identifier.
+func LeftName(inst types.DBInstance) string {
+	if arn := aws.ToString(inst.DBInstanceArn); arn != "" {
+		return arn
+	}
+	return "rds " + aws.ToString(inst.DBInstanceIdentifier)
+}
+
 // tagged lists the instances tagged plinth:drill=<id>.
 func (d *Database) tagged(ctx context.Context, id string) ([]string, error) {
 	var left []string
@@ -157,7 +180,7 @@ func (d *Database) tagged(ctx context.Context, id string) ([]string, error) {
 		for _, inst := range page.DBInstances {
 			for _, t := range inst.TagList {
 				if aws.ToString(t.Key) == environments.DrillTag && aws.ToString(t.Value) == id {
-					left = append(left, "rds "+aws.ToString(inst.DBInstanceIdentifier))
+					left = append(left, LeftName(inst))
 				}
 			}
 		}

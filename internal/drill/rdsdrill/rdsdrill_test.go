@@ -3,10 +3,7 @@ package rdsdrill
 import (
 	"context"
 	"database/sql"
-	"encoding/xml"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -14,231 +11,251 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+
+	"github.com/plinth-dev/plinth/internal/awstest"
 )
 
-// fakeRDS serves the four RDS Query API actions the drill calls, over HTTP, to the real SDK client (so the
-// SDK's request serialization and error decoding are exercised). moto's server, which the issue names,
-// cannot be installed here (PyPI is not reachable), so this is the stub for exactly those calls. Instances
-// move through RDS's states: creating -> available; modifying -> available (promoted); deleting -> gone.
-type fakeRDS struct {
-	mu        sync.Mutex
-	instances map[string]*fakeInstance
-	calls     []string
+// The drill runs against moto's RDS (internal/awstest): a DR replica chain — production's primary in
+// eu-west-1, its cross-region read replica production-db-dr in eu-central-1 — and the drill's instance made
+// from production-db-dr. moto creates, promotes and deletes at once (no creating/modifying/deleting states),
+// and it lacks one behaviour: after PromoteReadReplica it keeps reporting ReadReplicaSourceDBInstanceIdentifier
+// (RDS clears it when the promotion completes). recordingRDS stubs exactly that and records every call.
+
+const (
+	drillID    = "drill-20261203T030000Z"
+	drillIdent = "plinth-drill-20261203t030000z"
+	primaryARN = "arn:aws:rds:eu-west-1:" + awstest.Account + ":db:production-db"
+	drReplica  = "production-db-dr"
+)
+
+type recordingRDS struct {
+	*rds.Client
+	// PromoteClears stubs RDS's end of promotion moto lacks: a promoted instance replicates from nothing.
+	PromoteClears bool
+
+	mu       sync.Mutex
+	calls    []string
+	promoted map[string]bool
 }
 
-type fakeInstance struct {
-	ident, source, status string
-	tags                  map[string]string
-	pending               []string // statuses still to show before settling
+func (r *recordingRDS) record(action, ident string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, action+" "+ident)
 }
 
-func (f *fakeRDS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, err.Error(), 400)
-		return
+func (r *recordingRDS) count(action string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, c := range r.calls {
+		if strings.HasPrefix(c, action+" ") {
+			n++
+		}
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	action, ident := r.Form.Get("Action"), strings.ToLower(r.Form.Get("DBInstanceIdentifier"))
-	f.calls = append(f.calls, action+" "+ident)
-	inst := f.instances[ident]
-	notFound := func() {
-		w.WriteHeader(404)
-		fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>DBInstanceNotFound</Code><Message>DBInstance %s not found.</Message></Error><RequestId>r</RequestId></ErrorResponse>`, ident)
-	}
-	switch action {
-	case "CreateDBInstanceReadReplica":
-		if inst != nil {
-			w.WriteHeader(400)
-			fmt.Fprint(w, `<ErrorResponse><Error><Type>Sender</Type><Code>DBInstanceAlreadyExists</Code><Message>exists</Message></Error></ErrorResponse>`)
-			return
-		}
-		if f.instances[strings.ToLower(r.Form.Get("SourceDBInstanceIdentifier"))] == nil {
-			notFound()
-			return
-		}
-		tags := map[string]string{}
-		for i := 1; r.Form.Get(fmt.Sprintf("Tags.Tag.%d.Key", i)) != ""; i++ {
-			tags[r.Form.Get(fmt.Sprintf("Tags.Tag.%d.Key", i))] = r.Form.Get(fmt.Sprintf("Tags.Tag.%d.Value", i))
-		}
-		inst = &fakeInstance{ident: ident, source: r.Form.Get("SourceDBInstanceIdentifier"), status: "available", tags: tags,
-			pending: []string{"creating", "creating", "backing-up"}}
-		f.instances[ident] = inst
-		f.reply(w, action, "<DBInstance>"+inst.xml()+"</DBInstance>")
-	case "PromoteReadReplica":
-		if inst == nil {
-			notFound()
-			return
-		}
-		inst.source, inst.pending = "", []string{"modifying", "rebooting"}
-		f.reply(w, action, "<DBInstance>"+inst.xml()+"</DBInstance>")
-	case "DeleteDBInstance":
-		if inst == nil {
-			notFound()
-			return
-		}
-		inst.status, inst.pending = "gone", []string{"deleting", "deleting"}
-		f.reply(w, action, "<DBInstance>"+inst.xml()+"</DBInstance>")
-	case "DescribeDBInstances":
-		var list []*fakeInstance
-		if ident != "" {
-			if inst == nil {
-				notFound()
-				return
-			}
-			list = []*fakeInstance{inst}
-		} else {
-			for _, i := range f.instances {
-				list = append(list, i)
-			}
-		}
-		var b strings.Builder
-		for _, i := range list {
-			b.WriteString("<DBInstance>" + i.xml() + "</DBInstance>")
-			if len(i.pending) > 0 {
-				i.pending = i.pending[1:]
-			}
-			if len(i.pending) == 0 && i.status == "gone" {
-				delete(f.instances, i.ident)
-			}
-		}
-		f.reply(w, action, "<DBInstances>"+b.String()+"</DBInstances>")
-	default:
-		http.Error(w, "unsupported action "+action, 400)
-	}
+	return n
 }
 
-func (f *fakeRDS) reply(w http.ResponseWriter, action, body string) {
-	w.Header().Set("Content-Type", "text/xml")
-	fmt.Fprintf(w, `<%sResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><%sResult>%s</%sResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></%sResponse>`,
-		action, action, body, action, action)
+func (r *recordingRDS) CreateDBInstanceReadReplica(ctx context.Context, in *rds.CreateDBInstanceReadReplicaInput, opts ...func(*rds.Options)) (*rds.CreateDBInstanceReadReplicaOutput, error) {
+	r.record("CreateDBInstanceReadReplica", aws.ToString(in.DBInstanceIdentifier)+" from "+aws.ToString(in.SourceDBInstanceIdentifier))
+	return r.Client.CreateDBInstanceReadReplica(ctx, in, opts...)
 }
 
-func (i *fakeInstance) xml() string {
-	esc := func(s string) string {
-		var b strings.Builder
-		_ = xml.EscapeText(&b, []byte(s))
-		return b.String()
+func (r *recordingRDS) PromoteReadReplica(ctx context.Context, in *rds.PromoteReadReplicaInput, opts ...func(*rds.Options)) (*rds.PromoteReadReplicaOutput, error) {
+	r.record("PromoteReadReplica", aws.ToString(in.DBInstanceIdentifier))
+	out, err := r.Client.PromoteReadReplica(ctx, in, opts...)
+	if err == nil {
+		r.mu.Lock()
+		r.promoted[aws.ToString(in.DBInstanceIdentifier)] = true
+		r.mu.Unlock()
 	}
-	status := i.status
-	if len(i.pending) > 0 {
-		status = i.pending[0]
-	}
-	var tags strings.Builder
-	for k, v := range i.tags {
-		tags.WriteString("<Tag><Key>" + esc(k) + "</Key><Value>" + esc(v) + "</Value></Tag>")
-	}
-	src := ""
-	if i.source != "" {
-		src = "<ReadReplicaSourceDBInstanceIdentifier>" + esc(i.source) + "</ReadReplicaSourceDBInstanceIdentifier>"
-	}
-	return "<DBInstanceIdentifier>" + esc(i.ident) + "</DBInstanceIdentifier><DBInstanceStatus>" + status +
-		"</DBInstanceStatus><Endpoint><Address>" + esc(i.ident) + ".abc.eu-central-1.rds.amazonaws.com</Address><Port>3306</Port></Endpoint>" +
-		src + "<TagList>" + tags.String() + "</TagList>"
+	return out, err
 }
 
-func newFake(t *testing.T) (*fakeRDS, *rds.Client) {
-	f := &fakeRDS{instances: map[string]*fakeInstance{
-		"production-db-dr": {ident: "production-db-dr", source: "arn:aws:rds:eu-west-1:333333333333:db:production-db", status: "available"},
-	}}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	client := rds.New(rds.Options{Region: "eu-central-1", BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")})
-	return f, client
+func (r *recordingRDS) DeleteDBInstance(ctx context.Context, in *rds.DeleteDBInstanceInput, opts ...func(*rds.Options)) (*rds.DeleteDBInstanceOutput, error) {
+	r.record("DeleteDBInstance", aws.ToString(in.DBInstanceIdentifier))
+	return r.Client.DeleteDBInstance(ctx, in, opts...)
 }
 
-func TestDrillDatabaseOnRDS(t *testing.T) {
+func (r *recordingRDS) DescribeDBInstances(ctx context.Context, in *rds.DescribeDBInstancesInput, opts ...func(*rds.Options)) (*rds.DescribeDBInstancesOutput, error) {
+	r.record("DescribeDBInstances", aws.ToString(in.DBInstanceIdentifier))
+	out, err := r.Client.DescribeDBInstances(ctx, in, opts...)
+	if err != nil || !r.PromoteClears {
+		return out, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range out.DBInstances {
+		if r.promoted[aws.ToString(out.DBInstances[i].DBInstanceIdentifier)] {
+			out.DBInstances[i].ReadReplicaSourceDBInstanceIdentifier = nil
+		}
+	}
+	return out, nil
+}
+
+// newChain starts moto with production's primary in eu-west-1 and its DR replica in eu-central-1, and
+// returns the DR region's client (recording, promotion stubbed) and the raw one.
+func newChain(t *testing.T) (*recordingRDS, *rds.Client) {
+	m := awstest.Start(t)
+	m.NewDRChain(t, "eu-west-1", "production-db", "eu-central-1", drReplica)
+	central := rds.NewFromConfig(m.Config("eu-central-1"))
+	return &recordingRDS{Client: central, PromoteClears: true, promoted: map[string]bool{}}, central
+}
+
+func describe(t *testing.T, c *rds.Client, ident string) *types.DBInstance {
+	t.Helper()
+	out, err := c.DescribeDBInstances(context.Background(), &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(ident)})
+	var nf *types.DBInstanceNotFoundFault
+	if errors.As(err, &nf) {
+		return nil
+	}
+	if err != nil || len(out.DBInstances) != 1 {
+		t.Fatalf("describe %s: %v", ident, err)
+	}
+	return &out.DBInstances[0]
+}
+
+// TestDrillDatabaseOnMoto: create (twice: one instance), promote (twice: one promotion), teardown (twice:
+// one delete, nothing tagged left), and production's DR replica only ever named as the source: it is still
+// there, still a replica of production's primary.
+func TestDrillDatabaseOnMoto(t *testing.T) {
 	ctx := context.Background()
-	f, client := newFake(t)
-	const id = "drill-20261203T030000Z"
-	var connected string
-	d := &Database{API: client, Source: "production-db-dr", Interval: time.Millisecond, Timeout: 5 * time.Second,
+	api, raw := newChain(t)
+	var connected []string
+	d := &Database{API: api, Source: drReplica, Interval: time.Millisecond, Timeout: 5 * time.Second,
 		Connect: func(_ context.Context, endpoint string) (*sql.DB, error) {
-			connected = endpoint
+			connected = append(connected, endpoint)
 			return &sql.DB{}, nil
 		}}
-	if _, where, err := d.Create(ctx, id); err != nil || !strings.Contains(where, "rds plinth-drill-20261203t030000z (replica of production-db-dr)") {
-		t.Fatalf("create: %q %v", where, err)
+	for round := 1; round <= 2; round++ {
+		_, where, err := d.Create(ctx, drillID)
+		if err != nil || where != "rds "+drillIdent+" (replica of "+drReplica+")" {
+			t.Fatalf("create %d: %q %v", round, where, err)
+		}
 	}
-	want := "plinth-drill-20261203t030000z.abc.eu-central-1.rds.amazonaws.com:3306"
-	if connected != want || d.Endpoint(id) != want {
-		t.Fatalf("connected to %q, endpoint %q, want %q", connected, d.Endpoint(id), want)
+	inst := describe(t, raw, drillIdent)
+	if src := aws.ToString(inst.ReadReplicaSourceDBInstanceIdentifier); src != drReplica {
+		t.Errorf("the drill instance replicates from %q, want %s", src, drReplica)
 	}
-	inst := f.instances["plinth-drill-20261203t030000z"]
-	if inst == nil || inst.source != "production-db-dr" || inst.tags["plinth:drill"] != id {
-		t.Fatalf("the drill instance: %+v", inst)
+	if tags := tagMap(inst.TagList); tags["plinth:drill"] != drillID {
+		t.Errorf("the drill instance's tags %v lack plinth:drill=%s", tags, drillID)
 	}
-	// A re-run finds the instance: no second create.
-	d.Connect = func(context.Context, string) (*sql.DB, error) { return &sql.DB{}, nil }
-	if _, _, err := d.Create(ctx, id); err != nil {
-		t.Fatal(err)
+	if aws.ToBool(inst.PubliclyAccessible) || aws.ToBool(inst.DeletionProtection) || aws.ToBool(inst.MultiAZ) {
+		t.Errorf("the drill instance: public %v, deletion protection %v, multi-AZ %v", aws.ToBool(inst.PubliclyAccessible),
+			aws.ToBool(inst.DeletionProtection), aws.ToBool(inst.MultiAZ))
 	}
-	if err := d.Promote(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	if inst.source != "" || inst.status != "available" {
-		t.Errorf("after promote: %+v", inst)
-	}
-	if err := d.Promote(ctx, id); err != nil { // idempotent
-		t.Fatal(err)
+	want := aws.ToString(inst.Endpoint.Address) + ":3306"
+	if len(connected) != 2 || connected[0] != want || d.Endpoint(drillID) != want {
+		t.Fatalf("connected to %v, endpoint %q, want %q", connected, d.Endpoint(drillID), want)
 	}
 	for round := 1; round <= 2; round++ {
-		left, err := d.Teardown(ctx, id)
+		if err := d.Promote(ctx, drillID); err != nil {
+			t.Fatalf("promote %d: %v", round, err)
+		}
+	}
+	for round := 1; round <= 2; round++ {
+		left, err := d.Teardown(ctx, drillID)
 		if err != nil || len(left) != 0 {
 			t.Fatalf("teardown %d: left %v, %v", round, left, err)
 		}
 	}
-	var creates, promotes, deletes int
-	for _, c := range f.calls {
-		switch {
-		case strings.HasPrefix(c, "CreateDBInstanceReadReplica"):
-			creates++
-		case strings.HasPrefix(c, "PromoteReadReplica"):
-			promotes++
-		case strings.HasPrefix(c, "DeleteDBInstance"):
-			deletes++
-		}
-		if strings.HasSuffix(c, " production-db-dr") && !strings.HasPrefix(c, "Describe") {
+	if describe(t, raw, drillIdent) != nil {
+		t.Error("the drill instance is still there after teardown")
+	}
+	if n := api.count("CreateDBInstanceReadReplica"); n != 1 {
+		t.Errorf("%d creates, want 1", n)
+	}
+	if n := api.count("PromoteReadReplica"); n != 1 {
+		t.Errorf("%d promotions, want 1", n)
+	}
+	if n := api.count("DeleteDBInstance"); n != 1 {
+		t.Errorf("%d deletes, want 1", n)
+	}
+	for _, c := range api.calls {
+		if f := strings.Fields(c); f[0] != "DescribeDBInstances" && f[1] == drReplica { // the instance acted on
 			t.Errorf("production's DR replica was acted on: %s", c)
 		}
 	}
-	if creates != 1 || promotes != 1 || deletes != 1 {
-		t.Errorf("creates %d promotes %d deletes %d, want 1 each: %v", creates, promotes, deletes, f.calls)
+	dr := describe(t, raw, drReplica)
+	if dr == nil || aws.ToString(dr.DBInstanceStatus) != "available" || aws.ToString(dr.ReadReplicaSourceDBInstanceIdentifier) != primaryARN {
+		t.Errorf("production's DR replica after the drill: %+v", dr)
 	}
-	if _, ok := f.instances["production-db-dr"]; !ok || len(f.instances) != 1 {
-		t.Errorf("instances left: %v", f.instances)
+	out, err := raw.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{})
+	if err != nil || len(out.DBInstances) != 1 {
+		t.Errorf("instances in the DR region after teardown: %d, %v", len(out.DBInstances), err)
 	}
 }
 
+// TestTeardownNamesWhatIsLeftAndForeignReplicas: an instance tagged with the drill id that is not the drill's
+// own is named by ARN; an instance of the drill's name replicating from anything but the DR replica is
+// refused, not adopted; a missing source names the drill instance; a wait that never settles ends at the
+// Timeout naming the status (moto's promotion, without the stub, never clears the source).
 func TestTeardownNamesWhatIsLeftAndForeignReplicas(t *testing.T) {
 	ctx := context.Background()
-	f, client := newFake(t)
-	const id = "drill-20261203T030000Z"
-	// Another instance carries this drill's tag (a half-made drill from another run): teardown names it.
-	f.instances["stray"] = &fakeInstance{ident: "stray", status: "available", tags: map[string]string{"plinth:drill": id}}
-	d := &Database{API: client, Source: "production-db-dr", Interval: time.Millisecond, Timeout: time.Second}
-	left, err := d.Teardown(ctx, id)
-	if err != nil || !slices.Equal(left, []string{"rds stray"}) {
-		t.Errorf("teardown left %v, %v", left, err)
+	api, raw := newChain(t)
+	_, err := raw.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String("stray"),
+		DBInstanceClass: aws.String("db.t3.micro"), Engine: aws.String("mysql"), EngineVersion: aws.String("8.0.36"),
+		AllocatedStorage: aws.Int32(20), MasterUsername: aws.String("admin"), MasterUserPassword: aws.String("password1234"),
+		Tags: []types.Tag{{Key: aws.String("plinth:drill"), Value: aws.String(drillID)}}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	// An instance of the drill's name replicating from something else is refused, not adopted.
-	f.instances["plinth-drill-20261203t030000z"] = &fakeInstance{ident: "plinth-drill-20261203t030000z", source: "other-db", status: "available"}
-	if _, _, err := d.Create(ctx, id); err == nil || !strings.Contains(err.Error(), "replicates from other-db") {
+	d := &Database{API: api, Source: drReplica, Interval: time.Millisecond, Timeout: time.Second}
+	left, err := d.Teardown(ctx, drillID)
+	strayARN := "arn:aws:rds:eu-central-1:" + awstest.Account + ":db:stray"
+	if err != nil || !slices.Equal(left, []string{strayARN}) {
+		t.Errorf("teardown left %v, %v; want [%s]", left, err, strayARN)
+	}
+	if describe(t, raw, "stray") == nil {
+		t.Error("teardown deleted an instance that is not the drill's own")
+	}
+
+	// An instance of the drill's name replicating from another database: refused.
+	_, err = raw.CreateDBInstanceReadReplica(ctx, &rds.CreateDBInstanceReadReplicaInput{DBInstanceIdentifier: aws.String(drillIdent),
+		SourceDBInstanceIdentifier: aws.String("stray")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := d.Create(ctx, drillID); err == nil || !strings.Contains(err.Error(), "replicates from stray") {
 		t.Errorf("foreign replica: %v", err)
 	}
-	// A source that does not exist: the create error names the drill instance.
-	delete(f.instances, "plinth-drill-20261203t030000z")
-	d.Source = "missing-db"
-	if _, _, err := d.Create(ctx, id); err == nil || !strings.Contains(err.Error(), "create rds plinth-drill-20261203t030000z") {
+	if _, err := raw.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(drillIdent), SkipFinalSnapshot: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A source that does not exist: the error names the drill instance and what it replicates from.
+	missing := &Database{API: api, Source: "missing-db", Interval: time.Millisecond, Timeout: time.Second}
+	if _, _, err := missing.Create(ctx, drillID); err == nil || !strings.Contains(err.Error(), "create rds "+drillIdent+" (replica of missing-db)") {
 		t.Errorf("missing source: %v", err)
 	}
-	// A wait that never settles ends at Timeout naming the status.
-	f.instances["plinth-drill-20261203t030000z"] = &fakeInstance{ident: "plinth-drill-20261203t030000z", source: "missing-db", status: "creating"}
-	d.Timeout = 20 * time.Millisecond
-	if _, _, err := d.Create(ctx, id); err == nil || !strings.Contains(err.Error(), "status creating") {
+	// Promoting a drill instance that does not exist names it.
+	if err := d.Promote(ctx, drillID); err == nil || !strings.Contains(err.Error(), "promote "+drillIdent+": no such instance") {
+		t.Errorf("promote missing: %v", err)
+	}
+
+	// moto's promotion, unstubbed, never clears the source: the wait ends at Timeout naming the status.
+	api.PromoteClears = false
+	d.Connect = func(context.Context, string) (*sql.DB, error) { return &sql.DB{}, nil }
+	d.Timeout = 50 * time.Millisecond
+	if _, _, err := d.Create(ctx, drillID); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Promote(ctx, drillID); err == nil || !strings.Contains(err.Error(), drillIdent+" not promoted after 50ms (status available)") {
 		t.Errorf("timeout: %v", err)
 	}
+	// Without Connect, Create names the endpoint it cannot reach.
+	d.Connect = nil
+	if _, _, err := d.Create(ctx, drillID); err == nil || !strings.Contains(err.Error(), drillIdent+": no way to connect to") {
+		t.Errorf("no connect: %v", err)
+	}
+}
+
+func tagMap(ts []types.Tag) map[string]string {
+	m := map[string]string{}
+	for _, t := range ts {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return m
 }

@@ -110,6 +110,13 @@ func drillRun(opts *Options) error {
 		}
 		cfg.Platform = sp
 	}
+	if f.DrillCloud != nil {
+		parts, err := f.DrillCloud(opts.Ctx, opts.Plan.Stack, opts.Plan.ID, cfg.Log)
+		if err != nil && cfg.Log != nil {
+			cfg.Log("drill %s: the stack's cloud: %v", opts.Plan.ID, err)
+		}
+		parts.Apply(&cfg)
+	}
 	env, closeEnv, err := drill.OpenEnv(opts.Ctx, opts.Plan, cfg)
 	if err != nil {
 		return err

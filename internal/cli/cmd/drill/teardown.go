@@ -15,18 +15,20 @@ import (
 
 // TeardownOptions are the inputs of `plinth drill teardown`.
 type TeardownOptions struct {
-	IO     *iostreams.IOStreams
-	Ctx    context.Context
-	ID     string
-	DRDSN  string
-	Output string
+	IO      *iostreams.IOStreams
+	Factory *cmdutil.Factory
+	Ctx     context.Context
+	ID      string
+	DRDSN   string
+	Stack   string
+	Output  string
 }
 
 // NewCmdTeardown builds `plinth drill teardown ID`.
 func NewCmdTeardown(f *cmdutil.Factory, runF func(*TeardownOptions) error) *cobra.Command {
-	opts := &TeardownOptions{IO: f.IOStreams}
+	opts := &TeardownOptions{IO: f.IOStreams, Factory: f}
 	cmd := &cobra.Command{
-		Use:   "teardown ID --dr-dsn DSN",
+		Use:   "teardown ID --dr-dsn DSN | --stack S",
 		Short: "Tear down what a drill left (after --keep, a failure or an interrupted drill); idempotent",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -37,8 +39,8 @@ func NewCmdTeardown(f *cmdutil.Factory, runF func(*TeardownOptions) error) *cobr
 				return cmdutil.FlagErrorf("%q is not a drill id (drill-YYYYMMDDTHHMMSSZ)", opts.ID)
 			}
 			opts.DRDSN = firstSet(opts.DRDSN, f.Getenv(EnvDRDSN))
-			if opts.DRDSN == "" {
-				return cmdutil.FlagErrorf("--dr-dsn (or %s): the DR server holding the drill's database is required", EnvDRDSN)
+			if opts.DRDSN == "" && opts.Stack == "" {
+				return cmdutil.FlagErrorf("--dr-dsn (or %s): the DR server holding the drill's database, or --stack: the stack drilled, is required", EnvDRDSN)
 			}
 			opts.Ctx = backupflags.Context(cmd.Context())
 			if runF != nil {
@@ -48,12 +50,19 @@ func NewCmdTeardown(f *cmdutil.Factory, runF func(*TeardownOptions) error) *cobr
 		},
 	}
 	cmd.Flags().StringVar(&opts.DRDSN, "dr-dsn", "", "the DR region's database server holding the drill database (env "+EnvDRDSN+")")
+	cmd.Flags().StringVar(&opts.Stack, "stack", "", "the stack drilled: its cloud's drill database, drill stack and what is tagged with the drill id")
 	cmdutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
 }
 
 func teardownRun(opts *TeardownOptions) error {
-	res, err := drill.TeardownDatabases(opts.Ctx, opts.ID, opts.DRDSN)
+	var res drill.TeardownResult
+	var err error
+	if opts.Stack != "" {
+		res, err = teardownOnCloud(opts)
+	} else {
+		res, err = drill.TeardownDatabases(opts.Ctx, opts.ID, opts.DRDSN)
+	}
 	if rerr := views.DrillTeardown(opts.IO.Out, opts.Output, res); rerr != nil {
 		return rerr
 	}
@@ -64,4 +73,27 @@ func teardownRun(opts *TeardownOptions) error {
 		return fmt.Errorf("drill %s: %d resources remain", opts.ID, len(res.Left))
 	}
 	return nil
+}
+
+// teardownOnCloud resolves the stack's drill parts through the Factory and tears down on them. A cloud that
+// cannot be reached is an error: nothing could be proven gone.
+func teardownOnCloud(opts *TeardownOptions) (drill.TeardownResult, error) {
+	f := opts.Factory
+	var parts drill.CloudParts
+	if f.DrillCloud != nil {
+		p, err := f.DrillCloud(opts.Ctx, opts.Stack, opts.ID, nil)
+		if err != nil && p.Leftovers == nil && p.Database == nil {
+			return drill.TeardownResult{ID: opts.ID, Left: []string{}}, fmt.Errorf("drill %s: %w", opts.ID, err)
+		}
+		parts = p
+	}
+	var platform *drill.StackPlatform
+	if f.DrillPlatform != nil {
+		sp, err := f.DrillPlatform(opts.Ctx, opts.Stack)
+		if err != nil {
+			return drill.TeardownResult{ID: opts.ID, Left: []string{}}, fmt.Errorf("drill %s: the drill stack: %w", opts.ID, err)
+		}
+		platform = sp
+	}
+	return drill.TeardownOnCloud(opts.Ctx, opts.ID, parts, platform, opts.DRDSN)
 }
