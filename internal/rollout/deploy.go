@@ -138,6 +138,10 @@ func Deploy(ctx context.Context, conn *Conn, req DeployRequest) ([]TierResult, e
 	if err != nil {
 		return nil, err
 	}
+	escrowed, err := keepReleases(ctx, conn, tps)
+	if err != nil {
+		return nil, err
+	}
 	var store deploy.ArtifactStore
 	if conn.Config.Store != nil && slices.ContainsFunc(tps, func(tp tierPlan) bool { return tp.plan.Staging == deploy.StagingPull }) {
 		open := req.OpenStore
@@ -159,7 +163,7 @@ func Deploy(ctx context.Context, conn *Conn, req DeployRequest) ([]TierResult, e
 		}
 		exec := &deploy.Executor{Runner: conn.Runner, Drainer: tp.drainer, Emit: req.Emit, Now: now, StepTimeout: conn.StepTimeout,
 			Parallel: conn.Parallel, Store: store}
-		s := &deploy.Session{State: conn.State, Exec: exec, Holder: req.Holder, Message: req.Message, Action: "deploy", Now: now}
+		s := &deploy.Session{State: conn.State, Exec: exec, Holder: req.Holder, Message: req.Message, Action: "deploy", Now: now, Escrow: escrowed}
 		outs, err := s.Run(ctx, []*deploy.Plan{tp.plan})
 		results = append(results, TierResult{Plan: tp.plan, Outcomes: outs, Err: err})
 		if err != nil {
