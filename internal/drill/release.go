@@ -77,8 +77,10 @@ type ProductionRelease struct {
 	Stack string
 	// Audit reads production's deploy audit log (the newest records).
 	Audit func(ctx context.Context) ([]deploy.AuditRecord, error)
-	// Escrow is production's release escrow (nil: the stack keeps none).
-	Escrow *rollout.Escrow
+	// Escrow is production's release escrow (nil: the stack keeps none, or EscrowErr says why it could not
+	// be opened).
+	Escrow    *rollout.Escrow
+	EscrowErr error
 
 	mu    sync.Mutex
 	found []Release
@@ -96,7 +98,10 @@ func (pr *ProductionRelease) Check(ctx context.Context) ([]Release, error) {
 	}
 	rels, err := ProductionReleases(pr.Stack, recs)
 	errs := []error{err}
-	if pr.Escrow == nil {
+	switch {
+	case pr.EscrowErr != nil:
+		errs = append(errs, fmt.Errorf("the release escrow of %s: %w", pr.Stack, pr.EscrowErr))
+	case pr.Escrow == nil:
 		errs = append(errs, fmt.Errorf("stack %s has no release escrow to fetch its release from in the DR region: %w", pr.Stack, ErrUnavailable))
 	}
 	for i, rel := range rels {

@@ -44,6 +44,10 @@ type Factory struct {
 	// DrillPlatform gives the drill's platform step for a stack (internal/cli/drillwire.go): the drill stack
 	// through the stack's engine options; nil: the step is unavailable.
 	DrillPlatform func(ctx context.Context, stack string) (*drill.StackPlatform, error)
+	// DrillRelease gives the release production runs (its deploy audit, its escrow) and the deploy step
+	// that rolls it out to the drill stack (internal/cli/drillwire_deploy.go), with a closer; nil: the
+	// release is not checked and the deploy step is unavailable.
+	DrillRelease func(ctx context.Context, stack string) (*drill.EscrowDeployer, func(), error)
 }
 
 // BackupTargets returns the Opener every backup verb and the drill set up with: the flags, the environment,

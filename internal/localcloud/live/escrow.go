@@ -124,7 +124,7 @@ func (e *Escrow) Close() error {
 func ReadEscrow(dir string) (EscrowInfo, error) {
 	b, err := os.ReadFile(filepath.Join(escrowDir(dir), "endpoint.json"))
 	if errors.Is(err, os.ErrNotExist) {
-		return EscrowInfo{}, fmt.Errorf("%w (%s): start it with plinth local start", ErrEscrowNotServed, dir)
+		return EscrowInfo{}, fmt.Errorf("%w (%s): a live server of an older plinth? restart it: plinth local stop, then plinth local start", ErrEscrowNotServed, dir)
 	}
 	if err != nil {
 		return EscrowInfo{}, fmt.Errorf("live escrow: %w", err)
