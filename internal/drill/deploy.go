@@ -64,6 +64,9 @@ func (d *EscrowDeployer) Deploy(ctx context.Context, p Plan) error {
 		return fmt.Errorf("drill stack %s: %w", stack, err)
 	}
 	defer conn.Close()
+	// The drill stack keeps no escrow of its own (it is torn down with the drill; production's escrow
+	// already keeps the release): its deploys only push.
+	conn.Escrow, conn.EscrowErr = nil, nil
 	deployed := 0
 	for _, rel := range rels {
 		t, err := conn.Inventory.Tier(rel.Tier)
