@@ -3,11 +3,11 @@ package live
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"net"
 	"net/http"
 	"os"
@@ -24,9 +24,9 @@ import (
 // a record in the local cloud) as a real object store — an S3 emulator (gofakes3) keeping its objects in
 // one bbolt file under <live dir>/escrow, served on 127.0.0.1 to the operator's plinth (`plinth deploy`
 // keeps each release there; the drill fetches it back). Buckets are made on first use: the stack's escrow
-// bucket is named by its inventory. Requests must carry the escrow's access key id (written 0600 beside the
-// objects, like the vault's tokens); the signature itself is not verified, and the emulator speaks plain
-// HTTP on the loopback (the DR region's hosts do not fetch from it: the drill pushes over SSH).
+// bucket is named by its inventory. Requests must be signed (SigV4, escrowauth.go) with the escrow's access
+// key (written 0600 beside the objects, like the vault's tokens); the emulator speaks plain HTTP on the
+// loopback (the DR region's hosts do not fetch from it: the drill pushes over SSH).
 //
 //	go live.RunEscrow(ctx, dir)        // in the live server's process (plinth local serve)
 //	info, err := live.ReadEscrow(dir)  // endpoint and access key, while it runs
@@ -89,10 +89,10 @@ func ServeEscrow(dir string, l net.Listener) (*Escrow, error) {
 	e := &Escrow{db: db, dir: ed, info: key}
 	e.info.Endpoint, e.info.Region = "http://"+l.Addr().String(), EscrowRegion
 	e.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if id := requestKeyID(r); subtle.ConstantTimeCompare([]byte(id), []byte(e.info.AccessKeyID)) != 1 {
+		if err := verifySigV4(r, e.info.AccessKeyID, e.info.SecretAccessKey, time.Now()); err != nil {
 			w.Header().Set("Content-Type", "application/xml")
 			w.WriteHeader(http.StatusForbidden)
-			fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>live escrow: unknown access key</Message></Error>`)
+			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>%s</Message></Error>`, html.EscapeString(err.Error()))
 			return
 		}
 		s3.ServeHTTP(w, r)
@@ -159,18 +159,4 @@ func escrowKey(ed string) (EscrowInfo, error) {
 		return k, fmt.Errorf("live escrow: %w", err)
 	}
 	return k, nil
-}
-
-// requestKeyID is the access key id a SigV4 request names (header or presigned query), "" when none.
-func requestKeyID(r *http.Request) string {
-	cred := r.URL.Query().Get("X-Amz-Credential")
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		_, after, ok := strings.Cut(auth, "Credential=")
-		if !ok {
-			return ""
-		}
-		cred = after
-	}
-	id, _, _ := strings.Cut(cred, "/")
-	return id
 }

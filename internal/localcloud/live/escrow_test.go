@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/plinth-dev/plinth/internal/deploy"
 	"github.com/plinth-dev/plinth/internal/deploy/s3store"
@@ -67,6 +69,26 @@ func TestLiveEscrow(t *testing.T) {
 	}
 	if _, err := open("AKIASOMEONEELSE", "x").Check(ctx, rel.SHA256, rel.Size); err == nil || !strings.Contains(err.Error(), "403") {
 		t.Errorf("another access key: %v", err)
+	}
+	// The escrow's key id with another secret: the signature does not match.
+	if _, err := open(info.AccessKeyID, "not-the-secret").Check(ctx, rel.SHA256, rel.Size); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("a wrong secret: %v", err)
+	}
+	// Unsigned, and a forged header naming the key: refused.
+	for _, auth := range []string{"", "AWS4-HMAC-SHA256 Credential=" + info.AccessKeyID + "/20261203/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00"} {
+		req, _ := http.NewRequest(http.MethodGet, info.Endpoint+"/production-escrow-1a2b/"+deploy.StoreKey(rel.SHA256), nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+			req.Header.Set("X-Amz-Date", time.Now().UTC().Format("20060102T150405Z"))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("GET with Authorization %q: %s", auth, resp.Status)
+		}
 	}
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
