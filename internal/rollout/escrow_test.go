@@ -96,15 +96,19 @@ func TestDeployKeepsTheArtifactInEscrowOnce(t *testing.T) {
 	es := rollouttest.StartEscrow(t)
 	conn := st.Connect(t, es.Store)
 	v1 := deploytest.Release(t, deploytest.BuildApp(t, "v1", true, 0), "v1")
+	want := "s3://" + deploytest.StoreBucket + "/" + deploy.StoreKey(v1.SHA256)
 	for _, tier := range []string{"app", "worker"} {
-		if _, err := rollout.Deploy(ctx, conn, rollout.DeployRequest{Tier: tier, Artifact: v1.Artifact, Version: "v1", Holder: "test"}); err != nil {
+		res, err := rollout.Deploy(ctx, conn, rollout.DeployRequest{Tier: tier, Artifact: v1.Artifact, Version: "v1", Holder: "test"})
+		if err != nil {
 			t.Fatalf("deploy %s: %v", tier, err)
+		}
+		if res[0].Escrow == nil || res[0].Escrow.URL != want {
+			t.Errorf("deploy %s: result's escrow %+v, want %s", tier, res[0].Escrow, want)
 		}
 	}
 	if in := es.Emulator.In.Load(); in != v1.Size {
 		t.Errorf("escrow received %d bytes over two deploys of a %d-byte artifact: want it once", in, v1.Size)
 	}
-	want := "s3://" + deploytest.StoreBucket + "/" + deploy.StoreKey(v1.SHA256)
 	recs, err := conn.State.History(ctx, 10)
 	if err != nil {
 		t.Fatal(err)
