@@ -1,6 +1,8 @@
 package drill_test
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -50,5 +52,40 @@ func TestProductionReleases(t *testing.T) {
 	}
 	if _, err := drill.ProductionReleases("preproduction", recs); err == nil || !strings.Contains(err.Error(), "preproduction") {
 		t.Errorf("no deploy: %v", err)
+	}
+}
+
+// TestOpenEnvChecksTheRelease: with a Release the preflight also checks production's release and reports
+// every problem at once (here: no primary, no vault, and an audit log that cannot be read), the report
+// step list stays as planned, and the Deploy given is the deploy step.
+func TestOpenEnvChecksTheRelease(t *testing.T) {
+	p := plan(t, false)
+	dep := &drill.EscrowDeployer{}
+	rel := &drill.ProductionRelease{Stack: "production", Audit: func(context.Context) ([]deploy.AuditRecord, error) {
+		return nil, errors.New("ssh bastion: connection refused")
+	}}
+	env, closeEnv, err := drill.OpenEnv(context.Background(), p, drill.EnvConfig{Release: rel, Deploy: dep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeEnv()
+	if env.Deploy != dep {
+		t.Errorf("deploy step %#v", env.Deploy)
+	}
+	err = env.Preflight.Preflight(context.Background(), p)
+	for _, want := range []string{"production's primary", "the vault", "the deploy audit log of production: ssh bastion: connection refused"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("preflight error %v: want %q", err, want)
+		}
+	}
+	// Without a Release, nothing of it is checked (and a nil deployer stays nil: the step is unavailable).
+	env, closeEnv, _ = drill.OpenEnv(context.Background(), p, drill.EnvConfig{})
+	defer closeEnv()
+	if _, ok := env.Preflight.(*drill.ReleasePreflight); ok || env.Deploy != nil {
+		t.Errorf("env without a release: %#v %#v", env.Preflight, env.Deploy)
+	}
+	// An EscrowDeployer without production's escrow says the step is unavailable.
+	if err := dep.Deploy(context.Background(), p); !errors.Is(err, drill.ErrUnavailable) {
+		t.Errorf("a deployer with nothing to deploy from: %v", err)
 	}
 }
