@@ -18,7 +18,7 @@ import (
 func deployConnect(f *cmdutil.Factory) rollout.Connector {
 	return func(ctx context.Context, req rollout.Request) (*rollout.Conn, error) {
 		d := rollout.Deps{Getenv: f.Getenv, ProjectDir: f.ProjectDir, StackOutputs: f.StackOutputs,
-			Clouds: cloud.Clouds{Recorded: f.StackCloud, Live: liveStatus(f.Getenv)}}
+			Clouds: cloud.Clouds{Recorded: f.StackCloud, Live: liveStatus(f.Getenv)}, Escrow: escrowOpener(f.Getenv)}
 		return rollout.Connect(ctx, d, req)
 	}
 }

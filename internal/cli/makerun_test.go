@@ -95,6 +95,12 @@ func TestMakeRunDeploysTheSampleService(t *testing.T) {
 		t.Errorf("the second make run changed something:\n%s", tail([]byte(second)))
 	}
 	t.Logf("make run: first %s, second %s", firstTook.Round(100*time.Millisecond), secondTook.Round(100*time.Millisecond))
+	// Both deploys keep the release in the live cloud's escrow (an S3 emulator beside plinth local serve): the
+	// same content-addressed object.
+	kept := regexp.MustCompile(`kept in escrow: (s3://[a-z0-9.-]+/artifacts/sha256/[0-9a-f]{64})`)
+	if m1, m2 := kept.FindStringSubmatch(first), kept.FindStringSubmatch(second); m1 == nil || m2 == nil || m1[1] != m2[1] {
+		t.Errorf("make run's deploys name no escrow object (or two): %q %q", m1, m2)
+	}
 
 	// A rolling deploy as the next command says, through the published bastion, with a prober on 443.
 	v2 := filepath.Join(t.TempDir(), "webservice")

@@ -45,6 +45,7 @@ func Main() int {
 	f.DeployConnect = deployConnect(f)
 	f.DrillPlatform = drillPlatform(f)
 	f.DrillCloud = drillCloud(f)
+	f.DrillRelease = drillRelease(f)
 	if lc, err := livecloud.New(f.Getenv); err == nil {
 		f.LocalCloud = lc
 		f.LocalCloudLive = livecloud.Hooks(f.Getenv, f.IOStreams.ErrOut)

@@ -19,6 +19,8 @@ type Session struct {
 	Message string
 	Action  string // deploy or rollback
 	Now     func() time.Time
+	// Escrow names where each release's artifact is kept, by sha256: recorded in its audit records.
+	Escrow map[string]EscrowRef
 }
 
 // Run executes plans (all of one stack). The lock is released even when a plan fails. Taking the lock
@@ -43,6 +45,9 @@ func (s *Session) Run(ctx context.Context, plans []*Plan) ([]*Outcome, error) {
 	started := func(p *Plan) AuditRecord {
 		rec := AuditRecord{Time: now().UTC(), ID: id, Holder: s.Holder, Stack: p.Stack, Tier: p.Tier, Action: action,
 			Version: p.Version, SHA256: p.SHA256, Result: "started", Message: s.Message}
+		if ref, ok := s.Escrow[p.SHA256]; ok && p.SHA256 != "" {
+			rec.Escrow = &ref
+		}
 		for _, h := range p.Hosts {
 			rec.Hosts = append(rec.Hosts, h.Name)
 		}

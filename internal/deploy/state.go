@@ -57,6 +57,15 @@ type AuditRecord struct {
 	Hosts     []string  `json:"hosts,omitempty"`
 	BytesSent int64     `json:"bytesSent,omitempty"`
 	ElapsedMs int64     `json:"elapsedMs,omitempty"`
+	// Escrow is where the release's artifact is kept for recovery (the stack's release escrow).
+	Escrow *EscrowRef `json:"escrow,omitempty"`
+}
+
+// EscrowRef is an artifact kept in a stack's release escrow: its object's URL (s3://bucket/artifacts/sha256/<hex>)
+// and size.
+type EscrowRef struct {
+	URL  string `json:"url"`
+	Size int64  `json:"size"`
 }
 
 // State keeps the deploy lock and the audit log in Dir on the bastion (files: locks/<stack>.lock,

@@ -34,7 +34,11 @@ type EnvConfig struct {
 	// Leftovers lists, after every other teardown, what still carries the drill's tag in the stack's cloud
 	// (AWS: internal/drill/awsdrill); nil: each teardown's own listing is all there is.
 	Leftovers TearDowner
-	Log       func(format string, args ...any)
+	// Release is production's release (its deploy audit and escrow): checked by the preflight. Deploy
+	// rolls it out to the drill stack (nil: the deploy step is unavailable).
+	Release *ProductionRelease
+	Deploy  Deployer
+	Log     func(format string, args ...any)
 }
 
 // OpenEnv opens what cfg names and returns the Env of a real drill, with a closer. What plinth cannot yet
@@ -84,6 +88,11 @@ func OpenEnv(ctx context.Context, p Plan, cfg EnvConfig) (Env, func(), error) {
 		pf.store = st
 	}
 	env.Preflight = pf
+	if cfg.Release != nil {
+		pf.release = true
+		env.Preflight = &ReleasePreflight{Inner: pf, Release: cfg.Release, Log: cfg.Log}
+	}
+	env.Deploy = cfg.Deploy
 	if cfg.DrillURL != "" {
 		env.Verify = &HTTPSVerifier{URL: cfg.DrillURL, CAFile: cfg.DrillCAFile, Log: cfg.Log}
 	}
@@ -129,6 +138,8 @@ type preflight struct {
 	drReplica *sql.DB
 	store     backup.Store
 	log       func(string, ...any)
+	// release: production's release is checked beside (ReleasePreflight).
+	release bool
 }
 
 func (f preflight) Preflight(ctx context.Context, p Plan) error {
@@ -149,7 +160,7 @@ func (f preflight) Preflight(ctx context.Context, p Plan) error {
 			f.log("drill %s: preflight: backup %s (%s)", p.ID, e.ID, e.Time.Format("2006-01-02 15:04Z07:00"))
 		}
 	}
-	if f.log != nil {
+	if f.log != nil && !f.release {
 		f.log("drill %s: preflight: not checked yet: the release production runs (deploy audit) and its artifact in the DR region", p.ID)
 	}
 	return errors.Join(errs...)

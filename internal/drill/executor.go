@@ -175,7 +175,11 @@ func (r *run) do(ctx context.Context, name string) error {
 		if e.Preflight == nil {
 			return unavailable(name)
 		}
-		return e.Preflight.Preflight(ctx, r.p)
+		err := e.Preflight.Preflight(ctx, r.p)
+		if rp, ok := e.Preflight.(interface{ Reported() []Release }); ok {
+			r.rep.Releases = rp.Reported()
+		}
+		return err
 	case StepT0:
 		if e.Heartbeat == nil {
 			return unavailable(name)

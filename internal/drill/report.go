@@ -38,15 +38,18 @@ type Report struct {
 	// RTOSeconds: T0 to the first successful write through the drill load balancer; null when not reached.
 	RTOSeconds *float64 `json:"rtoSeconds"`
 	// RPOSeconds: the measured data loss (see RPO); null when not measured.
-	RPOSeconds       *float64     `json:"rpoSeconds"`
-	RTOTarget        string       `json:"rtoTarget"`
-	RPOTarget        string       `json:"rpoTarget"`
-	RTOTargetSeconds float64      `json:"rtoTargetSeconds"`
-	RPOTargetSeconds float64      `json:"rpoTargetSeconds"`
-	Verdict          string       `json:"verdict"`
-	Missed           []string     `json:"missed,omitempty"`
-	RPO              *RPO         `json:"rpo,omitempty"`
-	Steps            []StepResult `json:"steps"`
+	RPOSeconds       *float64 `json:"rpoSeconds"`
+	RTOTarget        string   `json:"rtoTarget"`
+	RPOTarget        string   `json:"rpoTarget"`
+	RTOTargetSeconds float64  `json:"rtoTargetSeconds"`
+	RPOTargetSeconds float64  `json:"rpoTargetSeconds"`
+	Verdict          string   `json:"verdict"`
+	Missed           []string `json:"missed,omitempty"`
+	RPO              *RPO     `json:"rpo,omitempty"`
+	// Releases is the release production runs per tier (its deploy audit) and its artifact in the escrow,
+	// as the preflight found them.
+	Releases []Release    `json:"releases,omitempty"`
+	Steps    []StepResult `json:"steps"`
 	// LeftBehind counts the drill's resources found after teardown (one that could not be listed counts).
 	LeftBehind     int      `json:"leftBehind"`
 	LeftBehindList []string `json:"leftBehindList,omitempty"`

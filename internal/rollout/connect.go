@@ -29,6 +29,8 @@ type Deps struct {
 	StackOutputs func(ctx context.Context, stack string) (map[string]any, error)
 	// Clouds resolves the stack's cloud.
 	Clouds cloud.Clouds
+	// Escrow opens the stack's release escrow (nil: no escrow is kept).
+	Escrow EscrowOpener
 }
 
 // Connect builds the Conn of req: the inventory (--inventory, else the stack's outputs resolved through its
@@ -37,6 +39,7 @@ type Deps struct {
 func Connect(ctx context.Context, d Deps, req Request) (*Conn, error) {
 	var c cloud.Cloud
 	var inv *inventory.Inventory
+	var outputs map[string]any
 	if req.Inventory != "" {
 		i, err := inventory.File{Path: req.Inventory}.Inventory(ctx, req.Stack)
 		if err != nil {
@@ -47,8 +50,8 @@ func Connect(ctx context.Context, d Deps, req Request) (*Conn, error) {
 		if d.StackOutputs == nil {
 			return nil, ErrNoStackOutputs
 		}
-		outputs, err := d.StackOutputs(ctx, req.Stack)
-		if err != nil {
+		var err error
+		if outputs, err = d.StackOutputs(ctx, req.Stack); err != nil {
 			return nil, err
 		}
 		if c, err = d.Clouds.For(ctx, req.Stack, req.Cloud); err != nil {
@@ -98,6 +101,7 @@ func Connect(ctx context.Context, d Deps, req Request) (*Conn, error) {
 	conn.Drainer = func(ctx context.Context, tier string) (deploy.Drainer, error) {
 		return chooseDrainer(ctx, conn, c, tier)
 	}
+	conn.Escrow, conn.EscrowErr = openEscrow(ctx, d.Escrow, EscrowRequest{Stack: req.Stack, Inventory: inv, Outputs: outputs}, c)
 	return conn, nil
 }
 

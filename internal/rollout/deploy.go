@@ -45,6 +45,8 @@ type TierResult struct {
 	// Unchanged is set when every host of the tier already ran the release (same version, same sha256):
 	// nothing was locked, sent or restarted.
 	Unchanged bool
+	// Escrow is where the release's artifact is kept (nil: the stack keeps no escrow).
+	Escrow *deploy.EscrowRef
 }
 
 type tierPlan struct {
@@ -138,6 +140,10 @@ func Deploy(ctx context.Context, conn *Conn, req DeployRequest) ([]TierResult, e
 	if err != nil {
 		return nil, err
 	}
+	escrowed, err := keepReleases(ctx, conn, tps)
+	if err != nil {
+		return nil, err
+	}
 	var store deploy.ArtifactStore
 	if conn.Config.Store != nil && slices.ContainsFunc(tps, func(tp tierPlan) bool { return tp.plan.Staging == deploy.StagingPull }) {
 		open := req.OpenStore
@@ -153,15 +159,19 @@ func Deploy(ctx context.Context, conn *Conn, req DeployRequest) ([]TierResult, e
 	now := nowFunc(req.Now)
 	var results []TierResult
 	for _, tp := range tps {
+		var kept *deploy.EscrowRef
+		if ref, ok := escrowed[tp.release.SHA256]; ok {
+			kept = &ref
+		}
 		if Running(ctx, conn.Runner, tp.plan, tp.release) {
-			results = append(results, TierResult{Plan: tp.plan, Unchanged: true, Outcomes: []*deploy.Outcome{{Switched: []string{}}}})
+			results = append(results, TierResult{Plan: tp.plan, Unchanged: true, Outcomes: []*deploy.Outcome{{Switched: []string{}}}, Escrow: kept})
 			continue
 		}
 		exec := &deploy.Executor{Runner: conn.Runner, Drainer: tp.drainer, Emit: req.Emit, Now: now, StepTimeout: conn.StepTimeout,
 			Parallel: conn.Parallel, Store: store}
-		s := &deploy.Session{State: conn.State, Exec: exec, Holder: req.Holder, Message: req.Message, Action: "deploy", Now: now}
+		s := &deploy.Session{State: conn.State, Exec: exec, Holder: req.Holder, Message: req.Message, Action: "deploy", Now: now, Escrow: escrowed}
 		outs, err := s.Run(ctx, []*deploy.Plan{tp.plan})
-		results = append(results, TierResult{Plan: tp.plan, Outcomes: outs, Err: err})
+		results = append(results, TierResult{Plan: tp.plan, Outcomes: outs, Err: err, Escrow: kept})
 		if err != nil {
 			return results, err
 		}

@@ -58,7 +58,11 @@ type Conn struct {
 	Parallel    int
 	// Drainer returns a tier's load balancer drainer (nil: none); nil Drainer: no tier has one.
 	Drainer func(ctx context.Context, tier string) (deploy.Drainer, error)
-	Close   func()
+	// Escrow is the stack's release escrow (nil: the stack has none); EscrowErr why it could not be
+	// opened (a deploy fails with it: a release not kept for recovery is not deployed).
+	Escrow    *Escrow
+	EscrowErr error
+	Close     func()
 }
 
 func (c *Conn) drainer(ctx context.Context, tier string) (deploy.Drainer, error) {

@@ -115,6 +115,8 @@ type DeployResult struct {
 	RolledBack []string `json:"rolledBack,omitempty"`
 	Error      string   `json:"error,omitempty"`
 	FailedHost string   `json:"failedHost,omitempty"`
+	// Escrow is the release's artifact in the stack's release escrow (s3://...).
+	Escrow string `json:"escrow,omitempty"`
 }
 
 // DeployResults prints the summary in format (JSON: one final line {"results": [...]}).
@@ -126,6 +128,9 @@ func deployResultsHuman(w io.Writer, results []DeployResult) error {
 	for _, r := range results {
 		fmt.Fprintf(w, "%s %s/%s %s: %s, %d host(s) switched, %s sent, %s\n", r.Action, r.Stack, r.Tier, r.Version, r.Result,
 			len(r.Switched), Bytes(r.BytesSent), (time.Duration(r.ElapsedMs) * time.Millisecond).String())
+		if r.Escrow != "" {
+			fmt.Fprintf(w, "  kept in escrow: %s\n", r.Escrow)
+		}
 		if len(r.RolledBack) > 0 {
 			fmt.Fprintf(w, "  rolled back: %s\n", strings.Join(r.RolledBack, ", "))
 		}

@@ -48,6 +48,10 @@ type Factory struct {
 	// drill database, the leftover check by tag, the drill load balancer's readiness); nil or empty parts:
 	// those steps are as the other inputs make them.
 	DrillCloud func(ctx context.Context, stack, id string, log func(format string, args ...any)) (drill.CloudParts, error)
+	// DrillRelease gives the release production runs (its deploy audit, its escrow) and the deploy step
+	// that rolls it out to the drill stack (internal/cli/drillwire_deploy.go), with a closer; nil: the
+	// release is not checked and the deploy step is unavailable.
+	DrillRelease func(ctx context.Context, stack string) (*drill.EscrowDeployer, func(), error)
 }
 
 // BackupTargets returns the Opener every backup verb and the drill set up with: the flags, the environment,

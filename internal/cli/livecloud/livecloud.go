@@ -165,12 +165,19 @@ func logTail(path string) string {
 	return s
 }
 
-// Serve implements cmdutil.LocalCloud: the server itself.
+// Serve implements cmdutil.LocalCloud: the server itself, and beside it the stacks' release escrow (an S3
+// emulator on the loopback, live.RunEscrow) for as long as it runs.
 func (c *Cloud) Serve(ctx context.Context, localCloudDir string) error {
 	if localCloudDir == "" {
 		return errors.New("live cloud: no local cloud directory")
 	}
-	return live.RunServer(ctx, live.ServerConfig{Dir: c.Dir, LocalCloudDir: localCloudDir})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	escrow := make(chan error, 1)
+	go func() { escrow <- live.RunEscrow(ctx, c.Dir) }()
+	err := live.RunServer(ctx, live.ServerConfig{Dir: c.Dir, LocalCloudDir: localCloudDir})
+	cancel()
+	return errors.Join(err, <-escrow)
 }
 
 // ErrNothingToStart: `plinth local start` found no stack that ran live on this plinth home.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -22,7 +23,15 @@ import (
 // Open builds the store of a deploy config, with the default AWS credential chain (environment, shared
 // config, instance role).
 func Open(ctx context.Context, c deploy.StoreConfig) (*Store, error) {
-	var opts []func(*config.LoadOptions) error
+	return open(ctx, c)
+}
+
+// OpenWithKey is Open with a static access key (the live local cloud's escrow emulator).
+func OpenWithKey(ctx context.Context, c deploy.StoreConfig, keyID, secret string) (*Store, error) {
+	return open(ctx, c, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(keyID, secret, "")))
+}
+
+func open(ctx context.Context, c deploy.StoreConfig, opts ...func(*config.LoadOptions) error) (*Store, error) {
 	if c.Region != "" {
 		opts = append(opts, config.WithRegion(c.Region))
 	}

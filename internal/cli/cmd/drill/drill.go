@@ -10,8 +10,10 @@ import (
 
 	"github.com/plinth-dev/plinth/internal/backup/target"
 	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/backupflags"
+	"github.com/plinth-dev/plinth/internal/cli/cmd/deploy/shared"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/cli/iostreams"
+	"github.com/plinth-dev/plinth/internal/deploy"
 	"github.com/plinth-dev/plinth/internal/drill"
 	"github.com/plinth-dev/plinth/internal/stackconfig"
 	"github.com/plinth-dev/plinth/internal/views"
@@ -116,6 +118,17 @@ func drillRun(opts *Options) error {
 			cfg.Log("drill %s: the stack's cloud: %v", opts.Plan.ID, err)
 		}
 		parts.Apply(&cfg)
+	}
+	if f.DrillRelease != nil {
+		dep, closeRelease, err := f.DrillRelease(opts.Ctx, opts.Plan.Stack)
+		if err != nil { // the preflight fails naming it; the deploy step is unavailable
+			cfg.Release = &drill.ProductionRelease{Stack: opts.Plan.Stack,
+				Audit: func(context.Context) ([]deploy.AuditRecord, error) { return nil, err }}
+		} else {
+			defer closeRelease()
+			dep.Holder, dep.Log = shared.Holder(f), cfg.Log
+			cfg.Release, cfg.Deploy = dep.Release, dep
+		}
 	}
 	env, closeEnv, err := drill.OpenEnv(opts.Ctx, opts.Plan, cfg)
 	if err != nil {

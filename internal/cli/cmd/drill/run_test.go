@@ -134,8 +134,7 @@ func (e *stackEngine) Resources(context.Context, string) ([]string, error) { ret
 func TestDrillBuildsTheDrillStack(t *testing.T) {
 	srv, storeURL, identity := backupFixture(t)
 	eng := &stackEngine{}
-	net := &environments.DrillNetwork{VpcID: "vpc-1", PublicSubnetIDs: []string{"s-1"}, PrivateSubnetIDs: []string{"s-2"},
-		SecurityGroups: map[string]string{"lb": "g", "app": "g", "worker": "g", "sftp": "g", "bastion": "g"}}
+	net := drillNetwork()
 	f, _ := factory(t)
 	f.Now = time.Now
 	f.DrillPlatform = func(_ context.Context, stack string) (*drill.StackPlatform, error) {

@@ -110,6 +110,9 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		if t.Unchanged {
 			r.Result = "unchanged (every host runs it)"
 		}
+		if t.Escrow != nil {
+			r.Escrow = t.Escrow.URL
+		}
 		results = append(results, r)
 	}
 	if err := views.DeployResults(opts.IO.Out, opts.Flags.Output, results); err != nil {
