@@ -44,6 +44,7 @@ func Main() int {
 	f.StackCloud = engineflags.StackCloud(f.Getenv, f.ProjectDir)
 	f.DeployConnect = deployConnect(f)
 	f.DrillPlatform = drillPlatform(f)
+	f.DrillAccess = drillAccess(f)
 	if lc, err := livecloud.New(f.Getenv); err == nil {
 		f.LocalCloud = lc
 		f.LocalCloudLive = livecloud.Hooks(f.Getenv, f.IOStreams.ErrOut)

@@ -44,6 +44,9 @@ type Factory struct {
 	// DrillPlatform gives the drill's platform step for a stack (internal/cli/drillwire.go): the drill stack
 	// through the stack's engine options; nil: the step is unavailable.
 	DrillPlatform func(ctx context.Context, stack string) (*drill.StackPlatform, error)
+	// DrillAccess gives the drill what the stack's cloud reaches production's databases and makes the drill
+	// database with (internal/cli/drillwire_local.go); nil: only the flags and the environment.
+	DrillAccess drill.Accessor
 }
 
 // BackupTargets returns the Opener every backup verb and the drill set up with: the flags, the environment,

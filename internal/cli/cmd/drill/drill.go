@@ -103,6 +103,20 @@ func drillRun(opts *Options) error {
 	if !opts.Quiet {
 		cfg.Log = func(format string, args ...any) { fmt.Fprintf(opts.IO.ErrOut, format+"\n", args...) }
 	}
+	if f.DrillAccess != nil {
+		acc, err := f.DrillAccess(opts.Ctx, opts.Plan)
+		if err != nil && cfg.Log != nil {
+			cfg.Log("drill %s: %s's cloud: %v", opts.Plan.ID, opts.Plan.Stack, err)
+		}
+		if acc.Close != nil {
+			defer acc.Close()
+		}
+		// The cloud's writer login wins over the inventory's backup user (read only), never over a DSN given.
+		if acc.PrimaryDSN != "" && opts.Target.DSN == "" && f.Getenv(target.EnvDSN) == "" {
+			cfg.PrimaryDSN = acc.PrimaryDSN
+		}
+		cfg.DRReplicaDSN, cfg.DrillDatabase = acc.DRReplicaDSN, acc.Database
+	}
 	if f.DrillPlatform != nil {
 		sp, err := f.DrillPlatform(opts.Ctx, opts.Plan.Stack)
 		if err != nil && cfg.Log != nil {
