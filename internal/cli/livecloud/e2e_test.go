@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -22,6 +20,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/localcloud/live"
 	"github.com/plinth-dev/plinth/internal/localcloud/localcloudtest"
+	"github.com/plinth-dev/plinth/internal/tlsx"
 )
 
 // TestUpStatusDestroyLive runs the real plinth binary: `up --stack staging --cloud local` with
@@ -247,13 +246,9 @@ func plinthRunner(t *testing.T, root, project, home string, extra ...string) fun
 
 // verifiedClient is an HTTPS client trusting only caFile's certificates.
 func verifiedClient(caFile string) (*http.Client, error) {
-	ca, err := os.ReadFile(caFile)
+	pool, err := tlsx.CAPool(caFile)
 	if err != nil {
 		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(ca) {
-		return nil, fmt.Errorf("no certificate in %s", caFile)
 	}
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, DisableKeepAlives: true}
 	return &http.Client{Timeout: 10 * time.Second, Transport: tr}, nil
