@@ -43,12 +43,16 @@ func TestDrillReplicaLive(t *testing.T) {
 	}
 	home := t.TempDir()
 	run := plinthRunner(t, root, root, home, "PLINTH_LOCAL_LIVE=1")
-	plinth := plinthCLI(t, root, root, home, "PLINTH_LOCAL_LIVE=1")
 	start := time.Now()
-	plinth("up", "--stack", "production", "--cloud", "local")
+	// From an empty home preproduction was never applied: the promotion gate is overridden.
+	if _, stderr, err := run("up", "--stack", "production", "--cloud", "local", "--override-promotion", "drill live test from empty"); err != nil {
+		t.Fatalf("up production: %v\n%s", err, tailOf(stderr))
+	}
 	t.Logf("production up: %s", time.Since(start).Round(time.Second))
 	t.Cleanup(func() {
-		if _, stderr, err := run("destroy", "--stack", "production", "--cloud", "local", "--yes"); err != nil {
+		// production's vault bucket is protected against destroy; everything live is gone by then.
+		if _, stderr, err := run("destroy", "--stack", "production", "--cloud", "local", "--yes"); err != nil &&
+			!strings.Contains(string(stderr), "because it is protected") {
 			t.Errorf("destroy production: %v\n%s", err, tailOf(stderr))
 		}
 	})

@@ -214,7 +214,8 @@ func plinthCLI(t *testing.T, root, project, home string, extra ...string) func(a
 	}
 }
 
-// plinthRunner is plinthCLI's runner returning stdout, stderr and the exit error instead of failing.
+// plinthRunner is plinthCLI's runner returning stdout, stderr and the exit error instead of failing; it
+// too runs `local stop` at cleanup.
 func plinthRunner(t *testing.T, root, project, home string, extra ...string) func(args ...string) ([]byte, []byte, error) {
 	t.Helper()
 	if err := live.Check(); err != nil {
