@@ -1,6 +1,7 @@
 package live
 
 import (
+	"context"
 	"net/netip"
 	"strings"
 	"testing"
@@ -104,5 +105,28 @@ func TestDrillStackOnTheSourcesDRNetwork(t *testing.T) {
 	a, b := StackID("production-"+id), StackID("production-drill-20261203T063001Z")
 	if a == StackID("production") || a == b || !idRE.MatchString(a) || !strings.HasPrefix(PlatformID("/h", "production-"+id), "d") {
 		t.Errorf("drill stack ids %s %s must differ from production's %s and each other", a, b, StackID("production"))
+	}
+}
+
+// TestDrillRequestsAreChecked: the server's drill operations name a bad drill id, refuse a stack it runs
+// no platform for, and a teardown of a drill it never saw is clean (idempotent from any state).
+func TestDrillRequestsAreChecked(t *testing.T) {
+	ctx := context.Background()
+	s := &Server{platforms: map[string]*Platform{}, drills: map[string]*drillRun{}, hook: &Hook{}}
+	const id = "drill-20261203T063000Z"
+	acc, err := s.drillTeardown(ctx, DrillRequest{Stack: "production", Drill: id})
+	if err != nil || len(acc.Left) != 0 || acc.DrillStack != "production-"+id {
+		t.Errorf("teardown of an unknown drill: %+v %v", acc, err)
+	}
+	for _, op := range []func(context.Context, DrillRequest) (DrillAccess, error){s.drillOpen, s.drillDatabase, s.drillTeardown} {
+		if _, err := op(ctx, DrillRequest{Stack: "production", Drill: "drill-1; DROP"}); err == nil || !strings.Contains(err.Error(), "drill-1; DROP") {
+			t.Errorf("bad drill id: %v", err)
+		}
+	}
+	if _, err := s.drillDatabase(ctx, DrillRequest{Stack: "production", Drill: id}); err == nil || !strings.Contains(err.Error(), "production runs no live platform") {
+		t.Errorf("drill database without production: %v", err)
+	}
+	if _, err := s.drillPromote(ctx, DrillRequest{Stack: "production", Drill: id}); err == nil {
+		t.Error("promote of a drill database never created: no error")
 	}
 }
