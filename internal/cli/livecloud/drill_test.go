@@ -26,6 +26,34 @@ type drillSeen struct {
 	code    int
 	hosts   []string // name@address
 	running bool     // the drill database's host ran
+	// flows: the DR security groups enforced on the drill hosts (checked once all three ran)
+	flows map[string]bool
+}
+
+// drillFlows dials the drill database from the drill stack's app host (the DR app group may reach the DR
+// db group on 3306) and its sftp host (it may not), inside their namespaces.
+func drillFlows(liveDir string, s *live.StackStatus) map[string]bool {
+	addr := map[string]string{}
+	for _, h := range s.Hosts {
+		if h.State == "running" {
+			addr[h.Name] = h.Address
+		}
+	}
+	if addr["app-1"] == "" || addr["sftp-1"] == "" || addr["drill-db"] == "" {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, from := range []string{"app-1", "sftp-1"} {
+		ns := live.NamePrefix + live.PlatformID(liveDir, s.Stack) + "-" + from
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		c, err := live.DialFrom(ctx, ns, netip.Addr{}, net.JoinHostPort(addr["drill-db"], "3306"), 2*time.Second)
+		cancel()
+		out[from+" -> drill-db:3306"] = err == nil
+		if err == nil {
+			_ = c.Close()
+		}
+	}
+	return out
 }
 
 // TestDrillReplicaLive runs `plinth drill --stack production --cloud local --source replica -o json` on the
@@ -89,6 +117,9 @@ func TestDrillReplicaLive(t *testing.T) {
 					seen.stack, seen.url = s.Stack, s.URL
 					seen.code, _ = httpsCode(s.CAFile, s.URL+"/health")
 				}
+				if seen.flows == nil {
+					seen.flows = drillFlows(filepath.Join(home, "live"), s)
+				}
 				if len(s.Hosts) > len(seen.hosts) {
 					seen.hosts = nil
 					for _, h := range s.Hosts {
@@ -141,6 +172,10 @@ func TestDrillReplicaLive(t *testing.T) {
 	drNet := netip.MustParsePrefix("10.31.0.0/16")
 	if !strings.HasPrefix(seen.url, "https://127.0.0.1:") || seen.code != 503 && seen.code != 200 || !seen.running {
 		t.Errorf("drill stack: url %q answered %d, drill database running %v: want HAProxy answering over verified TLS", seen.url, seen.code, seen.running)
+	}
+	t.Logf("flows from the drill hosts: %v", seen.flows)
+	if !seen.flows["app-1 -> drill-db:3306"] || seen.flows["sftp-1 -> drill-db:3306"] {
+		t.Errorf("flows %v: want app-1 to reach the drill database and sftp-1 refused (the DR groups' matrix)", seen.flows)
 	}
 	tiers := map[string]bool{}
 	for _, h := range seen.hosts {
