@@ -165,6 +165,12 @@ func TestDrillReplicaLive(t *testing.T) {
 	if rep.LeftBehind != 0 {
 		t.Errorf("left behind: %d %v", rep.LeftBehind, rep.LeftBehindList)
 	}
+	if strings.Contains(string(stderr), "history not recorded") {
+		t.Errorf("the report was not recorded in the vault")
+	}
+	if hist, herr, err := run("drill", "history", "--stack", "production", "-o", "json"); err != nil || !strings.Contains(string(hist), rep.ID) {
+		t.Errorf("drill history has no %s: %v\n%s%s", rep.ID, err, hist, tailOf(herr))
+	}
 
 	seenMu.Lock()
 	defer seenMu.Unlock()

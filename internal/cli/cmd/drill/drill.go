@@ -98,8 +98,12 @@ func drillRun(opts *Options) error {
 	f := opts.Factory
 	// What cannot be resolved leaves its step unavailable: the drill names it and still tears down.
 	res, _ := f.BackupTargets().Open(opts.Ctx, target.Request{Flags: opts.Target, DB: true, ResolveOnly: true})
+	// The report is created in the vault: as its writer identity (the restore identity may only read).
+	writer := opts.Target
+	writer.Writer = true
+	hist, _ := f.BackupTargets().Open(opts.Ctx, target.Request{Flags: writer, ResolveOnly: true})
 	cfg := drill.EnvConfig{PrimaryDSN: res.DSN, StoreURL: res.StoreURL, IdentityFile: firstSet(opts.Identity, f.Getenv(target.EnvIdentity)),
-		DRDSN: firstSet(opts.DRDSN, f.Getenv(EnvDRDSN))}
+		DRDSN: firstSet(opts.DRDSN, f.Getenv(EnvDRDSN)), HistoryStoreURL: hist.StoreURL}
 	if !opts.Quiet {
 		cfg.Log = func(format string, args ...any) { fmt.Fprintf(opts.IO.ErrOut, format+"\n", args...) }
 	}
