@@ -75,7 +75,7 @@ func localDrillAccess(ctx context.Context, client *live.Client, p drill.Plan, in
 		errs = append(errs, fmt.Errorf("primary: %w", err))
 	} else {
 		closers = append(closers, conn.Close)
-		if acc.PrimaryDSN, err = conn.DSN("plinth-drill-"+p.Stack, cloud.DBCredentials(creds)); err != nil {
+		if acc.PrimaryDSN, err = conn.DSN("plinth-drill-"+p.Stack, creds); err != nil {
 			errs = append(errs, err)
 		}
 	}
