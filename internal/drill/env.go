@@ -171,13 +171,32 @@ type TeardownResult struct {
 
 // TeardownDatabases drops drill id's databases on the DR server (idempotent) and lists what remains.
 func TeardownDatabases(ctx context.Context, id, drDSN string) (TeardownResult, error) {
-	res := TeardownResult{ID: id, Left: []string{}, NotChecked: []string{missing(StepPlatform) + ": " + ErrUnavailable.Error() + " (so no drill created one)"}}
-	db, err := mysqlx.Open(drDSN)
-	if err != nil {
-		return res, fmt.Errorf("DR server %s: %w", mysqlx.Redact(drDSN), err)
+	return TeardownDrill(ctx, id, drDSN, nil, nil)
+}
+
+// TeardownDrill tears down what drill id may have left (idempotent): the drill stack (platform, when
+// given) first, then the cloud's drill database (db, when given), then the drill's databases on the DR
+// server (drDSN, when set); and lists what remains.
+func TeardownDrill(ctx context.Context, id, drDSN string, db DrillDatabase, platform *StackPlatform) (TeardownResult, error) {
+	res := TeardownResult{ID: id, Left: []string{}, NotChecked: []string{}}
+	var tds []TearDowner
+	if drDSN != "" {
+		dr, err := mysqlx.Open(drDSN)
+		if err != nil {
+			return res, fmt.Errorf("DR server %s: %w", mysqlx.Redact(drDSN), err)
+		}
+		defer dr.Close()
+		tds = append(tds, DatabaseTeardown{DB: dr, Where: mysqlx.Redact(drDSN)})
 	}
-	defer db.Close()
-	left, err := Teardown(ctx, id, []TearDowner{DatabaseTeardown{DB: db, Where: mysqlx.Redact(drDSN)}})
+	if db != nil {
+		tds = append(tds, db)
+	}
+	if platform != nil {
+		tds = append(tds, platform)
+	} else {
+		res.NotChecked = append(res.NotChecked, missing(StepPlatform)+": "+ErrUnavailable.Error()+" (so no drill created one)")
+	}
+	left, err := Teardown(ctx, id, tds)
 	res.Left = left
 	return res, err
 }

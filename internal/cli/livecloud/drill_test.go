@@ -62,7 +62,8 @@ func drillFlows(liveDir string, s *live.StackStatus) map[string]bool {
 // replicating from production's DR replica, promoted, its RPO measured), platform (the drill stack through
 // the engine, its hosts and HAProxy on production's DR VPC bridge, published on 127.0.0.1); deploy is not
 // available yet and fails, and teardown still leaves no drill namespace, process, link or listener, while
-// production's URL answered throughout and its DR replica still replicates.
+// production's URL answered throughout and its DR replica still replicates. A second drill with --keep stays
+// up after its failure and `plinth drill teardown ID --stack production` (twice) removes all of it.
 func TestDrillReplicaLive(t *testing.T) {
 	localcloudtest.LockLiveStack(t, "production")
 	root, err := filepath.Abs("../../..")
@@ -197,19 +198,49 @@ func TestDrillReplicaLive(t *testing.T) {
 		}
 	}
 
-	// Nothing of the drill is left: namespaces, links, processes, listeners, its stack in the status.
+	assertDrillGone(t, client, nsBefore, linksBefore, seen.stack, seen.url)
+	t.Logf("production's URL during the drill: %d probes, %d failed", probes.Load(), failed.Load())
+	if failed.Load() > 0 || probes.Load() == 0 {
+		t.Errorf("production's URL failed %d of %d probes during the drill", failed.Load(), probes.Load())
+	}
+
+	// --keep leaves the failed drill up for inspection; `plinth drill teardown ID --stack production` removes
+	// it (the way an interrupted drill is cleaned up too), twice: idempotent.
+	stdout, stderr, runErr = run("drill", "--stack", "production", "--cloud", "local", "--source", "replica", "--keep", "-o", "json")
+	var kept drill.Report
+	if err := json.Unmarshal(stdout, &kept); err != nil || runErr == nil || !kept.Kept {
+		t.Fatalf("kept drill: %v %v\n%s%s", runErr, err, stdout, tailOf(stderr))
+	}
+	ks := drillStatus(client)
+	if ks == nil || ks.Stack != "production-"+kept.ID || ks.URL == "" {
+		t.Fatalf("the kept drill's stack is not live: %+v", ks)
+	}
+	for i := 0; i < 2; i++ {
+		out, errOut, err := run("drill", "teardown", kept.ID, "--stack", "production", "-o", "json")
+		var res drill.TeardownResult
+		if jerr := json.Unmarshal(out, &res); err != nil || jerr != nil || len(res.Left) != 0 {
+			t.Errorf("teardown %d of %s: %v %v %+v\n%s", i+1, kept.ID, err, jerr, res, tailOf(errOut))
+		}
+	}
+	assertDrillGone(t, client, nsBefore, linksBefore, ks.Stack, ks.URL)
+}
+
+// assertDrillGone checks nothing of a drill is left: namespaces, links, processes, its published address,
+// its stack in the status; production's DR replica replicates.
+func assertDrillGone(t *testing.T, client *live.Client, nsBefore, linksBefore []string, stack, url string) {
+	t.Helper()
 	if left := slices.DeleteFunc(namespaces(t), func(n string) bool { return slices.Contains(nsBefore, n) }); len(left) > 0 {
 		t.Errorf("namespaces left by the drill: %v", left)
 	}
 	if left := slices.DeleteFunc(netLinks(t), func(n string) bool { return slices.Contains(linksBefore, n) }); len(left) > 0 {
 		t.Errorf("links left by the drill: %v", left)
 	}
-	if seen.stack != "" {
-		if procs := processesMentioning(t, filepath.Join("stacks", live.StackID(seen.stack))); len(procs) > 0 {
+	if stack != "" {
+		if procs := processesMentioning(t, filepath.Join("stacks", live.StackID(stack))); len(procs) > 0 {
 			t.Errorf("drill processes left: %v", procs)
 		}
 	}
-	if u := strings.TrimPrefix(seen.url, "https://"); u != "" {
+	if u := strings.TrimPrefix(url, "https://"); u != "" {
 		if c, err := net.DialTimeout("tcp", u, time.Second); err == nil {
 			_ = c.Close()
 			t.Errorf("the drill's published address %s still listens", u)
@@ -223,10 +254,6 @@ func TestDrillReplicaLive(t *testing.T) {
 		if d.Role == live.RoleDRReplica && (!d.Running || d.LagSeconds < 0) {
 			t.Errorf("production's DR replica after the drill: %+v", d)
 		}
-	}
-	t.Logf("production's URL during the drill: %d probes, %d failed", probes.Load(), failed.Load())
-	if failed.Load() > 0 || probes.Load() == 0 {
-		t.Errorf("production's URL failed %d of %d probes during the drill", failed.Load(), probes.Load())
 	}
 }
 

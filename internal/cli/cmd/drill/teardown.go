@@ -15,18 +15,21 @@ import (
 
 // TeardownOptions are the inputs of `plinth drill teardown`.
 type TeardownOptions struct {
-	IO     *iostreams.IOStreams
-	Ctx    context.Context
-	ID     string
-	DRDSN  string
+	IO      *iostreams.IOStreams
+	Factory *cmdutil.Factory
+	Ctx     context.Context
+	ID      string
+	DRDSN   string
+	// Stack is the stack the drill ran on: its drill stack and its cloud's drill database go too.
+	Stack  string
 	Output string
 }
 
 // NewCmdTeardown builds `plinth drill teardown ID`.
 func NewCmdTeardown(f *cmdutil.Factory, runF func(*TeardownOptions) error) *cobra.Command {
-	opts := &TeardownOptions{IO: f.IOStreams}
+	opts := &TeardownOptions{IO: f.IOStreams, Factory: f}
 	cmd := &cobra.Command{
-		Use:   "teardown ID --dr-dsn DSN",
+		Use:   "teardown ID [--stack S] [--dr-dsn DSN]",
 		Short: "Tear down what a drill left (after --keep, a failure or an interrupted drill); idempotent",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -37,8 +40,8 @@ func NewCmdTeardown(f *cmdutil.Factory, runF func(*TeardownOptions) error) *cobr
 				return cmdutil.FlagErrorf("%q is not a drill id (drill-YYYYMMDDTHHMMSSZ)", opts.ID)
 			}
 			opts.DRDSN = firstSet(opts.DRDSN, f.Getenv(EnvDRDSN))
-			if opts.DRDSN == "" {
-				return cmdutil.FlagErrorf("--dr-dsn (or %s): the DR server holding the drill's database is required", EnvDRDSN)
+			if opts.DRDSN == "" && opts.Stack == "" {
+				return cmdutil.FlagErrorf("--stack (the drill's stack) or --dr-dsn (or %s: the DR server holding the drill's database) is required", EnvDRDSN)
 			}
 			opts.Ctx = backupflags.Context(cmd.Context())
 			if runF != nil {
@@ -47,13 +50,34 @@ func NewCmdTeardown(f *cmdutil.Factory, runF func(*TeardownOptions) error) *cobr
 			return teardownRun(opts)
 		},
 	}
+	cmd.Flags().StringVarP(&opts.Stack, "stack", "s", "", "the stack the drill ran on: its drill stack and its cloud's drill database are torn down too")
 	cmd.Flags().StringVar(&opts.DRDSN, "dr-dsn", "", "the DR region's database server holding the drill database (env "+EnvDRDSN+")")
 	cmdutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
 }
 
 func teardownRun(opts *TeardownOptions) error {
-	res, err := drill.TeardownDatabases(opts.Ctx, opts.ID, opts.DRDSN)
+	var db drill.DrillDatabase
+	var sp *drill.StackPlatform
+	if f := opts.Factory; opts.Stack != "" && f != nil {
+		if f.DrillAccess != nil {
+			acc, err := f.DrillAccess(opts.Ctx, drill.Plan{ID: opts.ID, Stack: opts.Stack, Source: drill.SourceReplica})
+			if err != nil {
+				fmt.Fprintf(opts.IO.ErrOut, "drill %s: %s's cloud: %v\n", opts.ID, opts.Stack, err)
+			}
+			if acc.Close != nil {
+				defer acc.Close()
+			}
+			db = acc.Database
+		}
+		if f.DrillPlatform != nil {
+			var err error
+			if sp, err = f.DrillPlatform(opts.Ctx, opts.Stack); err != nil {
+				fmt.Fprintf(opts.IO.ErrOut, "drill %s: platform: %v\n", opts.ID, err)
+			}
+		}
+	}
+	res, err := drill.TeardownDrill(opts.Ctx, opts.ID, opts.DRDSN, db, sp)
 	if rerr := views.DrillTeardown(opts.IO.Out, opts.Output, res); rerr != nil {
 		return rerr
 	}
