@@ -46,6 +46,7 @@ func Main() int {
 	f.DrillPlatform = drillPlatform(f)
 	f.DrillCloud = drillCloud(f)
 	f.DrillRelease = drillRelease(f)
+	f.DrillAccess = drillAccess(f)
 	if lc, err := livecloud.New(f.Getenv); err == nil {
 		f.LocalCloud = lc
 		f.LocalCloudLive = livecloud.Hooks(f.Getenv, f.IOStreams.ErrOut)

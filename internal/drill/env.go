@@ -18,6 +18,9 @@ type EnvConfig struct {
 	// StoreURL is the vault (backups and drill history); IdentityFile the restore identity.
 	StoreURL     string
 	IdentityFile string
+	// HistoryStoreURL is the vault as its writer identity, where the report is created (a restore identity
+	// may only read); empty: StoreURL.
+	HistoryStoreURL string
 	// DRDSN is the DR region's database server a backup is restored into.
 	DRDSN string
 	// DRReplicaDSN is production's DR replica (read only: its replication is checked by the preflight).
@@ -71,6 +74,15 @@ func OpenEnv(ctx context.Context, p Plan, cfg EnvConfig) (Env, func(), error) {
 		}
 		closers = append(closers, s.Close)
 		st = s
+		env.History = History{Store: s}
+	}
+	if cfg.HistoryStoreURL != "" && cfg.HistoryStoreURL != cfg.StoreURL {
+		s, err := blobstore.Open(ctx, cfg.HistoryStoreURL)
+		if err != nil {
+			closeAll()
+			return Env{}, func() {}, err
+		}
+		closers = append(closers, s.Close)
 		env.History = History{Store: s}
 	}
 	var drReplica *sql.DB

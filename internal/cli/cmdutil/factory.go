@@ -52,6 +52,9 @@ type Factory struct {
 	// that rolls it out to the drill stack (internal/cli/drillwire_deploy.go), with a closer; nil: the
 	// release is not checked and the deploy step is unavailable.
 	DrillRelease func(ctx context.Context, stack string) (*drill.EscrowDeployer, func(), error)
+	// DrillAccess gives the drill what the stack's cloud reaches production's databases and makes the drill
+	// database with (internal/cli/drillwire_local.go); nil: only the flags and the environment.
+	DrillAccess drill.Accessor
 }
 
 // BackupTargets returns the Opener every backup verb and the drill set up with: the flags, the environment,

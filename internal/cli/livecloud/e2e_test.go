@@ -1,9 +1,9 @@
 package livecloud_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -20,6 +20,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/localcloud/live"
 	"github.com/plinth-dev/plinth/internal/localcloud/localcloudtest"
+	"github.com/plinth-dev/plinth/internal/tlsx"
 )
 
 // TestUpStatusDestroyLive runs the real plinth binary: `up --stack staging --cloud local` with
@@ -159,15 +160,10 @@ func httpsGet(t *testing.T, caFile, url string) int {
 // httpsBody GETs url with the certificate verified against caFile and returns the status code and body.
 func httpsBody(t *testing.T, caFile, url string) (int, string) {
 	t.Helper()
-	ca, err := os.ReadFile(caFile)
+	c, err := verifiedClient(caFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(ca) {
-		t.Fatalf("no certificate in %s", caFile)
-	}
-	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 	resp, err := c.Get(url)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
@@ -207,6 +203,21 @@ func testBackupThroughTheCLI(t *testing.T, plinth func(args ...string) string) {
 // unless extra sets it); `local stop` runs at cleanup. It fails the test where the live cloud cannot run.
 func plinthCLI(t *testing.T, root, project, home string, extra ...string) func(args ...string) string {
 	t.Helper()
+	run := plinthRunner(t, root, project, home, extra...)
+	return func(args ...string) string {
+		t.Helper()
+		stdout, stderr, err := run(args...)
+		if err != nil {
+			t.Fatalf("plinth %s: %v\n%s", strings.Join(args, " "), err, tailOf(append(stdout, stderr...)))
+		}
+		return string(stdout) + string(stderr)
+	}
+}
+
+// plinthRunner is plinthCLI's runner returning stdout, stderr and the exit error instead of failing; it
+// too runs `local stop` at cleanup.
+func plinthRunner(t *testing.T, root, project, home string, extra ...string) func(args ...string) ([]byte, []byte, error) {
+	t.Helper()
 	if err := live.Check(); err != nil {
 		t.Fatalf("live cloud unavailable (these tests need root and network namespaces, which make test and CI have): %v", err)
 	}
@@ -223,16 +234,23 @@ func plinthCLI(t *testing.T, root, project, home string, extra ...string) func(a
 		cmd.Env = env
 		_ = cmd.Run()
 	})
-	return func(args ...string) string {
-		t.Helper()
+	return func(args ...string) ([]byte, []byte, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, bin, args...)
-		cmd.Dir, cmd.Env = project, env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("plinth %s: %v\n%s", strings.Join(args, " "), err, tailOf(out))
-		}
-		return string(out)
+		var stdout, stderr bytes.Buffer
+		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = project, env, &stdout, &stderr
+		err := cmd.Run()
+		return stdout.Bytes(), stderr.Bytes(), err
 	}
+}
+
+// verifiedClient is an HTTPS client trusting only caFile's certificates.
+func verifiedClient(caFile string) (*http.Client, error) {
+	pool, err := tlsx.CAPool(caFile)
+	if err != nil {
+		return nil, err
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, DisableKeepAlives: true}
+	return &http.Client{Timeout: 10 * time.Second, Transport: tr}, nil
 }

@@ -106,6 +106,10 @@ func (h *Hook) reconcile(ctx context.Context, stack string, recs map[string]Reco
 	for i, u := range urns {
 		list[i] = recs[u]
 	}
+	list, err := h.withSourceNetwork(stack, list) // a drill stack's network is its source's (drillplace.go)
+	if err != nil {
+		return err
+	}
 	a, err := h.allocation(stack)
 	if err != nil {
 		return err

@@ -43,6 +43,10 @@ type Platform struct {
 	admin   netip.Addr
 	pub     *publisher
 	data    *DataTier // the managed databases, caches and vault (data.go); closed first
+	// shared are bridges of another platform this one attaches to and never removes (a drill stack's
+	// platform on its source's DR VPC: drillplace.go); overlays add to every applied State.
+	shared   map[string]string
+	overlays map[string]func(State) State
 }
 
 var idRE = regexp.MustCompile(`^[a-z0-9]{1,10}$`)
@@ -73,7 +77,12 @@ func New(opts Options) (*Platform, error) {
 
 func (p *Platform) nsName(part string) string { return NamePrefix + p.id + "-" + part }
 
-func (p *Platform) bridgeName(vpc string) string { return linkName("b", p.id+"/"+vpc) }
+func (p *Platform) bridgeName(vpc string) string {
+	if b, ok := p.shared[vpc]; ok {
+		return b
+	}
+	return linkName("b", p.id+"/"+vpc)
+}
 
 func (p *Platform) vpc(name string) VPC {
 	for _, v := range p.state.VPCs {
@@ -101,6 +110,7 @@ func (p *Platform) edgeRoutes(public bool) []netip.Prefix {
 // Apply brings the running platform to s: bridges, the edge, hosts (new ones started, gone or changed ones
 // stopped and removed), every host's firewall, the load balancer and the published ports.
 func (p *Platform) Apply(ctx context.Context, s State) error {
+	s = p.withOverlays(s)
 	if err := s.Validate(); err != nil {
 		return err
 	}
@@ -256,7 +266,7 @@ func (p *Platform) removeGone(s State) error {
 	}
 	for _, v := range sortedKeys(p.bridges) {
 		if !vpcs[v] {
-			errs = append(errs, deleteBridge(p.bridges[v]))
+			errs = append(errs, p.deleteBridge(v))
 			delete(p.bridges, v)
 		}
 	}
@@ -321,7 +331,7 @@ func (p *Platform) Close() error {
 	}
 	errs = append(errs, detach(p.edge), deleteNetns(p.edge))
 	for _, v := range sortedKeys(p.bridges) {
-		errs = append(errs, deleteBridge(p.bridges[v]))
+		errs = append(errs, p.deleteBridge(v))
 	}
 	p.bridges = map[string]string{}
 	return errors.Join(errs...)

@@ -32,8 +32,14 @@ func SocketPath(dir string) string { return filepath.Join(dir, "live.sock") }
 var stackIDRE = regexp.MustCompile(`[^a-z0-9]+`)
 
 // StackID is the platform id (namespace names plt-<id>-...) of a stack: its lower-case letters and digits,
-// at most 10.
+// at most 10. A drill stack (`<source>-drill-<time>`) is "d" and 9 hex digits of its name: cut to 10, its
+// letters would be its source's (production-drill-... is "production") and it would take the source's
+// namespaces and allocation.
 func StackID(stack string) string {
+	if _, _, ok := DrillSource(stack); ok {
+		sum := sha256.Sum256([]byte(stack))
+		return "d" + hex.EncodeToString(sum[:5])[:9]
+	}
 	id := stackIDRE.ReplaceAllString(strings.ToLower(stack), "")
 	if len(id) > 10 {
 		id = id[:10]

@@ -41,6 +41,8 @@ type Server struct {
 	mu        sync.Mutex
 	platforms map[string]*Platform
 	hook      *Hook
+	drillMu   sync.Mutex           // serialises the drills' operations (drillserver.go)
+	drills    map[string]*drillRun // drill stack -> its live parts
 }
 
 // StackStatus is one stack in `plinth local status`.
@@ -60,9 +62,18 @@ func (s *Server) platform(stack string) (*Platform, error) {
 	if p, ok := s.platforms[stack]; ok {
 		return p, nil
 	}
+	var src *Platform
+	if source, _, ok := DrillSource(stack); ok { // a drill stack lives on its source's DR VPC bridge
+		if src, ok = s.platforms[source]; !ok {
+			return nil, fmt.Errorf("drill stack %s: its source %s runs no live platform", stack, source)
+		}
+	}
 	p, err := s.NewPlatform(stack)
 	if err != nil {
 		return nil, err
+	}
+	if src != nil {
+		p.shareBridges(src)
 	}
 	s.platforms[stack] = p
 	return p, nil
@@ -71,6 +82,7 @@ func (s *Server) platform(stack string) (*Platform, error) {
 // Serve answers on l until ctx ends or a stop request came; it then stops every platform.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	s.platforms = map[string]*Platform{}
+	s.drills = map[string]*drillRun{}
 	s.hook = &Hook{Platform: s.platform, Seed: s.Seed, AuthorizedKeys: s.AuthorizedKeys, Secrets: s.Secrets}
 	if s.StacksDir != "" {
 		s.hook.AllocationDir = func(stack string) string { return filepath.Join(s.StacksDir, StackID(stack)) }
@@ -89,6 +101,9 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			return
 		}
 		out, err := s.hook.Apply(r.Context(), c)
+		if err == nil && c.Op == localcloud.OpDelete {
+			err = s.drillStackGone(r.Context(), c.Stack)
+		}
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
 			return
@@ -107,6 +122,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		}
 		writeJSON(w, s.status())
 	})
+	s.drillRoutes(mux)
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, s.status()) })
 	mux.HandleFunc("POST /v1/stop", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, map[string]string{"stopping": "all"})
@@ -202,6 +218,12 @@ func (s *Server) status() StatusReport {
 }
 
 func (s *Server) closeAll() error {
+	s.drillMu.Lock()
+	for _, r := range s.drills {
+		r.closeForwards()
+	}
+	s.drills = map[string]*drillRun{}
+	s.drillMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error

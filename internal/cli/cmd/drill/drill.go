@@ -100,10 +100,28 @@ func drillRun(opts *Options) error {
 	f := opts.Factory
 	// What cannot be resolved leaves its step unavailable: the drill names it and still tears down.
 	res, _ := f.BackupTargets().Open(opts.Ctx, target.Request{Flags: opts.Target, DB: true, ResolveOnly: true})
+	// The report is created in the vault: as its writer identity (the restore identity may only read).
+	writer := opts.Target
+	writer.Writer = true
+	hist, _ := f.BackupTargets().Open(opts.Ctx, target.Request{Flags: writer, ResolveOnly: true})
 	cfg := drill.EnvConfig{PrimaryDSN: res.DSN, StoreURL: res.StoreURL, IdentityFile: firstSet(opts.Identity, f.Getenv(target.EnvIdentity)),
-		DRDSN: firstSet(opts.DRDSN, f.Getenv(EnvDRDSN))}
+		DRDSN: firstSet(opts.DRDSN, f.Getenv(EnvDRDSN)), HistoryStoreURL: hist.StoreURL}
 	if !opts.Quiet {
 		cfg.Log = func(format string, args ...any) { fmt.Fprintf(opts.IO.ErrOut, format+"\n", args...) }
+	}
+	if f.DrillAccess != nil {
+		acc, err := f.DrillAccess(opts.Ctx, opts.Plan)
+		if err != nil && cfg.Log != nil {
+			cfg.Log("drill %s: %s's cloud: %v", opts.Plan.ID, opts.Plan.Stack, err)
+		}
+		if acc.Close != nil {
+			defer acc.Close()
+		}
+		// The cloud's writer login wins over the inventory's backup user (read only), never over a DSN given.
+		if acc.PrimaryDSN != "" && opts.Target.DSN == "" && f.Getenv(target.EnvDSN) == "" {
+			cfg.PrimaryDSN = acc.PrimaryDSN
+		}
+		cfg.DRReplicaDSN, cfg.DrillDatabase = acc.DRReplicaDSN, acc.Database
 	}
 	if f.DrillPlatform != nil {
 		sp, err := f.DrillPlatform(opts.Ctx, opts.Plan.Stack)

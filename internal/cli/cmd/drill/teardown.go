@@ -20,15 +20,16 @@ type TeardownOptions struct {
 	Ctx     context.Context
 	ID      string
 	DRDSN   string
-	Stack   string
-	Output  string
+	// Stack is the stack the drill ran on: its drill stack and its cloud's drill database go too.
+	Stack  string
+	Output string
 }
 
 // NewCmdTeardown builds `plinth drill teardown ID`.
 func NewCmdTeardown(f *cmdutil.Factory, runF func(*TeardownOptions) error) *cobra.Command {
 	opts := &TeardownOptions{IO: f.IOStreams, Factory: f}
 	cmd := &cobra.Command{
-		Use:   "teardown ID --dr-dsn DSN | --stack S",
+		Use:   "teardown ID [--stack S] [--dr-dsn DSN]",
 		Short: "Tear down what a drill left (after --keep, a failure or an interrupted drill); idempotent",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -40,7 +41,7 @@ func NewCmdTeardown(f *cmdutil.Factory, runF func(*TeardownOptions) error) *cobr
 			}
 			opts.DRDSN = firstSet(opts.DRDSN, f.Getenv(EnvDRDSN))
 			if opts.DRDSN == "" && opts.Stack == "" {
-				return cmdutil.FlagErrorf("--dr-dsn (or %s): the DR server holding the drill's database, or --stack: the stack drilled, is required", EnvDRDSN)
+				return cmdutil.FlagErrorf("--stack (the drill's stack) or --dr-dsn (or %s: the DR server holding the drill's database) is required", EnvDRDSN)
 			}
 			opts.Ctx = backupflags.Context(cmd.Context())
 			if runF != nil {
@@ -49,6 +50,7 @@ func NewCmdTeardown(f *cmdutil.Factory, runF func(*TeardownOptions) error) *cobr
 			return teardownRun(opts)
 		},
 	}
+	cmd.Flags().StringVarP(&opts.Stack, "stack", "s", "", "the stack the drill ran on: its drill stack and its cloud's drill database are torn down too")
 	cmd.Flags().StringVar(&opts.DRDSN, "dr-dsn", "", "the DR region's database server holding the drill database (env "+EnvDRDSN+")")
 	cmd.Flags().StringVar(&opts.Stack, "stack", "", "the stack drilled: its cloud's drill database, drill stack and what is tagged with the drill id")
 	cmdutil.AddOutputFlag(cmd, &opts.Output)
@@ -86,6 +88,17 @@ func teardownOnCloud(opts *TeardownOptions) (drill.TeardownResult, error) {
 			return drill.TeardownResult{ID: opts.ID, Left: []string{}}, fmt.Errorf("drill %s: %w", opts.ID, err)
 		}
 		parts = p
+	}
+	if parts.Database == nil && f.DrillAccess != nil {
+		// The live local cloud: the drill database the server made in production's DR network.
+		acc, err := f.DrillAccess(opts.Ctx, drill.Plan{ID: opts.ID, Stack: opts.Stack, Source: drill.SourceReplica})
+		if err != nil {
+			fmt.Fprintf(opts.IO.ErrOut, "drill %s: %s's cloud: %v\n", opts.ID, opts.Stack, err)
+		}
+		if acc.Close != nil {
+			defer acc.Close()
+		}
+		parts.Database = acc.Database
 	}
 	var platform *drill.StackPlatform
 	if f.DrillPlatform != nil {
