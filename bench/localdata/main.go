@@ -76,6 +76,7 @@ func bench(o options) (err error) {
 	}
 	fmt.Printf("\nplatform memory after up (production: %d hosts, the sample service on the app tier), by kind:\n", len(b.st.Hosts))
 	before.Print(os.Stdout, "  ")
+	fmt.Printf("  mariadbd by server (RSS MiB): %s\n", b.byServer(before, "mariadbd"))
 	res, err := b.backups()
 	if err != nil {
 		return err
@@ -86,6 +87,7 @@ func bench(o options) (err error) {
 	}
 	fmt.Printf("\nplatform memory after the backups (warm buffer pools), by kind:\n")
 	after.Print(os.Stdout, "  ")
+	fmt.Printf("  mariadbd by server (RSS MiB): %s\n", b.byServer(after, "mariadbd"))
 	peak := max(before.RSS, after.RSS)
 	verdict := "met"
 	if peak >= 2<<30 {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/plinth-dev/plinth/bench/internal/livehome"
@@ -139,4 +141,20 @@ func (b *benchRun) close() error {
 		err = os.RemoveAll(b.h.Dir)
 	}
 	return err
+}
+
+// byServer lists the RSS of each process of kind by the host it is supervised on ("host 12.3, ...").
+func (b *benchRun) byServer(bd platmem.Breakdown, kind string) string {
+	names := map[int]string{}
+	for _, p := range b.st.Processes {
+		names[p.Pid] = p.Name
+	}
+	var out []string
+	for _, p := range bd.Processes {
+		if name, ok := names[p.Pid]; ok && p.Kind == kind {
+			out = append(out, fmt.Sprintf("%s %.1f", strings.TrimSuffix(name, "/"+kind), platmem.MiB(p.RSS)))
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
 }
