@@ -161,6 +161,13 @@ func padWithBinaries(b *testing.B, app string) string {
 }
 
 func seconds(ds []time.Duration) string {
+	if os.Getenv("BENCH_MS") != "" {
+		var out []string
+		for _, d := range ds {
+			out = append(out, fmt.Sprintf("%.1f", float64(d.Microseconds())/1000))
+		}
+		return strings.Join(out, " ")
+	}
 	var out []string
 	for _, d := range ds {
 		out = append(out, fmt.Sprintf("%.2f", d.Seconds()))
@@ -217,8 +224,12 @@ func run(b *testing.B, n int, warmups, artifacts []string) result {
 	var ph *phases
 	verbose := os.Getenv("BENCH_VERBOSE") != ""
 	emit := func(ev deploy.Event) {
-		if verbose && ev.Status == deploy.StatusOK {
-			fmt.Printf("  %s %s %s %dms\n", ev.Phase, ev.Host, ev.Step, time.Duration(ev.Elapsed).Milliseconds())
+		if verbose && (ev.Status == deploy.StatusOK || ev.Status == deploy.StatusStart) {
+			at := time.Duration(0)
+			if ph != nil {
+				at = ev.Time.Sub(ph.start)
+			}
+			fmt.Printf("  +%4dms %-5s %s %s %s %dms\n", at.Milliseconds(), ev.Status, ev.Phase, ev.Host, ev.Step, time.Duration(ev.Elapsed).Milliseconds())
 		}
 		if ph != nil {
 			ph.event(ev)
@@ -276,18 +287,21 @@ func run(b *testing.B, n int, warmups, artifacts []string) result {
 
 		// The parallel peer: every host at once over ControlMaster connections opened beforehand.
 		syscall.Sync()
+		stopPerf := perfRound(b, "parallel", n, i)
 		t0 = time.Now()
 		parallelScp(b, servers[1:], masters, artifacts[i], parPorts)
 		res.parallels = append(res.parallels, time.Since(t0))
+		stopPerf()
 
 		// plinth: full rolling deploy (lock, audit, parallel staging, batches with health checks, prune),
 		// watched by a prober.
 		syscall.Sync()
 		prober := deploytest.StartProber(100*time.Millisecond, ports, "v"+strconv.Itoa(i-1), version)
 		ph = newPhases()
-		stopTrace := traceRound(b, n, i)
+		stopTrace, stopPerf := traceRound(b, n, i), perfRound(b, "plinth", n, i)
 		out, took := deployOnce(artifacts[i], version)
 		stopTrace()
+		stopPerf()
 		minHealthy, _, _ := prober.Stop()
 		ph.total = took
 		res.phases = append(res.phases, *ph)
