@@ -245,6 +245,8 @@ func run(b *testing.B, n int, warmups, artifacts []string) result {
 		if ph != nil {
 			ph.start = start
 		}
+		// As plinth deploy does: the handshakes run while the artifact is hashed.
+		defer deploy.ConnectAhead(ctx, r, append([]inventory.Host{inv.Bastion.Host}, tier.Hosts...), 0)()
 		rel := deploytest.Release(b, path, version)
 		p, err := deploy.NewPlan(deploy.PlanInput{Inventory: inv, Tier: "app", Release: rel, Config: cfg})
 		if err != nil {

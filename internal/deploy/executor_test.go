@@ -244,3 +244,23 @@ func TestStepTimeoutBoundsAHungRestart(t *testing.T) {
 		t.Fatalf("a hung restart held the deploy for %v (step timeout 3s)", took)
 	}
 }
+
+func TestConnectAheadConnectsEveryHost(t *testing.T) {
+	hosts := localInventory(t, 3).Tiers["app"].Hosts
+	r := &connectingRunner{}
+	stop := deploy.ConnectAhead(context.Background(), r, append(hosts, hosts[0]), 2)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		r.mu.Lock()
+		n := len(r.connected)
+		r.mu.Unlock()
+		if n == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("connected %d hosts, want the 3", n)
+		}
+	}
+	stop()
+	// A runner that cannot connect ahead is left alone.
+	deploy.ConnectAhead(context.Background(), local.Runner{}, hosts, 0)()
+}
