@@ -82,13 +82,17 @@ mkdir -p "$d"
 ln "$R/.artifacts/$S" "$d/$B" 2>/dev/null || { cp "$R/.artifacts/$S" "$d/$B"; chmod 0755 "$d/$B"; }
 printf '%s %s\n' "$S" "$T" > "$d/.complete.tmp"
 mv -f "$d/.complete.tmp" "$d/.complete"
-echo staged`
+echo staged
+` + listReleases
 
 	// listing prints "current <target>" and one "release <version> [<sha256> <unix-nanos>]" line per
 	// release directory of $R (parsed by ParseListing), with shell builtins only but readlink, and without
 	// changing directory.
 	listing = `printf 'current %s\n' "$(readlink "$R/current" 2>/dev/null || true)"
-for d in "$R"/releases/*/; do
+` + listReleases
+
+	// listReleases is listing without its current line (the stage script printed it first).
+	listReleases = `for d in "$R"/releases/*/; do
   [ -d "$d" ] || continue
   d=${d%/}; n=${d##*/}; c=
   if [ -f "$d/.complete" ]; then read -r c < "$d/.complete" || true; fi
