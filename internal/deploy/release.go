@@ -118,11 +118,12 @@ rc=0
 ` + listing
 
 	// scriptRemove deletes releases, then the artifacts no release links to any more (also those left by
-	// failed stages).
+	// failed stages). It runs beside the batches (pruning is background work), so at the lowest CPU
+	// priority: a busy host gives the switch, the restart and the health checks the CPU first.
 	scriptRemove = `R=$1
 shift
-rm -rf -- "$@"
-find "$R/.artifacts" -maxdepth 1 -type f -links 1 -delete`
+nice -n 19 rm -rf -- "$@"
+nice -n 19 find "$R/.artifacts" -maxdepth 1 -type f -links 1 -delete`
 )
 
 // CurrentArgv prints the target of R/current (empty before the first deploy).
