@@ -100,10 +100,19 @@ func (e *Executor) execute(ctx context.Context, p *Plan, tr *transfers) (*Outcom
 			return out, err
 		}
 	}
+	pre := newAhead()
+	defer pre.cancelAll()
+	for _, hs := range p.Stage {
+		for _, s := range hs.Steps {
+			if h, ok := p.Host(hs.Host); ok && s.Kind == StepStage {
+				e.prepare(ctx, pre, h, s)
+			}
+		}
+	}
 	err := e.parallel(ctx, p, PhaseStage, 0, p.Stage, func(ctx context.Context, h inventory.Host, s Step) error {
 		switch s.Kind {
 		case StepCurrent, StepStage: // both print the host's current release first (stage: then its releases)
-			res, err := e.runArgv(ctx, h, s)
+			res, err := e.runStepArgv(ctx, pre, h, s)
 			if err != nil {
 				return err
 			}
@@ -154,6 +163,7 @@ func (e *Executor) execute(ctx context.Context, p *Plan, tr *transfers) (*Outcom
 		if len(batch) == 0 {
 			continue // its hosts were switched ahead of it
 		}
+		e.prepareSwitches(ctx, pre, p, queue, bi) // this batch's and the next one's, waiting for their go
 		// N of N+1: nothing is taken out unless the rest of the tier can carry it, as it is now.
 		pulled, err := e.checkTier(ctx, p, bi+1, batch, queue[bi+1:], out, board)
 		if err != nil {
@@ -164,6 +174,7 @@ func (e *Executor) execute(ctx context.Context, p *Plan, tr *transfers) (*Outcom
 		if pulled != nil {
 			queue = switchFirst(queue, bi, pulled)
 			batch = queue[bi]
+			e.prepareSwitches(ctx, pre, p, queue, bi)
 		}
 		attempted := map[string]bool{}
 		drained := map[string]bool{}
@@ -177,7 +188,7 @@ func (e *Executor) execute(ctx context.Context, p *Plan, tr *transfers) (*Outcom
 			}
 			mu.Unlock()
 			if s.Kind == StepSwitch { // it prints the host's releases once switched
-				res, err := e.runArgv(ctx, h, s)
+				res, err := e.runStepArgv(ctx, pre, h, s)
 				if err == nil {
 					mu.Lock()
 					listings[h.Name] = res.Stdout
@@ -199,6 +210,7 @@ func (e *Executor) execute(ctx context.Context, p *Plan, tr *transfers) (*Outcom
 			continue
 		}
 		// Roll the batch back; use a context that survives the caller's cancellation for the repair.
+		pre.cancelAll()
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		rbErr := e.rollbackBatch(rctx, p, bi+1, batch, attempted, drained, hung(err), out)
 		cancel()

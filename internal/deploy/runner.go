@@ -40,6 +40,23 @@ type Connector interface {
 	Connect(ctx context.Context, h inventory.Host) error
 }
 
+// Preparer is implemented by runners that can start a command ahead of the moment it is to run: its
+// session, shell and program are up, waiting for the go. The executor prepares the steps that are on the
+// critical path of a rollout (each host's stage while its upload runs, the next batch's switch while the
+// current batch is switched and checked), so that running one costs a line to the host rather than
+// a session, a login shell and a program's start. A prepared command does nothing until Run.
+type Preparer interface {
+	Prepare(ctx context.Context, h inventory.Host, c Command) Prepared
+}
+
+// Prepared is a command started ahead by a Preparer. Exactly one of Run and Cancel is called, once.
+type Prepared interface {
+	// Run lets the command go and waits for it, at most until ctx ends; like Runner.Run.
+	Run(ctx context.Context) (Result, error)
+	// Cancel ends it without running it.
+	Cancel()
+}
+
 // CommandError is a command that ran and exited non-zero.
 type CommandError struct {
 	Argv     []string
