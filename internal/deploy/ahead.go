@@ -76,7 +76,7 @@ func (e *Executor) runStepArgv(ctx context.Context, a *ahead, h inventory.Host, 
 	defer c.cancel()
 	ctx, cancel := e.withStepTimeout(ctx)
 	defer cancel()
-	return c.p.Run(ctx)
+	return c.p.Run(ctx, nil)
 }
 
 // prepareSwitches prepares the switch commands of batch bi (when not prepared yet) and of the batch after

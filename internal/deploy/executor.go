@@ -109,6 +109,7 @@ func (e *Executor) execute(ctx context.Context, p *Plan, tr *transfers) (*Outcom
 			}
 		}
 	}
+	e.prepareSwitches(ctx, pre, p, p.Batches, 0)
 	err := e.parallel(ctx, p, PhaseStage, 0, p.Stage, func(ctx context.Context, h inventory.Host, s Step) error {
 		switch s.Kind {
 		case StepCurrent, StepStage: // both print the host's current release first (stage: then its releases)

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -51,11 +52,16 @@ type Preparer interface {
 
 // Prepared is a command started ahead by a Preparer. Exactly one of Run and Cancel is called, once.
 type Prepared interface {
-	// Run lets the command go and waits for it, at most until ctx ends; like Runner.Run.
-	Run(ctx context.Context) (Result, error)
+	// Run lets the command go with stdin (nil: the prepared command's Stdin) and waits for it, at most
+	// until ctx ends; like Runner.Run. An error wrapping ErrNotStarted means the command never started
+	// (it did nothing).
+	Run(ctx context.Context, stdin []byte) (Result, error)
 	// Cancel ends it without running it.
 	Cancel()
 }
+
+// ErrNotStarted is wrapped by the error of a prepared command that could not be started on its host.
+var ErrNotStarted = errors.New("prepared command did not start")
 
 // CommandError is a command that ran and exited non-zero.
 type CommandError struct {

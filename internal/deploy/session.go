@@ -73,6 +73,15 @@ func (s *Session) Run(ctx context.Context, plans []*Plan) ([]*Outcome, error) {
 		return nil, err
 	}
 	s.emit(first, Event{Phase: PhaseLock, Status: StatusOK, Message: "held by " + s.Holder})
+	// The last record and the unlock wait, started, for the end (their context outlives cancellation).
+	pctx, pcancel := bg()
+	defer pcancel()
+	last := s.State.prepareAuditRelease(pctx, first.Stack, id)
+	defer func() {
+		if last != nil {
+			last.Cancel()
+		}
+	}()
 	var outs []*Outcome
 	var runErr error
 	var final *AuditRecord // the last record, written with the unlock
@@ -112,7 +121,9 @@ func (s *Session) Run(ctx context.Context, plans []*Plan) ([]*Outcome, error) {
 	uctx, cancel := bg()
 	defer cancel()
 	if final != nil {
-		if err := s.State.AuditRelease(uctx, *final, first.Stack, id); err != nil {
+		pre := last
+		last = nil
+		if err := s.State.auditRelease(uctx, *final, first.Stack, id, pre); err != nil {
 			var le *LockedError
 			if errors.As(err, &le) {
 				return outs, errors.Join(runErr, fmt.Errorf("unlock: %w", err))

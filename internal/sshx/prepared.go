@@ -3,6 +3,7 @@ package sshx
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -48,7 +49,7 @@ type prepared struct {
 	stdout, stderr bytes.Buffer
 }
 
-func (p *prepared) Run(ctx context.Context) (deploy.Result, error) {
+func (p *prepared) Run(ctx context.Context, stdin []byte) (deploy.Result, error) {
 	select {
 	case <-p.ready:
 	case <-ctx.Done():
@@ -56,9 +57,12 @@ func (p *prepared) Run(ctx context.Context) (deploy.Result, error) {
 		return deploy.Result{}, ctx.Err()
 	}
 	if p.err != nil {
-		return deploy.Result{}, p.err
+		return deploy.Result{}, fmt.Errorf("%w: %w", deploy.ErrNotStarted, p.err)
 	}
-	p.stdin.set(io.MultiReader(strings.NewReader("run\n"), bytes.NewReader(p.in)))
+	if stdin == nil {
+		stdin = p.in
+	}
+	p.stdin.set(io.MultiReader(strings.NewReader("run\n"), bytes.NewReader(stdin)))
 	err := p.st.wait(ctx)
 	return deploy.Result{Stdout: p.stdout.Bytes(), Stderr: p.stderr.Bytes()}, err
 }

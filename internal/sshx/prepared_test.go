@@ -28,7 +28,7 @@ func TestPreparedCommandRunsOnlyOnItsGo(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "run")); err == nil {
 		t.Fatal("the prepared command ran before its go")
 	}
-	res, err := p.Run(ctx)
+	res, err := p.Run(ctx, nil)
 	if err != nil || string(res.Stdout) != "ran\n" || string(res.Stderr) != "warn\n" {
 		t.Fatalf("run: %q %q %v", res.Stdout, res.Stderr, err)
 	}
@@ -43,7 +43,7 @@ func TestPreparedCommandRunsOnlyOnItsGo(t *testing.T) {
 	}
 
 	// Any argv, not only scripts; a non-zero exit is a CommandError naming the command.
-	_, err = r.Prepare(ctx, h, deploy.Command{Argv: []string{"false"}}).Run(ctx)
+	_, err = r.Prepare(ctx, h, deploy.Command{Argv: []string{"false"}}).Run(ctx, nil)
 	var ce *deploy.CommandError
 	if !errors.As(err, &ce) || ce.ExitCode != 1 || ce.Argv[0] != "false" {
 		t.Fatalf("false: %v", err)
