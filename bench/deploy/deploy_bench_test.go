@@ -161,13 +161,6 @@ func padWithBinaries(b *testing.B, app string) string {
 }
 
 func seconds(ds []time.Duration) string {
-	if os.Getenv("BENCH_MS") != "" {
-		var out []string
-		for _, d := range ds {
-			out = append(out, fmt.Sprintf("%.1f", float64(d.Microseconds())/1000))
-		}
-		return strings.Join(out, " ")
-	}
 	var out []string
 	for _, d := range ds {
 		out = append(out, fmt.Sprintf("%.2f", d.Seconds()))
