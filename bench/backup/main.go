@@ -18,7 +18,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -238,15 +237,11 @@ type rounds []time.Duration
 func (r *rounds) add(d time.Duration) { *r = append(*r, d) }
 
 func (r rounds) median() time.Duration {
-	s := slices.Clone(r)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
+	s := make([]float64, len(r))
+	for i, d := range r {
+		s[i] = d.Seconds()
 	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	return time.Duration(timing.Median(s) * float64(time.Second))
 }
 
 func (r rounds) String() string {
