@@ -64,6 +64,11 @@ func (p *Platform) startHost(ctx context.Context, h Host) (*host, error) {
 	if err := rh.writeFiles(p.state); err != nil {
 		return nil, fmt.Errorf("host %s: %w", h.Name, err)
 	}
+	if h.Service != nil {
+		if err := p.writeAppFiles(rh); err != nil {
+			return nil, fmt.Errorf("host %s: %w", h.Name, err)
+		}
+	}
 	if err := createNetns(rh.ns); err != nil {
 		return nil, fmt.Errorf("host %s: %w", h.Name, err)
 	}
@@ -269,11 +274,12 @@ func (p *Platform) startSSHD(ctx context.Context, rh *host) error {
 // (systemd's ConditionPathExists on ExecStart).
 func (p *Platform) startService(rh *host) error {
 	s := *rh.spec.Service
-	env := []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/home/" + p.state.SSHUser, "USER=" + p.state.SSHUser}
-	for _, kv := range s.Environment() {
-		env = append(env, kv[0]+"="+kv[1])
-	}
 	rh.serviceCmd = func() (*exec.Cmd, error) {
+		// As systemd: the environment files read at each start (the secrets resolved first: appenv.go).
+		env, err := p.serviceEnv(rh, s)
+		if err != nil {
+			return nil, err
+		}
 		log, err := os.OpenFile(rh.path("log/"+s.Unit()+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return nil, err

@@ -43,6 +43,7 @@ type Platform struct {
 	admin   netip.Addr
 	pub     *publisher
 	data    *DataTier // the managed databases, caches and vault (data.go); closed first
+	apps    appEnvs   // the app tiers' data-tier environments (appenv.go)
 }
 
 var idRE = regexp.MustCompile(`^[a-z0-9]{1,10}$`)
