@@ -25,19 +25,7 @@ func TestGrantAppUser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rows, err := db.QueryContext(ctx, "SHOW GRANTS FOR 'plinth_app'@'%'")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var grants []string
-	for rows.Next() {
-		var g string
-		if err := rows.Scan(&g); err != nil {
-			t.Fatal(err)
-		}
-		grants = append(grants, g)
-	}
+	grants := srv.Grants(t, "'plinth_app'@'%'")
 	all := strings.Join(grants, "\n")
 	if len(grants) != 2 || !strings.Contains(grants[0], "GRANT USAGE ON *.*") || !strings.Contains(all, "REQUIRE SSL") ||
 		!strings.Contains(grants[1], "GRANT SELECT, INSERT, UPDATE, DELETE ON `plinth_app`.*") {
