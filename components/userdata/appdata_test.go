@@ -1,6 +1,11 @@
 package userdata
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -66,5 +71,72 @@ func TestAppDataBadInputNamesTheField(t *testing.T) {
 	// The error names the variable, never the value.
 	if err := second(SecretsFileContent(s, Secrets{DBUser: "u", DBPassword: "s3cret'value", CacheToken: "t"})); err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("error %v shows the value", err)
+	}
+}
+
+// TestSecretsScriptRuns runs the EC2 ExecStartPre with bash against a fake `aws` CLI (and the real jq), the
+// paths moved under a temporary directory: it writes the secrets file SecretsFileContent renders, 0600; an
+// unsafe value fails it, naming the variable and not the value, and leaves no file.
+func TestSecretsScriptRuns(t *testing.T) {
+	for _, bin := range []string{"bash", "jq"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Fatalf("%s: %v (scripts/install-test-deps.sh installs it)", bin, err)
+		}
+	}
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	group, err := user.LookupGroupId(me.Gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Service{Tier: "app", User: me.Username, Port: 8443}
+	dir := t.TempDir()
+	script := strings.ReplaceAll(must(t)(SecretsScript(s, "us-east-1")), EnvironmentDir+"/", dir+"/")
+	script = strings.Replace(script, "chown "+me.Username+":"+me.Username, "chown "+me.Username+":"+group.Name, 1)
+	if err := os.WriteFile(filepath.Join(dir, "plinth-app"), []byte(must(t)(AppEnvironmentFileContent(s, testData))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(token string) (string, error) {
+		fake := fmt.Sprintf(`#!/bin/sh
+# aws --region R secretsmanager get-secret-value --secret-id ID --query SecretString --output text
+while [ $# -gt 0 ]; do [ "$1" = --secret-id ] && id=$2; shift; done
+case "$id" in
+%s) echo '{"username":"plinth_app","password":"0123abcd0123abcd"}' ;;
+%s) echo %q ;;
+*) echo "ResourceNotFoundException: $id" >&2; exit 254 ;;
+esac
+`, testData.DBSecretID, testData.CacheTokenSecretID, token)
+		bin := filepath.Join(dir, "bin")
+		if err := os.MkdirAll(bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(bin, "aws"), []byte(fake), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("bash", "-c", script)
+		cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin"}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run("tok3nTOK3Ntok3n0"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "plinth-app.secrets"))
+	want := must(t)(SecretsFileContent(s, Secrets{DBUser: AppDBUser, DBPassword: "0123abcd0123abcd", CacheToken: "tok3nTOK3Ntok3n0"}))
+	if err != nil || string(got) != want {
+		t.Fatalf("secrets file (%v):\n%s\nwant\n%s", err, got, want)
+	}
+	if fi, _ := os.Stat(filepath.Join(dir, "plinth-app.secrets")); fi.Mode().Perm() != 0o600 {
+		t.Errorf("secrets file mode %v", fi.Mode())
+	}
+	_ = os.Remove(filepath.Join(dir, "plinth-app.secrets"))
+	out, err := run("bad'token value")
+	if err == nil || !strings.Contains(out, "PLINTH_CACHE_TOKEN") || strings.Contains(out, "bad'token") {
+		t.Errorf("unsafe token: %v: %s", err, out)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "plinth-app.secrets*")); len(left) != 0 {
+		t.Errorf("a failed run left %v", left)
 	}
 }
