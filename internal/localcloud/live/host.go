@@ -64,7 +64,7 @@ func (p *Platform) startHost(ctx context.Context, h Host) (*host, error) {
 	if err := rh.writeFiles(p.state); err != nil {
 		return nil, fmt.Errorf("host %s: %w", h.Name, err)
 	}
-	if h.Service != nil {
+	if h.Service != nil { // the unit's environment file (appenv.go)
 		if err := p.writeAppFiles(rh); err != nil {
 			return nil, fmt.Errorf("host %s: %w", h.Name, err)
 		}
@@ -125,15 +125,10 @@ func (rh *host) writeFiles(s State) error {
 		"sbin/journalctl":             journalctlShim(rh.dir),
 	}
 	if h.Service != nil {
-		env, err := userdata.EnvironmentFileContent(*h.Service)
-		if err != nil {
-			return err
-		}
 		sudoers, err := userdata.Sudoers(*h.Service, localCommands)
 		if err != nil {
 			return err
 		}
-		files["default/"+filepath.Base(h.Service.EnvironmentFile())] = env
 		files["sudoers.d/"+filepath.Base(h.Service.SudoersFile())] = sudoers
 		root := "srv/" + strings.TrimPrefix(h.Service.Root(), "/srv/")
 		if err := os.MkdirAll(rh.path(root), 0o750); err != nil {
@@ -147,8 +142,6 @@ func (rh *host) writeFiles(s State) error {
 		mode := os.FileMode(0o755)
 		if strings.HasPrefix(rel, "sudoers.d/") {
 			mode = 0o440
-		} else if strings.HasPrefix(rel, "default/") {
-			mode = 0o644
 		}
 		if err := os.WriteFile(rh.path(rel), []byte(content), mode); err != nil {
 			return err
