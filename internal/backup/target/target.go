@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/plinth-dev/plinth/components/userdata"
 	"github.com/plinth-dev/plinth/internal/backup"
 	"github.com/plinth-dev/plinth/internal/backup/manifest"
 	"github.com/plinth-dev/plinth/internal/blobstore"
@@ -302,19 +303,41 @@ func ResolveID(ctx context.Context, st backup.Store, id string) (string, error) 
 // Grant creates (or re-applies) the stack's least-privilege backup user from its database's master secret,
 // through the stack's cloud, and returns the user and the id of the secret now holding its credentials.
 func (o *Opener) Grant(ctx context.Context, fl Flags) (user, secretID string, err error) {
-	if fl.Stack == "" {
-		return "", "", inputErrorf("--stack is required")
-	}
-	inv, c, err := o.stack(ctx, Request{Flags: fl})
+	inv, a, err := o.access(ctx, fl)
 	if err != nil {
 		return "", "", err
-	}
-	a, ok := c.(cloud.BackupAccess)
-	if !ok {
-		return "", "", fmt.Errorf("stack %s: its cloud (%s) cannot reach the database's secrets", fl.Stack, c.Name())
 	}
 	if err := cloud.GrantBackupUser(ctx, a, fl.Stack, inv); err != nil {
 		return "", "", err
 	}
 	return cloud.BackupUser, cloud.BackupUserSecretID(fl.Stack), nil
+}
+
+// GrantApp creates (or re-applies) the stack's application user the same way (cloud.GrantAppUser) and
+// returns the user and the id of the secret holding its credentials.
+func (o *Opener) GrantApp(ctx context.Context, fl Flags) (user, secretID string, err error) {
+	inv, a, err := o.access(ctx, fl)
+	if err != nil {
+		return "", "", err
+	}
+	if err := cloud.GrantAppUser(ctx, a, fl.Stack, inv); err != nil {
+		return "", "", err
+	}
+	return userdata.AppDBUser, userdata.AppDBSecretID(fl.Stack), nil
+}
+
+// access is the stack's inventory and its cloud's way to the database's secrets.
+func (o *Opener) access(ctx context.Context, fl Flags) (*contract.Inventory, cloud.BackupAccess, error) {
+	if fl.Stack == "" {
+		return nil, nil, inputErrorf("--stack is required")
+	}
+	inv, c, err := o.stack(ctx, Request{Flags: fl})
+	if err != nil {
+		return nil, nil, err
+	}
+	a, ok := c.(cloud.BackupAccess)
+	if !ok {
+		return nil, nil, fmt.Errorf("stack %s: its cloud (%s) cannot reach the database's secrets", fl.Stack, c.Name())
+	}
+	return inv, a, nil
 }

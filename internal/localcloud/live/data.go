@@ -195,5 +195,8 @@ func reconcileData(ctx context.Context, p *Platform, s State, spec DataSpec, sec
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	return dt.ApplyData(ctx, spec)
+	if err := dt.ApplyData(ctx, spec); err != nil {
+		return err
+	}
+	return p.applyApps(spec.Apps, secrets)
 }

@@ -64,6 +64,11 @@ func (p *Platform) startHost(ctx context.Context, h Host) (*host, error) {
 	if err := rh.writeFiles(p.state); err != nil {
 		return nil, fmt.Errorf("host %s: %w", h.Name, err)
 	}
+	if h.Service != nil { // the unit's environment file (appenv.go)
+		if err := p.writeAppFiles(rh); err != nil {
+			return nil, fmt.Errorf("host %s: %w", h.Name, err)
+		}
+	}
 	if err := createNetns(rh.ns); err != nil {
 		return nil, fmt.Errorf("host %s: %w", h.Name, err)
 	}
@@ -120,15 +125,10 @@ func (rh *host) writeFiles(s State) error {
 		"sbin/journalctl":             journalctlShim(rh.dir),
 	}
 	if h.Service != nil {
-		env, err := userdata.EnvironmentFileContent(*h.Service)
-		if err != nil {
-			return err
-		}
 		sudoers, err := userdata.Sudoers(*h.Service, localCommands)
 		if err != nil {
 			return err
 		}
-		files["default/"+filepath.Base(h.Service.EnvironmentFile())] = env
 		files["sudoers.d/"+filepath.Base(h.Service.SudoersFile())] = sudoers
 		root := "srv/" + strings.TrimPrefix(h.Service.Root(), "/srv/")
 		if err := os.MkdirAll(rh.path(root), 0o750); err != nil {
@@ -142,8 +142,6 @@ func (rh *host) writeFiles(s State) error {
 		mode := os.FileMode(0o755)
 		if strings.HasPrefix(rel, "sudoers.d/") {
 			mode = 0o440
-		} else if strings.HasPrefix(rel, "default/") {
-			mode = 0o644
 		}
 		if err := os.WriteFile(rh.path(rel), []byte(content), mode); err != nil {
 			return err
@@ -269,11 +267,12 @@ func (p *Platform) startSSHD(ctx context.Context, rh *host) error {
 // (systemd's ConditionPathExists on ExecStart).
 func (p *Platform) startService(rh *host) error {
 	s := *rh.spec.Service
-	env := []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/home/" + p.state.SSHUser, "USER=" + p.state.SSHUser}
-	for _, kv := range s.Environment() {
-		env = append(env, kv[0]+"="+kv[1])
-	}
 	rh.serviceCmd = func() (*exec.Cmd, error) {
+		// As systemd: the environment files read at each start (the secrets resolved first: appenv.go).
+		env, err := p.serviceEnv(rh, s)
+		if err != nil {
+			return nil, err
+		}
 		log, err := os.OpenFile(rh.path("log/"+s.Unit()+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return nil, err

@@ -47,6 +47,7 @@ type Platform struct {
 	// platform on its source's DR VPC: drillplace.go); overlays add to every applied State.
 	shared   map[string]string
 	overlays map[string]func(State) State
+	apps     appEnvs // the app tiers' data-tier environments (appenv.go)
 }
 
 var idRE = regexp.MustCompile(`^[a-z0-9]{1,10}$`)
