@@ -18,6 +18,7 @@ import (
 
 	"github.com/plinth-dev/plinth/components/iampolicy"
 	"github.com/plinth-dev/plinth/components/tags"
+	"github.com/plinth-dev/plinth/components/userdata"
 )
 
 // TypeToken is the component's type. Never change it.
@@ -53,7 +54,10 @@ type Args struct {
 	ServicePort int
 	// ExtraPolicy, when set, is an extra inline policy document for the instance role (e.g. the bastion's EIP).
 	ExtraPolicy pulumi.StringInput
-	Tags        pulumi.StringMap
+	// Backup, when set, installs the scheduled backup and binlog streamer (worker tier; see UserDataInput)
+	// and lets the role read the backup user's secret.
+	Backup *userdata.Backup
+	Tags   pulumi.StringMap
 }
 
 // Tier is the auto scaling group and what it launches.
@@ -128,13 +132,13 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		Role: role.ID(),
 		Policy: pulumi.All(logGroup.Arn, args.AccountID).ApplyT(func(v []any) (string, error) {
 			logArn, acct := v[0].(string), v[1].(string)
-			return iampolicy.Document(
+			return iampolicy.Document(append([]iampolicy.Statement{
 				iampolicy.Allow([]string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}, logArn, logArn+":*"),
 				iampolicy.Statement{Effect: "Allow", Action: []string{"cloudwatch:PutMetricData"}, Resource: []string{"*"},
 					Condition: map[string]any{"StringEquals": map[string]any{"cloudwatch:namespace": "CWAgent"}}},
 				iampolicy.Allow([]string{"ssm:GetParameter", "ssm:GetParametersByPath"},
 					fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s/*", args.Region, acct, args.ParameterPath)),
-			)
+			}, backupStatements(args, acct)...)...)
 		}).(pulumi.StringOutput),
 	}, parent); err != nil {
 		return nil, err
@@ -195,7 +199,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			script, err := UserData(UserDataInput{
 				Tier: args.Tier, SSHUser: args.SSHUser, AuthorizedKeysParameter: args.ParameterPath + "/ssh/authorized_keys",
 				Region: args.Region, LogGroup: v[0].(string), AllowTCPForwarding: args.AllowTCPForwarding,
-				ServicePort: args.ServicePort, Extra: v[1].(string),
+				ServicePort: args.ServicePort, Backup: args.Backup, Extra: v[1].(string),
 			})
 			return base64.StdEncoding.EncodeToString([]byte(script)), err
 		}).(pulumi.StringOutput),

@@ -21,6 +21,9 @@ type UserDataInput struct {
 	// ServicePort, when set, installs the tier's service unit (plinth-<tier>.service), its environment file
 	// and the sudo rule the deploy engine's restart and logs commands need.
 	ServicePort int
+	// Backup, when set (the worker tier of a stack whose spec names backup recipients), installs the scheduled
+	// backup and the binlog streamer (backup.go).
+	Backup *userdata.Backup
 	// Extra is appended (tier-specific set-up: EIP association on the bastion, the sftp jail, ...).
 	Extra string
 }
@@ -67,6 +70,11 @@ install -d -o %[2]s -g %[2]s -m 0750 %[9]s %[10]s
 		userdata.AuthorizedKeysCommand, userdata.SSHDConfigPath, userdata.ReleaseBase, userdata.LogDir)
 	if in.ServicePort > 0 {
 		if err := service(&b, userdata.Service{Tier: in.Tier, User: in.SSHUser, Port: in.ServicePort}); err != nil {
+			return "", fmt.Errorf("tier %s user data: %w", in.Tier, err)
+		}
+	}
+	if in.Backup != nil {
+		if err := backupUnits(&b, *in.Backup, in.Region); err != nil {
 			return "", fmt.Errorf("tier %s user data: %w", in.Tier, err)
 		}
 	}

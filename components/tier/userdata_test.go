@@ -18,7 +18,19 @@ func TestUserDataGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("testdata", "userdata-app.sh")
+	golden(t, "userdata-app.sh", got)
+	for _, must := range []string{"plinth-app.service", "visudo -cf /etc/sudoers.d/plinth-app.new", "PermitOpen 127.0.0.1:8443",
+		"ExecStart=/srv/plinth/app/current/app", "EnvironmentFile=/etc/default/plinth-app"} {
+		if !strings.Contains(got, must) {
+			t.Errorf("user data lacks %q", must)
+		}
+	}
+}
+
+// golden compares got with testdata/name (go test -update rewrites it).
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
 	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
@@ -30,12 +42,6 @@ func TestUserDataGolden(t *testing.T) {
 	}
 	if got != string(want) {
 		t.Errorf("user data differs from %s:\n%s", path, got)
-	}
-	for _, must := range []string{"plinth-app.service", "visudo -cf /etc/sudoers.d/plinth-app.new", "PermitOpen 127.0.0.1:8443",
-		"ExecStart=/srv/plinth/app/current/app", "EnvironmentFile=/etc/default/plinth-app"} {
-		if !strings.Contains(got, must) {
-			t.Errorf("user data lacks %q", must)
-		}
 	}
 }
 

@@ -115,6 +115,13 @@ func (o *Opener) resolve(ctx context.Context, req Request, t *Target) error {
 	if t.StoreURL == "" {
 		t.StoreURL = getenv(EnvStore)
 	}
+	if t.DSN == "" && req.DB {
+		dsn, err := hostDSN(getenv, req.Stack)
+		if err != nil {
+			return err
+		}
+		t.DSN = dsn
+	}
 	if !req.DB {
 		t.DSN = ""
 	}
