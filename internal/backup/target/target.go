@@ -286,6 +286,11 @@ func (t *Target) BinlogSource(flavor string, serverID uint32) func(from string) 
 	}
 }
 
+// CurrentGTID returns the reader of the database's current GTID set (backup.BinlogOptions.Current).
+func (t *Target) CurrentGTID(flavor string) func(ctx context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) { return mysqlx.CurrentGTID(ctx, t.DB, flavor) }
+}
+
 // ResolveID turns "latest" into the newest restorable backup's ID; another ID must be well formed.
 func ResolveID(ctx context.Context, st backup.Store, id string) (string, error) {
 	if id != "latest" {
