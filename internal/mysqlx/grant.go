@@ -8,8 +8,9 @@ import (
 )
 
 // BackupPrivileges are the backup user's: read every table, view and routine's definition, take the
-// consistent snapshot's locks and read the binlog position; nothing that writes.
-var BackupPrivileges = []string{"SELECT", "SHOW VIEW", "TRIGGER", "EVENT", "LOCK TABLES", "RELOAD", "REPLICATION CLIENT"}
+// consistent snapshot's locks, read the binlog position and stream the binlog as a replica (the worker's
+// binlog streamer runs as the backup user too); nothing that writes.
+var BackupPrivileges = []string{"SELECT", "SHOW VIEW", "TRIGGER", "EVENT", "LOCK TABLES", "RELOAD", "REPLICATION CLIENT", "REPLICATION SLAVE"}
 
 // GrantBackupUser creates (or resets the password of) user@'%' with BackupPrivileges only, TLS required.
 func GrantBackupUser(ctx context.Context, db *sql.DB, user, password string) error {

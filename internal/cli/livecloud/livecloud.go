@@ -170,7 +170,19 @@ func (c *Cloud) Serve(ctx context.Context, localCloudDir string) error {
 	if localCloudDir == "" {
 		return errors.New("live cloud: no local cloud directory")
 	}
-	return live.RunServer(ctx, live.ServerConfig{Dir: c.Dir, LocalCloudDir: localCloudDir})
+	cfg := live.ServerConfig{Dir: c.Dir, LocalCloudDir: localCloudDir}
+	// The worker hosts' backup units run this plinth (bind-mounted read-only).
+	if exe, err := os.Executable(); err == nil {
+		cfg.PlinthBinary = exe
+	}
+	if v := os.Getenv(live.EnvBackupInterval); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return fmt.Errorf("live cloud: %s=%q: want a duration of at least 1s", live.EnvBackupInterval, v)
+		}
+		cfg.BackupInterval = d
+	}
+	return live.RunServer(ctx, cfg)
 }
 
 // ErrNothingToStart: `plinth local start` found no stack that ran live on this plinth home.
