@@ -3,7 +3,6 @@ package livecloud_test
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -159,15 +158,7 @@ func httpsGet(t *testing.T, caFile, url string) int {
 // httpsBody GETs url with the certificate verified against caFile and returns the status code and body.
 func httpsBody(t *testing.T, caFile, url string) (int, string) {
 	t.Helper()
-	ca, err := os.ReadFile(caFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(ca) {
-		t.Fatalf("no certificate in %s", caFile)
-	}
-	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: caPool(t, caFile), MinVersion: tls.VersionTLS12}}}
 	resp, err := c.Get(url)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
@@ -207,6 +198,20 @@ func testBackupThroughTheCLI(t *testing.T, plinth func(args ...string) string) {
 // unless extra sets it); `local stop` runs at cleanup. It fails the test where the live cloud cannot run.
 func plinthCLI(t *testing.T, root, project, home string, extra ...string) func(args ...string) string {
 	t.Helper()
+	run := plinthRunner(t, root, project, home, extra...)
+	return func(args ...string) string {
+		t.Helper()
+		out, err := run(args...)
+		if err != nil {
+			t.Fatalf("plinth %s: %v\n%s", strings.Join(args, " "), err, tailOf([]byte(out)))
+		}
+		return out
+	}
+}
+
+// plinthRunner is plinthCLI whose runs may fail: it returns the output and the error.
+func plinthRunner(t *testing.T, root, project, home string, extra ...string) func(args ...string) (string, error) {
+	t.Helper()
 	if err := live.Check(); err != nil {
 		t.Fatalf("live cloud unavailable (these tests need root and network namespaces, which make test and CI have): %v", err)
 	}
@@ -223,16 +228,12 @@ func plinthCLI(t *testing.T, root, project, home string, extra ...string) func(a
 		cmd.Env = env
 		_ = cmd.Run()
 	})
-	return func(args ...string) string {
-		t.Helper()
+	return func(args ...string) (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, bin, args...)
 		cmd.Dir, cmd.Env = project, env
 		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("plinth %s: %v\n%s", strings.Join(args, " "), err, tailOf(out))
-		}
-		return string(out)
+		return string(out), err
 	}
 }

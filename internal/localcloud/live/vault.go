@@ -73,8 +73,8 @@ type VaultStatus struct {
 	Endpoint string `json:"endpoint"`
 	// PlatformEndpoint is the JSON API's base URL on the platform's internet (the edge namespace), which
 	// the hosts whose egress rules allow HTTPS reach (the worker tier's backup units).
-	PlatformEndpoint string `json:"platformEndpoint,omitempty"`
-	TokenFiles map[string]string `json:"tokenFiles,omitempty"`
+	PlatformEndpoint string            `json:"platformEndpoint,omitempty"`
+	TokenFiles       map[string]string `json:"tokenFiles,omitempty"`
 }
 
 // ServeVault serves the vault on l (a 127.0.0.1 listener or one opened in a host's namespace with ListenIn)
