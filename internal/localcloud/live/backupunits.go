@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/plinth-dev/plinth/components/userdata"
@@ -44,6 +45,8 @@ type hostBackup struct {
 	spec userdata.Backup
 	stop chan struct{}
 	done chan struct{}
+	// binlogStopped: `systemctl stop plinth-binlog.service` (no restart until a start).
+	binlogStopped atomic.Bool
 }
 
 // writeBackupFiles lays out the units' static files (the host's writeFiles, for a host with units).
@@ -278,7 +281,9 @@ func (p *Platform) runBackupUnits(rh *host, hb *hostBackup) {
 			_ = p.startUnit(rh, userdata.BackupUnit)
 			next = p.nextBackup(rh, hb, time.Now())
 		case <-binlog.C:
-			_ = p.startUnit(rh, userdata.BinlogUnit)
+			if !hb.binlogStopped.Load() {
+				_ = p.startUnit(rh, userdata.BinlogUnit)
+			}
 			binlog.Reset(binlogRestart)
 		}
 	}
@@ -320,6 +325,9 @@ func (p *Platform) backupControl(rh *host, verb, unit string) (bool, error) {
 		return true, fmt.Errorf("%s %s: the live timer runs with the host", verb, unit)
 	}
 	name := rh.spec.Name + "/" + unit
+	if unit == userdata.BinlogUnit && rh.backup != nil && verb != "is-active" {
+		rh.backup.binlogStopped.Store(verb == "stop")
+	}
 	switch verb {
 	case "is-active":
 		if _, ok := p.sup.Running(name); !ok {
