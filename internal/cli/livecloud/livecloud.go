@@ -245,7 +245,7 @@ func statusOf(rep live.StatusReport) cmdutil.LocalStatus {
 			ls.Caches = append(ls.Caches, cmdutil.LocalCacheStatus{Name: c.Name, Role: c.Role, Address: c.Address})
 		}
 		if v := s.Vault; v != nil {
-			ls.Vault = &cmdutil.LocalVaultStatus{Bucket: v.Bucket, URL: v.URL}
+			ls.Vault = &cmdutil.LocalVaultStatus{Bucket: v.Bucket, URL: v.URL, PlatformEndpoint: v.PlatformEndpoint}
 		}
 		st.Stacks = append(st.Stacks, ls)
 	}
