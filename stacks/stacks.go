@@ -227,7 +227,7 @@ func buildCompute(ctx *pulumi.Context, p *Platform, pl placement, tags pulumi.St
 			SubnetIDs: pl.Private, SecurityGroupID: pl.Group(t.name),
 			InstanceType: t.spec.InstanceType, Min: t.spec.Min, Desired: t.spec.Desired, Max: t.spec.Max,
 			RootVolumeGiB: t.spec.RootVolumeGiB, TargetGroupARNs: tgs, SSHUser: spec.Bastion.SSHUser, ServicePort: t.spec.Port, Data: data,
-			ParameterPath: paramPath, LogRetentionDays: spec.LogRetentionDays, Tags: tags,
+			ParameterPath: paramPath, LogRetentionDays: spec.LogRetentionDays, Backup: p.workerBackup(t.name), Tags: tags,
 		}, opt)
 		if err != nil {
 			return err
@@ -340,13 +340,16 @@ func buildData(ctx *pulumi.Context, p *Platform, account pulumi.StringInput, tag
 	if err != nil {
 		return err
 	}
-	p.Vault, err = backupvault.New(ctx, name("vault"), &backupvault.Args{
+	p.Vault, err = backupvault.New(ctx, vaultName(spec.Stack), &backupvault.Args{
 		Project: v.Project, ProjectNumber: v.ProjectNumber, Location: v.Location, KMSLocation: v.KMSLocation,
 		RetentionDays: v.RetentionDays, ColdAfterDays: v.ColdAfterDays, Lock: v.LockRetention,
 		AWSAccountID: spec.AccountID, WriterRoleName: p.Tiers[firewall.Worker].RoleName,
 		RestoreRoleName: p.Database.RestoreRoleName, Labels: gcpLabels(spec),
 	}, pulumi.Provider(gcpProvider))
-	return err
+	if err != nil {
+		return err
+	}
+	return buildBackupRuntime(ctx, p, tags, inPrimary)
 }
 
 // gcpLabels are BaseTags in GCP's label syntax (lower case letters, digits, - and _).

@@ -60,7 +60,10 @@ type Args struct {
 	Data pulumix.Input[userdata.Data]
 	// ExtraPolicy, when set, is an extra inline policy document for the instance role (e.g. the bastion's EIP).
 	ExtraPolicy pulumi.StringInput
-	Tags        pulumi.StringMap
+	// Backup, when set, installs the scheduled backup and binlog streamer (worker tier; see UserDataInput)
+	// and lets the role read the backup user's secret.
+	Backup *userdata.Backup
+	Tags   pulumi.StringMap
 }
 
 // Tier is the auto scaling group and what it launches.
@@ -146,6 +149,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 				iampolicy.Allow([]string{"ssm:GetParameter", "ssm:GetParametersByPath"},
 					fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s/*", args.Region, acct, args.ParameterPath)),
 			}
+			st = append(st, backupStatements(args, acct)...)
 			if d := v[2].(userdata.Data); d != (userdata.Data{}) {
 				st = append(st, iampolicy.Allow([]string{"secretsmanager:GetSecretValue"}, secretARN(args.Region, acct, d.DBSecretID)))
 			}
@@ -210,7 +214,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			in := UserDataInput{
 				Tier: args.Tier, SSHUser: args.SSHUser, AuthorizedKeysParameter: args.ParameterPath + "/ssh/authorized_keys",
 				Region: args.Region, LogGroup: v[0].(string), AllowTCPForwarding: args.AllowTCPForwarding,
-				ServicePort: args.ServicePort, Extra: v[1].(string),
+				ServicePort: args.ServicePort, Backup: args.Backup, Extra: v[1].(string),
 			}
 			if d := v[2].(userdata.Data); d != (userdata.Data{}) {
 				in.Data = &d

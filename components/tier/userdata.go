@@ -25,6 +25,9 @@ type UserDataInput struct {
 	// Data, when set (the app tier), names the data tier in the service's environment file (endpoints and
 	// the secrets' ids) and installs the ExecStartPre that resolves the secrets at start (appdata.go).
 	Data *userdata.Data
+	// Backup, when set (the worker tier of a stack whose spec names backup recipients), installs the scheduled
+	// backup and the binlog streamer (backup.go).
+	Backup *userdata.Backup
 	// Extra is appended (tier-specific set-up: EIP association on the bastion, the sftp jail, ...).
 	Extra string
 }
@@ -71,6 +74,11 @@ install -d -o %[2]s -g %[2]s -m 0750 %[9]s %[10]s
 		userdata.AuthorizedKeysCommand, userdata.SSHDConfigPath, userdata.ReleaseBase, userdata.LogDir)
 	if in.ServicePort > 0 {
 		if err := service(&b, userdata.Service{Tier: in.Tier, User: in.SSHUser, Port: in.ServicePort}, in.Data, in.Region); err != nil {
+			return "", fmt.Errorf("tier %s user data: %w", in.Tier, err)
+		}
+	}
+	if in.Backup != nil {
+		if err := backupUnits(&b, *in.Backup, in.Region); err != nil {
 			return "", fmt.Errorf("tier %s user data: %w", in.Tier, err)
 		}
 	}

@@ -9,8 +9,9 @@ import (
 )
 
 // BackupPrivileges are the backup user's: read every table, view and routine's definition, take the
-// consistent snapshot's locks and read the binlog position; nothing that writes.
-var BackupPrivileges = []string{"SELECT", "SHOW VIEW", "TRIGGER", "EVENT", "LOCK TABLES", "RELOAD", "REPLICATION CLIENT"}
+// consistent snapshot's locks, read the binlog position and stream the binlog as a replica (the worker's
+// binlog streamer runs as the backup user too); nothing that writes.
+var BackupPrivileges = []string{"SELECT", "SHOW VIEW", "TRIGGER", "EVENT", "LOCK TABLES", "RELOAD", "REPLICATION CLIENT", "REPLICATION SLAVE"}
 
 // AppPrivileges are the application user's, on its schema only: DML, no DDL, nothing global.
 var AppPrivileges = []string{"SELECT", "INSERT", "UPDATE", "DELETE"}

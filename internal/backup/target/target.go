@@ -116,6 +116,13 @@ func (o *Opener) resolve(ctx context.Context, req Request, t *Target) error {
 	if t.StoreURL == "" {
 		t.StoreURL = getenv(EnvStore)
 	}
+	if t.DSN == "" && req.DB {
+		dsn, err := hostDSN(getenv, req.Stack)
+		if err != nil {
+			return err
+		}
+		t.DSN = dsn
+	}
 	if !req.DB {
 		t.DSN = ""
 	}
@@ -278,6 +285,11 @@ func (t *Target) BinlogSource(flavor string, serverID uint32) func(from string) 
 	return func(from string) (backup.BinlogSource, error) {
 		return mysqlx.OpenBinlogStream(t.DSN, flavor, serverID, from)
 	}
+}
+
+// CurrentGTID returns the reader of the database's current GTID set (backup.BinlogOptions.Current).
+func (t *Target) CurrentGTID(flavor string) func(ctx context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) { return mysqlx.CurrentGTID(ctx, t.DB, flavor) }
 }
 
 // ResolveID turns "latest" into the newest restorable backup's ID; another ID must be well formed.

@@ -96,6 +96,9 @@ func (dt *DataTier) ApplyData(ctx context.Context, spec DataSpec) error {
 		_ = l.Close()
 		return err
 	}
+	if err := dt.serveVaultOnPlatform(v); err != nil {
+		return err
+	}
 	// The identities' tokens as files (0600) for gs:// URLs' token_file (what `plinth backup` uses).
 	files := map[string]string{}
 	for id, tok := range map[string]string{VaultWriter: o.WriterToken, VaultRestore: o.RestoreToken} {
