@@ -17,17 +17,23 @@ const cachePort = 6379
 // a reader (the first replica, else the writer), the cache's primary, and the ids of the app user's and the
 // cache token's secrets. The compute tiers are built before the data tiers (the cache's client policies and
 // alarms name them), so the app tier takes it as a deferred output that Build resolves with this.
+//
+// pulumi.All, not pulumix.Apply4: Apply4 stops at its first unknown input and keeps only that input's
+// dependencies, so in a preview (every endpoint unknown) the app tier's launch template depended on the
+// primary alone, and `up --plan` then refused the saved plan ("dependencies changed: added ...replica-1").
+// All awaits every input, known or not, and keeps all their dependencies.
 func appData(p *Platform) pulumix.Output[userdata.Data] {
 	stack := p.Spec.Stack
-	return pulumix.Apply4(p.Database.WriterEndpoint, p.Database.ReaderEndpoints, p.Utility.CachePrimaryEndpoint, p.Utility.AuthTokenSecretARN,
-		func(writer string, readers []string, cache, tokenSecret string) userdata.Data {
-			reader := writer
-			if len(readers) > 0 && readers[0] != "" {
-				reader = readers[0]
-			}
-			return userdata.Data{Writer: writer, Reader: reader, DBSecretID: userdata.AppDBSecretID(stack),
-				CacheAddr: net.JoinHostPort(cache, strconv.Itoa(cachePort)), CacheTokenSecretID: tokenSecret}
-		})
+	all := pulumi.All(p.Database.WriterEndpoint, p.Database.ReaderEndpoints, p.Utility.CachePrimaryEndpoint, p.Utility.AuthTokenSecretARN)
+	return pulumix.Apply[[]any](all, func(v []any) userdata.Data {
+		writer, readers, cache, tokenSecret := v[0].(string), v[1].([]string), v[2].(string), v[3].(string)
+		reader := writer
+		if len(readers) > 0 && readers[0] != "" {
+			reader = readers[0]
+		}
+		return userdata.Data{Writer: writer, Reader: reader, DBSecretID: userdata.AppDBSecretID(stack),
+			CacheAddr: net.JoinHostPort(cache, strconv.Itoa(cachePort)), CacheTokenSecretID: tokenSecret}
+	})
 }
 
 // deferredAppData is the app tier's Data before the data tiers exist, and the function resolving it.
