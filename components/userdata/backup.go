@@ -62,7 +62,14 @@ const (
 	EnvDBAddr        = "PLINTH_DB_ADDR"
 	EnvDBCAFile      = "PLINTH_DB_CA_FILE"
 	EnvGCPCredential = "GOOGLE_APPLICATION_CREDENTIALS"
+	// EnvBackupOncePer is `backup run --once-per`'s default: every worker's timer fires, the first to claim
+	// the period in the vault takes the backup (internal/backup.ClaimSlot), the others take none.
+	EnvBackupOncePer = "PLINTH_BACKUP_ONCE_PER"
 )
+
+// BackupOncePer is the period one scheduled backup is taken in, whichever worker takes it: the timer fires
+// on every worker at the same calendar instant (AccuracySec=1s, no randomized delay), inside one hour.
+const BackupOncePer = "1h"
 
 // Backup parameterises the backup units of a stack's worker tier.
 type Backup struct {
@@ -134,6 +141,7 @@ func (b Backup) BackupEnvironment() [][2]string {
 		{EnvBackupStack, b.Stack},
 		{EnvDBSecretFile, BackupSecretFile},
 		{EnvDBCAFile, BackupCAFile},
+		{EnvBackupOncePer, BackupOncePer},
 	}
 	if b.Federation != nil {
 		env = append(env, [2]string{EnvGCPCredential, BackupGCPCredentials})
@@ -231,7 +239,7 @@ Description=plinth scheduled backup of stack %[1]s (generated: components/userda
 [Timer]
 OnCalendar=%[2]s
 Persistent=true
-RandomizedDelaySec=10min
+AccuracySec=1s
 Unit=%[3]s
 
 [Install]

@@ -495,3 +495,36 @@ func TestNewIdentityFileEncryptsAndRestoresABackup(t *testing.T) {
 		t.Fatal("the existing identity file was changed")
 	}
 }
+
+// TestOncePerTakesOneBackupPerPeriod: every worker's timer runs `backup run --once-per 1h`; of the runs in
+// one period the first takes the backup and the others none (ErrSlotTaken), and the next period gets its own.
+func TestOncePerTakesOneBackupPerPeriod(t *testing.T) {
+	seed(t, "slots", 50)
+	st, k := memStore(t), newKeys(t)
+	run := func(now time.Time) error {
+		_, err := backup.Run(context.Background(), backup.RunOptions{
+			DB: srv.Open(t, ""), Address: srv.Addr(), Store: st, Recipients: k.rcpt, Databases: []string{"slots"},
+			Workers: 2, Tool: "test", Now: func() time.Time { return now }, OncePer: time.Hour, Holder: "worker",
+		})
+		return err
+	}
+	at := time.Date(2026, 12, 3, 3, 15, 0, 0, time.UTC)
+	if err := run(at); err != nil {
+		t.Fatal(err)
+	}
+	for _, later := range []time.Time{at, at.Add(40 * time.Minute)} {
+		if err := run(later); !errors.Is(err, backup.ErrSlotTaken) || !strings.Contains(err.Error(), "locks/backup-run/20261203T030000Z") {
+			t.Errorf("second run at %s: %v, want ErrSlotTaken naming the claim", later.Format(time.TimeOnly), err)
+		}
+	}
+	if err := run(at.Add(24 * time.Hour)); err != nil {
+		t.Errorf("next day: %v", err)
+	}
+	entries, err := backup.List(context.Background(), st)
+	if err != nil || len(entries) != 2 {
+		t.Errorf("backups: %d (%v), want 2 (one a day); the claims are not backups", len(entries), err)
+	}
+	if err := backup.ClaimSlot(context.Background(), st, 0, at, "x"); err == nil {
+		t.Error("a zero period was accepted")
+	}
+}

@@ -40,6 +40,10 @@ type RunOptions struct {
 	ChunkRows int64
 	// Notes, when set, receives what the backup holds besides tables and what it could not hold.
 	Notes *RunNotes
+	// OncePer, when set, first claims the period of that length holding Now for Holder (ClaimSlot): a
+	// scheduled run on every worker of a tier takes one backup per period; the others return ErrSlotTaken.
+	OncePer time.Duration
+	Holder  string
 }
 
 // RunNotes are reported with a finished backup.
@@ -72,6 +76,15 @@ func Run(ctx context.Context, o RunOptions) (*manifest.Manifest, error) {
 	}
 	if o.Level == 0 {
 		o.Level = zstd.SpeedDefault
+	}
+	if o.OncePer > 0 {
+		now := time.Now
+		if o.Now != nil {
+			now = o.Now
+		}
+		if err := ClaimSlot(ctx, o.Store, o.OncePer, now(), o.Holder); err != nil {
+			return nil, err
+		}
 	}
 	if o.Now == nil {
 		o.Now = time.Now

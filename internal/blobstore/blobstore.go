@@ -205,6 +205,21 @@ func (s *Store) Create(ctx context.Context, key string) (Writer, error) {
 	return &writer{s: s, b: s.b, w: w, cancel: cancel, key: key}, nil
 }
 
+// CreateIfAbsent writes data at key unless an object is there already, in which case it returns false and
+// writes nothing: the store's conditional create (GCS ifGenerationMatch=0, S3 If-None-Match, an exclusive
+// file), so of several callers racing for one key exactly one gets true. The vault's writer identity may do
+// it: it only ever creates.
+func (s *Store) CreateIfAbsent(ctx context.Context, key string, data []byte) (bool, error) {
+	err := s.b.WriteAll(ctx, key, data, &blob.WriterOptions{IfNotExist: true, ContentType: "application/json"})
+	switch {
+	case gcerrors.Code(err) == gcerrors.FailedPrecondition:
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("create %s: %w", key, s.wrap(err))
+	}
+	return true, nil
+}
+
 // Open streams key.
 func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	r, err := s.b.NewReader(ctx, key, nil)

@@ -31,12 +31,18 @@ type BackupRunResult struct {
 	Manifest *manifest.Manifest `json:"manifest"`
 	Notes    *backup.RunNotes   `json:"notes,omitempty"`
 	Duration time.Duration      `json:"durationNs"`
+	// Skipped says why no backup was taken (a scheduled run whose period another run claimed).
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // BackupRun renders a finished backup.
 func BackupRun(w io.Writer, format string, r BackupRunResult) error {
 	if format == "json" {
 		return JSON(w, r)
+	}
+	if r.Skipped != "" {
+		fmt.Fprintf(w, "no backup taken: %s (store %s)\n", r.Skipped, r.Store)
+		return nil
 	}
 	m := r.Manifest
 	secs := r.Duration.Seconds()

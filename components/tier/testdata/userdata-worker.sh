@@ -96,6 +96,7 @@ cat > /etc/default/plinth-backup <<'ENV'
 PLINTH_BACKUP_STACK=staging
 PLINTH_DB_SECRET_FILE=/srv/plinth-backup/db.json
 PLINTH_DB_CA_FILE=/srv/plinth-backup/db-ca.pem
+PLINTH_BACKUP_ONCE_PER=1h
 GOOGLE_APPLICATION_CREDENTIALS=/srv/plinth-backup/gcp-writer.json
 ENV
 install -o plinth-backup -g plinth-backup -m 0644 /dev/stdin /srv/plinth-backup/recipients <<'RCPT'
@@ -164,7 +165,7 @@ Description=plinth scheduled backup of stack staging (generated: components/user
 [Timer]
 OnCalendar=*-*-* 03:15:00 UTC
 Persistent=true
-RandomizedDelaySec=10min
+AccuracySec=1s
 Unit=plinth-backup.service
 
 [Install]

@@ -60,6 +60,11 @@ func (p *Platform) writeBackupFiles(rh *host) error {
 	if err != nil {
 		return err
 	}
+	if p.opts.BackupInterval > 0 {
+		// The timer fires every BackupInterval here: one backup per firing, whichever worker claims it.
+		env = strings.Replace(env, userdata.EnvBackupOncePer+"="+userdata.BackupOncePer+"\n",
+			userdata.EnvBackupOncePer+"="+p.opts.BackupInterval.String()+"\n", 1)
+	}
 	rcpt, err := userdata.RecipientsFileContent(b)
 	if err != nil {
 		return err

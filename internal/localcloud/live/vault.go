@@ -218,6 +218,12 @@ func (v *Vault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		op.Object = name
 	}
+	if op.Kind == opCreate && r.URL.Query().Get("ifGenerationMatch") == "0" && v.exists(op.Object) {
+		// A conditional create (DoesNotExist) of an existing object: GCS answers 412 whoever asks, and the
+		// one who created it first keeps it (a worker claiming a backup slot).
+		gcsError(w, http.StatusPreconditionFailed, fmt.Sprintf("vault: object %q exists (ifGenerationMatch=0)", op.Object))
+		return
+	}
 	if op.Kind == opCreate || op.Kind == opDelete {
 		if msg := v.protected(id, op); msg != "" {
 			gcsError(w, http.StatusForbidden, msg)
@@ -259,6 +265,16 @@ func (l *locationRewriter) Write(b []byte) (int, error) {
 // serveAlso serves the vault on a second listener (the platform's internet address in the edge namespace).
 func (v *Vault) serveAlso(l net.Listener) {
 	go func() { _ = v.srv.Serve(tls.NewListener(l, v.srv.TLSConfig)) }()
+}
+
+// exists reports whether object is in the bucket.
+func (v *Vault) exists(object string) bool {
+	obj, err := v.gcs.GetObjectStreaming(v.opts.Bucket, object)
+	if err != nil {
+		return false
+	}
+	_ = obj.Close()
+	return true
 }
 
 // protected refuses a delete or overwrite the identity or the retention policy forbids.

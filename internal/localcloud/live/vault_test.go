@@ -1,6 +1,7 @@
 package live
 
 import (
+	"fmt"
 	"bytes"
 	"context"
 	"errors"
@@ -191,9 +192,22 @@ func TestLiveVault(t *testing.T) {
 		_ = r.Close()
 		t.Error("blobstore: the writer opened an object")
 	}
+	// A scheduled run's claim (backup.ClaimSlot): the writer's conditional create wins once; a second
+	// claim of the same period is told the object exists (412, not the writer's 403), and writes nothing.
+	for i, want := range []bool{true, false} {
+		if got, err := ws.CreateIfAbsent(ctx, "locks/backup-run/20261203T030000Z", []byte(fmt.Sprint(i))); err != nil || got != want {
+			t.Errorf("claim %d: %v %v, want %v", i+1, got, err, want)
+		}
+	}
+	if got, err := get(ctx, restore, "locks/backup-run/20261203T030000Z"); err != nil || string(got) != "0" {
+		t.Errorf("the claim holds %q (%v), want the first claimant's", got, err)
+	}
 	rs, err := blobstore.FromGCSClient(ctx, restore, vaultBucket)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := rs.CreateIfAbsent(ctx, "locks/backup-run/20261203T040000Z", nil); err == nil {
+		t.Error("the restore identity created a claim")
 	}
 	if objs, err := rs.List(ctx, "backups/"); err != nil || len(objs) != 2 {
 		t.Errorf("blobstore restore list: %v %v", objs, err)

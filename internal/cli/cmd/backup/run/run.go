@@ -3,7 +3,9 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,6 +35,7 @@ type RunOptions struct {
 	Level          string
 	Quiet          bool
 	Output         string
+	OncePer        time.Duration
 }
 
 // NewCmdRun builds `plinth backup run`. runF replaces the run function in tests.
@@ -79,6 +82,7 @@ is written last: a backup interrupted at any point is never listed as restorable
 	cmd.Flags().IntVar(&opts.PartSizeMiB, "part-size-mib", 64, "uncompressed MiB per data object")
 	cmd.Flags().Int64Var(&opts.ChunkRows, "chunk-rows", 0, "split a table over N rows into primary-key ranges dumped in parallel (0: about --part-size-mib of rows; -1: never)")
 	cmd.Flags().StringVar(&opts.Level, "compression", "fastest", "zstd level: fastest (~zstd -1), default (~zstd -3), better")
+	cmd.Flags().DurationVar(&opts.OncePer, "once-per", 0, "scheduled runs: first claim this period (e.g. 1h) in the store; when another run (another worker) has it, take no backup and exit 0 (env "+backup.EnvOncePer+")")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress lines on stderr")
 	cmdutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
@@ -92,11 +96,26 @@ func level(s string) (backup.Level, error) {
 	return lvl, nil
 }
 
+// holder names this run in a period's claim: the host and the process.
+func holder() string {
+	h, _ := os.Hostname()
+	return fmt.Sprintf("%s pid %d", h, os.Getpid())
+}
+
 func runRun(opts *RunOptions) error {
 	ctx := backupflags.Context(opts.Ctx)
 	rcpt, err := backupflags.Recipients(opts.Recipients, opts.RecipientsFile)
 	if err != nil {
 		return err
+	}
+	if opts.OncePer == 0 && opts.Factory.Getenv != nil {
+		if v := opts.Factory.Getenv(backup.EnvOncePer); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return cmdutil.FlagErrorf("%s=%q: want a duration such as 1h", backup.EnvOncePer, v)
+			}
+			opts.OncePer = d
+		}
 	}
 	opts.Target.Writer = true // a new backup: the vault's writer identity
 	t, err := backupflags.Open(ctx, opts.Factory, target.Request{Flags: opts.Target, DB: true})
@@ -114,8 +133,11 @@ func runRun(opts *RunOptions) error {
 	m, err := backup.Run(ctx, backup.RunOptions{
 		DB: t.DB, Address: t.Address(), Store: t.Store, Recipients: rcpt, Databases: opts.Databases,
 		Workers: opts.Workers, PartSize: int64(opts.PartSizeMiB) << 20, ChunkRows: opts.ChunkRows, Level: lvl, Tool: opts.Tool, Now: now,
-		Log: backupflags.Logger(opts.IO.ErrOut, opts.Quiet), Notes: notes,
+		Log: backupflags.Logger(opts.IO.ErrOut, opts.Quiet), Notes: notes, OncePer: opts.OncePer, Holder: holder(),
 	})
+	if errors.Is(err, backup.ErrSlotTaken) {
+		return views.BackupRun(opts.IO.Out, opts.Output, views.BackupRunResult{Store: t.Store.String(), Skipped: err.Error()})
+	}
 	if err != nil {
 		return fmt.Errorf("backup run: %w", err)
 	}
