@@ -50,9 +50,8 @@ func NewCmdTeardown(f *cmdutil.Factory, runF func(*TeardownOptions) error) *cobr
 			return teardownRun(opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Stack, "stack", "s", "", "the stack the drill ran on: its drill stack and its cloud's drill database are torn down too")
+	cmd.Flags().StringVarP(&opts.Stack, "stack", "s", "", "the stack the drill ran on: its drill stack, its cloud's drill database and what is tagged with the drill id")
 	cmd.Flags().StringVar(&opts.DRDSN, "dr-dsn", "", "the DR region's database server holding the drill database (env "+EnvDRDSN+")")
-	cmd.Flags().StringVar(&opts.Stack, "stack", "", "the stack drilled: its cloud's drill database, drill stack and what is tagged with the drill id")
 	cmdutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
 }
