@@ -9,9 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -66,7 +68,8 @@ func drillFlows(liveDir string, s *live.StackStatus) map[string]bool {
 // (a write through the drill's published HTTPS address), report (RTO and RPO measured, verdict met, exit 0)
 // and teardown, which leaves no drill namespace, process, link or listener, while production's URL answered
 // throughout and its DR replica still replicates. A second drill with --keep stays up and `plinth drill
-// teardown ID --stack production` (twice) removes all of it.
+// teardown ID --stack production` (twice) removes all of it. A third drill, interrupted by SIGINT once its
+// drill stack is published (a failure injected mid-drill), still tears down on its own and leaves nothing.
 func TestDrillReplicaLive(t *testing.T) {
 	localcloudtest.LockLiveStack(t, "production")
 	root, err := filepath.Abs("../../..")
@@ -242,6 +245,72 @@ func TestDrillReplicaLive(t *testing.T) {
 		}
 	}
 	assertDrillGone(t, client, nsBefore, linksBefore, ks.Stack, ks.URL)
+
+	// A failure injected mid-drill: Ctrl-C (SIGINT) once the drill stack is published, while the platform and
+	// deploy steps run. The drill must tear down what it made on its own and exit non-zero, leaving nothing.
+	type result struct {
+		stdout, stderr []byte
+		err            error
+	}
+	done := make(chan result, 1)
+	go func() {
+		o, e, err := run("drill", "--stack", "production", "--cloud", "local", "--source", "replica", "-o", "json")
+		done <- result{o, e, err}
+	}()
+	var irStack, irURL string
+	interrupted := false
+	var res result
+	for waiting := true; waiting; {
+		select {
+		case res = <-done:
+			waiting = false
+		case <-time.After(100 * time.Millisecond):
+			if s := drillStatus(client); !interrupted && s != nil && s.URL != "" {
+				irStack, irURL = s.Stack, s.URL
+				for _, pid := range drillPIDs(t, home) {
+					interrupted = syscall.Kill(pid, syscall.SIGINT) == nil || interrupted
+				}
+			}
+		}
+	}
+	var ir drill.Report
+	if !interrupted {
+		t.Fatalf("the drill ended before it could be interrupted: %v\n%s", res.err, tailOf(res.stderr))
+	}
+	if err := json.Unmarshal(res.stdout, &ir); err != nil || res.err == nil || ir.Verdict != drill.VerdictIncomplete {
+		t.Errorf("interrupted drill: exit %v, report %v, verdict %q: want a report, non-zero exit, incomplete\n%s",
+			res.err, err, ir.Verdict, tailOf(res.stderr))
+	}
+	irStatus := map[string]string{}
+	for _, s := range ir.Steps {
+		irStatus[s.Name] = s.Status
+		t.Logf("interrupted: step %-9s %-7s %.1fs %s", s.Name, s.Status, s.Seconds, s.Error)
+	}
+	if irStatus["teardown"] != drill.StatusOK || ir.LeftBehind != 0 {
+		t.Errorf("interrupted drill: teardown %s, left %d %v: want ok, 0", irStatus["teardown"], ir.LeftBehind, ir.LeftBehindList)
+	}
+	assertDrillGone(t, client, nsBefore, linksBefore, irStack, irURL)
+}
+
+// drillPIDs are the pids of `plinth drill` processes running with PLINTH_HOME=home.
+func drillPIDs(t *testing.T, home string) []int {
+	t.Helper()
+	dirs, _ := os.ReadDir("/proc")
+	var out []int
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		cmd, err1 := os.ReadFile("/proc/" + d.Name() + "/cmdline")
+		env, err2 := os.ReadFile("/proc/" + d.Name() + "/environ")
+		args := strings.Split(string(cmd), "\x00")
+		if err1 == nil && err2 == nil && len(args) > 2 && filepath.Base(args[0]) == "plinth" && args[1] == "drill" &&
+			args[2] == "--stack" && slices.Contains(strings.Split(string(env), "\x00"), "PLINTH_HOME="+home) {
+			out = append(out, pid)
+		}
+	}
+	return out
 }
 
 // assertDrillGone checks nothing of a drill is left: namespaces, links, processes, its published address,
