@@ -37,6 +37,8 @@ run: build bin/pulumi
 	echo && $(BIN)/plinth local status --stack staging && echo && \
 	echo "The sample service $(VERSION) answers at $$url (CA file: $$ca):" && \
 	echo "  curl --cacert $$ca $$url/health" && \
+	echo "  $$(curl -sS --max-time 15 --cacert $$ca $$url/health)" && \
+	echo "  (database: a write to the primary read back from databaseRead's server; cache: a round trip over TLS; as the app user plinth_app, secrets resolved at start)" && \
 	echo "Next:" && \
 	echo "  $(BIN)/plinth deploy --stack staging --tier app --artifact $(BIN)/webservice --version V   (after: $(GO) build -ldflags '-X main.version=V' -o $(BIN)/webservice ./examples/webservice)" && \
 	echo "  $(BIN)/plinth backup grant --stack staging; $(BIN)/plinth backup keygen --out restore.key; $(BIN)/plinth backup run --stack staging -r <the age1... key keygen printed>" && \

@@ -22,6 +22,7 @@ func Defaults(kind string) (Spec, bool) {
 		Monitoring: Monitoring{CPUAlarmPercent: 80, ReplicaLagSeconds: 30, ALB5xxPerFiveMins: 50},
 		BackupVault: BackupVault{
 			Location: "EUR4", KMSLocation: "europe", RetentionDays: 30, ColdAfterDays: 30,
+			Schedule: DefaultBackupSchedule,
 		},
 		DR: defaultDR(),
 	}

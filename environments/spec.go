@@ -145,4 +145,14 @@ type BackupVault struct {
 	ColdAfterDays int `json:"coldAfterDays"`
 	// LockRetention locks the bucket's retention policy (irreversible: production only).
 	LockRetention bool `json:"lockRetention"`
+	// Schedule is when the worker tier's backup timer fires: a systemd OnCalendar expression (default
+	// DefaultBackupSchedule, daily).
+	Schedule string `json:"schedule"`
+	// Recipients are the age X25519 public keys (age1...) every scheduled backup and binlog segment is
+	// encrypted to. Only public keys: the identities that decrypt never reach a host. Without any, the worker
+	// tier installs no backup units.
+	Recipients []string `json:"recipients"`
 }
+
+// DefaultBackupSchedule is the backup timer's default: daily at 03:15 UTC.
+const DefaultBackupSchedule = "*-*-* 03:15:00 UTC"

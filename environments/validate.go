@@ -19,7 +19,11 @@ var (
 	awsAccountRE    = regexp.MustCompile(`^[0-9]{12}$`)
 	gcpProjectNumRE = regexp.MustCompile(`^[1-9][0-9]{5,19}$`)
 	emailRE         = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[a-z]{2,}$`)
-	logRetentions   = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+	// scheduleRE: an OnCalendar expression of one line, none of the characters a unit file or shell gives
+	// meaning to.
+	scheduleRE     = regexp.MustCompile(`^[A-Za-z0-9*:/,. ~+-]{1,64}$`)
+	ageRecipientRE = regexp.MustCompile(`^age1[02-9ac-hj-np-z]{58}$`)
+	logRetentions  = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
 
 // Subnet plan limits (see components/network): the VPC is cut into /(prefix+5) slots, so it must be at
@@ -338,5 +342,13 @@ func checkVault(errs *errorList, s Spec, prod bool) {
 	}
 	if prod && !v.LockRetention {
 		errs.add(k("lockRetention"), "production locks the vault's retention policy")
+	}
+	if !scheduleRE.MatchString(v.Schedule) {
+		errs.add(k("schedule"), "want a systemd OnCalendar expression such as daily or \"*-*-* 03:15:00 UTC\", got %q", v.Schedule)
+	}
+	for i, r := range v.Recipients {
+		if !ageRecipientRE.MatchString(r) {
+			errs.add(k(fmt.Sprintf("recipients[%d]", i)), "want an age X25519 public key (age1 and 58 characters), got %q", r)
+		}
 	}
 }

@@ -25,6 +25,7 @@ command -v curl >/dev/null 2>&1 || need+=(curl)   # pull staging: hosts fetch ar
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v scp >/dev/null 2>&1 || need+=(openssh-client)
 command -v dot >/dev/null 2>&1 || need+=(graphviz)
+command -v jq >/dev/null 2>&1 || need+=(jq)   # the app unit's ExecStartPre (components/userdata's test runs it)
 # The live local cloud (internal/localcloud/live): hosts in network namespaces, nftables security groups,
 # sudo for the deploy engine's narrowly scoped restart rule.
 [ -x /usr/sbin/nft ] || need+=(nftables)

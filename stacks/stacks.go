@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/plinth-dev/plinth/components/backupvault"
 	"github.com/plinth-dev/plinth/components/bastion"
@@ -22,6 +23,7 @@ import (
 	"github.com/plinth-dev/plinth/components/releaseescrow"
 	"github.com/plinth-dev/plinth/components/search"
 	"github.com/plinth-dev/plinth/components/tier"
+	"github.com/plinth-dev/plinth/components/userdata"
 	"github.com/plinth-dev/plinth/components/utility"
 	"github.com/plinth-dev/plinth/environments"
 )
@@ -156,9 +158,10 @@ func Build(ctx *pulumi.Context, spec environments.Spec) (*Platform, error) {
 	}
 	sg := func(t string) pulumi.StringOutput { return p.Firewall.GroupIDs[t].ToStringOutput() }
 
+	data, resolveData := deferredAppData(ctx)
 	err = buildCompute(ctx, p, placement{
 		VpcID: p.Network.VpcID.ToStringOutput(), Public: p.Network.PublicSubnetIDs, Private: p.Network.PrivateSubnetIDs,
-		Group: func(t string) pulumi.StringInput { return sg(t) }, DeletionProtection: spec.DeletionProtection,
+		Group: func(t string) pulumi.StringInput { return sg(t) }, DeletionProtection: spec.DeletionProtection, AppData: data,
 	}, tags, inPrimary)
 	if err != nil {
 		return nil, err
@@ -169,6 +172,7 @@ func Build(ctx *pulumi.Context, spec environments.Spec) (*Platform, error) {
 	if err := buildData(ctx, p, account, tags, inPrimary); err != nil {
 		return nil, err
 	}
+	resolveData(p)
 	return p, nil
 }
 
@@ -192,6 +196,8 @@ type placement struct {
 	Public, Private    pulumi.StringArrayInput
 	Group              func(tier string) pulumi.StringInput
 	DeletionProtection bool
+	// AppData, when set, is what the app tier's service is told of the data tier (appdata.go).
+	AppData pulumix.Input[userdata.Data]
 }
 
 // buildCompute builds the load balancer, the auto-scaled tiers and the bastion of p.Spec at pl: production
@@ -212,15 +218,16 @@ func buildCompute(ctx *pulumi.Context, p *Platform, pl placement, tags pulumi.St
 	paramPath := "/plinth/" + spec.Stack
 	for _, t := range computeTiers(spec) {
 		var tgs pulumi.StringArrayInput
+		var data pulumix.Input[userdata.Data]
 		if t.name == firewall.App {
-			tgs = pulumi.StringArray{p.LoadBalancer.AppTargetGroupARN}
+			tgs, data = pulumi.StringArray{p.LoadBalancer.AppTargetGroupARN}, pl.AppData
 		}
 		p.Tiers[t.name], err = tier.New(ctx, name(t.name), &tier.Args{
 			Tier: t.name, Region: spec.Region, AccountID: account,
 			SubnetIDs: pl.Private, SecurityGroupID: pl.Group(t.name),
 			InstanceType: t.spec.InstanceType, Min: t.spec.Min, Desired: t.spec.Desired, Max: t.spec.Max,
-			RootVolumeGiB: t.spec.RootVolumeGiB, TargetGroupARNs: tgs, SSHUser: spec.Bastion.SSHUser, ServicePort: t.spec.Port,
-			ParameterPath: paramPath, LogRetentionDays: spec.LogRetentionDays, Tags: tags,
+			RootVolumeGiB: t.spec.RootVolumeGiB, TargetGroupARNs: tgs, SSHUser: spec.Bastion.SSHUser, ServicePort: t.spec.Port, Data: data,
+			ParameterPath: paramPath, LogRetentionDays: spec.LogRetentionDays, Backup: p.workerBackup(t.name), Tags: tags,
 		}, opt)
 		if err != nil {
 			return err
@@ -333,13 +340,16 @@ func buildData(ctx *pulumi.Context, p *Platform, account pulumi.StringInput, tag
 	if err != nil {
 		return err
 	}
-	p.Vault, err = backupvault.New(ctx, name("vault"), &backupvault.Args{
+	p.Vault, err = backupvault.New(ctx, vaultName(spec.Stack), &backupvault.Args{
 		Project: v.Project, ProjectNumber: v.ProjectNumber, Location: v.Location, KMSLocation: v.KMSLocation,
 		RetentionDays: v.RetentionDays, ColdAfterDays: v.ColdAfterDays, Lock: v.LockRetention,
 		AWSAccountID: spec.AccountID, WriterRoleName: p.Tiers[firewall.Worker].RoleName,
 		RestoreRoleName: p.Database.RestoreRoleName, Labels: gcpLabels(spec),
 	}, pulumi.Provider(gcpProvider))
-	return err
+	if err != nil {
+		return err
+	}
+	return buildBackupRuntime(ctx, p, tags, inPrimary)
 }
 
 // gcpLabels are BaseTags in GCP's label syntax (lower case letters, digits, - and _).

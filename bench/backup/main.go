@@ -15,19 +15,17 @@ import (
 	"database/sql"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"filippo.io/age"
 	_ "github.com/go-sql-driver/mysql"
 
+	"github.com/plinth-dev/plinth/bench/internal/dataset"
+	"github.com/plinth-dev/plinth/bench/internal/timing"
 	"github.com/plinth-dev/plinth/internal/mysqlx/mysqltest"
 )
 
@@ -68,14 +66,14 @@ func run() error {
 		return err
 	}
 	defer db.Close()
-	if err := generate(ctx, db, dbName, [4]int{*rows, *rows, *rows, *rows}); err != nil {
+	if err := dataset.Generate(ctx, db, dbName, dataset.Uniform(*rows), os.Stdout); err != nil {
 		return err
 	}
 	// The second data set: the same total shape with one table holding 80% of the rows.
 	bigRows := *rows * 4 * 3 / 8 // 60% of the main set's rows
 	big := bigRows * 8 / 10
 	rest := (bigRows - big) / 3
-	if err := generate(ctx, db, bigDB, [4]int{big, rest, rest, rest}); err != nil {
+	if err := dataset.Generate(ctx, db, bigDB, [4]int{big, rest, rest, rest}, os.Stdout); err != nil {
 		return err
 	}
 	for _, q := range []string{"DROP DATABASE IF EXISTS restore_client", "DROP DATABASE IF EXISTS restore_plinth", "DROP DATABASE IF EXISTS restore_myloader", "RESET MASTER"} {
@@ -86,12 +84,12 @@ func run() error {
 	if *restoreOnly {
 		env := append(os.Environ(), "PLINTH_BACKUP_DSN="+srv.DSN(""), "PLINTH_BACKUP_STORE=file://"+filepath.Join(*dir, "vault")+"?metadata=skip",
 			"PLINTH_BACKUP_IDENTITY="+filepath.Join(*dir, "bench.key"))
-		d, _, out, err := measure(ctx, env, *plinth, "backup", "restore", "latest", "--rename", dbName+"=restore_plinth", "-j", fmt.Sprint(*workers))
+		d, _, out, err := timing.Measure(ctx, env, *plinth, "backup", "restore", "latest", "--rename", dbName+"=restore_plinth", "-j", fmt.Sprint(*workers))
 		fmt.Printf("plinth backup restore: %.1fs\n%s", d.Seconds(), out)
 		if err != nil {
 			return err
 		}
-		return sameChecksums(ctx, db, dbName, "restore_plinth")
+		return dataset.SameChecksums(ctx, db, dbName, "restore_plinth")
 	}
 	// Client tools read the password from a defaults file, not the command line.
 	cnf := filepath.Join(*dir, "client.cnf")
@@ -102,7 +100,7 @@ func run() error {
 	dumpFile := filepath.Join(*dir, "dump.sql")
 
 	// Warm-up and the restore baseline's input (untimed): the raw dump size is the MB/s numerator for all.
-	if _, err := shell(ctx, "mariadb-dump "+dumpArgs+" > "+dumpFile); err != nil {
+	if _, err := timing.Shell(ctx, "mariadb-dump "+dumpArgs+" > "+dumpFile); err != nil {
 		return err
 	}
 	st, err := os.Stat(dumpFile)
@@ -132,13 +130,13 @@ func run() error {
 	var rss int64
 	var out string
 	for r := 1; r <= *runs; r++ {
-		d, err := shell(ctx, "mariadb-dump "+dumpArgs+" > /dev/null")
+		d, err := timing.Shell(ctx, "mariadb-dump "+dumpArgs+" > /dev/null")
 		if err != nil {
 			return err
 		}
 		tDump.add(d)
 		fmt.Printf("run %d: mariadb-dump --single-transaction > /dev/null:        %6.1fs %7.1f MB/s\n", r, d.Seconds(), mb/d.Seconds())
-		d, err = shell(ctx, "mariadb-dump "+dumpArgs+" | zstd -3 -q -c | openssl enc -aes-256-ctr -pbkdf2 -pass pass:bench > /dev/null")
+		d, err = timing.Shell(ctx, "mariadb-dump "+dumpArgs+" | zstd -3 -q -c | openssl enc -aes-256-ctr -pbkdf2 -pass pass:bench > /dev/null")
 		if err != nil {
 			return err
 		}
@@ -149,20 +147,20 @@ func run() error {
 			return err
 		}
 		var peak int64
-		d, peak, out, err = measure(ctx, env, *plinth, "backup", "run", "-d", dbName, "-r", id.Recipient().String(), "-q", "-j", fmt.Sprint(*workers))
+		d, peak, out, err = timing.Measure(ctx, env, *plinth, "backup", "run", "-d", dbName, "-r", id.Recipient().String(), "-q", "-j", fmt.Sprint(*workers))
 		if err != nil {
 			return fmt.Errorf("plinth backup run: %w\n%s", err, out)
 		}
 		tBackup.add(d)
 		rss = max(rss, peak)
 		fmt.Printf("run %d: plinth backup run (zstd+age -> file://, %d streams): %6.1fs %7.1f MB/s, peak RSS %d MiB\n", r, *workers, d.Seconds(), mb/d.Seconds(), peak>>20)
-		d, err = shell(ctx, fmt.Sprintf("rm -rf %s && mydumper %s -B %s -t %d -c --trx-consistency-only -r %d -o %s", dumperDir, my, dbName, *workers, *dumperRows, dumperDir))
+		d, err = timing.Shell(ctx, fmt.Sprintf("rm -rf %s && mydumper %s -B %s -t %d -c --trx-consistency-only -r %d -o %s", dumperDir, my, dbName, *workers, *dumperRows, dumperDir))
 		if err != nil {
 			return err
 		}
 		tDumper.add(d)
 		fmt.Printf("run %d: mydumper -c (gzip) -t %d -r %d:                    %6.1fs %7.1f MB/s\n", r, *workers, *dumperRows, d.Seconds(), mb/d.Seconds())
-		d, err = shell(ctx, "mariadb-dump --defaults-extra-file="+cnf+" --single-transaction "+bigDB+" > /dev/null")
+		d, err = timing.Shell(ctx, "mariadb-dump --defaults-extra-file="+cnf+" --single-transaction "+bigDB+" > /dev/null")
 		if err != nil {
 			return err
 		}
@@ -172,7 +170,7 @@ func run() error {
 		if err := os.MkdirAll(bigVault, 0o700); err != nil {
 			return err
 		}
-		d, peak, out2, err := measure(ctx, bigEnv, *plinth, "backup", "run", "-d", bigDB, "-r", id.Recipient().String(), "-j", fmt.Sprint(*workers))
+		d, peak, out2, err := timing.Measure(ctx, bigEnv, *plinth, "backup", "run", "-d", bigDB, "-r", id.Recipient().String(), "-j", fmt.Sprint(*workers))
 		if err != nil {
 			return fmt.Errorf("plinth backup run %s: %w\n%s", bigDB, err, out2)
 		}
@@ -208,22 +206,22 @@ func run() error {
 	if _, err := db.ExecContext(ctx, "CREATE DATABASE restore_client"); err != nil {
 		return err
 	}
-	tClient, err := shell(ctx, "mariadb --defaults-extra-file="+cnf+" restore_client < "+dumpFile)
+	tClient, err := timing.Shell(ctx, "mariadb --defaults-extra-file="+cnf+" restore_client < "+dumpFile)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("mariadb < dump.sql:                                       %6.1fs %7.1f MB/s\n", tClient.Seconds(), mb/tClient.Seconds())
-	tRestore, _, out, err := measure(ctx, env, *plinth, "backup", "restore", bid[1], "--rename", dbName+"=restore_plinth", "-q", "-j", fmt.Sprint(*workers))
+	tRestore, _, out, err := timing.Measure(ctx, env, *plinth, "backup", "restore", bid[1], "--rename", dbName+"=restore_plinth", "-q", "-j", fmt.Sprint(*workers))
 	if err != nil {
 		return fmt.Errorf("plinth backup restore: %w\n%s", err, out)
 	}
 	fmt.Printf("plinth backup restore (%d loaders):                      %6.1fs %7.1f MB/s\n", *workers, tRestore.Seconds(), mb/tRestore.Seconds())
-	tLoader, err := shell(ctx, fmt.Sprintf("myloader %s -d %s -t %d -s %s -B restore_myloader -o", my, dumperDir, *workers, dbName))
+	tLoader, err := timing.Shell(ctx, fmt.Sprintf("myloader %s -d %s -t %d -s %s -B restore_myloader -o", my, dumperDir, *workers, dbName))
 	if err != nil {
 		return err
 	}
 	fmt.Printf("myloader -t %d:                                            %6.1fs %7.1f MB/s\n", *workers, tLoader.Seconds(), mb/tLoader.Seconds())
-	if err := sameChecksums(ctx, db, dbName, "restore_client", "restore_plinth", "restore_myloader"); err != nil {
+	if err := dataset.SameChecksums(ctx, db, dbName, "restore_client", "restore_plinth", "restore_myloader"); err != nil {
 		return err
 	}
 	fmt.Println("restored tables match the source (CHECKSUM TABLE)")
@@ -239,15 +237,11 @@ type rounds []time.Duration
 func (r *rounds) add(d time.Duration) { *r = append(*r, d) }
 
 func (r rounds) median() time.Duration {
-	s := slices.Clone(r)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
+	s := make([]float64, len(r))
+	for i, d := range r {
+		s[i] = d.Seconds()
 	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	return time.Duration(timing.Median(s) * float64(time.Second))
 }
 
 func (r rounds) String() string {
@@ -273,132 +267,4 @@ func indent(s string) string {
 		}
 	}
 	return b.String()
-}
-
-func shell(ctx context.Context, script string) (time.Duration, error) {
-	cmd := exec.CommandContext(ctx, "bash", "-o", "pipefail", "-c", script)
-	cmd.Stderr = os.Stderr
-	start := time.Now()
-	err := cmd.Run()
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", script, err)
-	}
-	return time.Since(start), nil
-}
-
-// measure runs a separate process and returns its wall time and peak RSS (rusage maxrss, bytes).
-func measure(ctx context.Context, env []string, bin string, args ...string) (time.Duration, int64, string, error) {
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = env
-	var out strings.Builder
-	cmd.Stdout = &out
-	cmd.Stderr = io.MultiWriter(&out)
-	start := time.Now()
-	err := cmd.Run()
-	d := time.Since(start)
-	var rss int64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss << 10
-	}
-	return d, rss, out.String(), err
-}
-
-func sameChecksums(ctx context.Context, db *sql.DB, source string, dbs ...string) error {
-	for _, t := range tables {
-		sums := make([]int64, len(dbs)+1)
-		for i, d := range append([]string{source}, dbs...) {
-			var name string
-			if err := db.QueryRowContext(ctx, fmt.Sprintf("CHECKSUM TABLE `%s`.`%s`", d, t.name)).Scan(&name, &sums[i]); err != nil {
-				return err
-			}
-		}
-		for i := 1; i < len(sums); i++ {
-			if sums[i] != sums[0] {
-				return fmt.Errorf("table %s: CHECKSUM TABLE differs: source %d, %s %d", t.name, sums[0], dbs[i-1], sums[i])
-			}
-		}
-	}
-	return nil
-}
-
-type table struct{ name, create, fill string }
-
-func tableList() string {
-	var n []string
-	for _, t := range tables {
-		n = append(n, t.name)
-	}
-	return strings.Join(n, ", ")
-}
-
-// Four tables of similar size and different shapes; filled server-side from the SEQUENCE engine.
-var tables = []table{
-	{"events", `CREATE TABLE events (id BIGINT NOT NULL PRIMARY KEY, user_id INT NOT NULL, kind VARCHAR(16) NOT NULL,
-		payload VARCHAR(255) NOT NULL, created DATETIME NOT NULL, KEY k_user (user_id), KEY k_created (created)) ENGINE=InnoDB`,
-		`INSERT INTO events SELECT seq, seq % 50000, ELT(1 + seq % 5, 'click','view','buy','share','like'),
-		CONCAT('{"session":"', SHA1(seq), '","path":"/app/', seq % 977, '/items","ua":"Mozilla/5.0 (X11; Linux x86_64)","ref":', seq % 31, '}'),
-		FROM_UNIXTIME(1700000000 + seq * 7) FROM seq_1_to_%d`},
-	{"orders", `CREATE TABLE orders (id BIGINT NOT NULL PRIMARY KEY, customer_id INT NOT NULL, status ENUM('new','paid','shipped','cancelled') NOT NULL,
-		amount DECIMAL(12,2) NOT NULL, currency CHAR(3) NOT NULL, address VARCHAR(200), note TEXT, placed DATETIME NOT NULL,
-		KEY k_customer (customer_id), KEY k_placed (placed)) ENGINE=InnoDB`,
-		`INSERT INTO orders SELECT seq, seq % 200000, ELT(1 + seq % 4, 'new','paid','shipped','cancelled'), (seq % 100000) / 100,
-		ELT(1 + seq % 3, 'EUR','USD','GBP'), CONCAT(seq % 9999, ' Rue de la Paix, ', 10000 + seq % 89999, ' Paris'),
-		IF(seq % 3 = 0, NULL, CONCAT('gift wrap please; ', MD5(seq), ' ', REPEAT('x', seq % 40))),
-		FROM_UNIXTIME(1600000000 + seq * 13) FROM seq_1_to_%d`},
-	{"users", `CREATE TABLE users (id BIGINT NOT NULL PRIMARY KEY, email VARCHAR(120) NOT NULL, name VARCHAR(80) NOT NULL,
-		password_hash CHAR(60) NOT NULL, country CHAR(2), created DATETIME NOT NULL, settings VARCHAR(100),
-		UNIQUE KEY u_email (email), KEY k_country (country)) ENGINE=InnoDB`,
-		`INSERT INTO users SELECT seq, CONCAT('user', seq, '@example.com'), CONCAT('User Number ', seq),
-		CONCAT('$2b$12$', LEFT(TO_BASE64(UNHEX(SHA2(seq, 256))), 53)), ELT(1 + seq % 6, 'FR','DE','GB','US','ES','IT'),
-		FROM_UNIXTIME(1500000000 + seq * 11), CONCAT('{"theme":"', IF(seq % 2, 'dark', 'light'), '","lang":"en"}')
-		FROM seq_1_to_%d`},
-	{"audit_log", `CREATE TABLE audit_log (id BIGINT NOT NULL PRIMARY KEY, actor_id INT NOT NULL, action VARCHAR(40) NOT NULL,
-		object_ref VARCHAR(64) NOT NULL, ip VARCHAR(45) NOT NULL, at DATETIME(3) NOT NULL, details VARCHAR(160),
-		KEY k_actor (actor_id, at)) ENGINE=InnoDB`,
-		`INSERT INTO audit_log SELECT seq, seq % 5000, ELT(1 + seq % 6, 'login','logout','update_profile','create_order','delete_item','export'),
-		CONCAT('obj:', SHA1(seq * 3)), CONCAT('10.', seq % 256, '.', (seq DIV 256) % 256, '.', seq % 251),
-		FROM_UNIXTIME(1650000000 + seq * 3 + (seq % 1000) / 1000), CONCAT('changed fields: ', seq % 17, ' ', MD5(seq))
-		FROM seq_1_to_%d`},
-}
-
-// generate fills database name with the four tables, counts[i] rows in tables[i], unless it already holds
-// exactly that (a marker table records the counts).
-func generate(ctx context.Context, db *sql.DB, name string, counts [4]int) error {
-	sig := fmt.Sprint(counts)
-	var have int
-	_ = db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'generated_ok'", name).Scan(&have)
-	if have == 1 {
-		var n string
-		if err := db.QueryRowContext(ctx, "SELECT n FROM "+name+".generated_ok").Scan(&n); err == nil && (n == sig || n == fmt.Sprint(counts[0]) && counts == [4]int{counts[0], counts[0], counts[0], counts[0]}) {
-			fmt.Printf("reusing generated database %s\n", name)
-			return nil
-		}
-	}
-	fmt.Printf("generating %s: rows per table %v\n", name, counts)
-	start := time.Now()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	for _, q := range []string{"DROP DATABASE IF EXISTS " + name, "CREATE DATABASE " + name, "USE " + name, "SET SESSION sql_log_bin = 0"} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("%s: %w", q, err)
-		}
-	}
-	for i, t := range tables {
-		if _, err := conn.ExecContext(ctx, t.create); err != nil {
-			return fmt.Errorf("create %s: %w", t.name, err)
-		}
-		if _, err := conn.ExecContext(ctx, strings.Replace(t.fill, "%d", fmt.Sprint(counts[i]), 1)); err != nil {
-			return fmt.Errorf("fill %s: %w", t.name, err)
-		}
-		fmt.Printf("  %s: %d rows (%s)\n", t.name, counts[i], time.Since(start).Round(time.Second))
-	}
-	for _, q := range []string{"CREATE TABLE generated_ok (n VARCHAR(100))", fmt.Sprintf("INSERT INTO generated_ok VALUES ('%s')", sig), "ANALYZE TABLE " + tableList()} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return err
-		}
-	}
-	return nil
 }

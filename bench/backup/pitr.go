@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/plinth-dev/plinth/bench/internal/timing"
 )
 
 // The point-in-time recovery measurement (issue 14): a snapshot of pitrDB, then `writes` rows written in
@@ -49,7 +51,7 @@ func runPITR(ctx context.Context, db *sql.DB, env []string, plinth, dir, recipie
 			return res, fmt.Errorf("pitr: %s: %w", q, err)
 		}
 	}
-	if _, _, out, err := measure(ctx, env, plinth, "backup", "run", "-d", pitrDB, "-r", recipient, "-q"); err != nil {
+	if _, _, out, err := timing.Measure(ctx, env, plinth, "backup", "run", "-d", pitrDB, "-r", recipient, "-q"); err != nil {
 		return res, fmt.Errorf("pitr: plinth backup run: %w\n%s", err, out)
 	}
 	snap := time.Now().Truncate(time.Second).Add(time.Second)
@@ -106,7 +108,7 @@ func runPITR(ctx context.Context, db *sql.DB, env []string, plinth, dir, recipie
 	if err != nil {
 		return res, err
 	}
-	d, _, out, err := measure(ctx, env, plinth, "backup", "restore", "--to-time", target.UTC().Format(time.RFC3339),
+	d, _, out, err := timing.Measure(ctx, env, plinth, "backup", "restore", "--to-time", target.UTC().Format(time.RFC3339),
 		"--rename", pitrDB+"="+pitrTarget, "-q")
 	if err != nil {
 		return res, fmt.Errorf("pitr: plinth backup restore --to-time: %w\n%s", err, out)

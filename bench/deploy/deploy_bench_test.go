@@ -217,8 +217,12 @@ func run(b *testing.B, n int, warmups, artifacts []string) result {
 	var ph *phases
 	verbose := os.Getenv("BENCH_VERBOSE") != ""
 	emit := func(ev deploy.Event) {
-		if verbose && ev.Status == deploy.StatusOK {
-			fmt.Printf("  %s %s %s %dms\n", ev.Phase, ev.Host, ev.Step, time.Duration(ev.Elapsed).Milliseconds())
+		if verbose && (ev.Status == deploy.StatusOK || ev.Status == deploy.StatusStart) {
+			at := time.Duration(0)
+			if ph != nil {
+				at = ev.Time.Sub(ph.start)
+			}
+			fmt.Printf("  +%4dms %-5s %s %s %s %dms\n", at.Milliseconds(), ev.Status, ev.Phase, ev.Host, ev.Step, time.Duration(ev.Elapsed).Milliseconds())
 		}
 		if ph != nil {
 			ph.event(ev)
@@ -234,6 +238,8 @@ func run(b *testing.B, n int, warmups, artifacts []string) result {
 		if ph != nil {
 			ph.start = start
 		}
+		// As plinth deploy does: the handshakes run while the artifact is hashed.
+		defer deploy.ConnectAhead(ctx, r, append([]inventory.Host{inv.Bastion.Host}, tier.Hosts...), 0)()
 		rel := deploytest.Release(b, path, version)
 		p, err := deploy.NewPlan(deploy.PlanInput{Inventory: inv, Tier: "app", Release: rel, Config: cfg})
 		if err != nil {
@@ -276,18 +282,21 @@ func run(b *testing.B, n int, warmups, artifacts []string) result {
 
 		// The parallel peer: every host at once over ControlMaster connections opened beforehand.
 		syscall.Sync()
+		stopPerf := perfRound(b, "parallel", n, i)
 		t0 = time.Now()
 		parallelScp(b, servers[1:], masters, artifacts[i], parPorts)
 		res.parallels = append(res.parallels, time.Since(t0))
+		stopPerf()
 
 		// plinth: full rolling deploy (lock, audit, parallel staging, batches with health checks, prune),
 		// watched by a prober.
 		syscall.Sync()
 		prober := deploytest.StartProber(100*time.Millisecond, ports, "v"+strconv.Itoa(i-1), version)
 		ph = newPhases()
-		stopTrace := traceRound(b, n, i)
+		stopTrace, stopPerf := traceRound(b, n, i), perfRound(b, "plinth", n, i)
 		out, took := deployOnce(artifacts[i], version)
 		stopTrace()
+		stopPerf()
 		minHealthy, _, _ := prober.Stop()
 		ph.total = took
 		res.phases = append(res.phases, *ph)

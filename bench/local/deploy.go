@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/plinth-dev/plinth/bench/internal/livehome"
 	"github.com/plinth-dev/plinth/components/userdata"
 	"github.com/plinth-dev/plinth/environments"
 	"github.com/plinth-dev/plinth/internal/deploy"
@@ -91,7 +92,7 @@ func rollingDeploy(r *round, home, stack, bastion, url string, client *http.Clie
 		return resp.StatusCode == http.StatusOK && h.Version == version
 	}
 	// Every target healthy before the roll: a few checks in a row.
-	if err := until(60*time.Second, func() bool { return serves("v1") && serves("v1") && serves("v1") }); err != nil {
+	if err := livehome.Until(60*time.Second, func() bool { return serves("v1") && serves("v1") && serves("v1") }); err != nil {
 		return fmt.Errorf("v1 is not served: %w", err)
 	}
 	var n, bad atomic.Int64
@@ -126,7 +127,7 @@ func rollingDeploy(r *round, home, stack, bastion, url string, client *http.Clie
 	if err != nil {
 		return fmt.Errorf("deploy v2: %w", err)
 	}
-	if err := until(30*time.Second, func() bool { return serves("v2") }); err != nil {
+	if err := livehome.Until(30*time.Second, func() bool { return serves("v2") }); err != nil {
 		return fmt.Errorf("v2 is not served: %w", err)
 	}
 	return nil

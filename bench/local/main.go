@@ -8,24 +8,18 @@
 package main
 
 import (
-	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/plinth-dev/plinth/bench/internal/livehome"
 	"github.com/plinth-dev/plinth/internal/localcloud/live"
-	"github.com/plinth-dev/plinth/internal/proctree"
-	"github.com/plinth-dev/plinth/internal/tlsx"
 )
 
 type status struct {
@@ -65,18 +59,6 @@ func bench(rounds int) error {
 	if err := live.Check(); err != nil {
 		return err
 	}
-	plinth, err := filepath.Abs(envOr("PLINTH", "bin/plinth"))
-	if err != nil {
-		return err
-	}
-	pulumi, err := filepath.Abs(envOr("PLINTH_PULUMI", "bin/pulumi"))
-	if err != nil {
-		return err
-	}
-	project, err := os.Getwd()
-	if err != nil {
-		return err
-	}
 	work, err := os.MkdirTemp("", "plinth-bench-local-")
 	if err != nil {
 		return err
@@ -93,7 +75,11 @@ func bench(rounds int) error {
 	results := map[string][]round{}
 	for i := 0; i < rounds; i++ {
 		for _, stack := range []string{"staging", "production"} {
-			r, err := oneRound(work, fmt.Sprintf("%s-%d", stack, i), plinth, pulumi, project, stack, v1, v2)
+			h, err := livehome.New(filepath.Join(work, fmt.Sprintf("%s-%d", stack, i)))
+			if err != nil {
+				return err
+			}
+			r, err := oneRound(h, stack, v1, v2)
 			if err != nil {
 				return fmt.Errorf("%s round %d: %w", stack, i+1, err)
 			}
@@ -127,33 +113,12 @@ func bench(rounds int) error {
 	return nil
 }
 
-func oneRound(work, name, plinth, pulumi, project, stack, v1, v2 string) (round, error) {
+func oneRound(h livehome.Home, stack, v1, v2 string) (round, error) {
 	var r round
-	home := filepath.Join(work, name)
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "PLINTH_HOME=" + home,
-		"PULUMI_HOME=" + filepath.Join(home, "pulumi-home"), "PLINTH_PULUMI=" + pulumi, "PLINTH_CLOUD=local",
-		"PULUMI_CONFIG_PASSPHRASE=bench", "PLINTH_PROJECT_DIR=" + project, "CI=1"}
-	run := func(args ...string) (string, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, plinth, args...)
-		cmd.Env, cmd.Dir = env, project
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return "", fmt.Errorf("plinth %s: %v: %s", strings.Join(args, " "), err, tail(out))
-		}
-		return string(out), nil
-	}
+	run := h.Run
 	destroy := func() error {
-		_, err := run("destroy", "--stack", stack, "--cloud", "local", "--yes")
-		if err != nil && strings.Contains(err.Error(), "because it is protected") {
-			// production's backup vault bucket is protected against destroy; everything live is gone by then.
-			err = nil
-		}
-		if pid, perr := os.ReadFile(filepath.Join(home, "live", "live.pid")); perr == nil {
-			err = errors.Join(err, fmt.Errorf("the live server (pid %s) still runs after destroy", strings.TrimSpace(string(pid))))
-		}
-		if left := namespaces(live.PlatformID(filepath.Join(home, "live"), stack)); len(left) > 0 {
+		err := h.Destroy(stack)
+		if left := namespaces(live.PlatformID(filepath.Join(h.Dir, "live"), stack)); len(left) > 0 {
 			err = errors.Join(err, fmt.Errorf("destroy left namespaces %v", left))
 		}
 		return err
@@ -176,11 +141,11 @@ func oneRound(work, name, plinth, pulumi, project, stack, v1, v2 string) (round,
 		return r, errors.Join(fmt.Errorf("status: %v: %s", err, out), destroy())
 	}
 	s := st.Stacks[0]
-	client, err := httpsClient(s.CAFile)
+	client, err := livehome.HTTPSClient(s.CAFile)
 	if err != nil {
 		return r, errors.Join(err, destroy())
 	}
-	if err := until(60*time.Second, func() bool { // any answer over verified TLS: 503 until a release runs
+	if err := livehome.Until(60*time.Second, func() bool { // any answer over verified TLS: 503 until a release runs
 		resp, err := client.Get(s.URL + "/health")
 		if err == nil {
 			resp.Body.Close()
@@ -190,13 +155,17 @@ func oneRound(work, name, plinth, pulumi, project, stack, v1, v2 string) (round,
 		return r, errors.Join(fmt.Errorf("%s does not answer: %w", s.URL, err), destroy())
 	}
 	r.up, r.hosts = time.Since(start), len(s.Hosts)
-	r.rssKiB = platformRSS(filepath.Join(home, "live", "live.pid"))
+	mem, err := h.Memory(nil)
+	if err != nil {
+		return r, errors.Join(err, destroy())
+	}
+	r.rssKiB = int(mem.RSS >> 10)
 	if stack == "production" {
 		addrs := map[string]string{}
 		for _, h := range s.Hosts {
 			addrs[h.Name] = h.Address
 		}
-		if err := rollingDeploy(&r, home, stack, s.Bastion, s.URL, client, hostsOf(s.Hosts), addrs, v1, v2); err != nil {
+		if err := rollingDeploy(&r, h.Dir, stack, s.Bastion, s.URL, client, hostsOf(s.Hosts), addrs, v1, v2); err != nil {
 			return r, errors.Join(err, destroy())
 		}
 	}
@@ -220,38 +189,6 @@ func hostsOf(hosts []struct {
 	return out
 }
 
-func httpsClient(caFile string) (*http.Client, error) {
-	pool, err := tlsx.CAPool(caFile)
-	if err != nil {
-		return nil, err
-	}
-	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}, nil
-}
-
-// platformRSS sums VmRSS of the live server (its pid file) and every process below it.
-func platformRSS(pidFile string) int {
-	b, err := os.ReadFile(pidFile)
-	if err != nil {
-		return 0
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	total := 0
-	for _, p := range append([]int{pid}, proctree.Descendants(pid)...) {
-		s, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/status")
-		if err != nil {
-			continue
-		}
-		for _, l := range strings.Split(string(s), "\n") {
-			if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-				n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-				total += n
-			}
-		}
-	}
-	return total
-}
-
 func namespaces(id string) []string {
 	entries, _ := os.ReadDir("/run/netns")
 	var out []string
@@ -261,17 +198,6 @@ func namespaces(id string) []string {
 		}
 	}
 	return out
-}
-
-func until(timeout time.Duration, ok func() bool) error {
-	deadline := time.Now().Add(timeout)
-	for !ok() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not after %s", timeout)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return nil
 }
 
 func median(rs []round, f func(round) float64) float64 {
@@ -284,18 +210,4 @@ func median(rs []round, f func(round) float64) float64 {
 		return 0
 	}
 	return v[len(v)/2]
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
-}
-
-func tail(b []byte) string {
-	if len(b) > 1500 {
-		b = b[len(b)-1500:]
-	}
-	return string(b)
 }

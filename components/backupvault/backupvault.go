@@ -136,7 +136,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	v.Bucket = bucket.Name
 
 	// Workload identity federation: the AWS account's backup and restore roles, no service-account keys.
-	poolID := shortID(name + "-aws")
+	poolID := PoolID(name)
 	pool, err := iam.NewWorkloadIdentityPool(ctx, name+"-pool", &iam.WorkloadIdentityPoolArgs{
 		Project: project, WorkloadIdentityPoolId: pulumi.String(poolID),
 		DisplayName: pulumi.String("plinth AWS backup hosts"),
@@ -166,7 +166,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	identity := func(kind, role string, awsRole pulumi.StringInput) (*serviceaccount.Account, error) {
 		sa, err := serviceaccount.NewAccount(ctx, name+"-"+kind, &serviceaccount.AccountArgs{
 			Project:     project,
-			AccountId:   pulumi.String(shortID(name + "-" + kind)),
+			AccountId:   pulumi.String(accountID(name, kind)),
 			DisplayName: pulumi.Sprintf("plinth backups: %s", kind),
 		}, parent)
 		if err != nil {
@@ -209,6 +209,26 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	return v, nil
 }
+
+// PoolID is the workload identity pool of the vault named name.
+func PoolID(name string) string { return shortID(name + "-aws") }
+
+// ProviderID is the pool's AWS provider.
+const ProviderID = "aws"
+
+// FederationAudience is the audience a credential configuration names for the vault's pool provider.
+func FederationAudience(name, projectNumber string) string {
+	return fmt.Sprintf("//iam.googleapis.com/projects/%s/locations/global/workloadIdentityPools/%s/providers/%s",
+		projectNumber, PoolID(name), ProviderID)
+}
+
+// WriterEmail is the e-mail of the vault's writer service account (known before it exists: the stack renders
+// the worker tier's credential configuration with it).
+func WriterEmail(name, project string) string {
+	return accountID(name, "writer") + "@" + project + ".iam.gserviceaccount.com"
+}
+
+func accountID(name, kind string) string { return shortID(name + "-" + kind) }
 
 // shortID fits GCP's 6-30 character ids (service accounts, pools).
 func shortID(s string) string {

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -15,9 +16,11 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/plinth-dev/plinth/components/iampolicy"
 	"github.com/plinth-dev/plinth/components/tags"
+	"github.com/plinth-dev/plinth/components/userdata"
 )
 
 // TypeToken is the component's type. Never change it.
@@ -51,9 +54,16 @@ type Args struct {
 	AllowTCPForwarding bool
 	// ServicePort, when set, installs the tier's service unit listening on it (see UserDataInput).
 	ServicePort int
+	// Data, when set (the app tier), names the data tier in the service's environment (UserDataInput.Data)
+	// and lets the instance role read the database secret it names (the cache token's is granted by the
+	// utility component).
+	Data pulumix.Input[userdata.Data]
 	// ExtraPolicy, when set, is an extra inline policy document for the instance role (e.g. the bastion's EIP).
 	ExtraPolicy pulumi.StringInput
-	Tags        pulumi.StringMap
+	// Backup, when set, installs the scheduled backup and binlog streamer (worker tier; see UserDataInput)
+	// and lets the role read the backup user's secret.
+	Backup *userdata.Backup
+	Tags   pulumi.StringMap
 }
 
 // Tier is the auto scaling group and what it launches.
@@ -122,19 +132,28 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, err
 	}
 	t.RoleARN, t.RoleName = role.Arn, role.Name
+	var data pulumix.Output[userdata.Data] = pulumix.Val(userdata.Data{}) // the zero Data: none
+	if args.Data != nil {
+		data = args.Data.ToOutput(ctx.Context())
+	}
 	// Least privilege: write its own logs and metrics, read its own parameters. No SSM sessions: SSH through
 	// the bastion is the only way in.
 	if _, err := iam.NewRolePolicy(ctx, name+"-policy", &iam.RolePolicyArgs{
 		Role: role.ID(),
-		Policy: pulumi.All(logGroup.Arn, args.AccountID).ApplyT(func(v []any) (string, error) {
+		Policy: pulumi.All(logGroup.Arn, args.AccountID, data).ApplyT(func(v []any) (string, error) {
 			logArn, acct := v[0].(string), v[1].(string)
-			return iampolicy.Document(
+			st := []iampolicy.Statement{
 				iampolicy.Allow([]string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}, logArn, logArn+":*"),
-				iampolicy.Statement{Effect: "Allow", Action: []string{"cloudwatch:PutMetricData"}, Resource: []string{"*"},
+				{Effect: "Allow", Action: []string{"cloudwatch:PutMetricData"}, Resource: []string{"*"},
 					Condition: map[string]any{"StringEquals": map[string]any{"cloudwatch:namespace": "CWAgent"}}},
 				iampolicy.Allow([]string{"ssm:GetParameter", "ssm:GetParametersByPath"},
 					fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s/*", args.Region, acct, args.ParameterPath)),
-			)
+			}
+			st = append(st, backupStatements(args, acct)...)
+			if d := v[2].(userdata.Data); d != (userdata.Data{}) {
+				st = append(st, iampolicy.Allow([]string{"secretsmanager:GetSecretValue"}, secretARN(args.Region, acct, d.DBSecretID)))
+			}
+			return iampolicy.Document(st...)
 		}).(pulumi.StringOutput),
 	}, parent); err != nil {
 		return nil, err
@@ -191,12 +210,16 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			},
 		}},
 		Monitoring: &ec2.LaunchTemplateMonitoringArgs{Enabled: pulumi.Bool(true)},
-		UserData: pulumi.All(logGroup.Name, extraUserData).ApplyT(func(v []any) (string, error) {
-			script, err := UserData(UserDataInput{
+		UserData: pulumi.All(logGroup.Name, extraUserData, data).ApplyT(func(v []any) (string, error) {
+			in := UserDataInput{
 				Tier: args.Tier, SSHUser: args.SSHUser, AuthorizedKeysParameter: args.ParameterPath + "/ssh/authorized_keys",
 				Region: args.Region, LogGroup: v[0].(string), AllowTCPForwarding: args.AllowTCPForwarding,
-				ServicePort: args.ServicePort, Extra: v[1].(string),
-			})
+				ServicePort: args.ServicePort, Backup: args.Backup, Extra: v[1].(string),
+			}
+			if d := v[2].(userdata.Data); d != (userdata.Data{}) {
+				in.Data = &d
+			}
+			script, err := UserData(in)
 			return base64.StdEncoding.EncodeToString([]byte(script)), err
 		}).(pulumi.StringOutput),
 		TagSpecifications: ec2.LaunchTemplateTagSpecificationArray{
@@ -267,6 +290,15 @@ func check(name string, a *Args) error {
 		return fmt.Errorf("tier %s: root volume %d GiB: want at least 8", name, a.RootVolumeGiB)
 	}
 	return nil
+}
+
+// secretARN is the ARN pattern of a secret named id (Secrets Manager appends "-" and six characters), or id
+// when it is an ARN already.
+func secretARN(region, account, id string) string {
+	if strings.HasPrefix(id, "arn:") {
+		return id
+	}
+	return fmt.Sprintf("arn:aws:secretsmanager:%s:%s:secret:%s-??????", region, account, id)
 }
 
 // asgTags turns resource tags into ASG tags propagated to the instances.

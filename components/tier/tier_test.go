@@ -7,8 +7,10 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/plinth-dev/plinth/components/componenttest"
+	"github.com/plinth-dev/plinth/components/userdata"
 )
 
 func appArgs() *Args {
@@ -96,6 +98,40 @@ func TestTier(t *testing.T) {
 	kp := key.Inputs["policy"].(string)
 	if !strings.Contains(kp, "AWSServiceRoleForAutoScaling") || key.Inputs["enableKeyRotation"] != true {
 		t.Errorf("tier key: rotation %v, policy %s", key.Inputs["enableKeyRotation"], kp)
+	}
+}
+
+// TestAppTierWithDeferredData: the data tier's names arrive through a deferred output (the stack builds the
+// data tier after the compute tiers): the user data's environment file names them and the role may read the
+// database secret, and only it.
+func TestAppTierWithDeferredData(t *testing.T) {
+	res := componenttest.Run(t, func(ctx *pulumi.Context) error {
+		a := appArgs()
+		data, resolve := pulumi.DeferredOutput[userdata.Data](ctx.Context())
+		a.Data, a.ServicePort = data, 8443
+		if _, err := New(ctx, "prod-app", a); err != nil {
+			return err
+		}
+		resolve(pulumix.Val(userdata.Data{Writer: "db:3306", Reader: "db-r:3306", DBSecretID: userdata.AppDBSecretID("prod"),
+			CacheAddr: "cache:6379", CacheTokenSecretID: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tok-AbCdEf"}))
+		return nil
+	})
+	lt := componenttest.One(t, res, "aws:ec2/launchTemplate:LaunchTemplate")
+	ud, err := base64.StdEncoding.DecodeString(lt.Inputs["userData"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"PLINTH_DB_WRITER=db:3306", "PLINTH_CACHE_ADDR=cache:6379", "ExecStartPre=+/usr/local/sbin/plinth-app-secrets"} {
+		if !strings.Contains(string(ud), want) {
+			t.Errorf("user data lacks %q", want)
+		}
+	}
+	policy := ""
+	for _, rp := range res.ByType("aws:iam/rolePolicy:RolePolicy") {
+		policy += rp.Inputs["policy"].(string)
+	}
+	if !strings.Contains(policy, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:plinth/prod/db-app-user-??????") {
+		t.Errorf("the role may not read the app user's secret: %s", policy)
 	}
 }
 

@@ -2,6 +2,7 @@ package tier
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/plinth-dev/plinth/components/userdata"
@@ -21,6 +22,12 @@ type UserDataInput struct {
 	// ServicePort, when set, installs the tier's service unit (plinth-<tier>.service), its environment file
 	// and the sudo rule the deploy engine's restart and logs commands need.
 	ServicePort int
+	// Data, when set (the app tier), names the data tier in the service's environment file (endpoints and
+	// the secrets' ids) and installs the ExecStartPre that resolves the secrets at start (appdata.go).
+	Data *userdata.Data
+	// Backup, when set (the worker tier of a stack whose spec names backup recipients), installs the scheduled
+	// backup and the binlog streamer (backup.go).
+	Backup *userdata.Backup
 	// Extra is appended (tier-specific set-up: EIP association on the bastion, the sftp jail, ...).
 	Extra string
 }
@@ -66,7 +73,12 @@ install -d -o %[2]s -g %[2]s -m 0750 %[9]s %[10]s
 `, in.Tier, in.SSHUser, in.AuthorizedKeysParameter, in.Region, sshd, in.LogGroup,
 		userdata.AuthorizedKeysCommand, userdata.SSHDConfigPath, userdata.ReleaseBase, userdata.LogDir)
 	if in.ServicePort > 0 {
-		if err := service(&b, userdata.Service{Tier: in.Tier, User: in.SSHUser, Port: in.ServicePort}); err != nil {
+		if err := service(&b, userdata.Service{Tier: in.Tier, User: in.SSHUser, Port: in.ServicePort}, in.Data, in.Region); err != nil {
+			return "", fmt.Errorf("tier %s user data: %w", in.Tier, err)
+		}
+	}
+	if in.Backup != nil {
+		if err := backupUnits(&b, *in.Backup, in.Region); err != nil {
 			return "", fmt.Errorf("tier %s user data: %w", in.Tier, err)
 		}
 	}
@@ -79,13 +91,10 @@ install -d -o %[2]s -g %[2]s -m 0750 %[9]s %[10]s
 	return b.String(), nil
 }
 
-// service installs the tier's unit, environment file and sudo rule (checked with visudo before it counts).
-func service(b *strings.Builder, s userdata.Service) error {
-	unit, err := userdata.ServiceUnit(s)
-	if err != nil {
-		return err
-	}
-	env, err := userdata.EnvironmentFileContent(s)
+// service installs the tier's unit, environment file and sudo rule (checked with visudo before it counts);
+// with data, the app's: the data tier's environment and the secrets' ExecStartPre (appService).
+func service(b *strings.Builder, s userdata.Service, data *userdata.Data, region string) error {
+	unit, env, err := serviceFiles(b, s, data, region)
 	if err != nil {
 		return err
 	}
@@ -107,4 +116,48 @@ systemctl daemon-reload
 systemctl enable %[5]s
 `, s.User, s.Root(), s.EnvironmentFile(), env, s.Unit(), unit, s.SudoersFile(), sudoers)
 	return nil
+}
+
+// serviceFiles renders the unit and environment file: the plain service's, or with data the app's, after
+// writing to b what the app's unit needs first (appService).
+func serviceFiles(b *strings.Builder, s userdata.Service, data *userdata.Data, region string) (unit, env string, err error) {
+	if data == nil {
+		if unit, err = userdata.ServiceUnit(s); err != nil {
+			return "", "", err
+		}
+		env, err = userdata.EnvironmentFileContent(s)
+		return unit, env, err
+	}
+	if unit, err = userdata.AppServiceUnit(s); err != nil {
+		return "", "", err
+	}
+	if env, err = userdata.AppEnvironmentFileContent(s, *data); err != nil {
+		return "", "", err
+	}
+	script, err := userdata.SecretsScript(s, region)
+	if err != nil {
+		return "", "", err
+	}
+	appService(b, s, *data, region, script)
+	return unit, env, nil
+}
+
+// appService installs what the app's unit needs before it starts: jq, the CA bundle verifying the data
+// tier (RDS's bundle of the region, then the system's roots for ElastiCache's Amazon certificates) and the
+// ExecStartPre fetching the secrets by id with the instance role. No secret value is in the user data.
+func appService(b *strings.Builder, s userdata.Service, d userdata.Data, region, script string) {
+	ca := d.CAFile
+	if ca == "" {
+		ca = userdata.CAFile
+	}
+	fmt.Fprintf(b, `dnf install -y jq
+install -d -m 0755 %[1]s
+curl -fsS --retry 5 https://truststore.pki.rds.amazonaws.com/%[2]s/%[2]s-bundle.pem -o %[3]s.new
+cat /etc/pki/tls/certs/ca-bundle.crt >> %[3]s.new
+chmod 0644 %[3]s.new
+mv %[3]s.new %[3]s
+cat > %[4]s <<'SECRETS'
+%[5]sSECRETS
+chmod 0700 %[4]s
+`, filepath.Dir(ca), region, ca, s.SecretsScriptPath(), script)
 }

@@ -10,26 +10,33 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 )
 
-// The data tier's checks of /health, configured by the unit's environment file (the local cloud renders it
-// from the tier's unit with the live endpoints; on EC2 the same variables come from the user data, the
-// password read from Secrets Manager by the secret id):
+// The data tier's checks of /health, configured by the unit's environment files (components/userdata renders
+// them: the endpoints and the secrets' ids in the environment file, from the tier's user data on EC2 and on
+// the live local cloud alike; the values resolved at the unit's start into its secrets file):
 //
 //	PLINTH_DB_WRITER, PLINTH_DB_READER   host:port of the primary and of a replica
-//	PLINTH_DB_USER, PLINTH_DB_PASSWORD   the application's database credentials
+//	PLINTH_DB_NAME                       the application's schema (default plinth_app), with its health table
+//	PLINTH_DB_USER, PLINTH_DB_PASSWORD   the application's database user (DML on its schema only)
 //	PLINTH_CACHE_ADDR, PLINTH_CACHE_TOKEN host:port of the cache's primary and its auth token
 //	PLINTH_CA_FILE                        the roots that verify the servers (TLS is used when set)
 //
-// Without PLINTH_DB_WRITER and PLINTH_CACHE_ADDR /health reports only the version.
+// Without PLINTH_DB_WRITER and PLINTH_CACHE_ADDR /health reports only the version. The check writes a row to
+// the primary and reads it back from the reader; "databaseRead" says which server answered: "replica" (a
+// read-only server other than the writer) or "primary".
+
+var schemaRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,63}$`)
 
 // checks are the data tier's health checks.
 type checks struct {
 	writer, reader *sql.DB
+	schema         string
 	cacheAddr      string
 	cacheToken     string
 	tls            *tls.Config
@@ -37,7 +44,13 @@ type checks struct {
 
 // checksFromEnv builds the checks getenv configures (nil: none configured).
 func checksFromEnv(getenv func(string) string) (*checks, error) {
-	c := &checks{cacheAddr: getenv("PLINTH_CACHE_ADDR"), cacheToken: getenv("PLINTH_CACHE_TOKEN")}
+	c := &checks{cacheAddr: getenv("PLINTH_CACHE_ADDR"), cacheToken: getenv("PLINTH_CACHE_TOKEN"), schema: getenv("PLINTH_DB_NAME")}
+	if c.schema == "" {
+		c.schema = "plinth_app"
+	}
+	if !schemaRE.MatchString(c.schema) {
+		return nil, fmt.Errorf("PLINTH_DB_NAME %q: want a lower-case schema name", c.schema)
+	}
 	if getenv("PLINTH_DB_WRITER") == "" && c.cacheAddr == "" {
 		return nil, nil
 	}
@@ -91,7 +104,11 @@ func (c *checks) run(ctx context.Context) map[string]string {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if c.writer != nil {
-		out["database"] = result(c.database(ctx))
+		read, err := c.database(ctx)
+		out["database"] = result(err)
+		if err == nil {
+			out["databaseRead"] = read
+		}
 	}
 	if c.cacheAddr != "" {
 		out["cache"] = result(c.cache(ctx))
@@ -106,30 +123,39 @@ func result(err error) string {
 	return "ok"
 }
 
-func (c *checks) database(ctx context.Context) error {
+// database writes a mark to the primary's health table and polls the reader until it has it; it says which
+// server answered the read: "replica" (read-only, another server_id than the writer's) or "primary".
+func (c *checks) database(ctx context.Context) (string, error) {
 	mark := time.Now().UTC().Format(time.RFC3339Nano)
-	for _, q := range []string{"CREATE DATABASE IF NOT EXISTS plinth_health",
-		"CREATE TABLE IF NOT EXISTS plinth_health.beat (id INT PRIMARY KEY, at VARCHAR(40) NOT NULL)"} {
-		if _, err := c.writer.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("primary: %w", err)
-		}
+	table := "`" + c.schema + "`.health"
+	if _, err := c.writer.ExecContext(ctx, "REPLACE INTO "+table+" (id, at) VALUES (1, ?)", mark); err != nil {
+		return "", fmt.Errorf("primary write: %w", err)
 	}
-	if _, err := c.writer.ExecContext(ctx, "REPLACE INTO plinth_health.beat VALUES (1, ?)", mark); err != nil {
-		return fmt.Errorf("primary write: %w", err)
+	var writerID, readerID uint64
+	var readOnly bool
+	if err := c.writer.QueryRowContext(ctx, "SELECT @@server_id").Scan(&writerID); err != nil {
+		return "", fmt.Errorf("primary: %w", err)
+	}
+	if err := c.reader.QueryRowContext(ctx, "SELECT @@server_id, @@read_only").Scan(&readerID, &readOnly); err != nil {
+		return "", fmt.Errorf("replica: %w", err)
+	}
+	served := "primary"
+	if readerID != writerID && readOnly {
+		served = "replica"
 	}
 	// The replica has the write once it has replicated it: poll briefly.
 	for {
 		var at string
-		err := c.reader.QueryRowContext(ctx, "SELECT at FROM plinth_health.beat WHERE id = 1").Scan(&at)
+		err := c.reader.QueryRowContext(ctx, "SELECT at FROM "+table+" WHERE id = 1").Scan(&at)
 		if err == nil && at >= mark {
-			return nil
+			return served, nil
 		}
 		select {
 		case <-ctx.Done():
 			if err != nil {
-				return fmt.Errorf("replica read: %w", err)
+				return "", fmt.Errorf("replica read: %w", err)
 			}
-			return errors.New("replica read: the primary's write has not arrived")
+			return "", errors.New("replica read: the primary's write has not arrived")
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

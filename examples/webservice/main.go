@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -46,7 +47,8 @@ func main() {
 	<-done
 }
 
-// handler serves /health: the version, and the data tier's checks when configured (503 when one fails).
+// handler serves /health: the version, and the data tier's checks when configured ("ok", or "error: ..."
+// and 503), with which server answered the database read.
 func handler(c *checks) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
@@ -55,7 +57,7 @@ func handler(c *checks) http.Handler {
 		if c != nil {
 			for k, v := range c.run(r.Context()) {
 				body[k] = v
-				if v != "ok" {
+				if strings.HasPrefix(v, "error") {
 					body["status"], code = "degraded", http.StatusServiceUnavailable
 				}
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -20,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plinth-dev/plinth/internal/mysqlx"
 	"github.com/plinth-dev/plinth/internal/mysqlx/mysqltest"
 )
 
@@ -51,6 +53,16 @@ func TestHealthWithoutTheDataTierReportsTheVersion(t *testing.T) {
 // naming the part.
 func TestHealthChecksDatabaseAndCache(t *testing.T) {
 	srv := mysqltest.New(t)
+	// The schema and health table the platform creates with the application user (the user itself needs
+	// TLS, which the test server does not speak: the checks use the test account).
+	admin, err := mysqlx.Open(srv.DSN(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := mysqlx.GrantAppUser(context.Background(), admin, "plinth_app", "0123456789abcdef0123", "plinth_app"); err != nil {
+		t.Fatal(err)
+	}
 	caFile, cert := testCA(t)
 	cache := fakeCache(t, cert, "the-token-0123456789")
 	env := map[string]string{"PLINTH_DB_WRITER": srv.Addr(), "PLINTH_DB_READER": srv.Addr(), "PLINTH_DB_USER": mysqltest.User,
@@ -63,7 +75,8 @@ func TestHealthChecksDatabaseAndCache(t *testing.T) {
 	// the roots only.
 	c.tls = &tls.Config{RootCAs: loadPool(t, caFile), MinVersion: tls.VersionTLS12}
 	code, body := health(t, c)
-	if code != http.StatusOK || body["database"] != "ok" || body["cache"] != "ok" {
+	// Writer and reader are the same server here: the read is the primary's.
+	if code != http.StatusOK || body["database"] != "ok" || body["databaseRead"] != "primary" || body["cache"] != "ok" {
 		t.Fatalf("%d %v", code, body)
 	}
 	c.cacheToken = "wrong-token-0123456789"

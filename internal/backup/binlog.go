@@ -39,8 +39,14 @@ type BinlogOptions struct {
 	// SegmentAge old, whichever comes first; an idle stream closes it after SegmentAge too.
 	SegmentBytes int64
 	SegmentAge   time.Duration
-	Now          func() time.Time
-	Log          Logf
+	// Cursor, when set, is the streamer's cursor file (binlog_cursor.go): written after every segment, read
+	// when the store cannot be listed (the writer identity).
+	Cursor string
+	// Current returns the server's current GTID set: where a new chain starts when the store cannot be
+	// listed and there is no cursor.
+	Current func(ctx context.Context) (string, error)
+	Now     func() time.Time
+	Log     Logf
 }
 
 // ListSegments reads every segment index under BinlogDir, sorted by Seq.
@@ -80,6 +86,9 @@ func ListSegments(ctx context.Context, st Store) ([]manifest.Segment, error) {
 // complete backup's snapshot.
 func resumePoint(ctx context.Context, o BinlogOptions) (int64, string, error) {
 	segs, err := ListSegments(ctx, o.Store)
+	if err != nil && o.Cursor != "" {
+		return cursorResume(ctx, o, err)
+	}
 	if err != nil {
 		return 0, "", err
 	}
@@ -247,6 +256,9 @@ func (w *segWriter) finish(ctx context.Context, to string) error {
 	w.o.Log.printf("binlog: segment %d: %d transactions, GTID %s .. %s, %s .. %s", s.Seq, s.Transactions, s.From, s.To,
 		s.FirstTime.Format(time.RFC3339), s.LastTime.Format(time.RFC3339))
 	w.seq, w.from, w.txns = w.seq+1, to, 0
+	if w.o.Cursor != "" {
+		return writeCursor(w.o.Cursor, binlogCursor{Seq: w.seq, GTID: to})
+	}
 	return nil
 }
 

@@ -82,6 +82,11 @@ func TestMakeRunDeploysTheSampleService(t *testing.T) {
 		!strings.Contains(first, "plinth backup") || !strings.Contains(first, "plinth local status") {
 		t.Errorf("make run does not print the URL, the CA file and the next commands:\n%s", tail([]byte(first)))
 	}
+	// Its closing lines show /health through the published address: the data tier's checks ok (staging has no
+	// replica: the read is the primary's).
+	if !strings.Contains(first, `"database":"ok","databaseRead":"primary"`) || !strings.Contains(first, `"cache":"ok"`) {
+		t.Errorf("make run's /health does not report the database and cache ok:\n%s", tail([]byte(first)))
+	}
 	client := httpsClient(t, ca)
 	if v, err := healthVersion(client, url); err != nil || v != version {
 		t.Fatalf("GET %s/health: version %q, %v; want %s", url, v, err, version)

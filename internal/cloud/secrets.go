@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/plinth-dev/plinth/components/userdata"
 	"github.com/plinth-dev/plinth/internal/localcloud/live"
 	"github.com/plinth-dev/plinth/internal/mysqlx"
 	"github.com/plinth-dev/plinth/stacks/contract"
@@ -197,6 +199,24 @@ func BackupDSN(ctx context.Context, a BackupAccess, stack string, inv *contract.
 // database.masterSecretArn) and stores its credentials as BackupUserSecretID. A second grant keeps the
 // stored password and re-applies the privileges.
 func GrantBackupUser(ctx context.Context, a BackupAccess, stack string, inv *contract.Inventory) error {
+	return grantFromMaster(ctx, a, stack, inv, BackupUserSecretID(stack), BackupUser, mysqlx.GrantBackupUser)
+}
+
+// GrantAppUser creates the stack's application user (userdata.AppDBUser: DML on the userdata.AppSchema
+// schema only, which it creates with its health table) the same way, its credentials stored as
+// userdata.AppDBSecretID, the secret the app tier's unit resolves at start. On the live local cloud the data
+// tier has made it already with the same secret: a grant keeps the password and re-applies the privileges.
+func GrantAppUser(ctx context.Context, a BackupAccess, stack string, inv *contract.Inventory) error {
+	return grantFromMaster(ctx, a, stack, inv, userdata.AppDBSecretID(stack), userdata.AppDBUser,
+		func(ctx context.Context, db *sql.DB, user, password string) error {
+			return mysqlx.GrantAppUser(ctx, db, user, password, userdata.AppSchema)
+		})
+}
+
+// grantFromMaster connects to the stack's writer as the master user (its managed secret) and runs grant for
+// user with the password stored in secretID (a new random one the first time), then stores the credentials.
+func grantFromMaster(ctx context.Context, a BackupAccess, stack string, inv *contract.Inventory, secretID, user string,
+	grant func(ctx context.Context, db *sql.DB, user, password string) error) error {
 	if inv.Database == nil || inv.Database.MasterSecretARN == "" {
 		return fmt.Errorf("stack %s: inventory has no database.masterSecretArn", stack)
 	}
@@ -208,9 +228,9 @@ func GrantBackupUser(ctx context.Context, a BackupAccess, stack string, inv *con
 	if err != nil {
 		return fmt.Errorf("stack %s: master secret: %w", stack, err)
 	}
-	backup, err := ReadDBCredentials(ctx, s, BackupUserSecretID(stack))
+	creds, err := ReadDBCredentials(ctx, s, secretID)
 	if errors.Is(err, ErrNoSecret) {
-		backup = DBCredentials{Username: BackupUser, Password: randomPassword()}
+		creds = DBCredentials{Username: user, Password: randomPassword()}
 	} else if err != nil {
 		return err
 	}
@@ -230,14 +250,14 @@ func GrantBackupUser(ctx context.Context, a BackupAccess, stack string, inv *con
 		return err
 	}
 	defer db.Close()
-	if err := mysqlx.GrantBackupUser(ctx, db, backup.Username, backup.Password); err != nil {
+	if err := grant(ctx, db, creds.Username, creds.Password); err != nil {
 		return fmt.Errorf("stack %s: %w", stack, err)
 	}
-	raw, err := json.Marshal(backup)
+	raw, err := json.Marshal(creds)
 	if err != nil {
 		return err
 	}
-	return s.PutSecret(ctx, BackupUserSecretID(stack), string(raw))
+	return s.PutSecret(ctx, secretID, string(raw))
 }
 
 func randomPassword() string {

@@ -82,6 +82,7 @@ func (e *Executor) execute(ctx context.Context, p *Plan, tr *transfers) (*Outcom
 	start := now()
 	out := &Outcome{Previous: map[string]string{}}
 	var mu sync.Mutex
+	staged := map[string][]byte{} // what each host's stage step printed
 
 	// Phase 1: stage everywhere, in parallel. Staging takes no capacity out. Pull staging first puts the
 	// artifact in the store, once.
@@ -99,15 +100,28 @@ func (e *Executor) execute(ctx context.Context, p *Plan, tr *transfers) (*Outcom
 			return out, err
 		}
 	}
+	pre := newAhead()
+	defer pre.cancelAll()
+	for _, hs := range p.Stage {
+		for _, s := range hs.Steps {
+			if h, ok := p.Host(hs.Host); ok && s.Kind == StepStage {
+				e.prepare(ctx, pre, h, s)
+			}
+		}
+	}
+	e.prepareSwitches(ctx, pre, p, p.Batches, 0)
 	err := e.parallel(ctx, p, PhaseStage, 0, p.Stage, func(ctx context.Context, h inventory.Host, s Step) error {
 		switch s.Kind {
-		case StepCurrent, StepStage: // both print the host's current release first
-			res, err := e.runArgv(ctx, h, s)
+		case StepCurrent, StepStage: // both print the host's current release first (stage: then its releases)
+			res, err := e.runStepArgv(ctx, pre, h, s)
 			if err != nil {
 				return err
 			}
 			mu.Lock()
 			out.Previous[h.Name] = CurrentVersion(res.Stdout)
+			if s.Kind == StepStage {
+				staged[h.Name] = res.Stdout
+			}
 			mu.Unlock()
 			return nil
 		case StepUpload, StepFetch:
@@ -127,36 +141,20 @@ func (e *Executor) execute(ctx context.Context, p *Plan, tr *transfers) (*Outcom
 		return out, err
 	}
 
-	// Phase 2: batches. Phase 3, pruning a host, follows as soon as its batch is healthy, from the listing
-	// its switch step printed: nothing more runs on the host unless releases must go, and that removal
-	// overlaps the batches after it.
-	var pruning sync.WaitGroup
+	// Phase 2: batches. Phase 3, pruning, runs beside them: the releases beyond keep go as soon as every
+	// host is staged (from the listing each stage printed), and after each host's switch whatever its
+	// listing still shows beyond keep (see pruner).
+	pr := newPruner(ctx, e, p)
+	for _, hs := range p.Stage {
+		pr.ahead(hs.Host, staged[hs.Host])
+	}
 	listings := map[string][]byte{}
 	prune := func(batch []HostSteps) {
 		for _, hs := range batch {
-			for _, f := range p.Finish {
-				if f.Host != hs.Host {
-					continue
-				}
-				mu.Lock()
-				listed, ok := listings[f.Host]
-				mu.Unlock()
-				pruning.Add(1)
-				go func() {
-					defer pruning.Done()
-					// Failures are reported, not fatal: the deploy is done on this host.
-					_ = e.parallel(ctx, p, PhaseFinish, 0, []HostSteps{f}, func(ctx context.Context, h inventory.Host, s Step) error {
-						if !ok {
-							res, err := e.runArgv(ctx, h, s)
-							if err != nil {
-								return err
-							}
-							listed = res.Stdout
-						}
-						return e.prune(ctx, h, s, listed, p.Version)
-					})
-				}()
-			}
+			mu.Lock()
+			listed, ok := listings[hs.Host]
+			mu.Unlock()
+			pr.after(hs.Host, listed, ok)
 		}
 	}
 	queue := slices.Clone(p.Batches)
@@ -166,16 +164,18 @@ func (e *Executor) execute(ctx context.Context, p *Plan, tr *transfers) (*Outcom
 		if len(batch) == 0 {
 			continue // its hosts were switched ahead of it
 		}
+		e.prepareSwitches(ctx, pre, p, queue, bi) // this batch's and the next one's, waiting for their go
 		// N of N+1: nothing is taken out unless the rest of the tier can carry it, as it is now.
 		pulled, err := e.checkTier(ctx, p, bi+1, batch, queue[bi+1:], out, board)
 		if err != nil {
-			pruning.Wait()
+			pr.wait()
 			out.Elapsed = Millis(now().Sub(start))
 			return out, err
 		}
 		if pulled != nil {
 			queue = switchFirst(queue, bi, pulled)
 			batch = queue[bi]
+			e.prepareSwitches(ctx, pre, p, queue, bi)
 		}
 		attempted := map[string]bool{}
 		drained := map[string]bool{}
@@ -189,7 +189,7 @@ func (e *Executor) execute(ctx context.Context, p *Plan, tr *transfers) (*Outcom
 			}
 			mu.Unlock()
 			if s.Kind == StepSwitch { // it prints the host's releases once switched
-				res, err := e.runArgv(ctx, h, s)
+				res, err := e.runStepArgv(ctx, pre, h, s)
 				if err == nil {
 					mu.Lock()
 					listings[h.Name] = res.Stdout
@@ -211,14 +211,15 @@ func (e *Executor) execute(ctx context.Context, p *Plan, tr *transfers) (*Outcom
 			continue
 		}
 		// Roll the batch back; use a context that survives the caller's cancellation for the repair.
+		pre.cancelAll()
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		rbErr := e.rollbackBatch(rctx, p, bi+1, batch, attempted, drained, hung(err), out)
 		cancel()
-		pruning.Wait()
+		pr.wait()
 		out.Elapsed = Millis(now().Sub(start))
 		return out, errors.Join(err, rbErr)
 	}
-	pruning.Wait()
+	pr.wait()
 	out.Elapsed = Millis(now().Sub(start))
 	e.emit(p, Event{Phase: PhaseDone, Status: StatusOK, Bytes: out.BytesSent, Elapsed: out.Elapsed})
 	return out, nil
@@ -409,21 +410,6 @@ func (e *Executor) upload(ctx context.Context, p *Plan, h inventory.Host, u Uplo
 		e.emit(p, Event{Phase: PhaseStage, Host: h.Name, Step: StepUpload, Status: StatusProgress, Bytes: n, Total: u.Size, Message: msg})
 	}
 	return n, err
-}
-
-// prune removes what PruneSet picks from listed (the output of a listing of h's releases).
-func (e *Executor) prune(ctx context.Context, h inventory.Host, s Step, listed []byte, protect string) error {
-	l, err := ParseListing(listed)
-	if err != nil {
-		return err
-	}
-	root := strings.TrimSuffix(s.Argv[len(s.Argv)-1], "/")
-	if del := PruneSet(l, s.Keep, protect); len(del) > 0 {
-		if _, err := e.Runner.Run(ctx, h, Command{Argv: RemoveArgv(root, del)}); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (e *Executor) emit(p *Plan, ev Event) {

@@ -244,3 +244,95 @@ func TestStepTimeoutBoundsAHungRestart(t *testing.T) {
 		t.Fatalf("a hung restart held the deploy for %v (step timeout 3s)", took)
 	}
 }
+
+func TestConnectAheadConnectsEveryHost(t *testing.T) {
+	hosts := localInventory(t, 3).Tiers["app"].Hosts
+	r := &connectingRunner{}
+	stop := deploy.ConnectAhead(context.Background(), r, append(hosts, hosts[0]), 2)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		r.mu.Lock()
+		n := len(r.connected)
+		r.mu.Unlock()
+		if n == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("connected %d hosts, want the 3", n)
+		}
+	}
+	stop()
+	// A runner that cannot connect ahead is left alone.
+	deploy.ConnectAhead(context.Background(), local.Runner{}, hosts, 0)()
+}
+
+// countingRunner is the local runner counting, per host, the removals it runs.
+type countingRunner struct {
+	local.Runner
+	mu      sync.Mutex
+	removes map[string]int
+}
+
+func (r *countingRunner) Run(ctx context.Context, h inventory.Host, c deploy.Command) (deploy.Result, error) {
+	if len(c.Argv) > 3 && c.Argv[3] == "plinth-remove" {
+		r.mu.Lock()
+		if r.removes == nil {
+			r.removes = map[string]int{}
+		}
+		r.removes[h.Name]++
+		r.mu.Unlock()
+	}
+	return r.Runner.Run(ctx, h, c)
+}
+
+func releasesOn(t *testing.T, h inventory.Host) string {
+	t.Helper()
+	rels, _ := filepath.Glob(filepath.Join(h.Root, "releases", "*"))
+	var names []string
+	for _, r := range rels {
+		names = append(names, filepath.Base(r))
+	}
+	return strings.Join(names, ",")
+}
+
+// Pruning runs ahead, from the listing each stage printed, once every host is staged; after a switch only
+// what is left beyond keep goes (a host rolled back to an older release keeps it current until switched).
+// Either way one removal per host, and the same releases remain as when pruning came last.
+func TestPruneRunsAheadAndAfterARollbackOnce(t *testing.T) {
+	inv := localInventory(t, 2)
+	cfg := deploytest.TierConfig()
+	cfg.Keep = 2
+	deployOver := func(v string) *countingRunner {
+		t.Helper()
+		rel := deploytest.Release(t, deploytest.BuildApp(t, v, true, 0), v)
+		p, err := deploy.NewPlan(deploy.PlanInput{Inventory: inv, Tier: "app", Release: rel, Config: cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &countingRunner{}
+		if _, err := (&deploy.Executor{Runner: r}).Execute(context.Background(), p); err != nil {
+			t.Fatalf("deploy %s: %v", v, err)
+		}
+		return r
+	}
+	deployOver("v1")
+	deployOver("v2")
+	r := deployOver("v3") // ahead: v1 goes (v2 is current, v3 new)
+	for _, h := range inv.Tiers["app"].Hosts {
+		if got := releasesOn(t, h); got != "v2,v3" || r.removes[h.Name] != 1 {
+			t.Fatalf("%s: releases %s after %d removals, want v2,v3 after 1", h.Name, got, r.removes[h.Name])
+		}
+	}
+	rb, err := deploy.RollbackPlan(inv, "app", cfg, "v2", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&deploy.Executor{Runner: local.Runner{}}).Execute(context.Background(), rb); err != nil {
+		t.Fatal(err)
+	}
+	r = deployOver("v4") // v2 is current until the switch: it goes after it
+	for _, h := range inv.Tiers["app"].Hosts {
+		if got := releasesOn(t, h); got != "v3,v4" || r.removes[h.Name] != 1 {
+			t.Fatalf("%s: releases %s after %d removals, want v3,v4 after 1", h.Name, got, r.removes[h.Name])
+		}
+	}
+}

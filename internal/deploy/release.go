@@ -82,13 +82,17 @@ mkdir -p "$d"
 ln "$R/.artifacts/$S" "$d/$B" 2>/dev/null || { cp "$R/.artifacts/$S" "$d/$B"; chmod 0755 "$d/$B"; }
 printf '%s %s\n' "$S" "$T" > "$d/.complete.tmp"
 mv -f "$d/.complete.tmp" "$d/.complete"
-echo staged`
+echo staged
+` + listReleases
 
 	// listing prints "current <target>" and one "release <version> [<sha256> <unix-nanos>]" line per
 	// release directory of $R (parsed by ParseListing), with shell builtins only but readlink, and without
 	// changing directory.
 	listing = `printf 'current %s\n' "$(readlink "$R/current" 2>/dev/null || true)"
-for d in "$R"/releases/*/; do
+` + listReleases
+
+	// listReleases is listing without its current line (the stage script printed it first).
+	listReleases = `for d in "$R"/releases/*/; do
   [ -d "$d" ] || continue
   d=${d%/}; n=${d##*/}; c=
   if [ -f "$d/.complete" ]; then read -r c < "$d/.complete" || true; fi
@@ -114,11 +118,12 @@ rc=0
 ` + listing
 
 	// scriptRemove deletes releases, then the artifacts no release links to any more (also those left by
-	// failed stages).
+	// failed stages). It runs beside the batches (pruning is background work), so at the lowest CPU
+	// priority: a busy host gives the switch, the restart and the health checks the CPU first.
 	scriptRemove = `R=$1
 shift
-rm -rf -- "$@"
-find "$R/.artifacts" -maxdepth 1 -type f -links 1 -delete`
+nice -n 19 rm -rf -- "$@"
+nice -n 19 find "$R/.artifacts" -maxdepth 1 -type f -links 1 -delete`
 )
 
 // CurrentArgv prints the target of R/current (empty before the first deploy).

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -39,6 +40,28 @@ type Runner interface {
 type Connector interface {
 	Connect(ctx context.Context, h inventory.Host) error
 }
+
+// Preparer is implemented by runners that can start a command ahead of the moment it is to run: its
+// session, shell and program are up, waiting for the go. The executor prepares the steps that are on the
+// critical path of a rollout (each host's stage while its upload runs, the next batch's switch while the
+// current batch is switched and checked), so that running one costs a line to the host rather than
+// a session, a login shell and a program's start. A prepared command does nothing until Run.
+type Preparer interface {
+	Prepare(ctx context.Context, h inventory.Host, c Command) Prepared
+}
+
+// Prepared is a command started ahead by a Preparer. Exactly one of Run and Cancel is called, once.
+type Prepared interface {
+	// Run lets the command go with stdin (nil: the prepared command's Stdin) and waits for it, at most
+	// until ctx ends; like Runner.Run. An error wrapping ErrNotStarted means the command never started
+	// (it did nothing).
+	Run(ctx context.Context, stdin []byte) (Result, error)
+	// Cancel ends it without running it.
+	Cancel()
+}
+
+// ErrNotStarted is wrapped by the error of a prepared command that could not be started on its host.
+var ErrNotStarted = errors.New("prepared command did not start")
 
 // CommandError is a command that ran and exited non-zero.
 type CommandError struct {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/plinth-dev/plinth/internal/inventory"
 )
 
 // Session runs plans under the stack's deploy lock and records them in the audit log: lock, audit
@@ -76,6 +78,15 @@ func (s *Session) Run(ctx context.Context, plans []*Plan) ([]*Outcome, error) {
 		return nil, err
 	}
 	s.emit(first, Event{Phase: PhaseLock, Status: StatusOK, Message: "held by " + s.Holder})
+	// The last record and the unlock wait, started, for the end (their context outlives cancellation).
+	pctx, pcancel := bg()
+	defer pcancel()
+	last := s.State.prepareAuditRelease(pctx, first.Stack, id)
+	defer func() {
+		if last != nil {
+			last.Cancel()
+		}
+	}()
 	var outs []*Outcome
 	var runErr error
 	var final *AuditRecord // the last record, written with the unlock
@@ -115,7 +126,9 @@ func (s *Session) Run(ctx context.Context, plans []*Plan) ([]*Outcome, error) {
 	uctx, cancel := bg()
 	defer cancel()
 	if final != nil {
-		if err := s.State.AuditRelease(uctx, *final, first.Stack, id); err != nil {
+		pre := last
+		last = nil
+		if err := s.State.auditRelease(uctx, *final, first.Stack, id, pre); err != nil {
 			var le *LockedError
 			if errors.As(err, &le) {
 				return outs, errors.Join(runErr, fmt.Errorf("unlock: %w", err))
@@ -132,33 +145,63 @@ func (s *Session) Run(ctx context.Context, plans []*Plan) ([]*Outcome, error) {
 	return outs, runErr
 }
 
-// connect opens the runner's connections to every host of plans in the background (when the runner is a
-// Connector; dials share the executor's Parallel slots), so that handshakes overlap taking the lock. Errors are left to the first step on the host,
-// which dials again. The returned func cancels what is still dialing and waits for it.
+// connect opens the runner's connections to every host of plans in the background (ConnectAhead; dials
+// share the executor's Parallel slots), so that handshakes overlap taking the lock. The returned func
+// cancels what is still dialing and waits for it.
 func (s *Session) connect(ctx context.Context, plans []*Plan) func() {
-	c, ok := s.Exec.Runner.(Connector)
+	var hosts []inventory.Host
+	for _, p := range plans {
+		hosts = append(hosts, p.Hosts...)
+	}
+	return connectAhead(ctx, s.Exec.Runner, hosts, s.Exec.acquireCtx)
+}
+
+// ConnectAhead opens r's connections to hosts in the background when r is a Connector, at most parallel
+// at once (0: all), so that the handshakes overlap what the caller does next: hashing the artifact,
+// planning, taking the lock. A deploy's steps reuse them (a step on a host still dialing waits for that
+// dial). Errors are left to the first step on the host, which dials again. The returned func cancels what
+// is still dialing and waits for it: call it once the work that uses the connections is done.
+func ConnectAhead(ctx context.Context, r Runner, hosts []inventory.Host, parallel int) func() {
+	var slots chan struct{}
+	if parallel > 0 {
+		slots = make(chan struct{}, parallel)
+	}
+	acquire := func(ctx context.Context) (func(), bool) {
+		if slots == nil {
+			return func() {}, true
+		}
+		select {
+		case slots <- struct{}{}:
+			return func() { <-slots }, true
+		case <-ctx.Done():
+			return func() {}, false
+		}
+	}
+	return connectAhead(ctx, r, hosts, acquire)
+}
+
+func connectAhead(ctx context.Context, r Runner, hosts []inventory.Host, acquire func(context.Context) (func(), bool)) func() {
+	c, ok := r.(Connector)
 	if !ok {
 		return func() {}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	seen := map[string]bool{}
-	for _, p := range plans {
-		for _, h := range p.Hosts {
-			if seen[h.Name] {
-				continue
-			}
-			seen[h.Name] = true
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				release, ok := s.Exec.acquireCtx(ctx)
-				defer release()
-				if ok {
-					_ = c.Connect(ctx, h)
-				}
-			}()
+	for _, h := range hosts {
+		if seen[h.Name] {
+			continue
 		}
+		seen[h.Name] = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			release, ok := acquire(ctx)
+			defer release()
+			if ok {
+				_ = c.Connect(ctx, h)
+			}
+		}()
 	}
 	return func() { cancel(); wg.Wait() }
 }

@@ -185,6 +185,26 @@ func (s State) lockErr(stack string, res Result, err error) error {
 // AuditRelease appends rec to the audit log, then releases stack's lock held by id (Release's rules), in
 // one command on the bastion. An error naming the audit log means nothing was released.
 func (s State) AuditRelease(ctx context.Context, rec AuditRecord, stack, id string) error {
+	return s.auditRelease(ctx, rec, stack, id, nil)
+}
+
+func auditReleaseArgv(dir, stack, id string) []string {
+	return []string{"sh", "-c", scriptAuditUnlock, "plinth-audit-unlock", dir, stack, id}
+}
+
+// prepareAuditRelease starts AuditRelease's command ahead on the bastion when the runner can (Preparer):
+// the last record and the unlock then cost a line and the record. nil when it cannot.
+func (s State) prepareAuditRelease(ctx context.Context, stack, id string) Prepared {
+	pr, ok := s.Runner.(Preparer)
+	if !ok || checkStack(stack) != nil {
+		return nil
+	}
+	return pr.Prepare(ctx, s.Host, Command{Argv: auditReleaseArgv(s.Dir, stack, id)})
+}
+
+// auditRelease is AuditRelease through pre (prepared by prepareAuditRelease) when not nil; a command that
+// did not start is run afresh.
+func (s State) auditRelease(ctx context.Context, rec AuditRecord, stack, id string, pre Prepared) error {
 	if err := checkStack(stack); err != nil {
 		return err
 	}
@@ -193,7 +213,14 @@ func (s State) AuditRelease(ctx context.Context, rec AuditRecord, stack, id stri
 		return err
 	}
 	data = append(data, '\n')
-	res, err := s.Runner.Run(ctx, s.Host, Command{Argv: []string{"sh", "-c", scriptAuditUnlock, "plinth-audit-unlock", s.Dir, stack, id}, Stdin: data})
+	cmd := Command{Argv: auditReleaseArgv(s.Dir, stack, id), Stdin: data}
+	var res Result
+	if pre != nil {
+		res, err = pre.Run(ctx, data)
+	}
+	if pre == nil || errors.Is(err, ErrNotStarted) {
+		res, err = s.Runner.Run(ctx, s.Host, cmd)
+	}
 	if err != nil {
 		var ce *CommandError
 		if errors.As(err, &ce) && ce.ExitCode == exitLocked {

@@ -80,7 +80,8 @@ func OpenBinlogStream(dsn, flavor string, serverID uint32, from string) (*Binlog
 	s.syncer = replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
 		ServerID: serverID, Flavor: flavor, Host: host, Port: uint16(port), User: cfg.User, Password: cfg.Passwd,
 		HeartbeatPeriod: 10 * time.Second, ReadTimeout: 30 * time.Second, MaxReconnectAttempts: 3,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		TLSConfig: cfg.TLS, // the DSN's (tls=<registered name>): a server requiring secure transport, RDS
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	s.streamer, err = s.syncer.StartSyncGTID(set)
 	if err != nil {

@@ -136,6 +136,8 @@ func plans(ctx context.Context, conn *Conn, req DeployRequest) ([]tierPlan, erro
 // tier that fails. A tier whose hosts all run the release already is skipped. err is the first failure:
 // with results nil, nothing ran.
 func Deploy(ctx context.Context, conn *Conn, req DeployRequest) ([]TierResult, error) {
+	// The SSH handshakes run while the artifact is hashed and the plans made.
+	defer deploy.ConnectAhead(ctx, conn.Runner, aheadHosts(conn, req), conn.Parallel)()
 	tps, err := plans(ctx, conn, req)
 	if err != nil {
 		return nil, err
@@ -177,6 +179,25 @@ func Deploy(ctx context.Context, conn *Conn, req DeployRequest) ([]TierResult, e
 		}
 	}
 	return results, nil
+}
+
+// aheadHosts are the hosts a deploy of req connects to: its tiers' hosts, and the lock's host when it is
+// remote (the bastion; a lock on this machine has no address).
+func aheadHosts(conn *Conn, req DeployRequest) []inventory.Host {
+	var hosts []inventory.Host
+	if conn.State.Host.Address != "" {
+		hosts = append(hosts, conn.State.Host)
+	}
+	tiers := []string{req.Tier}
+	if req.AllTiers {
+		tiers = conn.Inventory.TierNames()
+	}
+	for _, name := range tiers {
+		if t, err := conn.Inventory.Tier(name); err == nil {
+			hosts = append(hosts, t.Hosts...)
+		}
+	}
+	return hosts
 }
 
 // Running reports whether every host of the plan's tier already runs rel: its current release is the

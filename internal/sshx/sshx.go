@@ -186,71 +186,91 @@ func (r *Runner) Run(ctx context.Context, h inventory.Host, c deploy.Command) (d
 }
 
 func (r *Runner) run(ctx context.Context, h inventory.Host, argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(argv) == 0 {
-		return fmt.Errorf("ssh %s: empty command", h.Address)
-	}
-	c, err := r.client(ctx, h)
+	st, err := r.start(ctx, h, argv, argv, stdin, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	// Opening the session and starting the command wait for the host's replies, which x/crypto/ssh does not
-	// bound: await does, by the step's deadline.
+	return st.wait(ctx)
+}
+
+// running is a command started on a host (start), until wait returns.
+type running struct {
+	h      inventory.Host
+	c      *conn
+	sess   *ssh.Session
+	g      *gate
+	errBuf *bytes.Buffer
+	argv   []string // as reported in errors
+	waited chan error
+}
+
+// start opens a session on h and starts argv in it (shown is the argv errors name). Opening the session and
+// starting the command wait for the host's replies, which x/crypto/ssh does not bound: await does, by ctx.
+func (r *Runner) start(ctx context.Context, h inventory.Host, argv, shown []string, stdin io.Reader, stdout, stderr io.Writer) (*running, error) {
+	if len(argv) == 0 {
+		return nil, fmt.Errorf("ssh %s: empty command", h.Address)
+	}
+	c, err := r.client(ctx, h)
+	if err != nil {
+		return nil, err
+	}
 	sess, err := await(ctx, c, h, c.client.NewSession, func(s *ssh.Session) { _ = s.Close() })
 	if err != nil {
 		var ue *deploy.UnresponsiveError
 		if errors.As(err, &ue) || ctx.Err() != nil {
-			return err
+			return nil, err
 		}
-		return fmt.Errorf("ssh %s: session: %w", h.Address, err)
+		return nil, fmt.Errorf("ssh %s: session: %w", h.Address, err)
 	}
-	closeSess := func() { _ = sess.Close() }
-	defer func() { closeSess() }()
-	var errBuf bytes.Buffer
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	// The session's copy goroutines may outlive a cancelled Run: they write through a gate that is shut
-	// before Run returns, so the caller's buffers are never written after that.
-	g := &gate{}
+	// The session's copy goroutines may outlive a cancelled command: they write through a gate that is
+	// shut before wait returns, so the caller's buffers are never written after that.
+	st := &running{h: h, c: c, sess: sess, g: &gate{}, errBuf: &bytes.Buffer{}, argv: shown, waited: make(chan error, 1)}
 	sess.Stdin = stdin
-	sess.Stdout = g.writer(stdout)
-	sess.Stderr = g.writer(io.MultiWriter(stderr, &limited{w: &errBuf, n: 16 << 10}))
-	defer g.shut()
-	start := func() (struct{}, error) { return struct{}{}, sess.Start(ShellJoin(argv)) }
-	if _, err := await(ctx, c, h, start, nil); err != nil {
-		closeSess = func() { go sess.Close() } // a hung host's connection may not take even that
+	sess.Stdout = st.g.writer(stdout)
+	sess.Stderr = st.g.writer(io.MultiWriter(stderr, &limited{w: st.errBuf, n: 16 << 10}))
+	startCmd := func() (struct{}, error) { return struct{}{}, sess.Start(ShellJoin(argv)) }
+	if _, err := await(ctx, c, h, startCmd, nil); err != nil {
+		st.g.shut()
+		go sess.Close() // a hung host's connection may not take even that
 		var ue *deploy.UnresponsiveError
 		if errors.As(err, &ue) || ctx.Err() != nil {
-			return err
+			return nil, err
 		}
-		return fmt.Errorf("ssh %s: start: %w", h.Address, err)
+		return nil, fmt.Errorf("ssh %s: start: %w", h.Address, err)
 	}
-	waited := make(chan error, 1)
-	go func() { waited <- sess.Wait() }()
+	go func() { st.waited <- sess.Wait() }()
+	return st, nil
+}
+
+// wait waits for the command to end, at most until ctx ends.
+func (st *running) wait(ctx context.Context) error {
+	var err error
 	select {
-	case err = <-waited:
+	case err = <-st.waited:
 	case <-ctx.Done():
 		// OpenSSH keeps the command running until it exits: signal it, close, and do not wait. Nothing here
 		// may block on a host that stopped answering.
-		g.shut()
-		closeSess = func() {}
+		st.g.shut()
 		go func() {
-			_ = sess.Signal(ssh.SIGKILL)
-			_ = sess.Close()
+			_ = st.sess.Signal(ssh.SIGKILL)
+			_ = st.sess.Close()
 		}()
-		return expired(ctx, c, h)
+		return expired(ctx, st.c, st.h)
 	}
-	g.shut()
-	errMsg := errBuf.String()
+	st.g.shut()
+	_ = st.sess.Close()
 	var ee *ssh.ExitError
 	if errors.As(err, &ee) {
-		return &deploy.CommandError{Argv: argv, ExitCode: ee.ExitStatus(), Stderr: errMsg}
+		return &deploy.CommandError{Argv: st.argv, ExitCode: ee.ExitStatus(), Stderr: st.errBuf.String()}
 	}
 	if err != nil {
-		if ue := c.unresponsive(h); ue != nil {
+		if ue := st.c.unresponsive(st.h); ue != nil {
 			return ue
 		}
-		return fmt.Errorf("ssh %s: %w", h.Address, err)
+		return fmt.Errorf("ssh %s: %w", st.h.Address, err)
 	}
 	return nil
 }

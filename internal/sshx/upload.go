@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -17,84 +18,162 @@ import (
 )
 
 const (
-	// scriptHash defines h: the sha256 of stdin, by OpenSSL when the host has it (it uses the CPU's SHA
-	// extensions: twice coreutils' speed here), else by sha256sum. Both print the hex digest first.
-	scriptHash = `h() { if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r; else sha256sum; fi; }
-`
-	// scriptHave prints the sha256 of the stored artifact when there is one (verified on the host), then
-	// the receiving tools the host has.
-	scriptHave = scriptHash + `if [ -f "$1" ]; then h < "$1"; fi
-for c in zstd perl; do if command -v $c >/dev/null 2>&1; then echo $c; fi; done`
-	// scriptReceive stores stdin at $1 only if its sha256 is $2; $3 is the wire encoding (raw or zstd);
-	// $4, when given, is the perl program that receives and acknowledges (receiverPerl).
-	scriptReceive = scriptHash + `set -eu
-f=$1 want=$2 enc=$3 t="$1.part.$$"
+	// scriptReceive is one session per upload (argv: $1 the artifact's path, $2 its sha256, $3 receiverPerl).
+	// It first says what the host needs: "have" when $1 already holds that sha256 (hashed on the host, by
+	// OpenSSL when there: it uses the CPU's SHA extensions, twice coreutils' speed), else "ready" and the
+	// receiving tools it has. The sender answers with one line, "<raw|zstd> <paced|plain>", then the stream;
+	// $1 is written only once the stream's sha256 is $2 (a session closed before that line stores nothing).
+	// One session instead of a probe command and then a receive: a round trip, an sshd session and two
+	// execs less per host before the first byte.
+	scriptReceive = `set -eu
+f=$1 want=$2 p=$3
+if command -v openssl >/dev/null 2>&1; then set -- openssl dgst -sha256 -r; else set -- sha256sum; fi
+if [ -f "$f" ]; then got=$("$@" < "$f" || true); if [ "${got%% *}" = "$want" ]; then echo have; exit 0; fi; fi
+tools=
+for c in zstd perl; do if command -v $c >/dev/null 2>&1; then tools="$tools $c"; fi; done
+echo "ready$tools"
+read -r enc mode || exit 0
+t="$f.part.$$"
 [ -d "${f%/*}" ] || mkdir -p "${f%/*}"
 trap 'rm -f "$t"' EXIT
-if [ $# -ge 4 ]; then
-  perl -e "$4" "$t" "$enc"
-else
-  # Grow the stdin pipe from sshd to 1 MiB (F_SETPIPE_SZ) when perl is there: 16x fewer wake-ups per MiB.
-  big() { if command -v perl >/dev/null 2>&1; then perl -e 'fcntl(STDIN, 1031, 1 << 20); exec @ARGV or exit 127' "$@"; else "$@"; fi; }
-  if [ "$enc" = zstd ]; then big zstd -dcq > "$t"; else big cat > "$t"; fi
+if [ "$mode" = paced ]; then
+  perl -e "$p" "$t" "$enc" "$want" "$f" "$@"
+  trap - EXIT
+  exit 0
 fi
-got=$(h < "$t"); got=${got%% *}
+# Grow the stdin pipe from sshd to 1 MiB (F_SETPIPE_SZ) when perl is there: 16x fewer wake-ups per MiB.
+big() { if command -v perl >/dev/null 2>&1; then perl -e 'fcntl(STDIN, 1031, 1 << 20); exec @ARGV or exit 127' "$@"; else "$@"; fi; }
+if [ "$enc" = zstd ]; then big zstd -dcq > "$t"; else big cat > "$t"; fi
+got=$("$@" < "$t"); got=${got%% *}
 if [ "$got" != "$want" ]; then echo "sha256 mismatch on host: got $got, want $want" >&2; exit 1; fi
 chmod 0755 "$t"
 mv -f "$t" "$f"
 trap - EXIT`
 
-	// receiverPerl copies stdin to ARGV[0] (through zstd -d when ARGV[1] is zstd) and prints the count of
-	// bytes written so far every 256 KiB and at the end: the sender keeps at most its window beyond that
-	// count in flight (pacedReader).
+	// receiverPerl (argv: part, encoding, sha256, destination, the hash command...) copies stdin to the part
+	// file (through zstd -d when the encoding is zstd) and prints the count of bytes written so far every
+	// 256 KiB and at the end: the sender keeps at most its window beyond that count in flight
+	// (pacedReader). A raw stream is hashed as it arrives (the hash command reads a pipe beside the file:
+	// no second pass over 50 MiB after the last byte); a decompressed one is hashed from the file. The part
+	// file becomes the destination (0755) only when its sha256 is the one wanted.
 	receiverPerl = `use strict; use warnings;
 fcntl(STDIN, 1031, 1 << 20);
-my ($out, $enc) = @ARGV;
+my ($out, $enc, $want, $dest, @hash) = @ARGV;
+$| = 1;
+$SIG{PIPE} = "IGNORE";
+sub writeall {
+  my ($w, $buf, $n, $what) = @_;
+  my $off = 0;
+  while ($off < $n) {
+    my $k = syswrite($w, $buf, $n - $off, $off);
+    die "$what: $!\n" unless defined $k;
+    $off += $k;
+  }
+}
+sub hasher {
+  my ($in) = @_;
+  pipe(my $dr, my $dw) or die "pipe: $!\n";
+  my ($hr, $hw);
+  if (!defined $in) { pipe($hr, $hw) or die "pipe: $!\n"; fcntl($hw, 1031, 1 << 20); }
+  my $pid = fork();
+  die "fork: $!\n" unless defined $pid;
+  if ($pid == 0) {
+    close($dr);
+    if (defined $in) { open(STDIN, "<", $in) or exit 126; } else { close($hw); open(STDIN, "<&", $hr) or exit 126; }
+    open(STDOUT, ">&", $dw) or exit 126;
+    exec(@hash) or exit 127;
+  }
+  close($dw);
+  close($hr) if defined $hr;
+  binmode $hw if defined $hw;
+  return ($pid, $dr, $hw);
+}
+sub digest {
+  my ($pid, $dr) = @_;
+  my $line = <$dr>;
+  waitpid($pid, 0);
+  die "$hash[0] exited " . ($? >> 8) . "\n" if $? != 0;
+  my ($d) = split(/ /, defined $line ? $line : "");
+  return defined $d ? $d : "";
+}
 my $fh;
+my ($hpid, $hdr, $hw);
 if ($enc eq "zstd") { open($fh, "|-", "zstd", "-dqf", "-o", $out) or die "zstd: $!\n"; }
-else { open($fh, ">", $out) or die "$out: $!\n"; }
-binmode STDIN; binmode $fh; $| = 1;
+else { open($fh, ">", $out) or die "$out: $!\n"; ($hpid, $hdr, $hw) = hasher(undef); }
+binmode STDIN; binmode $fh;
 my ($total, $acked) = (0, 0);
 while (1) {
   my $n = sysread(STDIN, my $buf, 1 << 18);
   die "read: $!\n" unless defined $n;
   last if $n == 0;
-  my $off = 0;
-  while ($off < $n) {
-    my $w = syswrite($fh, $buf, $n - $off, $off);
-    die "write $out: $!\n" unless defined $w;
-    $off += $w;
-  }
+  writeall($fh, $buf, $n, "write $out");
+  writeall($hw, $buf, $n, "write to $hash[0]") if defined $hw;
   $total += $n;
   if ($total - $acked >= 1 << 18) { print "$total\n"; $acked = $total; }
 }
 close($fh) or die(($enc eq "zstd" ? "zstd -d" : "close") . " failed: " . ($! || "exit " . ($? >> 8)) . "\n");
+if (defined $hw) { close($hw) or die "$hash[0]: $!\n"; }
+else { ($hpid, $hdr) = hasher($out); }
+my $got = digest($hpid, $hdr);
+die "sha256 mismatch on host: got $got, want $want\n" if $got ne $want;
+chmod(0755, $out) or die "chmod $out: $!\n";
+rename($out, $dest) or die "rename $out: $!\n";
 print "$total\n";
 `
 )
 
 // Upload implements deploy.Runner: nothing is sent when the host already stores u.SHA256 (hashed on the
-// host); otherwise the file is streamed (zstd-compressed when configured), verified on
-// the host and renamed into place. It returns the bytes written to the wire.
+// host); otherwise the file is streamed (zstd-compressed when configured), verified on the host and
+// renamed into place, all in one session (scriptReceive). It returns the bytes written to the wire.
 func (r *Runner) Upload(ctx context.Context, h inventory.Host, u deploy.UploadSpec, progress func(int64)) (int64, error) {
-	var out bytes.Buffer
-	if err := r.run(ctx, h, []string{"sh", "-c", scriptHave, "plinth-have", u.Remote}, nil, &out, nil); err != nil {
-		return 0, err
-	}
-	if strings.HasPrefix(out.String(), u.SHA256+" ") {
-		return 0, nil
-	}
-	has := map[string]bool{}
-	for _, line := range strings.Split(out.String(), "\n") {
-		has[line] = true
-	}
 	f, err := os.Open(u.Local)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
+	rx := &receive{r: r, u: u, f: f, progress: progress, stdin: newLateReader()}
+	defer rx.close()
+	argv := []string{"sh", "-c", scriptReceive, "plinth-receive", u.Remote, u.SHA256, receiverPerl}
+	err = r.run(ctx, h, argv, rx.stdin, &handshake{answer: rx.answer}, nil)
+	if rx.err != nil {
+		return rx.wire.n, rx.err
+	}
+	if err != nil {
+		return rx.wire.n, err
+	}
+	if !rx.answered {
+		return 0, fmt.Errorf("ssh %s: upload: the host said neither have nor ready", h.Address)
+	}
+	return rx.wire.n, nil
+}
+
+// receive is one upload's sender side: answer decides, from the host's first line, what to send.
+type receive struct {
+	r        *Runner
+	u        deploy.UploadSpec
+	f        *os.File
+	progress func(int64)
+	stdin    *lateReader
+	wire     counter
+	paced    *pacedReader
+	answered bool
+	err      error // a local failure while preparing the stream
+}
+
+// answer takes the host's "have" or "ready [tools]" line and returns where the rest of its output goes.
+func (rx *receive) answer(line string) io.Writer {
+	rx.answered = true
+	fields := strings.Fields(line)
+	if len(fields) == 0 || fields[0] != "ready" {
+		rx.stdin.set(nil) // "have": nothing to send
+		return io.Discard
+	}
+	has := map[string]bool{}
+	for _, t := range fields[1:] {
+		has[t] = true
+	}
 	enc := "raw"
-	switch r.cfg.Compress {
+	switch rx.r.cfg.Compress {
 	case "zstd":
 		enc = "zstd"
 	case "", "auto":
@@ -102,34 +181,93 @@ func (r *Runner) Upload(ctx context.Context, h inventory.Host, u deploy.UploadSp
 			enc = "zstd"
 		}
 	}
-	var body io.Reader = &progressReader{r: f, fn: progress}
+	var body io.Reader = &progressReader{r: rx.f, fn: rx.progress}
 	if enc == "zstd" {
 		// Compressed once per artifact, then sent to every host from memory.
-		z, err := r.compressed(u)
+		z, err := rx.r.compressed(rx.u)
 		if err != nil {
-			return 0, err
+			rx.err = err
+			rx.stdin.set(nil) // the host stores nothing without the sender's line
+			return io.Discard
 		}
+		size, progress := rx.u.Size, rx.progress
 		body = &progressReader{r: bytes.NewReader(z), fn: func(n int64) {
 			if progress != nil {
-				progress(n * u.Size / int64(max(len(z), 1)))
+				progress(n * size / int64(max(len(z), 1)))
 			}
 		}}
 	}
-	wire := &counter{}
-	body = io.TeeReader(bufio.NewReaderSize(body, 256<<10), wire)
-	argv := []string{"sh", "-c", scriptReceive, "plinth-receive", u.Remote, u.SHA256, enc}
+	body = io.TeeReader(bufio.NewReaderSize(body, 256<<10), &rx.wire)
+	mode := "plain"
 	var acks io.Writer = io.Discard
-	if has["perl"] && r.cfg.UploadWindow > 0 {
-		p := newPacedReader(body, r.cfg.UploadWindow)
-		defer p.Close()
-		body, acks = p, p
-		argv = append(argv, receiverPerl)
+	if has["perl"] && rx.r.cfg.UploadWindow > 0 {
+		rx.paced = newPacedReader(body, rx.r.cfg.UploadWindow)
+		body, acks, mode = rx.paced, rx.paced, "paced"
 	}
-	err = r.run(ctx, h, argv, body, acks, nil)
-	if err != nil {
-		return wire.n, err
+	rx.stdin.set(io.MultiReader(strings.NewReader(enc+" "+mode+"\n"), body))
+	return acks
+}
+
+func (rx *receive) close() {
+	rx.stdin.set(nil)
+	if rx.paced != nil {
+		_ = rx.paced.Close()
 	}
-	return wire.n, nil
+}
+
+// handshake passes the host's output to answer line by line until answer accepts a line ("have" or
+// "ready ..."; anything a login shell prints before is skipped), then everything after it to the writer
+// answer returned.
+type handshake struct {
+	answer func(line string) io.Writer
+	line   []byte
+	rest   io.Writer
+}
+
+func (hs *handshake) Write(b []byte) (int, error) {
+	n := len(b)
+	for hs.rest == nil {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			if len(hs.line) < 64<<10 {
+				hs.line = append(hs.line, b...)
+			}
+			return n, nil
+		}
+		line := string(append(hs.line, b[:i]...))
+		hs.line, b = hs.line[:0], b[i+1:]
+		if line == "have" || line == "ready" || strings.HasPrefix(line, "ready ") {
+			hs.rest = hs.answer(line)
+		}
+	}
+	if len(b) > 0 {
+		_, _ = hs.rest.Write(b)
+	}
+	return n, nil
+}
+
+// lateReader is a stdin whose content is decided after the command started: Read waits for set (nil: EOF).
+type lateReader struct {
+	once  sync.Once
+	ready chan struct{}
+	r     io.Reader
+}
+
+func newLateReader() *lateReader { return &lateReader{ready: make(chan struct{})} }
+
+func (l *lateReader) set(r io.Reader) {
+	l.once.Do(func() {
+		l.r = r
+		close(l.ready)
+	})
+}
+
+func (l *lateReader) Read(b []byte) (int, error) {
+	<-l.ready
+	if l.r == nil {
+		return 0, io.EOF
+	}
+	return l.r.Read(b)
 }
 
 // pacedReader lets through at most window bytes beyond what the receiver has acknowledged: its Write

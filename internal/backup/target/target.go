@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/plinth-dev/plinth/components/userdata"
 	"github.com/plinth-dev/plinth/internal/backup"
 	"github.com/plinth-dev/plinth/internal/backup/manifest"
 	"github.com/plinth-dev/plinth/internal/blobstore"
@@ -114,6 +115,13 @@ func (o *Opener) resolve(ctx context.Context, req Request, t *Target) error {
 	}
 	if t.StoreURL == "" {
 		t.StoreURL = getenv(EnvStore)
+	}
+	if t.DSN == "" && req.DB {
+		dsn, err := hostDSN(getenv, req.Stack)
+		if err != nil {
+			return err
+		}
+		t.DSN = dsn
 	}
 	if !req.DB {
 		t.DSN = ""
@@ -279,6 +287,11 @@ func (t *Target) BinlogSource(flavor string, serverID uint32) func(from string) 
 	}
 }
 
+// CurrentGTID returns the reader of the database's current GTID set (backup.BinlogOptions.Current).
+func (t *Target) CurrentGTID(flavor string) func(ctx context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) { return mysqlx.CurrentGTID(ctx, t.DB, flavor) }
+}
+
 // ResolveID turns "latest" into the newest restorable backup's ID; another ID must be well formed.
 func ResolveID(ctx context.Context, st backup.Store, id string) (string, error) {
 	if id != "latest" {
@@ -302,19 +315,41 @@ func ResolveID(ctx context.Context, st backup.Store, id string) (string, error) 
 // Grant creates (or re-applies) the stack's least-privilege backup user from its database's master secret,
 // through the stack's cloud, and returns the user and the id of the secret now holding its credentials.
 func (o *Opener) Grant(ctx context.Context, fl Flags) (user, secretID string, err error) {
-	if fl.Stack == "" {
-		return "", "", inputErrorf("--stack is required")
-	}
-	inv, c, err := o.stack(ctx, Request{Flags: fl})
+	inv, a, err := o.access(ctx, fl)
 	if err != nil {
 		return "", "", err
-	}
-	a, ok := c.(cloud.BackupAccess)
-	if !ok {
-		return "", "", fmt.Errorf("stack %s: its cloud (%s) cannot reach the database's secrets", fl.Stack, c.Name())
 	}
 	if err := cloud.GrantBackupUser(ctx, a, fl.Stack, inv); err != nil {
 		return "", "", err
 	}
 	return cloud.BackupUser, cloud.BackupUserSecretID(fl.Stack), nil
+}
+
+// GrantApp creates (or re-applies) the stack's application user the same way (cloud.GrantAppUser) and
+// returns the user and the id of the secret holding its credentials.
+func (o *Opener) GrantApp(ctx context.Context, fl Flags) (user, secretID string, err error) {
+	inv, a, err := o.access(ctx, fl)
+	if err != nil {
+		return "", "", err
+	}
+	if err := cloud.GrantAppUser(ctx, a, fl.Stack, inv); err != nil {
+		return "", "", err
+	}
+	return userdata.AppDBUser, userdata.AppDBSecretID(fl.Stack), nil
+}
+
+// access is the stack's inventory and its cloud's way to the database's secrets.
+func (o *Opener) access(ctx context.Context, fl Flags) (*contract.Inventory, cloud.BackupAccess, error) {
+	if fl.Stack == "" {
+		return nil, nil, inputErrorf("--stack is required")
+	}
+	inv, c, err := o.stack(ctx, Request{Flags: fl})
+	if err != nil {
+		return nil, nil, err
+	}
+	a, ok := c.(cloud.BackupAccess)
+	if !ok {
+		return nil, nil, fmt.Errorf("stack %s: its cloud (%s) cannot reach the database's secrets", fl.Stack, c.Name())
+	}
+	return inv, a, nil
 }

@@ -57,6 +57,8 @@ type LocalCacheStatus struct {
 type LocalVaultStatus struct {
 	Bucket string `json:"bucket"`
 	URL    string `json:"url"`
+	// PlatformEndpoint is where the platform's hosts reach it (the worker's backup units), when they can.
+	PlatformEndpoint string `json:"platformEndpoint,omitempty"`
 }
 
 // LocalHostStatus is one live host.

@@ -185,7 +185,9 @@ func testBackupThroughTheCLI(t *testing.T, plinth func(args ...string) string) {
 	if recipient == "" {
 		t.Fatalf("keygen printed no recipient: %s", out)
 	}
-	if out := plinth("backup", "grant", "--stack", "staging"); !strings.Contains(out, "plinth/staging/db-backup-user") {
+	// The application user too (the data tier made it already: the grant keeps its password).
+	if out := plinth("backup", "grant", "--stack", "staging"); !strings.Contains(out, "plinth/staging/db-backup-user") ||
+		!strings.Contains(out, "plinth/staging/db-app-user") {
 		t.Errorf("grant: %s", out)
 	}
 	plinth("backup", "grant", "--stack", "staging") // again: the privileges re-applied, the password kept

@@ -171,11 +171,23 @@ func (c *Cloud) Serve(ctx context.Context, localCloudDir string) error {
 	if localCloudDir == "" {
 		return errors.New("live cloud: no local cloud directory")
 	}
+	cfg := live.ServerConfig{Dir: c.Dir, LocalCloudDir: localCloudDir}
+	// The worker hosts' backup units run this plinth (bind-mounted read-only).
+	if exe, err := os.Executable(); err == nil {
+		cfg.PlinthBinary = exe
+	}
+	if v := os.Getenv(live.EnvBackupInterval); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return fmt.Errorf("live cloud: %s=%q: want a duration of at least 1s", live.EnvBackupInterval, v)
+		}
+		cfg.BackupInterval = d
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	escrow := make(chan error, 1)
 	go func() { escrow <- live.RunEscrow(ctx, c.Dir) }()
-	err := live.RunServer(ctx, live.ServerConfig{Dir: c.Dir, LocalCloudDir: localCloudDir})
+	err := live.RunServer(ctx, cfg)
 	cancel()
 	return errors.Join(err, <-escrow)
 }
@@ -240,7 +252,7 @@ func statusOf(rep live.StatusReport) cmdutil.LocalStatus {
 			ls.Caches = append(ls.Caches, cmdutil.LocalCacheStatus{Name: c.Name, Role: c.Role, Address: c.Address})
 		}
 		if v := s.Vault; v != nil {
-			ls.Vault = &cmdutil.LocalVaultStatus{Bucket: v.Bucket, URL: v.URL}
+			ls.Vault = &cmdutil.LocalVaultStatus{Bucket: v.Bucket, URL: v.URL, PlatformEndpoint: v.PlatformEndpoint}
 		}
 		st.Stacks = append(st.Stacks, ls)
 	}

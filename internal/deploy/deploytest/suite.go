@@ -69,6 +69,17 @@ func RunnerSuite(t *testing.T, newRunner func(t *testing.T) (deploy.Runner, inve
 		if err != nil || n != 0 {
 			t.Fatalf("second upload sent %d bytes, err %v; want 0", n, err)
 		}
+		// A stored copy whose content no longer has its sha256 is not trusted: it is sent again.
+		if _, err := r.Run(ctx, h, deploy.Command{Argv: []string{"sh", "-c", `echo tampered > "$0"`, spec.Remote}}); err != nil {
+			t.Fatal(err)
+		}
+		if n, err = r.Upload(ctx, h, spec, nil); err != nil || n == 0 {
+			t.Fatalf("upload over a tampered copy sent %d bytes, err %v; want it sent again", n, err)
+		}
+		res, err = r.Run(ctx, h, deploy.Command{Argv: []string{"sha256sum", spec.Remote}})
+		if err != nil || !strings.HasPrefix(string(res.Stdout), rel.SHA256) {
+			t.Fatalf("artifact after re-sending over a tampered copy: %q %v", res.Stdout, err)
+		}
 		bad := spec
 		bad.SHA256 = strings.Repeat("0", 64)
 		bad.Remote = deploy.ArtifactPath(h.Root, bad.SHA256)

@@ -96,6 +96,9 @@ func (dt *DataTier) ApplyData(ctx context.Context, spec DataSpec) error {
 		_ = l.Close()
 		return err
 	}
+	if err := dt.serveVaultOnPlatform(v); err != nil {
+		return err
+	}
 	// The identities' tokens as files (0600) for gs:// URLs' token_file (what `plinth backup` uses).
 	files := map[string]string{}
 	for id, tok := range map[string]string{VaultWriter: o.WriterToken, VaultRestore: o.RestoreToken} {
@@ -195,5 +198,8 @@ func reconcileData(ctx context.Context, p *Platform, s State, spec DataSpec, sec
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	return dt.ApplyData(ctx, spec)
+	if err := dt.ApplyData(ctx, spec); err != nil {
+		return err
+	}
+	return p.applyApps(spec.Apps, secrets)
 }

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/plinth-dev/plinth/components/userdata"
 )
 
 // The data tier's resources: how the engine's records become managed hosts (StateFromRecords adds them)
@@ -41,6 +43,8 @@ type DataSpec struct {
 	Vault *VaultOptions
 	// Search says what stands in for a search domain ("" when the stack has none).
 	Search string
+	// Apps are the instance tiers' views of the data tier, read from their user data (appenv.go).
+	Apps map[string]userdata.Data
 }
 
 // rdsRole classifies an RDS instance: a primary has no source; a replica whose source is an ARN (a
@@ -195,6 +199,12 @@ func DataFromRecords(recs []Record, s State, stack string, secrets *Secrets) (Da
 			}
 			creds[name] = c
 			db.MasterUser, db.MasterPassword = c.Username, c.Password
+			app, err := appCredentials(stack, secrets)
+			if err != nil {
+				d.fail(r, "%v", err)
+				continue
+			}
+			db.AppUser, db.AppPassword = app.Username, app.Password
 		} else {
 			src, ok := d.rdsSource(r)
 			if !ok {
@@ -242,6 +252,7 @@ func DataFromRecords(recs []Record, s State, stack string, secrets *Secrets) (Da
 	if len(d.byType[typeSearch]) > 0 {
 		spec.Search = SearchNotLive
 	}
+	spec.Apps = d.appData()
 	if err := errors.Join(d.errs...); err != nil {
 		return DataSpec{}, err
 	}
@@ -270,8 +281,12 @@ func (d *deriver) secureTransport(r Record) bool {
 // masterCredentials is the primary's managed master-user secret: read from the store, created there (a
 // random password, as RDS generates one) when the program asked RDS to manage it and it is not there yet.
 func masterCredentials(r Record, secrets *Secrets) (MasterSecret, error) {
-	user := firstNonEmpty(str(r, "username"), "admin")
-	secretID := rdsSecretID(r)
+	return storedCredentials(secrets, rdsSecretID(r), firstNonEmpty(str(r, "username"), "admin"))
+}
+
+// storedCredentials reads a database user's secret (JSON: username, password), creating it with user and a
+// random password when the store does not have it yet.
+func storedCredentials(secrets *Secrets, secretID, user string) (MasterSecret, error) {
 	raw, err := secrets.GetOrCreate(secretID, func() (string, error) {
 		b, err := json.Marshal(MasterSecret{Username: user, Password: randomToken(16)})
 		return string(b), err
@@ -281,7 +296,7 @@ func masterCredentials(r Record, secrets *Secrets) (MasterSecret, error) {
 	}
 	var c MasterSecret
 	if err := json.Unmarshal([]byte(raw), &c); err != nil || c.Password == "" {
-		return MasterSecret{}, fmt.Errorf("master secret %s: want JSON with username and password", secretID)
+		return MasterSecret{}, fmt.Errorf("secret %s: want JSON with username and password", secretID)
 	}
 	if c.Username == "" {
 		c.Username = user

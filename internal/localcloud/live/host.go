@@ -44,6 +44,8 @@ type host struct {
 	ctl     *os.File
 	// serviceCmd builds the service's command (nil without a service).
 	serviceCmd func() (*exec.Cmd, error)
+	// backup runs the backup units (nil without them: backupunits.go).
+	backup *hostBackup
 }
 
 // privateMounts are the host's private directories: what each bind-mounts over inside its mount namespace.
@@ -56,6 +58,7 @@ var privateMounts = [][2]string{
 	{"default", userdata.EnvironmentDir},
 	{"srv", "/srv"},
 	{"home", "/home"},
+	{"bin", "/usr/local/bin"},
 }
 
 // startHost creates the host's directories and namespaces and starts its anchor, sshd and service.
@@ -64,10 +67,19 @@ func (p *Platform) startHost(ctx context.Context, h Host) (*host, error) {
 	if err := rh.writeFiles(p.state); err != nil {
 		return nil, fmt.Errorf("host %s: %w", h.Name, err)
 	}
+	if h.Service != nil { // the unit's environment file (appenv.go)
+		if err := p.writeAppFiles(rh); err != nil {
+			return nil, fmt.Errorf("host %s: %w", h.Name, err)
+		}
+	}
+	if err := p.writeBackupFiles(rh); err != nil {
+		return nil, fmt.Errorf("host %s: %w", h.Name, err)
+	}
 	if err := createNetns(rh.ns); err != nil {
 		return nil, fmt.Errorf("host %s: %w", h.Name, err)
 	}
-	if err := attach(rh.ns, p.bridgeName(h.VPC), []netip.Prefix{p.hostPrefix(h.VPC, h.Address)}, p.edgeRoutes(h.Public)); err != nil {
+	routes := append(p.edgeRoutes(h.Public), p.vaultRoutes(h)...)
+	if err := attach(rh.ns, p.bridgeName(h.VPC), []netip.Prefix{p.hostPrefix(h.VPC, h.Address)}, routes); err != nil {
 		return rh, fmt.Errorf("host %s: %w", h.Name, err)
 	}
 	if err := p.startAnchor(rh); err != nil {
@@ -86,6 +98,9 @@ func (p *Platform) startHost(ctx context.Context, h Host) (*host, error) {
 			return rh, err
 		}
 	}
+	if h.Backup != nil {
+		p.startBackupUnits(rh)
+	}
 	return rh, nil
 }
 
@@ -94,7 +109,7 @@ func (rh *host) path(rel string) string { return filepath.Join(rh.dir, rel) }
 // writeFiles lays out the host's private directories.
 func (rh *host) writeFiles(s State) error {
 	h := rh.spec
-	for _, d := range []string{"etc", "sbin", "sudoers.d", "default", "srv", "home", "ssh", "log", "replies"} {
+	for _, d := range []string{"etc", "sbin", "sudoers.d", "default", "srv", "home", "ssh", "log", "replies", "bin"} {
 		if err := os.MkdirAll(rh.path(d), 0o755); err != nil {
 			return err
 		}
@@ -120,15 +135,10 @@ func (rh *host) writeFiles(s State) error {
 		"sbin/journalctl":             journalctlShim(rh.dir),
 	}
 	if h.Service != nil {
-		env, err := userdata.EnvironmentFileContent(*h.Service)
-		if err != nil {
-			return err
-		}
 		sudoers, err := userdata.Sudoers(*h.Service, localCommands)
 		if err != nil {
 			return err
 		}
-		files["default/"+filepath.Base(h.Service.EnvironmentFile())] = env
 		files["sudoers.d/"+filepath.Base(h.Service.SudoersFile())] = sudoers
 		root := "srv/" + strings.TrimPrefix(h.Service.Root(), "/srv/")
 		if err := os.MkdirAll(rh.path(root), 0o750); err != nil {
@@ -142,8 +152,6 @@ func (rh *host) writeFiles(s State) error {
 		mode := os.FileMode(0o755)
 		if strings.HasPrefix(rel, "sudoers.d/") {
 			mode = 0o440
-		} else if strings.HasPrefix(rel, "default/") {
-			mode = 0o644
 		}
 		if err := os.WriteFile(rh.path(rel), []byte(content), mode); err != nil {
 			return err
@@ -191,6 +199,10 @@ func (p *Platform) startAnchor(rh *host) error {
 	script.WriteString("set -e\n")
 	for _, m := range privateMounts {
 		fmt.Fprintf(&script, "mount --bind %s %s\n", shellQuote(rh.path(m[0])), m[1])
+	}
+	if rh.spec.Backup != nil && p.opts.PlinthBinary != "" {
+		fmt.Fprintf(&script, "mount --bind %s %s\nmount -o remount,bind,ro %s\n", shellQuote(p.opts.PlinthBinary),
+			userdata.PlinthBinary, userdata.PlinthBinary)
 	}
 	fmt.Fprintf(&script, ": > %s\nexec sleep infinity\n", shellQuote(ready))
 	log, err := os.OpenFile(rh.path("log/anchor.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -269,11 +281,12 @@ func (p *Platform) startSSHD(ctx context.Context, rh *host) error {
 // (systemd's ConditionPathExists on ExecStart).
 func (p *Platform) startService(rh *host) error {
 	s := *rh.spec.Service
-	env := []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/home/" + p.state.SSHUser, "USER=" + p.state.SSHUser}
-	for _, kv := range s.Environment() {
-		env = append(env, kv[0]+"="+kv[1])
-	}
 	rh.serviceCmd = func() (*exec.Cmd, error) {
+		// As systemd: the environment files read at each start (the secrets resolved first: appenv.go).
+		env, err := p.serviceEnv(rh, s)
+		if err != nil {
+			return nil, err
+		}
 		log, err := os.OpenFile(rh.path("log/"+s.Unit()+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return nil, err
@@ -344,6 +357,9 @@ func reply(path, answer string) {
 
 // control carries out one systemctl request for the host's service unit.
 func (p *Platform) control(rh *host, verb, unit string) error {
+	if handled, err := p.backupControl(rh, verb, unit); handled {
+		return err
+	}
 	s := rh.spec.Service
 	if s == nil || unit != s.Unit() {
 		return fmt.Errorf("unit %s not found", unit)

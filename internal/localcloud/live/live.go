@@ -79,6 +79,9 @@ type Host struct {
 	Bastion bool
 	// Service, when set, is the tier's unit run under the supervisor.
 	Service *userdata.Service
+	// Backup, when set, are the worker tier's backup units (backupunits.go): a timer firing `plinth backup
+	// run` and the binlog streamer, as the units' user with the vault's writer identity.
+	Backup *userdata.Backup
 }
 
 // LoadBalancer is the ALB with its listeners and app target group.

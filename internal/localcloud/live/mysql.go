@@ -55,6 +55,10 @@ type Database struct {
 	// the same account, as RDS read replicas do.
 	MasterUser     string
 	MasterPassword string
+	// AppUser and AppPassword, on a primary, are the application user's (appenv.go): created from the master
+	// user, replicated.
+	AppUser     string
+	AppPassword string
 	// RequireSecureTransport is the parameter group's require_secure_transport.
 	RequireSecureTransport bool
 	// BufferPool is innodb_buffer_pool_size (default DefaultBufferPool).

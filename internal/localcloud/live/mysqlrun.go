@@ -158,6 +158,9 @@ func (dt *DataTier) ApplyDatabases(ctx context.Context, dbs []Database) error {
 	}
 	for _, r := range fresh {
 		if r.spec.Role == RolePrimary {
+			if err := dt.grantApp(ctx, r); err != nil {
+				return fmt.Errorf("database %s: %w", r.spec.Name, err)
+			}
 			continue
 		}
 		src := dt.dbs[r.spec.Source]

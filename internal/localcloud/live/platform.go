@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sync"
 	"time"
@@ -21,6 +22,11 @@ type Options struct {
 	Dir string
 	// Ports of the published 127.0.0.1 listeners (0: any free port).
 	HTTPSPort, HTTPPort, SSHPort int
+	// PlinthBinary is bind-mounted read-only at /usr/local/bin/plinth on hosts with backup units (the
+	// server's own executable); empty: those units have no plinth to run.
+	PlinthBinary string
+	// BackupInterval, when set, fires the backup timers at this interval instead of their schedule.
+	BackupInterval time.Duration
 }
 
 // The edge namespace's addresses: the internet (TEST-NET-2), and one in the first admin CIDR.
@@ -47,6 +53,7 @@ type Platform struct {
 	// platform on its source's DR VPC: drillplace.go); overlays add to every applied State.
 	shared   map[string]string
 	overlays map[string]func(State) State
+	apps     appEnvs // the app tiers' data-tier environments (appenv.go)
 }
 
 var idRE = regexp.MustCompile(`^[a-z0-9]{1,10}$`)
@@ -168,7 +175,8 @@ func (p *Platform) Apply(ctx context.Context, s State) error {
 
 func sameHost(a, b Host) bool {
 	return a.Tier == b.Tier && a.VPC == b.VPC && a.Address == b.Address && a.Subnet == b.Subnet && a.SSH == b.SSH && a.Bastion == b.Bastion &&
-		a.Public == b.Public && ((a.Service == nil) == (b.Service == nil)) && (a.Service == nil || *a.Service == *b.Service)
+		a.Public == b.Public && ((a.Service == nil) == (b.Service == nil)) && (a.Service == nil || *a.Service == *b.Service) &&
+		reflect.DeepEqual(a.Backup, b.Backup)
 }
 
 // ensureEdge creates the edge namespace on the bridge of the VPC the published parts live in (edgeVPC): the
@@ -187,8 +195,8 @@ func (p *Platform) ensureEdge(s State) error {
 		}
 	}
 	p.edgeVPC = v.Name
-	return attach(p.edge, p.bridges[v.Name], []netip.Prefix{netip.PrefixFrom(internetAddr, 32), netip.PrefixFrom(p.admin, 32)},
-		[]netip.Prefix{v.CIDR.Masked()})
+	return attach(p.edge, p.bridges[v.Name], []netip.Prefix{netip.PrefixFrom(internetAddr, 32), netip.PrefixFrom(p.admin, 32),
+		netip.PrefixFrom(vaultAddr, 32)}, []netip.Prefix{v.CIDR.Masked()})
 }
 
 // applyFirewalls loads every host's (and the load balancer's) ruleset: membership changes reach them all.
@@ -295,7 +303,7 @@ func (p *Platform) suspendHost(name string) error {
 	if !ok {
 		return nil
 	}
-	var errs []error
+	errs := []error{p.stopBackupUnits(rh)}
 	for _, part := range []string{"sshd", "anchor"} {
 		if rh.spec.Service != nil && part == "sshd" {
 			errs = append(errs, p.sup.Forget(name+"/"+rh.spec.Service.Unit(), 5*time.Second))

@@ -255,6 +255,11 @@ func (d *deriver) hosts() ([]Host, string) {
 			port, _ := strconv.Atoi(string(m[1]))
 			svc = &userdata.Service{Tier: tier, User: user, Port: port}
 		}
+		bk, hasBackup, err := userdata.ParseBackup(string(script))
+		if err != nil {
+			d.fail(lt, "backup units: %v", err)
+			continue
+		}
 		subnets := strs(asg, "vpcZoneIdentifiers")
 		if len(subnets) == 0 {
 			d.fail(asg, "no vpcZoneIdentifiers")
@@ -266,8 +271,14 @@ func (d *deriver) hosts() ([]Host, string) {
 			if !ok {
 				continue
 			}
-			hosts = append(hosts, Host{Name: fmt.Sprintf("%s-%d", tier, i+1), Tier: tier, VPC: sn.vpc, Address: addr, Subnet: sn.cidr,
-				Public: sn.public, Groups: groups, SSH: true, Bastion: tier == "bastion", Service: svc})
+			h := Host{Name: fmt.Sprintf("%s-%d", tier, i+1), Tier: tier, VPC: sn.vpc, Address: addr, Subnet: sn.cidr,
+				Public: sn.public, Groups: groups, SSH: true, Bastion: tier == "bastion", Service: svc}
+			if hasBackup {
+				b := bk
+				b.Federation = nil // the live vault's writer is a token (backupunits.go)
+				h.Backup = &b
+			}
+			hosts = append(hosts, h)
 		}
 	}
 	return hosts, user

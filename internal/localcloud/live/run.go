@@ -24,6 +24,9 @@ type ServerConfig struct {
 	Dir string
 	// LocalCloudDir is the local cloud's state directory: each stack's records seed its platform.
 	LocalCloudDir string
+	// PlinthBinary and BackupInterval are the platforms' (Options).
+	PlinthBinary   string
+	BackupInterval time.Duration
 }
 
 // SocketPath is where RunServer listens for dir.
@@ -124,7 +127,8 @@ func RunServer(ctx context.Context, cfg ServerConfig) error {
 				return nil, err
 			}
 			return New(Options{ID: PlatformID(cfg.Dir, stack), Dir: dir,
-				HTTPSPort: a.Published["https"], HTTPPort: a.Published["http"], SSHPort: a.Published["ssh"]})
+				HTTPSPort: a.Published["https"], HTTPPort: a.Published["http"], SSHPort: a.Published["ssh"],
+				PlinthBinary: cfg.PlinthBinary, BackupInterval: cfg.BackupInterval})
 		},
 	}
 	return srv.Serve(ctx, l)

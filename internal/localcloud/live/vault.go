@@ -60,6 +60,8 @@ type Vault struct {
 	now  func() time.Time
 	// tokenFiles are the identities' token files (identity -> path), when written.
 	tokenFiles map[string]string
+	// platform: the vault also serves on the platform's internet (serveAlso).
+	platform bool
 }
 
 // VaultStatus is the vault as `plinth local status` shows it.
@@ -68,8 +70,11 @@ type VaultStatus struct {
 	URL              string `json:"url"`
 	RetentionSeconds int64  `json:"retentionSeconds"`
 	// Endpoint is the JSON API's base URL; TokenFiles the writer's and restore identity's token files.
-	Endpoint   string            `json:"endpoint"`
-	TokenFiles map[string]string `json:"tokenFiles,omitempty"`
+	Endpoint string `json:"endpoint"`
+	// PlatformEndpoint is the JSON API's base URL on the platform's internet (the edge namespace), which
+	// the hosts whose egress rules allow HTTPS reach (the worker tier's backup units).
+	PlatformEndpoint string            `json:"platformEndpoint,omitempty"`
+	TokenFiles       map[string]string `json:"tokenFiles,omitempty"`
 }
 
 // ServeVault serves the vault on l (a 127.0.0.1 listener or one opened in a host's namespace with ListenIn)
@@ -87,7 +92,7 @@ func (dt *DataTier) ServeVault(l net.Listener, o VaultOptions) (*Vault, error) {
 		return nil, fmt.Errorf("vault %s: %w", o.Bucket, err)
 	}
 	if err := dt.p.ca.issue(filepath.Join(dir, "vault.pem"), []string{"localhost", "storage.plinth.internal"},
-		[]netip.Addr{addr.Addr()}); err != nil {
+		[]netip.Addr{addr.Addr(), vaultAddr}); err != nil {
 		return nil, fmt.Errorf("vault %s: %w", o.Bucket, err)
 	}
 	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "vault.pem"), filepath.Join(dir, "vault.pem"))
@@ -157,8 +162,12 @@ func (dt *DataTier) Vault() *VaultStatus {
 		return nil
 	}
 	v := dt.vaults[0]
-	return &VaultStatus{Bucket: v.opts.Bucket, URL: v.url, RetentionSeconds: int64(v.opts.Retention / time.Second),
+	st := &VaultStatus{Bucket: v.opts.Bucket, URL: v.url, RetentionSeconds: int64(v.opts.Retention / time.Second),
 		Endpoint: v.Endpoint(), TokenFiles: v.tokenFiles}
+	if v.platform {
+		st.PlatformEndpoint = PlatformVaultEndpoint()
+	}
+	return st
 }
 
 func (dt *DataTier) closeVaults() error {
@@ -215,7 +224,41 @@ func (v *Vault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	v.gcs.HTTPHandler().ServeHTTP(w, r)
+	v.gcs.HTTPHandler().ServeHTTP(&locationRewriter{ResponseWriter: w, from: v.url, to: "https://" + r.Host}, r)
+}
+
+// locationRewriter points the emulator's Location headers (a resumable upload's session URL, built from
+// its one external URL) at the origin the client used: the operator's 127.0.0.1 port, or the platform's
+// internet address a worker uses.
+type locationRewriter struct {
+	http.ResponseWriter
+	from, to string
+	done     bool
+}
+
+func (l *locationRewriter) rewrite() {
+	if l.done {
+		return
+	}
+	l.done = true
+	if loc := l.Header().Get("Location"); strings.HasPrefix(loc, l.from) && l.to != l.from {
+		l.Header().Set("Location", l.to+strings.TrimPrefix(loc, l.from))
+	}
+}
+
+func (l *locationRewriter) WriteHeader(code int) {
+	l.rewrite()
+	l.ResponseWriter.WriteHeader(code)
+}
+
+func (l *locationRewriter) Write(b []byte) (int, error) {
+	l.rewrite()
+	return l.ResponseWriter.Write(b)
+}
+
+// serveAlso serves the vault on a second listener (the platform's internet address in the edge namespace).
+func (v *Vault) serveAlso(l net.Listener) {
+	go func() { _ = v.srv.Serve(tls.NewListener(l, v.srv.TLSConfig)) }()
 }
 
 // protected refuses a delete or overwrite the identity or the retention policy forbids.

@@ -284,3 +284,25 @@ func (s *Server) Exec(t testing.TB, stmts ...string) {
 		}
 	}
 }
+
+// Grants is SHOW GRANTS FOR account (e.g. 'app'@'%'), one line per grant, failing the test on error.
+func (s *Server) Grants(t testing.TB, account string) []string {
+	t.Helper()
+	rows, err := s.Open(t, "").Query("SHOW GRANTS FOR " + account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

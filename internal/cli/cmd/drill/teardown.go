@@ -50,7 +50,7 @@ func NewCmdTeardown(f *cmdutil.Factory, runF func(*TeardownOptions) error) *cobr
 			return teardownRun(opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Stack, "stack", "s", "", "the stack the drill ran on: its drill stack, its cloud's drill database and what is tagged with the drill id")
+	cmd.Flags().StringVarP(&opts.Stack, "stack", "s", "", "the stack drilled: its drill stack, its cloud's drill database and what is tagged with the drill id are torn down")
 	cmd.Flags().StringVar(&opts.DRDSN, "dr-dsn", "", "the DR region's database server holding the drill database (env "+EnvDRDSN+")")
 	cmdutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd

@@ -28,6 +28,7 @@ type BinlogOptions struct {
 	FromGTID       string
 	SegmentMiB     int
 	SegmentAge     time.Duration
+	Cursor         string
 	Quiet          bool
 }
 
@@ -69,6 +70,7 @@ last. It resumes after the last segment's GTID set; the first run starts at the 
 	cmd.Flags().StringVar(&opts.FromGTID, "from-gtid", "", "GTID set to start from when the store holds no segment (default: the newest backup's)")
 	cmd.Flags().IntVar(&opts.SegmentMiB, "segment-mib", 16, "close a segment at this much binlog")
 	cmd.Flags().DurationVar(&opts.SegmentAge, "segment-age", time.Minute, "close a segment this long after it opened (bounds the data a lost streamer loses)")
+	cmd.Flags().StringVar(&opts.Cursor, "cursor", "", "`FILE` keeping where streaming stopped, for an identity that may not list the store (the vault's writer)")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress lines on stderr")
 	return cmd
 }
@@ -90,7 +92,7 @@ func binlogRun(opts *BinlogOptions) error {
 	}
 	err = backup.StreamBinlog(ctx, backup.BinlogOptions{Store: t.Store, Recipients: rcpt, Flavor: flavor, From: opts.FromGTID,
 		SegmentBytes: int64(opts.SegmentMiB) << 20, SegmentAge: opts.SegmentAge, Log: backupflags.Logger(opts.IO.ErrOut, opts.Quiet),
-		Open: t.BinlogSource(flavor, opts.ServerID)})
+		Open: t.BinlogSource(flavor, opts.ServerID), Cursor: opts.Cursor, Current: t.CurrentGTID(flavor)})
 	if err != nil {
 		return fmt.Errorf("backup binlog from %s: %w", t.Address(), err)
 	}

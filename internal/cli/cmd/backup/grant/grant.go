@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/plinth-dev/plinth/components/userdata"
 	"github.com/plinth-dev/plinth/internal/backup/target"
 	"github.com/plinth-dev/plinth/internal/cli/cmd/backup/backupflags"
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
@@ -32,11 +33,13 @@ func NewCmdGrant(f *cmdutil.Factory, runF func(*GrantOptions) error) *cobra.Comm
 	opts := &GrantOptions{IO: f.IOStreams, Factory: f}
 	cmd := &cobra.Command{
 		Use:   "grant --stack S",
-		Short: "Create the stack's least-privilege backup user from the master secret; its password becomes a secret",
+		Short: "Create the stack's least-privilege backup and application users from the master secret; their passwords become secrets",
 		Long: "Connects to the stack's primary through the bastion as the master user (the managed secret the program\n" +
 			"asked for), creates " + cloud.BackupUser + " with only what a backup needs (" + cloud.BackupPrivileges() + "),\n" +
 			"TLS required, and stores its credentials as the secret plinth/<stack>/db-backup-user, which `plinth backup\n" +
-			"run|verify|list --stack S` then read.",
+			"run|verify|list --stack S` then read. It also creates the application user " + userdata.AppDBUser + " (DML on the\n" +
+			userdata.AppSchema + " schema only, TLS required), whose credentials, the secret plinth/<stack>/db-app-user, the app\n" +
+			"tier's unit resolves at start (the live local cloud's data tier has made it already: the grant re-applies it).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Stack == "" {
@@ -58,10 +61,18 @@ func NewCmdGrant(f *cmdutil.Factory, runF func(*GrantOptions) error) *cobra.Comm
 }
 
 func grantRun(opts *GrantOptions) error {
-	user, secret, err := opts.Factory.BackupTargets().Grant(backupflags.Context(opts.Ctx), target.Flags{Stack: opts.Stack, Cloud: opts.Cloud})
-	if err != nil {
-		return cmdutil.Coded(err)
+	ctx, fl := backupflags.Context(opts.Ctx), target.Flags{Stack: opts.Stack, Cloud: opts.Cloud}
+	for _, g := range []struct {
+		what  string
+		grant func(context.Context, target.Flags) (string, string, error)
+	}{{"Backup", opts.Factory.BackupTargets().Grant}, {"Application", opts.Factory.BackupTargets().GrantApp}} {
+		user, secret, err := g.grant(ctx, fl)
+		if err != nil {
+			return cmdutil.Coded(err)
+		}
+		if _, err := fmt.Fprintf(opts.IO.Out, "%s user %s of stack %s ready; its credentials are the secret %s.\n", g.what, user, opts.Stack, secret); err != nil {
+			return err
+		}
 	}
-	_, err = fmt.Fprintf(opts.IO.Out, "Backup user %s of stack %s ready; its credentials are the secret %s.\n", user, opts.Stack, secret)
-	return err
+	return nil
 }
