@@ -57,7 +57,7 @@ func Pick(ctx context.Context, st backup.Store, id string) (backup.Entry, error)
 	if id != "" {
 		return backup.Entry{}, fmt.Errorf("backup %s: %w in %s", id, backup.ErrNotFound, st)
 	}
-	return backup.Entry{}, fmt.Errorf("no verified backup in %s: run plinth backup verify --mark first", st)
+	return backup.Entry{}, fmt.Errorf("no verified backup in %s: run plinth backup verify first (it marks a backup verified)", st)
 }
 
 func firstNonEmpty(s ...string) string {

@@ -128,3 +128,17 @@ func TestHistoryFromTheVault(t *testing.T) {
 		t.Errorf("history:\n%s", out)
 	}
 }
+
+// TestCommandTreeBuilds: the drill command and its subcommands register their flags once (a flag defined
+// twice panics when the root is built, before any command runs), and teardown takes --stack/-s.
+func TestCommandTreeBuilds(t *testing.T) {
+	f, _ := factory(t)
+	cmd := NewCmdDrill(f, nil)
+	td, _, err := cmd.Find([]string{"teardown"})
+	if err != nil || td.Name() != "teardown" {
+		t.Fatalf("drill teardown: %v", err)
+	}
+	if fl := td.Flags().Lookup("stack"); fl == nil || fl.Shorthand != "s" {
+		t.Errorf("drill teardown --stack: %+v", fl)
+	}
+}
