@@ -35,10 +35,8 @@ func TestUpStatusDestroyLive(t *testing.T) {
 	}
 	home := t.TempDir()
 	plinth := plinthCLI(t, root, root, home, "PLINTH_LOCAL_LIVE=1")
-	before := namespaces(t)
-
 	plinth("up", "--stack", "staging", "--cloud", "local")
-	started := slices.DeleteFunc(namespaces(t), func(n string) bool { return slices.Contains(before, n) })
+	started := stackNamespaces(t, home, "staging")
 	if len(started) < 5 { // edge, bastion, app, worker, sftp (and the load balancer)
 		t.Fatalf("namespaces started by up: %v", started)
 	}
@@ -81,7 +79,7 @@ func TestUpStatusDestroyLive(t *testing.T) {
 	}
 
 	plinth("destroy", "--stack", "staging", "--cloud", "local", "--yes")
-	if left := slices.DeleteFunc(namespaces(t), func(n string) bool { return !slices.Contains(started, n) }); len(left) > 0 {
+	if left := stackNamespaces(t, home, "staging"); len(left) > 0 {
 		t.Errorf("namespaces left after destroy: %v", left)
 	}
 	for _, p := range procs {
@@ -104,6 +102,14 @@ func tailOf(b []byte) string {
 }
 
 // namespaces lists the named network namespaces of the live cloud (plt-*).
+// stackNamespaces are the namespaces of stack's platform under plinth home (named by its platform id: other
+// tests' and jobs' platforms, which may come and go meanwhile, are not counted).
+func stackNamespaces(t *testing.T, home, stack string) []string {
+	t.Helper()
+	prefix := live.NamePrefix + live.PlatformID(filepath.Join(home, "live"), stack) + "-"
+	return slices.DeleteFunc(namespaces(t), func(n string) bool { return !strings.HasPrefix(n, prefix) })
+}
+
 func namespaces(t *testing.T) []string {
 	t.Helper()
 	entries, err := os.ReadDir("/run/netns")

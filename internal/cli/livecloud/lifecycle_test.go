@@ -44,7 +44,6 @@ func TestLifecycleLive(t *testing.T) {
 		}
 		return st.Stacks[0]
 	}
-	before := namespaces(t)
 	beforeTables := nftTables(t)
 	up := func() { t.Helper(); plinth("up", "--stack", "staging", "--cloud", "local") }
 
@@ -56,7 +55,7 @@ func TestLifecycleLive(t *testing.T) {
 	if len(first.Hosts) != 6 || countTier(first, "db") != 1 || !strings.HasPrefix(first.URL, "https://127.0.0.1:") {
 		t.Fatalf("after up: %+v", first)
 	}
-	started := slices.DeleteFunc(namespaces(t), func(n string) bool { return slices.Contains(before, n) })
+	started := stackNamespaces(t, home, "staging")
 	liveDir := filepath.Join(home, "live")
 	stackDir := filepath.Join(liveDir, "stacks", live.StackID("staging"))
 	marker := filepath.Join(stackDir, "hosts", "app-1", "srv", "plinth", "kept")
@@ -167,7 +166,7 @@ func TestLifecycleLive(t *testing.T) {
 	server = serverPid(t, liveDir)
 	procs = append(descendants(t, server), server)
 	last := status()
-	all := slices.DeleteFunc(namespaces(t), func(n string) bool { return slices.Contains(before, n) })
+	all := stackNamespaces(t, home, "staging")
 	plinth("destroy", "--stack", "staging", "--cloud", "local", "--yes")
 	assertNothingLive(t, all, procs, last.URL)
 	if bastion := last.Bastion; bastion != "" {
@@ -188,7 +187,7 @@ func TestLifecycleLive(t *testing.T) {
 // HTTPS port, is left.
 func assertNothingLive(t *testing.T, nss []string, procs []int, url string) {
 	t.Helper()
-	if left := slices.DeleteFunc(namespaces(t), func(n string) bool { return !slices.Contains(nss, n) }); len(left) > 0 {
+	if left := slices.DeleteFunc(namespaces(t), func(n string) bool { return !slices.Contains(nss, n) }); len(left) > 0 { // nss: the platform's own
 		t.Errorf("namespaces left: %v", left)
 	}
 	deadline := time.Now().Add(10 * time.Second) // the server exits just after it removed its pid file
