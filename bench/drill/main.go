@@ -299,12 +299,7 @@ func drillStatus(c *live.Client) *live.StackStatus {
 	if err != nil {
 		return nil
 	}
-	for i := range rep.Stacks {
-		if _, _, ok := live.DrillSource(rep.Stacks[i].Stack); ok {
-			return &rep.Stacks[i]
-		}
-	}
-	return nil
+	return rep.DrillStack()
 }
 
 func httpsClient(caFile string) (*http.Client, error) {

@@ -376,12 +376,7 @@ func drillStatus(c *live.Client) *live.StackStatus {
 	if err != nil {
 		return nil
 	}
-	for i := range rep.Stacks {
-		if _, _, ok := live.DrillSource(rep.Stacks[i].Stack); ok {
-			return &rep.Stacks[i]
-		}
-	}
-	return nil
+	return rep.DrillStack()
 }
 
 // httpsCode GETs url verified against caFile, without failing the test (it runs in a goroutine).

@@ -24,6 +24,16 @@ func DrillSource(stack string) (source, id string, ok bool) {
 	return m[1], m[2], true
 }
 
+// DrillStack is the first drill stack in the report (nil: none runs).
+func (r StatusReport) DrillStack() *StackStatus {
+	for i := range r.Stacks {
+		if _, _, ok := DrillSource(r.Stacks[i].Stack); ok {
+			return &r.Stacks[i]
+		}
+	}
+	return nil
+}
+
 // deleteBridge removes vpc's bridge unless it is shared (another platform's).
 func (p *Platform) deleteBridge(vpc string) error {
 	if _, ok := p.shared[vpc]; ok {
