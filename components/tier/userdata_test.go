@@ -2,12 +2,11 @@ package tier
 
 import (
 	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/plinth-dev/plinth/components/userdata"
+	"github.com/plinth-dev/plinth/internal/goldentest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -66,17 +65,5 @@ func TestAppUserDataWithDataGolden(t *testing.T) {
 // golden compares got with testdata/name (go test -update rewrites it).
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("user data differs from %s:\n%s", path, got)
-	}
+	goldentest.Check(t, *update, name, got)
 }

@@ -6,31 +6,20 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/plinth-dev/plinth/components/firewall"
 	"github.com/plinth-dev/plinth/components/userdata"
+	"github.com/plinth-dev/plinth/internal/goldentest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
+// golden compares got with testdata/name (go test -update rewrites it).
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs from the golden file:\n%s", name, got)
-	}
+	goldentest.Check(t, *update, name, got)
 }
 
 // testPorts are the matrix's spec-dependent ports in the test platform.
