@@ -11,8 +11,8 @@ import (
 // ReplicaLag is the state of production's DR replica as the preflight sees it.
 type ReplicaLag struct {
 	Running bool `json:"running"`
-	// Behind counts the primary's transactions (its @@gtid_binlog_pos) the replica has not applied: the
-	// measure of lag (Seconds_Behind_Master has 1 s resolution and reads 0 while the IO thread lags).
+	// Behind counts the primary's transactions (its @@gtid_binlog_pos, or MySQL's @@gtid_executed) the
+	// replica has not applied: the measure of lag (Seconds_Behind_Master has 1 s resolution and reads 0 while the IO thread lags).
 	Behind  uint64 `json:"behind"`
 	IOError string `json:"ioError,omitempty"`
 	SQLErr  string `json:"sqlError,omitempty"`
@@ -33,9 +33,22 @@ func or(s, def string) string {
 }
 
 // CheckDRReplica reads whether the DR replica replicates and how many of the primary's transactions it
-// has not applied yet. It only reads both servers.
+// has not applied yet, in the servers' flavor (both must run the same: a MySQL primary's gtid_executed
+// against its replica's, a MariaDB primary's gtid_binlog_pos against its replica's applied position). It
+// only reads both servers.
 func CheckDRReplica(ctx context.Context, primary, replica *sql.DB) (ReplicaLag, error) {
-	st, err := mysqlx.SlaveStatus(ctx, replica)
+	flavor, err := serverFlavor(ctx, replica, "DR replica", "")
+	if err != nil {
+		return ReplicaLag{}, err
+	}
+	pflavor, err := serverFlavor(ctx, primary, "primary", "")
+	if err != nil {
+		return ReplicaLag{}, err
+	}
+	if pflavor != flavor {
+		return ReplicaLag{}, fmt.Errorf("primary runs %s but its DR replica %s: no GTID position compares across them", pflavor, flavor)
+	}
+	st, err := mysqlx.ReplicaStatus(ctx, replica, flavor)
 	if err != nil {
 		return ReplicaLag{}, fmt.Errorf("DR replica: %w", err)
 	}
@@ -44,21 +57,16 @@ func CheckDRReplica(ctx context.Context, primary, replica *sql.DB) (ReplicaLag, 
 	}
 	lag := ReplicaLag{Running: st["Slave_IO_Running"] == "Yes" && st["Slave_SQL_Running"] == "Yes",
 		IOError: st["Last_IO_Error"], SQLErr: st["Last_SQL_Error"]}
-	var ppos, cur, slave string
-	if err := primary.QueryRowContext(ctx, "SELECT @@gtid_binlog_pos").Scan(&ppos); err != nil {
-		return lag, fmt.Errorf("primary gtid position: %w", err)
+	p, err := binlogPos(ctx, primary, flavor, "primary")
+	if err != nil {
+		return lag, err
 	}
-	if err := replica.QueryRowContext(ctx, "SELECT @@gtid_current_pos, @@gtid_slave_pos").Scan(&cur, &slave); err != nil {
-		return lag, fmt.Errorf("DR replica gtid position: %w", err)
+	r, err := appliedPos(ctx, replica, flavor, "DR replica")
+	if err != nil {
+		return lag, err
 	}
-	p, err1 := ParseGTIDPos(ppos)
-	c, err2 := ParseGTIDPos(cur)
-	s, err3 := ParseGTIDPos(slave)
-	for _, err := range []error{err1, err2, err3} {
-		if err != nil {
-			return lag, fmt.Errorf("gtid position: %w", err)
-		}
+	if lag.Behind, err = r.Behind(p); err != nil {
+		return lag, fmt.Errorf("DR replica against the primary: %w", err)
 	}
-	lag.Behind = c.Merge(s).Behind(p)
 	return lag, nil
 }

@@ -23,6 +23,8 @@ type Heartbeat struct {
 	Interval time.Duration // default 1s
 	// Warmup is how long Start lets the writer run before T0 can be marked (default 3 intervals).
 	Warmup time.Duration
+	// Flavor is the primary's (mysql.MariaDBFlavor, mysql.MySQLFlavor); empty: MarkT0 reads its @@version.
+	Flavor string
 
 	mu      sync.Mutex
 	seq     int64
@@ -124,8 +126,9 @@ func (h *Heartbeat) Stop() {
 	<-h.stopped
 }
 
-// MarkT0 writes the final heartbeat, stops the writer and reads the primary's @@gtid_binlog_pos: the
-// simulated disaster instant.
+// MarkT0 writes the final heartbeat, stops the writer and reads the primary's binlog GTID position (MariaDB
+// @@gtid_binlog_pos, MySQL @@gtid_executed): the simulated disaster instant. T0.GTID is in the server's own
+// notation.
 func (h *Heartbeat) MarkT0(ctx context.Context) (T0, error) {
 	h.Stop()
 	h.mu.Lock()
@@ -137,13 +140,20 @@ func (h *Heartbeat) MarkT0(ctx context.Context) (T0, error) {
 	if err := h.beat(ctx); err != nil {
 		return T0{}, err
 	}
-	var gtid string
-	if err := h.DB.QueryRowContext(ctx, "SELECT @@gtid_binlog_pos").Scan(&gtid); err != nil {
-		return T0{}, fmt.Errorf("primary @@gtid_binlog_pos: %w", err)
+	flavor, err := serverFlavor(ctx, h.DB, "primary", h.Flavor)
+	if err != nil {
+		return T0{}, err
+	}
+	pos, err := binlogPos(ctx, h.DB, flavor, "primary")
+	if err != nil {
+		return T0{}, err
+	}
+	if pos.IsEmpty() {
+		return T0{}, noGTIDs(flavor, "primary")
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return T0{Seq: h.seq, At: h.lastAt, GTID: gtid}, nil
+	return T0{Seq: h.seq, At: h.lastAt, GTID: pos.String()}, nil
 }
 
 // RPO is the measured data loss of a recovered database against T0.
@@ -155,8 +165,9 @@ type RPO struct {
 	LostBeats     int64     `json:"lostBeats"`
 	LastRecovered time.Time `json:"lastRecovered"`
 	T0            time.Time `json:"t0"`
-	// PrimaryGTID is the primary's @@gtid_binlog_pos at T0; RecoveredGTID the recovered server's position
-	// (@@gtid_current_pos merged with @@gtid_slave_pos, or the backup's snapshot GTID).
+	// PrimaryGTID is the primary's binlog position at T0 (MariaDB @@gtid_binlog_pos, MySQL @@gtid_executed);
+	// RecoveredGTID the recovered server's (MariaDB @@gtid_current_pos merged with @@gtid_slave_pos, MySQL
+	// @@gtid_executed, or the backup's snapshot GTID). Both in the server's own notation.
 	PrimaryGTID   string `json:"primaryGtid"`
 	RecoveredGTID string `json:"recoveredGtid"`
 	// GTIDBehind counts the primary's transactions at T0 the recovered database does not hold.
@@ -179,28 +190,33 @@ func MeasureRPO(ctx context.Context, recovered *sql.DB, drillID string, t0 T0) (
 	if !seq.Valid {
 		return RPO{}, fmt.Errorf("recovered database holds no heartbeat of %s: replication had not reached the drill window", drillID)
 	}
-	var cur, slave string
-	if err := recovered.QueryRowContext(ctx, "SELECT @@gtid_current_pos, @@gtid_slave_pos").Scan(&cur, &slave); err != nil {
-		return RPO{}, fmt.Errorf("recovered gtid position: %w", err)
-	}
-	pc, err := ParseGTIDPos(cur)
+	flavor, err := serverFlavor(ctx, recovered, "recovered server", "")
 	if err != nil {
-		return RPO{}, fmt.Errorf("recovered @@gtid_current_pos: %w", err)
+		return RPO{}, err
 	}
-	ps, err := ParseGTIDPos(slave)
+	rec, err := appliedPos(ctx, recovered, flavor, "recovered server")
 	if err != nil {
-		return RPO{}, fmt.Errorf("recovered @@gtid_slave_pos: %w", err)
+		return RPO{}, err
 	}
-	return compareRPO(t0, seq.Int64, time.UnixMicro(atUS.Int64), pc.Merge(ps))
+	return compareRPO(t0, seq.Int64, time.UnixMicro(atUS.Int64), rec)
 }
 
 func compareRPO(t0 T0, seq int64, at time.Time, rec GTIDPos) (RPO, error) {
+	// T0's position is parsed in the recovered server's flavor: a MySQL T0 against a MariaDB server (or the
+	// reverse) is an error, not a count.
 	prim, err := ParseGTIDPos(t0.GTID)
+	if rec.Flavor() != "" {
+		prim, err = ParseGTIDPosFlavor(rec.Flavor(), t0.GTID)
+	}
 	if err != nil {
 		return RPO{}, fmt.Errorf("primary gtid at T0: %w", err)
 	}
+	behind, err := rec.Behind(prim)
+	if err != nil {
+		return RPO{}, fmt.Errorf("recovered gtid against T0: %w", err)
+	}
 	r := RPO{T0: t0.At, LastRecovered: at.UTC(), LostBeats: t0.Seq - seq, PrimaryGTID: prim.String(),
-		RecoveredGTID: rec.String(), GTIDBehind: rec.Behind(prim)}
+		RecoveredGTID: rec.String(), GTIDBehind: behind}
 	if r.LostBeats < 0 {
 		r.LostBeats = 0
 	}

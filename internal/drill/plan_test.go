@@ -107,28 +107,3 @@ func TestDrillIDs(t *testing.T) {
 		}
 	}
 }
-
-func TestParseGTIDPos(t *testing.T) {
-	p, err := ParseGTIDPos("0-1-42, 1-3-7,0-2-40")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.String() != "0:42,1:7" {
-		t.Errorf("pos = %s", p)
-	}
-	rec, _ := ParseGTIDPos("0-2-30")
-	if n := rec.Behind(p); n != 19 {
-		t.Errorf("behind = %d, want 12+7", n)
-	}
-	if n := p.Merge(rec).Behind(p); n != 0 {
-		t.Errorf("merged behind = %d", n)
-	}
-	for _, bad := range []string{"0-1", "a-1-2", "0-1-x", "1-2-3-4"} {
-		if _, err := ParseGTIDPos(bad); err == nil {
-			t.Errorf("ParseGTIDPos(%q) accepted", bad)
-		}
-	}
-	if p, err := ParseGTIDPos(""); err != nil || len(p) != 0 {
-		t.Errorf("empty: %v %v", p, err)
-	}
-}

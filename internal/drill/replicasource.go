@@ -45,8 +45,12 @@ func (r *ReplicaSource) Recover(ctx context.Context, p Plan, t0 T0) (Recovered, 
 	if catchUp <= 0 {
 		catchUp = 5 * time.Minute
 	}
+	flavor, err := mysqlx.ServerFlavor(ctx, db)
+	if err != nil {
+		return Recovered{}, fmt.Errorf("drill database %s: %w", where, err)
+	}
 	start := time.Now()
-	err = mysqlx.WaitGTID(ctx, db, t0.GTID, catchUp)
+	err = mysqlx.WaitGTID(ctx, db, flavor, t0.GTID, catchUp)
 	switch {
 	case errors.Is(err, mysqlx.ErrGTIDWaitTimeout):
 		r.logf("drill %s: %s did not reach T0 (%s) within %s: promoted with what it has", p.ID, where, t0.GTID, catchUp)

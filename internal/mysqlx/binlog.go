@@ -51,10 +51,7 @@ func ServerFlavor(ctx context.Context, db *sql.DB) (string, error) {
 	if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&v); err != nil {
 		return "", fmt.Errorf("server version: %w", err)
 	}
-	if strings.Contains(strings.ToLower(v), "mariadb") {
-		return mysql.MariaDBFlavor, nil
-	}
-	return mysql.MySQLFlavor, nil
+	return FlavorOfVersion(v), nil
 }
 
 // OpenBinlogStream connects to the server of dsn as a replica with serverID (unique among the server's

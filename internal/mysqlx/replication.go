@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
 )
 
 // ReplicationSource is the server a MariaDB replica pulls from, and how it logs in.
@@ -40,9 +43,14 @@ func ChangeMasterSQL(src ReplicationSource) string {
 
 // SlaveStatus is SHOW SLAVE STATUS of the default connection as column -> value (nil: not a replica).
 func SlaveStatus(ctx context.Context, db *sql.DB) (map[string]string, error) {
-	rows, err := db.QueryContext(ctx, "SHOW SLAVE STATUS")
+	return statusRow(ctx, db, "SHOW SLAVE STATUS")
+}
+
+// statusRow is the first row of a SHOW statement as column -> value (nil: no row).
+func statusRow(ctx context.Context, db *sql.DB, q string) (map[string]string, error) {
+	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("show slave status: %w", err)
+		return nil, fmt.Errorf("%s: %w", strings.ToLower(q), err)
 	}
 	defer rows.Close()
 	cols, err := rows.Columns()
@@ -58,7 +66,7 @@ func SlaveStatus(ctx context.Context, db *sql.DB) (map[string]string, error) {
 		ptrs[i] = &vals[i]
 	}
 	if err := rows.Scan(ptrs...); err != nil {
-		return nil, fmt.Errorf("show slave status: %w", err)
+		return nil, fmt.Errorf("%s: %w", strings.ToLower(q), err)
 	}
 	st := make(map[string]string, len(cols))
 	for i, c := range cols {
@@ -102,23 +110,69 @@ func StartReplica(ctx context.Context, db *sql.DB, src ReplicationSource, wait t
 // ErrGTIDWaitTimeout is returned by WaitGTID when the server did not reach the position in time.
 var ErrGTIDWaitTimeout = errors.New("did not reach the GTID position in time")
 
-// WaitGTID waits up to wait for db (a replica) to have applied the GTID position pos (MASTER_GTID_WAIT).
-func WaitGTID(ctx context.Context, db *sql.DB, pos string, wait time.Duration) error {
-	var res sql.NullInt64
+// WaitGTIDSeconds is the timeout argument WaitGTID passes for wait: MariaDB takes fractions (at least 1 ms,
+// since 0 would not wait and a negative number waits forever); MySQL before 8.0.18 takes whole seconds, so it
+// gets wait rounded up to at least 1 s.
+func WaitGTIDSeconds(flavor string, wait time.Duration) float64 {
 	secs := wait.Seconds()
-	if secs <= 0 {
-		secs = 0.001
+	if flavor != mysql.MariaDBFlavor {
+		return math.Max(1, math.Ceil(secs))
 	}
-	if err := db.QueryRowContext(ctx, "SELECT MASTER_GTID_WAIT(?, ?)", pos, secs).Scan(&res); err != nil {
+	return math.Max(0.001, secs)
+}
+
+// WaitGTID waits up to wait for db to have applied the GTID position pos, written in the server's own
+// notation: MASTER_GTID_WAIT on MariaDB (a replica's gtid_slave_pos), WAIT_FOR_EXECUTED_GTID_SET on MySQL
+// (gtid_executed, replica or not).
+func WaitGTID(ctx context.Context, db *sql.DB, flavor, pos string, wait time.Duration) error {
+	var res sql.NullInt64
+	if err := db.QueryRowContext(ctx, WaitGTIDSQL(flavor), pos, WaitGTIDSeconds(flavor, wait)).Scan(&res); err != nil {
 		return fmt.Errorf("wait for gtid %s: %w", pos, err)
 	}
 	switch {
 	case !res.Valid:
-		return fmt.Errorf("wait for gtid %s: the server is not replicating", pos)
+		return fmt.Errorf("wait for gtid %s: the server returned NULL (is it replicating?)", pos)
 	case res.Int64 != 0:
 		return fmt.Errorf("gtid %s after %s: %w", pos, wait, ErrGTIDWaitTimeout)
 	}
 	return nil
+}
+
+// ReplicaStatus is the replica status of db in either flavor (ReplicaStatusSQL), with MySQL's column names
+// also under the MariaDB ones SlaveStatus returns (NormalizeReplicaStatus). nil: not a replica.
+func ReplicaStatus(ctx context.Context, db *sql.DB, flavor string) (map[string]string, error) {
+	st, err := statusRow(ctx, db, ReplicaStatusSQL(flavor))
+	if err != nil || st == nil {
+		return st, err
+	}
+	return NormalizeReplicaStatus(st), nil
+}
+
+// NormalizeReplicaStatus returns st with MySQL's Replica/Source columns also under their Slave/Master names
+// (Replica_IO_Running as Slave_IO_Running, Seconds_Behind_Source as Seconds_Behind_Master; a column already
+// there keeps its value).
+func NormalizeReplicaStatus(st map[string]string) map[string]string {
+	out := make(map[string]string, 2*len(st))
+	for k, v := range st {
+		out[k] = v
+	}
+	for k, v := range st {
+		words := strings.Split(k, "_")
+		for i, w := range words {
+			switch w {
+			case "Replica":
+				words[i] = "Slave"
+			case "Source":
+				words[i] = "Master"
+			}
+		}
+		if old := strings.Join(words, "_"); old != k {
+			if _, ok := out[old]; !ok {
+				out[old] = v
+			}
+		}
+	}
+	return out
 }
 
 // Promote makes a MariaDB replica a standalone, writable primary: replication stopped and forgotten
