@@ -226,3 +226,17 @@ func TestCompareRPOFlavors(t *testing.T) {
 		})
 	}
 }
+
+func TestNoGTIDsNamesTheFix(t *testing.T) {
+	for flavor, want := range map[string][]string{
+		mysql.MariaDBFlavor: {"primary", "@@GLOBAL.gtid_binlog_pos", "log_bin"},
+		mysql.MySQLFlavor:   {"primary", "@@GLOBAL.gtid_executed", "gtid_mode=ON", "enforce_gtid_consistency=ON", "parameter group"},
+	} {
+		msg := noGTIDs(flavor, "primary").Error()
+		for _, w := range want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("%s: %q does not name %q", flavor, msg, w)
+			}
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,6 +97,11 @@ func TestMeasuredRPOWithRealReplication(t *testing.T) {
 	if rpo.Loss != 0 || rpo.LostBeats != 0 || rpo.GTIDBehind != 0 || !rpo.Consistent {
 		t.Errorf("caught-up replica: %+v", rpo)
 	}
+	// Positions in MariaDB's own notation: domain-server-seq, the primary's server id 1.
+	if !regexp.MustCompile(`^0-1-[0-9]+$`).MatchString(t0.GTID) || rpo.PrimaryGTID != t0.GTID ||
+		!regexp.MustCompile(`^0-[0-9]+-[0-9]+$`).MatchString(rpo.RecoveredGTID) {
+		t.Errorf("T0 %q, primary %q, recovered %q: want domain-server-seq", t0.GTID, rpo.PrimaryGTID, rpo.RecoveredGTID)
+	}
 
 	// Lagging: the replica's IO thread stops; the beats written after it are lost and the GTIDs say so.
 	hb2 := &drill.Heartbeat{DB: pdb, DrillID: "drill-20261202T170100Z", Interval: 100 * time.Millisecond}
@@ -145,5 +152,24 @@ func TestMeasuredRPOWithRealReplication(t *testing.T) {
 	// A server that never saw the drill's heartbeats is an error naming the drill.
 	if _, err := drill.MeasureRPO(ctx, rdb, "drill-20990101T000000Z", t0); err == nil {
 		t.Error("no heartbeat: want an error")
+	}
+}
+
+// TestMarkT0ReadsTheFlavorsVariable: T0 reads the variable of the primary's flavor; a flavor the wiring
+// gets wrong fails naming the server and the variable (MySQL's gtid_executed does not exist on MariaDB).
+func TestMarkT0ReadsTheFlavorsVariable(t *testing.T) {
+	ctx := context.Background()
+	hb := &drill.Heartbeat{DB: open(t, primary), DrillID: "drill-20261203T100000Z", Interval: 50 * time.Millisecond, Flavor: "mysql"}
+	if err := hb.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err := hb.MarkT0(ctx)
+	if err == nil || !strings.Contains(err.Error(), "primary") || !strings.Contains(err.Error(), "gtid_executed") {
+		t.Fatalf("MarkT0 as mysql on mariadb: %v, want an error naming the primary and gtid_executed", err)
+	}
+	hb.Flavor = "mariadb"
+	t0, err := hb.MarkT0(ctx)
+	if err != nil || !strings.HasPrefix(t0.GTID, "0-1-") {
+		t.Fatalf("MarkT0 as mariadb: %+v, %v", t0, err)
 	}
 }
