@@ -131,7 +131,7 @@ func steps(p Plan) []Step {
 	}
 	return []Step{
 		{Name: StepPreflight, Does: "production healthy; DR replica lag; newest verified backup and its age; the release production runs and where the DR region fetches it"},
-		{Name: StepT0, Does: "heartbeat rows written to the primary every second; T0 is the last heartbeat, with the primary's @@gtid_binlog_pos"},
+		{Name: StepT0, Does: "heartbeat rows written to the primary every second; T0 is the last heartbeat, with the primary's GTID position (MariaDB @@gtid_binlog_pos, MySQL @@gtid_executed)"},
 		{Name: StepData, Does: data},
 		{Name: StepPlatform, Does: fmt.Sprintf("build production's tiers, load balancer and bastion in %s from the same spec on the drill database (the plinth up engine path), every resource tagged %s", p.DRRegion, p.Tag)},
 		{Name: StepDeploy, Does: "roll out the release production runs to the drill stack with the deploy engine"},
