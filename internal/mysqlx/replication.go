@@ -110,9 +110,9 @@ func StartReplica(ctx context.Context, db *sql.DB, src ReplicationSource, wait t
 // ErrGTIDWaitTimeout is returned by WaitGTID when the server did not reach the position in time.
 var ErrGTIDWaitTimeout = errors.New("did not reach the GTID position in time")
 
-// WaitGTIDSeconds is the timeout argument WaitGTID passes for wait: MariaDB takes fractions (at least 1 ms,
-// since 0 would not wait and a negative number waits forever); MySQL before 8.0.18 takes whole seconds, so it
-// gets wait rounded up to at least 1 s.
+// WaitGTIDSeconds is the timeout argument WaitGTID passes for wait: MariaDB takes fractions (at least 1 ms:
+// a negative number would wait forever); MySQL 5.7's WAIT_FOR_EXECUTED_GTID_SET took whole seconds (WL#7796),
+// so MySQL gets wait rounded up to whole seconds, at least 1.
 func WaitGTIDSeconds(flavor string, wait time.Duration) float64 {
 	secs := wait.Seconds()
 	if flavor != mysql.MariaDBFlavor {
