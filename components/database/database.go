@@ -22,10 +22,23 @@ const TypeToken = "plinth:database:Database"
 // Family is the parameter group family of the engine.
 const Family = "mysql8.0"
 
-// Parameters enforce encryption in transit: clients must use TLS 1.2+.
+// Parameters enforce encryption in transit (clients must use TLS 1.2+) and turn GTIDs on: the DR drill's T0 and
+// RPO, its catch-up wait (WAIT_FOR_EXECUTED_GTID_SET) and the backup engine's binlog streaming all need
+// @@gtid_executed, which RDS MySQL leaves empty by default (gtid-mode OFF_PERMISSIVE). An instance created
+// without them must step OFF_PERMISSIVE -> ON_PERMISSIVE -> ON (docs/drill.md).
 var Parameters = map[string]string{
 	"require_secure_transport": "ON",
 	"tls_version":              "TLSv1.2,TLSv1.3",
+	"gtid-mode":                "ON",
+	"enforce_gtid_consistency": "ON",
+}
+
+// applyMethod: require_secure_transport is dynamic; the others are static and apply at the next reboot.
+func applyMethod(param string) string {
+	if param == "require_secure_transport" {
+		return "immediate"
+	}
+	return "pending-reboot"
 }
 
 // DR places the cross-region replica.
@@ -277,12 +290,8 @@ func dataKey(ctx *pulumi.Context, name string, account pulumi.StringInput, t pul
 // (terraform-aws-rds#601); parameter changes themselves are in-place updates.
 func parameterGroup(ctx *pulumi.Context, name string, t pulumi.StringMap, opts ...pulumi.ResourceOption) (*rds.ParameterGroup, error) {
 	var ps rds.ParameterGroupParameterArray
-	for _, k := range []string{"require_secure_transport", "tls_version"} {
-		apply := "immediate" // require_secure_transport is dynamic
-		if k == "tls_version" {
-			apply = "pending-reboot" // static
-		}
-		ps = append(ps, rds.ParameterGroupParameterArgs{Name: pulumi.String(k), Value: pulumi.String(Parameters[k]), ApplyMethod: pulumi.String(apply)})
+	for _, k := range []string{"require_secure_transport", "tls_version", "gtid-mode", "enforce_gtid_consistency"} {
+		ps = append(ps, rds.ParameterGroupParameterArgs{Name: pulumi.String(k), Value: pulumi.String(Parameters[k]), ApplyMethod: pulumi.String(applyMethod(k))})
 	}
 	return rds.NewParameterGroup(ctx, name, &rds.ParameterGroupArgs{
 		Family:      pulumi.String(Family),

@@ -1,6 +1,7 @@
 package database
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -105,14 +106,16 @@ func TestDatabase(t *testing.T) {
 		if pg.Inputs["name"] != nil || pg.DeleteBeforeReplace {
 			t.Errorf("parameter group %s: name %v, deleteBeforeReplace %v: a forced replacement would fight the group in use", pg.Name, pg.Inputs["name"], pg.DeleteBeforeReplace)
 		}
-		found := false
+		set := map[string]string{}
 		for _, p := range pg.Inputs["parameters"].([]any) {
-			if componenttest.Get(p, "name") == "require_secure_transport" && componenttest.Get(p, "value") == "ON" {
-				found = true
-			}
+			set[fmt.Sprint(componenttest.Get(p, "name"))] = fmt.Sprintf("%v/%v", componenttest.Get(p, "value"), componenttest.Get(p, "applyMethod"))
 		}
-		if !found || pg.Inputs["family"] != Family {
+		if set["require_secure_transport"] != "ON/immediate" || pg.Inputs["family"] != Family {
 			t.Errorf("parameter group %s does not require TLS: %v", pg.Name, pg.Inputs["parameters"])
+		}
+		// GTIDs on (the drill's T0/RPO and the binlog streamer need @@gtid_executed); static, so at the reboot.
+		if set["gtid-mode"] != "ON/pending-reboot" || set["enforce_gtid_consistency"] != "ON/pending-reboot" {
+			t.Errorf("parameter group %s does not turn GTIDs on: %v", pg.Name, set)
 		}
 	}
 	if primary.Inputs["parameterGroupName"] == nil {
