@@ -3,6 +3,7 @@ package backup_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -16,15 +17,24 @@ import (
 	"github.com/plinth-dev/plinth/internal/mysqlx"
 )
 
-// writerOnly is the vault as its writer identity sees it: objects may be created, never listed or read.
-type writerOnly struct{ backup.Store }
+// writerOnly is the vault as its writer identity sees it (the live vault's gate, the GCS vault's IAM
+// condition): objects may be created, only if absent when asked so, never listed or deleted, and read only
+// when they are the binlog chain's indexes, head hints and beats.
+type writerOnly struct{ *blobstore.Store }
 
-var errRefused = errors.New("403: the writer identity may not list")
+var errRefused = fmt.Errorf("%w: 403: the writer identity may not do that", blobstore.ErrPermissionDenied)
 
 func (writerOnly) List(context.Context, string) ([]blobstore.Object, error) { return nil, errRefused }
-func (writerOnly) Open(context.Context, string) (io.ReadCloser, error)      { return nil, errRefused }
+func (writerOnly) Dirs(context.Context, string) ([]string, error)           { return nil, errRefused }
+func (writerOnly) Delete(context.Context, string) error                     { return errRefused }
+func (w writerOnly) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	if !manifest.WriterReadable(key) {
+		return nil, errRefused
+	}
+	return w.Store.Open(ctx, key)
+}
 
-func startCursorStreamer(t *testing.T, st backup.Store, k keys, cursor string) *streamer {
+func startCursorStreamer(t *testing.T, st *blobstore.Store, k keys, cursor string) *streamer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &streamer{cancel: cancel, done: make(chan error, 1)}
