@@ -146,7 +146,22 @@ func findHead(ctx context.Context, st Store, known int64) (*manifest.Segment, er
 	if err != nil {
 		return nil, err
 	}
-	// The head is at or after the window's start; prune may have removed its first segments, never the newest.
+	// The hint names the segment that wrote it: the chain runs on from there unless prune removed it.
+	b, ok, err := readSmall(ctx, st, manifest.BinlogDir+"/"+manifest.HeadHintName(k))
+	if err != nil {
+		return nil, err
+	}
+	var hh headHint
+	if ok && json.Unmarshal(b, &hh) == nil && hh.Seq/manifest.HeadHintEvery == k {
+		if ok, err := has(hh.Seq); err != nil || ok {
+			if err != nil {
+				return nil, err
+			}
+			return headFrom(ctx, st, hh.Seq)
+		}
+	}
+	// Else the head is at or after the window's start; prune may have removed its first segments, never the
+	// newest.
 	lo, hi := max(k*manifest.HeadHintEvery, 1), (k+1)*manifest.HeadHintEvery
 	for n := hi; n >= lo; n-- {
 		ok, err := has(n)
