@@ -282,3 +282,52 @@ func TestBinlogIndexRace(t *testing.T) {
 		t.Fatalf("prune removed head hint 0: %v", err)
 	}
 }
+
+// waitLine waits until w logged sub.
+func waitLine(t *testing.T, w *worker, sub string, timeout time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); w.lines.count(sub) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never logged %q: %v", w.name, sub, w.lines.lines)
+		}
+	}
+}
+
+// TestBinlogIdleLeaderKeepsTheLead: on an idle server the leader commits nothing, so it beats once per segment
+// age and the standby, seeing the beats, does not take over, however long the idle spell; once the leader is
+// gone the standby takes over after the lease even though nothing is written, and streams what comes next.
+func TestBinlogIdleLeaderKeepsTheLead(t *testing.T) {
+	srv.Exec(t, "DROP DATABASE IF EXISTS idle", "CREATE DATABASE idle", "CREATE TABLE idle.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(40))")
+	mem, k := memStore(t), newKeys(t)
+	st := writerOnly{mem}
+	from := gtidPos(t)
+	d := srv.Open(t, "idle")
+	a := startWorker(t, st, k, "worker-a", 4254, from, "", 0)
+	waitLine(t, a, "leading:", 10*time.Second)
+	if _, err := d.Exec("INSERT INTO t (v) VALUES ('first')"); err != nil {
+		t.Fatal(err)
+	}
+	waitCovered(t, mem, a.streamer)
+	b := startWorker(t, st, k, "worker-b", 4255, from, "", 0)
+	waitLine(t, b, "standing by after segment 1", 10*time.Second)
+	time.Sleep(4 * time.Second) // over three leases with nothing to stream
+	if b.lines.count("taking over") != 0 {
+		t.Fatalf("b took over from an idle but live leader: %v", b.lines.lines)
+	}
+	beats, err := mem.List(context.Background(), manifest.BinlogDir+"/beat/")
+	if err != nil || len(beats) < 5 {
+		t.Fatalf("the idle leader's beats: %v %v", beats, err)
+	}
+	a.stop(t)
+	stopped := time.Now()
+	waitLine(t, b, "taking over", 10*time.Second)
+	t.Logf("%d beats in 4 s of idle; b took over %s after a stopped (lease 1.2 s)", len(beats), time.Since(stopped).Round(100*time.Millisecond))
+	for i := 0; i < 20; i++ {
+		if _, err := d.Exec("INSERT INTO t (v) VALUES ('after')"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitCovered(t, mem, b.streamer)
+	b.stop(t)
+	checkChain(t, mem, k, from)
+}
