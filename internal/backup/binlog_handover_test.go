@@ -125,10 +125,10 @@ func TestBinlogHandOverBetweenWorkers(t *testing.T) {
 			}
 		}
 	}
-	a := startWorker(t, st, k, "worker-a", 4250, m.Snapshot.GTID, "", 0)
+	a := startWorker(t, st, k, "worker-a", 4250, m.Snapshot.GTID, "", 2*time.Second)
 	update(120, "a leads")
 	waitCovered(t, mem, a.streamer)
-	b := startWorker(t, st, k, "worker-b", 4251, m.Snapshot.GTID, "", 0)
+	b := startWorker(t, st, k, "worker-b", 4251, m.Snapshot.GTID, "", 2*time.Second)
 	time.Sleep(300 * time.Millisecond) // b finds the head and stands by
 	update(150, "a leads, b stands by")
 	waitCovered(t, mem, a.streamer)
@@ -169,7 +169,7 @@ func TestBinlogHandOverBetweenWorkers(t *testing.T) {
 	}
 
 	// a restarts: its cursor is behind the head b wrote, so it stands by instead of leading.
-	a = startWorker(t, st, k, "worker-a", 4250, m.Snapshot.GTID, a.cursor, 0)
+	a = startWorker(t, st, k, "worker-a", 4250, m.Snapshot.GTID, a.cursor, 2*time.Second)
 	time.Sleep(500 * time.Millisecond)
 	if a.lines.count("standing by after segment") != 1 || a.lines.count("leading:") != 0 {
 		t.Fatalf("a restarted after b took over: %v", a.lines.lines)
@@ -302,26 +302,26 @@ func TestBinlogIdleLeaderKeepsTheLead(t *testing.T) {
 	st := writerOnly{mem}
 	from := gtidPos(t)
 	d := srv.Open(t, "idle")
-	a := startWorker(t, st, k, "worker-a", 4254, from, "", 0)
+	a := startWorker(t, st, k, "worker-a", 4254, from, "", 2*time.Second)
 	waitLine(t, a, "leading:", 10*time.Second)
 	if _, err := d.Exec("INSERT INTO t (v) VALUES ('first')"); err != nil {
 		t.Fatal(err)
 	}
 	waitCovered(t, mem, a.streamer)
-	b := startWorker(t, st, k, "worker-b", 4255, from, "", 0)
+	b := startWorker(t, st, k, "worker-b", 4255, from, "", 2*time.Second)
 	waitLine(t, b, "standing by after segment 1", 10*time.Second)
-	time.Sleep(4 * time.Second) // over three leases with nothing to stream
+	time.Sleep(5 * time.Second) // two and a half leases with nothing to stream
 	if b.lines.count("taking over") != 0 {
 		t.Fatalf("b took over from an idle but live leader: %v", b.lines.lines)
 	}
 	beats, err := mem.List(context.Background(), manifest.BinlogDir+"/beat/")
-	if err != nil || len(beats) < 5 {
+	if err != nil || len(beats) < 8 {
 		t.Fatalf("the idle leader's beats: %v %v", beats, err)
 	}
 	a.stop(t)
 	stopped := time.Now()
 	waitLine(t, b, "taking over", 10*time.Second)
-	t.Logf("%d beats in 4 s of idle; b took over %s after a stopped (lease 1.2 s)", len(beats), time.Since(stopped).Round(100*time.Millisecond))
+	t.Logf("%d beats in 5 s of idle; b took over %s after a stopped (lease 2 s)", len(beats), time.Since(stopped).Round(100*time.Millisecond))
 	for i := 0; i < 20; i++ {
 		if _, err := d.Exec("INSERT INTO t (v) VALUES ('after')"); err != nil {
 			t.Fatal(err)
