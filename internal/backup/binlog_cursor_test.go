@@ -114,3 +114,20 @@ func TestBinlogStreamerAsWriterWithoutCursorSaysWhy(t *testing.T) {
 		t.Fatalf("no cursor, no position: %v", err)
 	}
 }
+
+// noReads is a writer identity from before the head-reader grant: it may not even GET the chain's indexes.
+type noReads struct{ writerOnly }
+
+func (noReads) Open(context.Context, string) (io.ReadCloser, error) { return nil, errRefused }
+
+// TestBinlogStreamerWithoutTheHeadReaderSaysWhy: a streamer that cannot read the chain's head stops before it
+// connects, naming the object and the grant it needs (it never streams blind into a chain it cannot see).
+func TestBinlogStreamerWithoutTheHeadReaderSaysWhy(t *testing.T) {
+	k := newKeys(t)
+	err := backup.StreamBinlog(context.Background(), backup.BinlogOptions{Store: noReads{writerOnly{memStore(t)}}, Recipients: k.rcpt,
+		Flavor: "mariadb", From: "0-1-1", Open: func(string) (backup.BinlogSource, error) { t.Fatal("opened"); return nil, nil }})
+	if !errors.Is(err, blobstore.ErrPermissionDenied) || !strings.Contains(err.Error(), "binlog/head/0000000000.json") ||
+		!strings.Contains(err.Error(), "head-reader grant") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -45,6 +45,9 @@ func readSmall(ctx context.Context, st Store, key string) ([]byte, bool, error) 
 	if errors.Is(err, blobstore.ErrNotFound) {
 		return nil, false, nil
 	}
+	if errors.Is(err, blobstore.ErrPermissionDenied) {
+		return nil, false, fmt.Errorf("binlog: %s: %w (a streamer must be able to GET the chain's indexes, head hints and beats: on GCS the vault's writer holds that by its binlog head-reader grant)", key, err)
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("binlog: %s: %w", key, err)
 	}
