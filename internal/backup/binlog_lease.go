@@ -85,7 +85,9 @@ func standby(ctx context.Context, o BinlogOptions, c SlotClaimer, known int64, c
 		next, nb, err := advance(ctx, o.Store, head, b)
 		probed = err == nil
 		if err != nil {
-			o.Log.printf("binlog: standby: %v", err)
+			if ctx.Err() == nil {
+				o.Log.printf("binlog: standby: %v (no claim until a look succeeds)", err)
+			}
 			continue
 		}
 		if headSeq(next) != seq {
