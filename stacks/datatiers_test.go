@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -164,14 +165,30 @@ func TestVaultWriterCannotReadOrDelete(t *testing.T) {
 		if writer == "" {
 			t.Fatalf("%s: no writer identity", stack)
 		}
-		grants := 0
+		// Besides objectCreator, one conditional grant: a custom role holding storage.objects.get alone, on the
+		// stack's binlog/ JSON objects (the chain's indexes, head hints and beats: how streamers hand over).
+		headReader := map[string]bool{}
+		for _, r := range res.ByType("gcp:projects/iAMCustomRole:IAMCustomRole") {
+			if fmt.Sprint(r.Inputs["permissions"]) == "[storage.objects.get]" {
+				headReader[r.Outputs["name"].(string)] = true
+			}
+		}
+		grants, scoped := 0, 0
 		for _, typ := range []string{"gcp:storage/bucketIAMMember:BucketIAMMember", "gcp:storage/bucketIAMBinding:BucketIAMBinding", "gcp:projects/iAMMember:IAMMember"} {
 			for _, m := range res.ByType(typ) {
 				if m.Inputs["member"] != writer {
 					continue
 				}
-				grants++
 				role := m.Inputs["role"].(string)
+				if headReader[role] && typ == "gcp:storage/bucketIAMMember:BucketIAMMember" {
+					expr, _ := m.Inputs["condition"].(map[string]any)["expression"].(string)
+					if !strings.Contains(expr, "/objects/"+stack+"/binlog/\")") || !strings.Contains(expr, `resource.name.endsWith(".json")`) {
+						t.Errorf("%s: the writer's head reader grant is not scoped to the binlog chain: %q", stack, expr)
+					}
+					scoped++
+					continue
+				}
+				grants++
 				for _, bad := range readOrDelete {
 					if strings.Contains(role, bad) {
 						t.Errorf("%s: the vault writer holds %s", stack, role)
@@ -182,8 +199,8 @@ func TestVaultWriterCannotReadOrDelete(t *testing.T) {
 				}
 			}
 		}
-		if grants != 1 {
-			t.Errorf("%s: writer has %d grants, want exactly objectCreator", stack, grants)
+		if grants != 1 || scoped != 1 {
+			t.Errorf("%s: writer has %d grants and %d binlog head readers, want exactly objectCreator and one", stack, grants, scoped)
 		}
 	}
 }

@@ -342,7 +342,7 @@ func buildData(ctx *pulumi.Context, p *Platform, account pulumi.StringInput, tag
 	}
 	p.Vault, err = backupvault.New(ctx, vaultName(spec.Stack), &backupvault.Args{
 		Project: v.Project, ProjectNumber: v.ProjectNumber, Location: v.Location, KMSLocation: v.KMSLocation,
-		RetentionDays: v.RetentionDays, ColdAfterDays: v.ColdAfterDays, Lock: v.LockRetention,
+		RetentionDays: v.RetentionDays, ColdAfterDays: v.ColdAfterDays, Lock: v.LockRetention, ObjectPrefix: spec.Stack + "/",
 		AWSAccountID: spec.AccountID, WriterRoleName: p.Tiers[firewall.Worker].RoleName,
 		RestoreRoleName: p.Database.RestoreRoleName, Labels: gcpLabels(spec),
 	}, pulumi.Provider(gcpProvider))

@@ -2,8 +2,10 @@
 // dual-region, encrypted with a Cloud KMS key (CMEK, rotated), uniform bucket-level access, public access
 // prevention enforced, a retention policy (locked in production), soft delete, lifecycle to colder storage and
 // expiry after the retention. Two identities and no keys: a WRITER the AWS backup role reaches through
-// workload identity federation, which may create objects but never read, overwrite or delete them, and a
-// separate RESTORE identity that may read.
+// workload identity federation, which may create objects but never list, overwrite or delete them, and read
+// only the binlog chain's plaintext indexes, head hints and beats (a custom role holding storage.objects.get
+// alone, bound under an IAM condition on the object name: how the binlog streamers of several workers hand
+// over), and a separate RESTORE identity that may read.
 //
 // Object Versioning stays off: GCS refuses it on a bucket with a retention policy. The retention policy is
 // the stronger guarantee (no object can be replaced or deleted before it ages out); soft delete covers the
@@ -16,6 +18,7 @@ import (
 
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/iam"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/kms"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/projects"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/serviceaccount"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -30,6 +33,9 @@ const (
 	RestoreRole = "roles/storage.objectViewer"  // get and list
 )
 
+// HeadReaderPermissions are the custom role the writer holds on the binlog chain's coordination objects.
+var HeadReaderPermissions = []string{"storage.objects.get"}
+
 // KeyRotation is the CMEK rotation period (90 days).
 const KeyRotation = "7776000s"
 
@@ -42,6 +48,9 @@ type Args struct {
 	RetentionDays int
 	ColdAfterDays int
 	Lock          bool
+	// ObjectPrefix is the prefix of the stack's objects in the bucket (the store URL's prefix=, e.g.
+	// "production/"): the writer may read the objects under ObjectPrefix+"binlog/" ending in .json.
+	ObjectPrefix string
 	// AWSAccountID and the role names that the federation maps to the writer and restore identities.
 	AWSAccountID    string
 	WriterRoleName  pulumi.StringInput
@@ -72,6 +81,8 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("backupvault %s: project, project number and AWS account are required", name)
 	case args.WriterRoleName == nil || args.RestoreRoleName == nil:
 		return nil, fmt.Errorf("backupvault %s: writer and restore role names are required", name)
+	case args.ObjectPrefix != "" && (!strings.HasSuffix(args.ObjectPrefix, "/") || strings.ContainsAny(args.ObjectPrefix, `"\`)):
+		return nil, fmt.Errorf("backupvault %s: object prefix %q: want a key prefix ending in /", name, args.ObjectPrefix)
 	}
 	v := &BackupVault{}
 	if err := ctx.RegisterComponentResource(TypeToken, name, v, opts...); err != nil {
@@ -197,6 +208,9 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, err
 	}
 	v.WriterServiceAccount, v.RestoreServiceAccount = writer.Email, restore.Email
+	if err := headReader(ctx, name, args, bucket, writer, parent); err != nil {
+		return nil, err
+	}
 
 	if err := ctx.RegisterResourceOutputs(v, pulumi.Map{
 		"bucket":                   v.Bucket,
@@ -208,6 +222,45 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("backupvault %s: register outputs: %w", name, err)
 	}
 	return v, nil
+}
+
+// headReader lets the writer GET (nothing else) the binlog chain's indexes, head hints and beats: plaintext
+// sequence numbers, GTID sets and hashes; the segments themselves are age-encrypted to keys no host holds and
+// stay unreadable, as does everything outside the stack's binlog/.
+func headReader(ctx *pulumi.Context, name string, args *Args, bucket *storage.Bucket, writer *serviceaccount.Account, parent pulumi.ResourceOption) error {
+	role, err := projects.NewIAMCustomRole(ctx, name+"-binlog-head-reader", &projects.IAMCustomRoleArgs{
+		Project:     pulumi.String(args.Project),
+		RoleId:      pulumi.String(HeadReaderRoleID(name)),
+		Title:       pulumi.Sprintf("plinth %s: binlog chain head reader", name),
+		Description: pulumi.String("storage.objects.get only: bound to the backup writer under a condition on the binlog index objects"),
+		Permissions: pulumi.ToStringArray(HeadReaderPermissions),
+	}, parent)
+	if err != nil {
+		return err
+	}
+	_, err = storage.NewBucketIAMMember(ctx, name+"-writer-binlog-head", &storage.BucketIAMMemberArgs{
+		Bucket: bucket.Name, Role: role.Name, Member: writer.Member,
+		Condition: &storage.BucketIAMMemberConditionArgs{
+			Title:       pulumi.String("binlog chain head"),
+			Description: pulumi.String("the binlog segment indexes, head hints and beats under the stack's binlog/ (JSON), never segment data"),
+			Expression:  bucket.Name.ApplyT(func(b string) string { return HeadReaderCondition(b, args.ObjectPrefix) }).(pulumi.StringOutput),
+		},
+	}, parent)
+	return err
+}
+
+// HeadReaderCondition is the IAM condition of the writer's head-reader binding on bucket.
+func HeadReaderCondition(bucket, objectPrefix string) string {
+	return fmt.Sprintf(`resource.name.startsWith("projects/_/buckets/%s/objects/%sbinlog/") && resource.name.endsWith(".json")`, bucket, objectPrefix)
+}
+
+// HeadReaderRoleID is the custom role's id (letters, digits, underscores; at most 64).
+func HeadReaderRoleID(name string) string {
+	id := "plinthBinlogHead_" + strings.NewReplacer("-", "_", ".", "_").Replace(name)
+	if len(id) > 64 {
+		id = id[:64]
+	}
+	return id
 }
 
 // PoolID is the workload identity pool of the vault named name.

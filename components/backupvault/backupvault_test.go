@@ -1,6 +1,7 @@
 package backupvault
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -14,7 +15,7 @@ func build(t *testing.T, lock bool) *offline.Result {
 	return componenttest.Run(t, func(ctx *pulumi.Context) error {
 		_, err := New(ctx, "prod-vault", &Args{
 			Project: "plinth-backups", ProjectNumber: "1234567", Location: "EUR4", KMSLocation: "europe",
-			RetentionDays: 90, ColdAfterDays: 30, Lock: lock, AWSAccountID: "123456789012",
+			RetentionDays: 90, ColdAfterDays: 30, Lock: lock, AWSAccountID: "123456789012", ObjectPrefix: "production/",
 			WriterRoleName: pulumi.String("worker-role"), RestoreRoleName: pulumi.String("restore-role"),
 			Labels: pulumi.StringMap{"environment": pulumi.String("production")},
 		})
@@ -54,12 +55,34 @@ func TestVault(t *testing.T) {
 		accounts[sa.Outputs["member"].(string)] = strings.TrimPrefix(sa.Name, "prod-vault-")
 	}
 	grants := map[string][]string{}
+	var conditional []*offline.Resource
 	for _, m := range res.ByType("gcp:storage/bucketIAMMember:BucketIAMMember") {
+		if m.Inputs["condition"] != nil {
+			conditional = append(conditional, m)
+			continue
+		}
 		who := accounts[m.Inputs["member"].(string)]
 		grants[who] = append(grants[who], m.Inputs["role"].(string))
 	}
 	if strings.Join(grants["writer"], ",") != WriterRole || strings.Join(grants["restore"], ",") != RestoreRole || len(grants) != 2 {
 		t.Errorf("bucket grants = %v", grants)
+	}
+	// The writer's one conditional grant: a custom role holding storage.objects.get alone, on the stack's
+	// binlog/ JSON objects (indexes, head hints, beats).
+	role := componenttest.One(t, res, "gcp:projects/iAMCustomRole:IAMCustomRole")
+	if perms := componenttest.Get(role.Inputs, "permissions"); fmt.Sprint(perms) != "[storage.objects.get]" || role.Inputs["roleId"] != "plinthBinlogHead_prod_vault" {
+		t.Errorf("head reader role: %v", role.Inputs)
+	}
+	if len(conditional) != 1 || accounts[conditional[0].Inputs["member"].(string)] != "writer" || conditional[0].Inputs["role"] != role.Outputs["name"] {
+		t.Fatalf("conditional grants: %v (role %v)", conditional, role.Outputs["name"])
+	}
+	if b.Outputs["name"] == "" || role.Outputs["name"] != "projects/plinth-backups/roles/plinthBinlogHead_prod_vault" {
+		t.Fatalf("bucket name %v, role name %v", b.Outputs["name"], role.Outputs["name"])
+	}
+	want := HeadReaderCondition(b.Outputs["name"].(string), "production/")
+	if got := componenttest.Get(conditional[0].Inputs, "condition.expression"); got != want ||
+		!strings.Contains(want, `startsWith("projects/_/buckets/`+b.Outputs["name"].(string)+`/objects/production/binlog/")`) || !strings.Contains(want, `endsWith(".json")`) {
+		t.Errorf("head reader condition = %v, want %s", got, want)
 	}
 	for _, forbidden := range []string{"objectViewer", "objectAdmin", "admin", "legacyBucket", "objectUser"} {
 		if strings.Contains(WriterRole, forbidden) {
@@ -101,5 +124,13 @@ func TestBadArgs(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "backupvault v: retention 3 days") {
 		t.Errorf("err = %v", err)
+	}
+	err = componenttest.RunErr(func(ctx *pulumi.Context) error {
+		_, err := New(ctx, "v", &Args{RetentionDays: 7, Project: "p", ProjectNumber: "1", AWSAccountID: "1", ObjectPrefix: "production",
+			WriterRoleName: pulumi.String("w"), RestoreRoleName: pulumi.String("r")})
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), `object prefix "production"`) {
+		t.Errorf("a prefix without its slash: %v", err)
 	}
 }

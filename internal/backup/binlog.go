@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -39,14 +38,19 @@ type BinlogOptions struct {
 	// SegmentAge old, whichever comes first; an idle stream closes it after SegmentAge too.
 	SegmentBytes int64
 	SegmentAge   time.Duration
-	// Cursor, when set, is the streamer's cursor file (binlog_cursor.go): written after every segment, read
-	// when the store cannot be listed (the writer identity).
+	// Cursor, when set, is the streamer's cursor file (binlog_cursor.go): written after every segment; it
+	// tells a restarted streamer that it wrote the head (it leads again at once) and where to look for it.
 	Cursor string
 	// Current returns the server's current GTID set: where a new chain starts when the store cannot be
 	// listed and there is no cursor.
 	Current func(ctx context.Context) (string, error)
-	Now     func() time.Time
-	Log     Logf
+	// Lease: a standby takes over once the chain's head has not advanced (no index, no beat) for this long
+	// (default 3 x SegmentAge). Poll is how often a standby looks (default SegmentAge/4).
+	Lease, Poll time.Duration
+	// Holder names this streamer in its beats (e.g. the host name).
+	Holder string
+	Now    func() time.Time
+	Log    Logf
 }
 
 // ListSegments reads every segment index under BinlogDir, sorted by Seq.
@@ -57,8 +61,8 @@ func ListSegments(ctx context.Context, st Store) ([]manifest.Segment, error) {
 	}
 	var out []manifest.Segment
 	for _, ob := range objs {
-		if !strings.HasSuffix(ob.Key, ".json") {
-			continue
+		if !manifest.IsSegmentIndexKey(strings.TrimPrefix(ob.Key, manifest.BinlogDir+"/")) {
+			continue // a segment's data, a head hint, a beat
 		}
 		rc, err := st.Open(ctx, ob.Key)
 		if err != nil {
@@ -82,38 +86,11 @@ func ListSegments(ctx context.Context, st Store) ([]manifest.Segment, error) {
 	return out, nil
 }
 
-// resumePoint is where streaming continues: after the last segment, or from o.From, or from the newest
-// complete backup's snapshot.
-func resumePoint(ctx context.Context, o BinlogOptions) (int64, string, error) {
-	segs, err := ListSegments(ctx, o.Store)
-	if err != nil && o.Cursor != "" {
-		return cursorResume(ctx, o, err)
-	}
-	if err != nil {
-		return 0, "", err
-	}
-	if n := len(segs); n > 0 {
-		return segs[n-1].Seq + 1, segs[n-1].To, nil
-	}
-	if o.From != "" {
-		return 1, o.From, nil
-	}
-	entries, err := List(ctx, o.Store)
-	if err != nil {
-		return 0, "", err
-	}
-	for _, e := range entries {
-		if e.Restorable() && e.GTID != "" {
-			return 1, e.GTID, nil
-		}
-	}
-	return 0, "", errors.New("binlog: no segment, no backup with a GTID and no --from-gtid: take a backup first (the chain starts at a snapshot)")
-}
-
-// StreamBinlog streams the server's binlog into segments until ctx ends, resuming after the last
-// segment in the store. Each segment holds whole transactions and is committed by its index, written
-// last: a streamer killed mid-segment loses nothing (the next run restarts from the last index's GTID
-// set) and duplicates nothing (the unfinished object is never indexed).
+// StreamBinlog streams the server's binlog into segments until ctx ends. Each segment holds whole
+// transactions and is committed by its index, written last and only if absent: a streamer killed mid-segment
+// loses nothing (the next leader restarts from the last index's GTID set) and duplicates nothing (the
+// unfinished object is never indexed). Several streamers on one store hand over (binlog_lease.go): one leads,
+// the others stand by and take over when the head stops advancing.
 func StreamBinlog(ctx context.Context, o BinlogOptions) error {
 	if o.SegmentBytes <= 0 {
 		o.SegmentBytes = 16 << 20
@@ -121,46 +98,96 @@ func StreamBinlog(ctx context.Context, o BinlogOptions) error {
 	if o.SegmentAge <= 0 {
 		o.SegmentAge = time.Minute
 	}
+	if o.Lease <= 0 {
+		o.Lease = 3 * o.SegmentAge
+	}
+	if o.Poll <= 0 {
+		o.Poll = max(o.SegmentAge/4, 10*time.Millisecond)
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	seq, from, err := resumePoint(ctx, o)
-	if err != nil {
-		return err
+	c, ok := o.Store.(SlotClaimer)
+	if !ok {
+		return fmt.Errorf("binlog: the store %s cannot create an object only when absent", o.Store)
 	}
-	src, err := o.Open(from)
+	var cur *binlogCursor
+	if o.Cursor != "" {
+		cv, ok, err := readCursor(o.Cursor)
+		if err != nil {
+			return err
+		}
+		if ok {
+			cur = &cv
+		}
+	}
+	known := int64(0)
+	if cur != nil {
+		known = cur.Seq - 1
+	}
+	for {
+		t, err := standby(ctx, o, c, known, cur)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		known, cur = t.seq-1, nil
+		err = lead(ctx, o, c, t)
+		switch {
+		case ctx.Err() != nil:
+			return nil // stopped: the open segment is dropped, the next leader resumes from the last index
+		case errors.Is(err, errLostRace):
+			o.Log.printf("%v: standing by", err)
+		default:
+			return err
+		}
+	}
+}
+
+// lead streams from t until ctx ends, an error, or another streamer wins an index or beat (errLostRace).
+func lead(ctx context.Context, o BinlogOptions, c SlotClaimer, t turn) error {
+	src, err := o.Open(t.from)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	o.Log.printf("binlog: streaming from GTID %q into segment %d", from, seq)
+	o.Log.printf("binlog: leading: streaming from GTID %q into segment %d", t.from, t.seq)
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(4<<20))
 	if err != nil {
 		return err
 	}
-	w := &segWriter{o: o, enc: enc, buf: bufio.NewWriterSize(nil, 256<<10), seq: seq, from: from}
+	w := &segWriter{o: o, c: c, enc: enc, buf: bufio.NewWriterSize(nil, 256<<10), seq: t.seq, from: t.from,
+		beat: t.beat, marked: o.Now(), fresh: true}
 	defer w.abort()
 	for {
 		wait := o.SegmentAge
 		if w.cur != nil {
 			wait = max(w.opened.Add(o.SegmentAge).Sub(o.Now()), time.Millisecond)
 		}
+		if m := w.marked.Add(o.SegmentAge).Sub(o.Now()); m < wait {
+			wait = max(m, time.Millisecond)
+		}
 		nctx, cancel := context.WithTimeout(ctx, wait)
 		ev, err := src.Next(nctx)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil // stopped: the open segment is dropped, the next run resumes from the last index
+				return ctx.Err()
 			}
-			if errors.Is(err, context.DeadlineExceeded) {
-				if w.txns > 0 && !w.inTrx {
-					if err := w.finish(ctx, src.GTIDSet()); err != nil {
-						return err
-					}
+			if !errors.Is(err, context.DeadlineExceeded) {
+				return err
+			}
+			if w.txns > 0 && !w.inTrx && o.Now().Sub(w.opened) >= o.SegmentAge {
+				if err := w.finish(ctx, src.GTIDSet()); err != nil {
+					return err
 				}
-				continue
 			}
-			return err
+			if err := w.keepAlive(ctx); err != nil {
+				return err
+			}
+			continue
 		}
 		if err := w.add(ctx, ev); err != nil {
 			return err
@@ -170,6 +197,9 @@ func StreamBinlog(ctx context.Context, o BinlogOptions) error {
 				return err
 			}
 		}
+		if err := w.keepAlive(ctx); err != nil {
+			return err
+		}
 	}
 }
 
@@ -177,6 +207,7 @@ func StreamBinlog(ctx context.Context, o BinlogOptions) error {
 // transactions.
 type segWriter struct {
 	o      BinlogOptions
+	c      SlotClaimer
 	enc    *zstd.Encoder
 	buf    *bufio.Writer
 	fde    []byte
@@ -188,6 +219,11 @@ type segWriter struct {
 	last   time.Time
 	txns   int64
 	inTrx  bool
+	// beat is the last beat written after segment seq-1; marked when the last index or beat was; fresh
+	// until this leader's first segment is committed.
+	beat   int64
+	marked time.Time
+	fresh  bool
 }
 
 func (w *segWriter) add(ctx context.Context, ev mysqlx.BinlogEvent) error {
@@ -233,7 +269,7 @@ func (w *segWriter) add(ctx context.Context, ev mysqlx.BinlogEvent) error {
 	return nil
 }
 
-// finish commits the open segment: its object, then its index.
+// finish commits the open segment: its object, then its index if no other streamer created it first.
 func (w *segWriter) finish(ctx context.Context, to string) error {
 	obj, err := w.cur.finish(manifest.BinlogDir)
 	w.cur = nil
@@ -246,20 +282,51 @@ func (w *segWriter) finish(ctx context.Context, to string) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(s, "", "  ")
+	won, err := createOnce(ctx, w.c, manifest.SegmentIndexName(w.seq), s)
 	if err != nil {
-		return err
-	}
-	if err := putPlain(ctx, w.o.Store, manifest.BinlogDir+"/"+manifest.SegmentIndexName(w.seq), append(b, '\n')); err != nil {
 		return fmt.Errorf("binlog: segment %d: index: %w", w.seq, err)
+	}
+	if !won {
+		w.orphan(ctx, obj.Name)
+		return fmt.Errorf("%w: segment %d was committed by another streamer", errLostRace, w.seq)
 	}
 	w.o.Log.printf("binlog: segment %d: %d transactions, GTID %s .. %s, %s .. %s", s.Seq, s.Transactions, s.From, s.To,
 		s.FirstTime.Format(time.RFC3339), s.LastTime.Format(time.RFC3339))
-	w.seq, w.from, w.txns = w.seq+1, to, 0
+	if w.fresh || w.seq%manifest.HeadHintEvery == 0 {
+		if _, err := createOnce(ctx, w.c, manifest.HeadHintName(w.seq/manifest.HeadHintEvery), headHint{Seq: w.seq, To: to, Time: w.o.Now().UTC()}); err != nil {
+			return err
+		}
+	}
+	w.seq, w.from, w.txns, w.beat, w.marked, w.fresh = w.seq+1, to, 0, 0, w.o.Now(), false
 	if w.o.Cursor != "" {
 		return writeCursor(w.o.Cursor, binlogCursor{Seq: w.seq, GTID: to})
 	}
 	return nil
+}
+
+// keepAlive writes the next beat when nothing was committed for a segment age (an idle server, a long
+// transaction), so that the standbys see the leader alive; errLostRace when a standby claimed it first.
+func (w *segWriter) keepAlive(ctx context.Context) error {
+	if w.o.Now().Sub(w.marked) < w.o.SegmentAge {
+		return nil
+	}
+	won, err := createOnce(ctx, w.c, manifest.BeatName(w.seq-1, w.beat+1), beat{Holder: w.o.Holder, Time: w.o.Now().UTC()})
+	if err != nil {
+		return err
+	}
+	if !won {
+		return fmt.Errorf("%w: beat %d after segment %d was claimed by another streamer", errLostRace, w.beat+1, w.seq-1)
+	}
+	w.beat, w.marked = w.beat+1, w.o.Now()
+	return nil
+}
+
+// orphan removes the data object of a segment another streamer committed first; an identity that may not
+// delete (the vault's writer) leaves it to `backup prune`, which removes data no index refers to.
+func (w *segWriter) orphan(ctx context.Context, name string) {
+	if err := w.o.Store.Delete(ctx, manifest.BinlogDir+"/"+name); err != nil {
+		w.o.Log.printf("binlog: segment %d: the orphan object %s stays for `backup prune` (%v)", w.seq, name, err)
+	}
 }
 
 func (w *segWriter) abort() {

@@ -1,7 +1,6 @@
 package backup
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,10 +9,11 @@ import (
 )
 
 // The binlog streamer's cursor: the next segment's number and the GTID set it starts after, kept in a local
-// file beside the streamer. A streamer running as the vault's writer identity may create objects but never
-// list or read them (the worker tier's binlog service), so it cannot learn from the store where it stopped:
-// it resumes from its cursor, written after every committed segment. A streamer that can list the store
-// resumes from the store and keeps the cursor up to date.
+// file beside the streamer and written after every segment it commits. The vault decides (binlog_head.go):
+// the cursor only says where to start looking for the chain's head, and whether this streamer wrote that head
+// (then it leads again at once after a restart instead of waiting out the lease). A cursor behind the head
+// (another worker took over) makes the streamer stand by; a cursor with no chain in the store starts a new
+// chain at the cursor's GTID set.
 
 // binlogCursor is the cursor file's content.
 type binlogCursor struct {
@@ -58,29 +58,4 @@ func writeCursor(path string, c binlogCursor) error {
 		return fmt.Errorf("binlog cursor: %w", err)
 	}
 	return nil
-}
-
-// cursorResume is where a streamer that cannot list the store (listErr) continues: its cursor; without
-// one, o.From; without that, a new chain at the server's current position (o.Current). A new chain starts at
-// segment 1: should the vault already hold one (the cursor was lost), its index cannot be overwritten by the
-// writer and the streamer stops saying so.
-func cursorResume(ctx context.Context, o BinlogOptions, listErr error) (int64, string, error) {
-	c, ok, err := readCursor(o.Cursor)
-	switch {
-	case err != nil:
-		return 0, "", err
-	case ok:
-		o.Log.printf("binlog: the store cannot be listed (%v): resuming from the cursor %s", listErr, o.Cursor)
-		return c.Seq, c.GTID, nil
-	case o.From != "":
-		return 1, o.From, nil
-	case o.Current != nil:
-		g, err := o.Current(ctx)
-		if err != nil {
-			return 0, "", err
-		}
-		o.Log.printf("binlog: the store cannot be listed and %s holds no cursor: a new chain starts at the server's GTID %q", o.Cursor, g)
-		return 1, g, nil
-	}
-	return 0, "", fmt.Errorf("%w (and no cursor in %s, no --from-gtid)", listErr, o.Cursor)
 }

@@ -3,6 +3,7 @@ package backup_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -16,15 +17,24 @@ import (
 	"github.com/plinth-dev/plinth/internal/mysqlx"
 )
 
-// writerOnly is the vault as its writer identity sees it: objects may be created, never listed or read.
-type writerOnly struct{ backup.Store }
+// writerOnly is the vault as its writer identity sees it (the live vault's gate, the GCS vault's IAM
+// condition): objects may be created, only if absent when asked so, never listed or deleted, and read only
+// when they are the binlog chain's indexes, head hints and beats.
+type writerOnly struct{ *blobstore.Store }
 
-var errRefused = errors.New("403: the writer identity may not list")
+var errRefused = fmt.Errorf("%w: 403: the writer identity may not do that", blobstore.ErrPermissionDenied)
 
 func (writerOnly) List(context.Context, string) ([]blobstore.Object, error) { return nil, errRefused }
-func (writerOnly) Open(context.Context, string) (io.ReadCloser, error)      { return nil, errRefused }
+func (writerOnly) Dirs(context.Context, string) ([]string, error)           { return nil, errRefused }
+func (writerOnly) Delete(context.Context, string) error                     { return errRefused }
+func (w writerOnly) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	if !manifest.WriterReadable(key) {
+		return nil, errRefused
+	}
+	return w.Store.Open(ctx, key)
+}
 
-func startCursorStreamer(t *testing.T, st backup.Store, k keys, cursor string) *streamer {
+func startCursorStreamer(t *testing.T, st *blobstore.Store, k keys, cursor string) *streamer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &streamer{cancel: cancel, done: make(chan error, 1)}
@@ -102,5 +112,22 @@ func TestBinlogStreamerAsWriterWithoutCursorSaysWhy(t *testing.T) {
 		Flavor: "mariadb", Cursor: cursor, Open: func(string) (backup.BinlogSource, error) { t.Fatal("opened"); return nil, nil }})
 	if !errors.Is(err, errRefused) || !strings.Contains(err.Error(), "no cursor in "+cursor) {
 		t.Fatalf("no cursor, no position: %v", err)
+	}
+}
+
+// noReads is a writer identity from before the head-reader grant: it may not even GET the chain's indexes.
+type noReads struct{ writerOnly }
+
+func (noReads) Open(context.Context, string) (io.ReadCloser, error) { return nil, errRefused }
+
+// TestBinlogStreamerWithoutTheHeadReaderSaysWhy: a streamer that cannot read the chain's head stops before it
+// connects, naming the object and the grant it needs (it never streams blind into a chain it cannot see).
+func TestBinlogStreamerWithoutTheHeadReaderSaysWhy(t *testing.T) {
+	k := newKeys(t)
+	err := backup.StreamBinlog(context.Background(), backup.BinlogOptions{Store: noReads{writerOnly{memStore(t)}}, Recipients: k.rcpt,
+		Flavor: "mariadb", From: "0-1-1", Open: func(string) (backup.BinlogSource, error) { t.Fatal("opened"); return nil, nil }})
+	if !errors.Is(err, blobstore.ErrPermissionDenied) || !strings.Contains(err.Error(), "binlog/head/0000000000.json") ||
+		!strings.Contains(err.Error(), "head-reader grant") {
+		t.Fatalf("err = %v", err)
 	}
 }

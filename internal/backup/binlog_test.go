@@ -135,14 +135,14 @@ func TestBinlogStreamResumesWithoutLossOrDuplication(t *testing.T) {
 		t.Fatalf("chain: %+v %v", rep, err)
 	}
 	// prune keeps every segment the oldest kept snapshot still needs, and drops those a newer kept snapshot
-	// already holds (dry run: decided, nothing removed).
+	// already holds but the newest, the chain's head (dry run: decided, nothing removed).
 	m2 := runBackup(t, st, k, "pitr", clock.Add(time.Hour))
 	prep, err := backup.Prune(ctx, backup.PruneOptions{Store: st, Policy: retention.Policy{KeepLast: 2}, Now: clock.Add(2 * time.Hour), DryRun: true})
 	if err != nil || len(prep.Segments) != 0 {
 		t.Fatalf("prune keeping the first snapshot removes segments %v (%v)", prep.Segments, err)
 	}
 	prep, err = backup.Prune(ctx, backup.PruneOptions{Store: st, Policy: retention.Policy{KeepLast: 1}, Now: clock.Add(2 * time.Hour), DryRun: true})
-	if err != nil || len(prep.Segments) != len(segs) {
+	if err != nil || len(prep.Segments) != len(segs)-1 || prep.Segments[len(prep.Segments)-1] != segs[len(segs)-2].Seq {
 		t.Fatalf("prune keeping only %s (GTID %s) would remove segments %v of %d (%v)", m2.ID, m2.Snapshot.GTID, prep.Segments, len(segs), err)
 	}
 	if after, _ := backup.ListSegments(ctx, st); len(after) != len(segs) {
@@ -163,7 +163,7 @@ func TestBinlogStreamResumesWithoutLossOrDuplication(t *testing.T) {
 	if _, err := backup.Prune(ctx, backup.PruneOptions{Store: st, Policy: retention.Policy{KeepLast: 1}, Now: clock.Add(2 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if after, _ := backup.ListSegments(ctx, st); len(after) != 0 {
-		t.Fatalf("segments left after pruning to a snapshot holding them all: %d", len(after))
+	if after, _ := backup.ListSegments(ctx, st); len(after) != 1 || after[0].Seq != segs[len(segs)-1].Seq {
+		t.Fatalf("segments left after pruning to a snapshot holding them all: %+v, want the head alone", after)
 	}
 }

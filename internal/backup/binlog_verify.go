@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/plinth-dev/plinth/internal/backup/manifest"
 	"github.com/plinth-dev/plinth/internal/backup/retention"
@@ -123,6 +124,47 @@ func unneededSegments(ctx context.Context, st Store, entries []Entry, ds []reten
 		}
 		out = append(out, s)
 	}
+	if len(out) == len(segs) && len(out) > 0 {
+		// The newest segment stays whatever the snapshots hold: it is the chain's head, where the next
+		// streamer continues (binlog_head.go finds it without listing).
+		out = out[:len(out)-1]
+	}
+	return out, nil
+}
+
+// binlogLeftovers are the objects under BinlogDir no chain needs: data objects no index refers to whose
+// number is at or before the head's (a streamer that lost the race for that index, or was killed between its
+// data and its index: that number's index is written for good, so the object can never be committed), and the
+// beats of leaders before the head's. Head hints stay (a few bytes per 32 segments: they find the head).
+func binlogLeftovers(ctx context.Context, st Store) ([]string, error) {
+	segs, err := ListSegments(ctx, st)
+	if err != nil || len(segs) == 0 {
+		return nil, err
+	}
+	objs, err := st.List(ctx, manifest.BinlogDir+"/")
+	if err != nil {
+		return nil, fmt.Errorf("binlog: list %s: %w", st, err)
+	}
+	head := segs[len(segs)-1].Seq
+	used := map[string]bool{}
+	for _, s := range segs {
+		used[s.Object] = true
+	}
+	var out []string
+	for _, ob := range objs {
+		key := strings.TrimPrefix(ob.Key, manifest.BinlogDir+"/")
+		var n int64
+		switch {
+		case manifest.IsSegmentObjectKey(key) && !used[key]:
+			if _, err := fmt.Sscanf(key[:10], "%d", &n); err == nil && n >= 1 && n <= head {
+				out = append(out, ob.Key)
+			}
+		case strings.HasPrefix(key, "beat/") && manifest.WriterReadable(ob.Key):
+			if _, err := fmt.Sscanf(key[len("beat/"):len("beat/")+10], "%d", &n); err == nil && n < head {
+				out = append(out, ob.Key)
+			}
+		}
+	}
 	return out, nil
 }
 
@@ -134,4 +176,20 @@ func removeSegment(ctx context.Context, st Store, s manifest.Segment) error {
 		}
 	}
 	return nil
+}
+
+// removeLeftovers deletes binlogLeftovers; one the store still protects (retention) stays for a later prune.
+func removeLeftovers(ctx context.Context, o PruneOptions, keys []string) error {
+	var errs []error
+	for _, k := range keys {
+		err := o.Store.Delete(ctx, k)
+		switch {
+		case err == nil, errors.Is(err, blobstore.ErrNotFound):
+		case errors.Is(err, blobstore.ErrPermissionDenied):
+			o.Log.printf("prune: %s stays for now: %v", k, err)
+		default:
+			errs = append(errs, fmt.Errorf("prune %s: %w", k, err))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -169,7 +169,9 @@ type PruneReport struct {
 	// Segments are the binlog segments no kept backup needs (wholly inside the oldest kept snapshot):
 	// removed, or to be removed on a dry run.
 	Segments []int64 `json:"segments"`
-	DryRun   bool    `json:"dryRun"`
+	// Leftovers are binlog objects no chain needs (binlogLeftovers): orphaned segment data, stale beats.
+	Leftovers []string `json:"leftovers,omitempty"`
+	DryRun    bool     `json:"dryRun"`
 }
 
 // Prune applies the retention policy. A removed backup loses its manifest first (so it can never be
@@ -207,6 +209,9 @@ func Prune(ctx context.Context, o PruneOptions) (*PruneReport, error) {
 	for _, s := range segs {
 		rep.Segments = append(rep.Segments, s.Seq)
 	}
+	if rep.Leftovers, err = binlogLeftovers(ctx, o.Store); err != nil {
+		return rep, err
+	}
 	if o.DryRun {
 		return rep, nil
 	}
@@ -227,6 +232,7 @@ func Prune(ctx context.Context, o PruneOptions) (*PruneReport, error) {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, removeLeftovers(ctx, o, rep.Leftovers))
 	return rep, errors.Join(errs...)
 }
 

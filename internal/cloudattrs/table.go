@@ -198,6 +198,9 @@ var typeTable = map[string]typeSpec{
 		email := saEmail(a, name)
 		return map[string]any{"email": email, "name": id, "uniqueId": "1" + a.digits(20), "member": "serviceAccount:" + email}
 	}},
+	"gcp:projects/iAMCustomRole:IAMCustomRole": {id: func(a *Resource, name string) string {
+		return "projects/" + a.Project + "/roles/" + cmp.Or(a.str("roleId"), name)
+	}, computed: func(_ *Resource, id, _ string) map[string]any { return map[string]any{"name": id, "deleted": false} }},
 	"gcp:iam/workloadIdentityPool:WorkloadIdentityPool": {id: func(a *Resource, name string) string {
 		return "projects/" + a.Project + "/locations/global/workloadIdentityPools/" + cmp.Or(a.str("workloadIdentityPoolId"), name)
 	}, computed: func(a *Resource, _, name string) map[string]any {

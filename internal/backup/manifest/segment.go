@@ -107,3 +107,34 @@ func ChainGaps(segs []Segment) []string {
 	}
 	return out
 }
+
+// The chain's coordination objects, beside the indexes (binlog_head.go in package backup): head hints and
+// leader beats. Like the indexes they are plaintext JSON of sequence numbers and GTID sets, created only when
+// absent, and the only objects the vault's writer identity may read (never a segment's data).
+const (
+	// HeadHintEvery: head hint k says a segment in [k*HeadHintEvery, (k+1)*HeadHintEvery) was committed.
+	HeadHintEvery = 32
+	headDir       = "head/"
+	beatDir       = "beat/"
+)
+
+// HeadHintName is head hint k, relative to BinlogDir.
+func HeadHintName(k int64) string { return fmt.Sprintf("%s%010d.json", headDir, k) }
+
+// BeatName is beat n of the leader that follows segment seq (0: the empty chain), relative to BinlogDir.
+func BeatName(seq, n int64) string { return fmt.Sprintf("%s%010d-%08d.json", beatDir, seq, n) }
+
+var writerReadableRE = regexp.MustCompile(`(^|/)` + BinlogDir + `/([0-9]{10}|` + headDir + `[0-9]{10}|` + beatDir + `[0-9]{10}-[0-9]{8})\.json$`)
+
+// WriterReadable reports whether object name (a store key, or a bucket object name under any prefix) is one
+// of the binlog chain's indexes, head hints or beats: what the vault's writer identity may read (GET, never
+// list) so that a standby streamer can find the chain's head and see whether its leader is alive.
+func WriterReadable(name string) bool { return writerReadableRE.MatchString(name) }
+
+// IsSegmentIndexKey reports whether key (relative to BinlogDir) names a segment index.
+func IsSegmentIndexKey(key string) bool { return segIndexRE.MatchString(key) }
+
+var segIndexRE = regexp.MustCompile(`^[0-9]{10}\.json$`)
+
+// IsSegmentObjectKey reports whether key (relative to BinlogDir) names a segment's data object.
+func IsSegmentObjectKey(key string) bool { return segObjRE.MatchString(key) }

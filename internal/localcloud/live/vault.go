@@ -24,8 +24,9 @@ import (
 // program set on the bucket:
 //   - the retention policy: deleting or overwriting an object younger than Retention is refused (403), for
 //     every identity;
-//   - the identities, by bearer token: the writer may only create objects (a read, a list, an overwrite or
-//     a delete is refused); the restore identity may only read and list; the admin identity (optional:
+//   - the identities, by bearer token: the writer may only create objects (a list, an overwrite, a delete or
+//     a read is refused, but for reading the binlog chain's indexes, head hints and beats, which the
+//     streamers of several workers hand over by); the restore identity may only read and list; the admin identity (optional:
 //     the platform's own, for lifecycle) may also delete and overwrite, retention permitting.
 //
 // Anything else (bucket changes, ACLs, rewrite/compose, the emulator's _internal endpoints) is refused.
@@ -206,7 +207,7 @@ func (v *Vault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		gcsError(w, http.StatusForbidden, fmt.Sprintf("vault: %s %s is not allowed on this bucket", r.Method, r.URL.Path))
 		return
 	}
-	if !allowed(id, op.Kind) {
+	if !allowed(id, op) {
 		gcsError(w, http.StatusForbidden, fmt.Sprintf("vault: the %s identity may not %s", id, op.Kind))
 		return
 	}

@@ -140,6 +140,22 @@ func TestLiveVault(t *testing.T) {
 	if err := put(ctx, writer, "backups/1/manifest.json", small, 0); err != nil {
 		t.Fatalf("writer create: %v", err)
 	}
+	// The binlog chain's head, as a standby streamer (the writer) finds it: the index reads back, a missing
+	// one is 404 (not refused: the streamer probes), the segment's data is refused.
+	index := []byte(`{"seq": 1}`)
+	if err := put(ctx, writer, "s/binlog/0000000001.json", index, 0); err != nil {
+		t.Fatalf("writer create index: %v", err)
+	}
+	if err := put(ctx, writer, "s/binlog/0000000001-0a1b2c3d.binlog.zst.age", small, 0); err != nil {
+		t.Fatalf("writer create segment: %v", err)
+	}
+	if got, err := get(ctx, writer, "s/binlog/0000000001.json"); err != nil || !bytes.Equal(got, index) {
+		t.Errorf("writer read of an index: %q %v", got, err)
+	}
+	_, err = get(ctx, writer, "s/binlog/0000000002.json")
+	wantCode(t, "writer read of a missing index", err, 404)
+	_, err = get(ctx, writer, "s/binlog/0000000001-0a1b2c3d.binlog.zst.age")
+	wantCode(t, "writer read of a segment", err, 403)
 	if err := put(ctx, writer, "backups/1/data.zst", big, 256<<10); err != nil {
 		t.Fatalf("writer resumable create: %v", err)
 	}
@@ -154,7 +170,7 @@ func TestLiveVault(t *testing.T) {
 	if got, err := get(ctx, restore, "backups/1/data.zst"); err != nil || !bytes.Equal(got, big) {
 		t.Errorf("restore read: %d bytes, %v", len(got), err)
 	}
-	if names, err := list(ctx, restore); err != nil || len(names) != 2 {
+	if names, err := list(ctx, restore); err != nil || len(names) != 4 {
 		t.Errorf("restore list: %v %v", names, err)
 	}
 	wantCode(t, "restore create", put(ctx, restore, "backups/2/manifest.json", small, 0), 403)
@@ -258,13 +274,35 @@ func TestClassifyVaultRequest(t *testing.T) {
 		VaultAdmin: {opCreate, opContinue, opRead, opList, opDelete}} {
 		n := 0
 		for _, op := range []string{opList, opRead, opCreate, opContinue, opDelete, opOther} {
-			if allowed(id, op) {
+			if allowed(id, vaultOp{Kind: op, Bucket: "bk", Object: "production/backups/1/manifest.json"}) {
 				n++
 			}
 		}
 		if n != len(ops) {
 			t.Errorf("%s may do %d operations, want %v", id, n, ops)
 		}
+	}
+	// The writer reads the binlog chain's coordination objects, nothing else (not a segment's data, not a
+	// look-alike outside binlog/, not a list).
+	for object, want := range map[string]bool{
+		"production/binlog/0000000007.json":                    true,
+		"production/binlog/head/0000000000.json":               true,
+		"production/binlog/beat/0000000007-00000003.json":      true,
+		"binlog/0000000007.json":                               true,
+		"production/binlog/0000000007-0a1b2c3d.binlog.zst.age": false,
+		"production/binlog/0000000007.json.age":                false,
+		"production/notbinlog/0000000007.json":                 false,
+		"production/binlog/../secret.json":                     false,
+		"production/20261203T031500Z/manifest.json":            false,
+		"": false,
+	} {
+		if got := allowed(VaultWriter, vaultOp{Kind: opRead, Bucket: "bk", Object: object}); got != want {
+			t.Errorf("writer read %q: %v, want %v", object, got, want)
+		}
+	}
+	if allowed(VaultWriter, vaultOp{Kind: opList, Bucket: "bk", Object: "production/binlog/0000000007.json"}) ||
+		allowed(VaultWriter, vaultOp{Kind: opDelete, Bucket: "bk", Object: "production/binlog/0000000007.json"}) {
+		t.Error("the writer may list or delete the binlog chain")
 	}
 }
 
@@ -298,6 +336,21 @@ func testVaultURL(ctx context.Context, t *testing.T, p *Platform, v *Vault) {
 	}
 	if _, err := w.Open(ctx, "b/manifest.json"); !errors.Is(err, blobstore.ErrPermissionDenied) {
 		t.Errorf("url writer read: %v, want ErrPermissionDenied", err)
+	}
+	// A binlog streamer's compare-and-swap and probes: the index is created once, reads back, and a missing
+	// one is ErrNotFound (the head is before it), not a refusal.
+	for i, want := range []bool{true, false} {
+		if got, err := w.CreateIfAbsent(ctx, "binlog/0000000001.json", []byte(fmt.Sprint(i))); err != nil || got != want {
+			t.Errorf("url writer index create %d: %v %v, want %v", i+1, got, err, want)
+		}
+	}
+	if rc, err := w.Open(ctx, "binlog/0000000001.json"); err != nil {
+		t.Errorf("url writer index read: %v", err)
+	} else {
+		_ = rc.Close()
+	}
+	if _, err := w.Open(ctx, "binlog/0000000002.json"); !errors.Is(err, blobstore.ErrNotFound) {
+		t.Errorf("url writer read of a missing index: %v, want ErrNotFound", err)
 	}
 	if objs, err := r.List(ctx, "b/"); err != nil || len(objs) != 1 {
 		t.Errorf("url restore list: %v %v", objs, err)

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/plinth-dev/plinth/internal/backup/manifest"
 )
 
 // Operations the vault's gate knows; every other request is opOther and refused.
@@ -33,12 +35,15 @@ type vaultOp struct {
 
 var bucketRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$`)
 
-// allowed is the identities' policy: the writer only creates, the restore identity only reads, the admin
-// does both and deletes (the retention policy still applies).
-func allowed(id, kind string) bool {
+// allowed is the identities' policy: the writer only creates, and reads only the binlog chain's plaintext
+// coordination objects (segment indexes, head hints, beats: manifest.WriterReadable, so that a standby
+// streamer finds the head and sees its leader alive, never a segment's data); the restore identity only reads
+// and lists; the admin does both and deletes (the retention policy still applies).
+func allowed(id string, op vaultOp) bool {
+	kind := op.Kind
 	switch id {
 	case VaultWriter:
-		return kind == opCreate || kind == opContinue
+		return kind == opCreate || kind == opContinue || kind == opRead && op.Object != "" && manifest.WriterReadable(op.Object)
 	case VaultRestore:
 		return kind == opRead || kind == opList
 	case VaultAdmin:

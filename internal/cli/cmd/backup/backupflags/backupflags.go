@@ -6,6 +6,7 @@ package backupflags
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -97,4 +98,11 @@ func Recipients(keys []string, file string) (backup.Recipients, error) {
 		return backup.Recipients{}, cmdutil.FlagErrorf("%v", err)
 	}
 	return r, nil
+}
+
+// Holder names this process in the vault's coordination objects (a scheduled run's claim, a binlog
+// streamer's beats): the host and the pid.
+func Holder() string {
+	h, _ := os.Hostname()
+	return fmt.Sprintf("%s pid %d", h, os.Getpid())
 }

@@ -28,6 +28,7 @@ type BinlogOptions struct {
 	FromGTID       string
 	SegmentMiB     int
 	SegmentAge     time.Duration
+	Lease          time.Duration
 	Cursor         string
 	Quiet          bool
 }
@@ -41,7 +42,12 @@ func NewCmdBinlog(f *cmdutil.Factory, runF func(*BinlogOptions) error) *cobra.Co
 		Long: `Connects as a replica (the replication protocol: works on RDS) and streams every transaction into
 encrypted, compressed segments under binlog/ in the store, each committed by a sha256-listed index written
 last. It resumes after the last segment's GTID set; the first run starts at the newest backup's snapshot
-(or --from-gtid). Stop it with SIGINT/SIGTERM: the open segment is dropped and streamed again next time.`,
+(or --from-gtid). Stop it with SIGINT/SIGTERM: the open segment is dropped and streamed again next time.
+
+Several streamers on one store (every worker host runs one) hand over: one leads, the others stand by,
+following the chain's head by GET alone (the vault's writer identity may not list), and take over when it
+has not advanced for --lease. Every segment's index is created only if absent, so exactly one streamer
+commits each segment: no gap, no duplicate.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := backupflags.Validate(opts.Target); err != nil {
@@ -55,6 +61,9 @@ last. It resumes after the last segment's GTID set; the first run starts at the 
 			}
 			if opts.SegmentMiB < 1 || opts.SegmentAge < time.Second {
 				return cmdutil.FlagErrorf("--segment-mib >= 1 and --segment-age >= 1s")
+			}
+			if opts.Lease < 0 || (opts.Lease != 0 && opts.Lease < 2*opts.SegmentAge) {
+				return cmdutil.FlagErrorf("--lease %s: want at least twice --segment-age (%s): an idle leader beats once per segment age", opts.Lease, opts.SegmentAge)
 			}
 			opts.Ctx = cmd.Context()
 			if runF != nil {
@@ -70,7 +79,8 @@ last. It resumes after the last segment's GTID set; the first run starts at the 
 	cmd.Flags().StringVar(&opts.FromGTID, "from-gtid", "", "GTID set to start from when the store holds no segment (default: the newest backup's)")
 	cmd.Flags().IntVar(&opts.SegmentMiB, "segment-mib", 16, "close a segment at this much binlog")
 	cmd.Flags().DurationVar(&opts.SegmentAge, "segment-age", time.Minute, "close a segment this long after it opened (bounds the data a lost streamer loses)")
-	cmd.Flags().StringVar(&opts.Cursor, "cursor", "", "`FILE` keeping where streaming stopped, for an identity that may not list the store (the vault's writer)")
+	cmd.Flags().DurationVar(&opts.Lease, "lease", 0, "a standby takes over once the chain's head has not advanced for this long (default 3 x --segment-age)")
+	cmd.Flags().StringVar(&opts.Cursor, "cursor", "", "`FILE` keeping where this streamer stopped: where it looks for the chain's head, and whether it wrote it (then it leads again at once after a restart)")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress lines on stderr")
 	return cmd
 }
@@ -92,7 +102,8 @@ func binlogRun(opts *BinlogOptions) error {
 	}
 	err = backup.StreamBinlog(ctx, backup.BinlogOptions{Store: t.Store, Recipients: rcpt, Flavor: flavor, From: opts.FromGTID,
 		SegmentBytes: int64(opts.SegmentMiB) << 20, SegmentAge: opts.SegmentAge, Log: backupflags.Logger(opts.IO.ErrOut, opts.Quiet),
-		Open: t.BinlogSource(flavor, opts.ServerID), Cursor: opts.Cursor, Current: t.CurrentGTID(flavor)})
+		Open: t.BinlogSource(flavor, opts.ServerID), Cursor: opts.Cursor, Current: t.CurrentGTID(flavor),
+		Lease: opts.Lease, Holder: backupflags.Holder()})
 	if err != nil {
 		return fmt.Errorf("backup binlog from %s: %w", t.Address(), err)
 	}

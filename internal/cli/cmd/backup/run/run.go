@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -97,11 +96,6 @@ func level(s string) (backup.Level, error) {
 }
 
 // holder names this run in a period's claim: the host and the process.
-func holder() string {
-	h, _ := os.Hostname()
-	return fmt.Sprintf("%s pid %d", h, os.Getpid())
-}
-
 func runRun(opts *RunOptions) error {
 	ctx := backupflags.Context(opts.Ctx)
 	rcpt, err := backupflags.Recipients(opts.Recipients, opts.RecipientsFile)
@@ -133,7 +127,7 @@ func runRun(opts *RunOptions) error {
 	m, err := backup.Run(ctx, backup.RunOptions{
 		DB: t.DB, Address: t.Address(), Store: t.Store, Recipients: rcpt, Databases: opts.Databases,
 		Workers: opts.Workers, PartSize: int64(opts.PartSizeMiB) << 20, ChunkRows: opts.ChunkRows, Level: lvl, Tool: opts.Tool, Now: now,
-		Log: backupflags.Logger(opts.IO.ErrOut, opts.Quiet), Notes: notes, OncePer: opts.OncePer, Holder: holder(),
+		Log: backupflags.Logger(opts.IO.ErrOut, opts.Quiet), Notes: notes, OncePer: opts.OncePer, Holder: backupflags.Holder(),
 	})
 	if errors.Is(err, backup.ErrSlotTaken) {
 		return views.BackupRun(opts.IO.Out, opts.Output, views.BackupRunResult{Store: t.Store.String(), Skipped: err.Error()})
