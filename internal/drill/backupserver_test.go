@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/plinth-dev/plinth/internal/backup"
+	"github.com/plinth-dev/plinth/internal/blobstore"
 	"github.com/plinth-dev/plinth/internal/drill"
 )
 
@@ -45,6 +47,13 @@ func (r *restoreServer) Teardown(ctx context.Context, id string) ([]string, erro
 	r.calls = append(r.calls, "teardown "+id)
 	_, err := r.db.ExecContext(ctx, "DROP DATABASE IF EXISTS ledger")
 	return nil, err
+}
+
+// readOnly is a vault as its restore identity sees it: reads and lists, no writes.
+type readOnly struct{ backup.Store }
+
+func (readOnly) Create(context.Context, string) (blobstore.Writer, error) {
+	return nil, errors.New("403: the restore identity may only read")
 }
 
 // TestBackupIntoTheDrillsOwnServer: with no DR server DSN, OpenEnv restores a backup drill into the drill
@@ -98,8 +107,20 @@ func TestBackupIntoTheDrillsOwnServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := backup.Verify(ctx, backup.VerifyOptions{Store: vault, ID: m.ID, Identities: ids, Mark: true}); err != nil {
-		t.Fatal(err)
+	// As on a cloud's vault: the restore identity reads and may not write; the marker goes through the
+	// writer (MarkStore). Without it the verification passes unmarked, and no drill picks the backup.
+	var logged []string
+	logf := func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) }
+	rep, err := backup.Verify(ctx, backup.VerifyOptions{Store: readOnly{vault}, ID: m.ID, Identities: ids, Mark: true, Log: logf})
+	if err != nil || rep.Marked || len(logged) != 1 || !strings.Contains(logged[0], "marker could not be written") {
+		t.Fatalf("verify as the restore identity alone: %v, marked %v, log %q", err, rep != nil && rep.Marked, logged)
+	}
+	if _, err := drill.Pick(ctx, vault, ""); err == nil {
+		t.Fatal("an unmarked backup picked as verified")
+	}
+	rep, err = backup.Verify(ctx, backup.VerifyOptions{Store: readOnly{vault}, MarkStore: vault, ID: m.ID, Identities: ids, Mark: true})
+	if err != nil || !rep.Marked {
+		t.Fatalf("verify with the writer's MarkStore: %v, marked %v", err, rep != nil && rep.Marked)
 	}
 	var vrep backup.VerifyReport
 	src.Restored = &vrep

@@ -111,6 +111,14 @@ func (b *BackupSource) Recover(ctx context.Context, p Plan, t0 T0) (Recovered, e
 	if !rep.RestoreChecked {
 		return Recovered{}, fmt.Errorf("restore backup %s into %s: tables not checked against the manifest", e.ID, where)
 	}
+	rows := int64(0)
+	for _, tc := range rep.Tables {
+		if tc.RestoredRows != nil {
+			rows += *tc.RestoredRows
+		}
+	}
+	b.logf("drill %s: backup %s restored into %s: %d tables, %d rows, rows and hashes match the manifest (snapshot GTID %s)",
+		p.ID, e.ID, where, len(rep.Tables), rows, e.Manifest.Snapshot.GTID)
 	if b.Server != nil {
 		if err := b.Server.Promote(ctx, p.ID); err != nil {
 			return Recovered{}, fmt.Errorf("drill database %s after the restore: %w", where, err)
@@ -126,6 +134,12 @@ func (b *BackupSource) Recover(ctx context.Context, p Plan, t0 T0) (Recovered, e
 		return Recovered{}, err
 	}
 	return Recovered{Where: where + " (" + strings.Join(sortedValues(rename), ", ") + ")", Endpoint: endpoint, RPO: rpo}, nil
+}
+
+func (b *BackupSource) logf(format string, args ...any) {
+	if b.Log != nil {
+		b.Log(format, args...)
+	}
 }
 
 // renames is the engine's Rename: only the databases whose name changes (nil: none does).
