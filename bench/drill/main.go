@@ -176,7 +176,7 @@ func oneDrill(e env, client *live.Client, prod *live.StackStatus, mode string, n
 	wall := time.Since(start)
 	if vb != nil && mode == drill.SourceBackup {
 		rpoMax = time.Since(vb.started)
-		rpoWhat = fmt.Sprintf("%.1fs, the backup's age", rpoMax.Seconds())
+		rpoWhat = fmt.Sprintf("%.1fs, the backup's age when the drill ended", rpoMax.Seconds())
 	}
 	stop()
 	watchStop()
