@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"net"
@@ -16,7 +15,6 @@ import (
 	"filippo.io/age"
 	_ "github.com/go-sql-driver/mysql"
 
-	"github.com/plinth-dev/plinth/bench/internal/dataset"
 	"github.com/plinth-dev/plinth/bench/internal/livehome"
 	"github.com/plinth-dev/plinth/bench/internal/timing"
 	"github.com/plinth-dev/plinth/internal/localcloud/live"
@@ -169,63 +167,14 @@ func (b *benchRun) primaryAddr() string { _, a := b.primary(); return net.JoinHo
 // fill generates benchdb on the primary as root on its socket (unlogged: the replicas do not replay 1 GB),
 // its buffer pool raised meanwhile when asked and set back after.
 func (b *benchRun) fill(ctx context.Context) error {
-	name, _ := b.primary()
-	pid := 0
-	for _, p := range b.st.Processes {
-		if p.Name == name+"/mariadbd" && p.Running {
-			pid = p.Pid
-		}
-	}
-	if pid == 0 {
-		return fmt.Errorf("%s: no running primary mariadbd in the live status", stack)
-	}
-	sock, err := socketOf(pid)
-	if err != nil {
-		return fmt.Errorf("primary %s: %w", name, err)
-	}
-	db, err := sql.Open("mysql", "root@unix("+sock+")/")
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	var pool int64
 	if b.o.fillBufferPool != "" {
-		var orig int64
-		if err := db.QueryRowContext(ctx, "SELECT @@innodb_buffer_pool_size").Scan(&orig); err != nil {
-			return fmt.Errorf("primary %s: %w", name, err)
-		}
-		want, err := parseSize(b.o.fillBufferPool)
-		if err != nil {
+		var err error
+		if pool, err = parseSize(b.o.fillBufferPool); err != nil {
 			return err
 		}
-		if err := resizeBufferPool(ctx, db, want); err != nil {
-			return fmt.Errorf("primary %s: %w", name, err)
-		}
-		defer func() {
-			if err := resizeBufferPool(ctx, db, orig); err != nil {
-				fmt.Fprintf(os.Stderr, "primary %s: setting the buffer pool back: %v\n", name, err)
-			}
-		}()
 	}
-	start := time.Now()
-	if err := dataset.Generate(ctx, db, dbName, dataset.Uniform(b.o.rows), os.Stdout); err != nil {
-		return fmt.Errorf("primary %s: %w", name, err)
-	}
-	fmt.Printf("database %s on the primary %s ready in %.1f s\n", dbName, name, time.Since(start).Seconds())
-	return nil
-}
-
-// socketOf reads mariadbd's --socket= from its command line.
-func socketOf(pid int) (string, error) {
-	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil {
-		return "", err
-	}
-	for _, a := range strings.Split(string(raw), "\x00") {
-		if s, ok := strings.CutPrefix(a, "--socket="); ok {
-			return s, nil
-		}
-	}
-	return "", fmt.Errorf("mariadbd (pid %d) has no --socket=", pid)
+	return livehome.FillPrimary(ctx, b.st, dbName, b.o.rows, pool)
 }
 
 // parseSize reads a byte count with an optional K, M or G suffix.
@@ -244,30 +193,4 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("-fill-buffer-pool %q: want a size such as 512M", s)
 	}
 	return n * mult, nil
-}
-
-// resizeBufferPool sets innodb_buffer_pool_size and waits until InnoDB has resized it.
-func resizeBufferPool(ctx context.Context, db *sql.DB, size int64) error {
-	var have int64
-	var name, before string
-	if err := db.QueryRowContext(ctx, "SELECT @@innodb_buffer_pool_size").Scan(&have); err != nil {
-		return err
-	}
-	if have == size {
-		return nil
-	}
-	_ = db.QueryRowContext(ctx, "SHOW STATUS LIKE 'Innodb_buffer_pool_resize_status'").Scan(&name, &before)
-	if _, err := db.ExecContext(ctx, "SET GLOBAL innodb_buffer_pool_size = "+strconv.FormatInt(size, 10)); err != nil {
-		return fmt.Errorf("buffer pool to %d MiB: %w", size>>20, err)
-	}
-	err := livehome.Until(5*time.Minute, func() bool {
-		var st string
-		err := db.QueryRowContext(ctx, "SHOW STATUS LIKE 'Innodb_buffer_pool_resize_status'").Scan(&name, &st)
-		// MariaDB >= 10.11.12 resizes within the SET and leaves the status empty; older ones in the background.
-		return err == nil && (st == "" || st != before && strings.HasPrefix(st, "Completed"))
-	})
-	if err != nil {
-		return fmt.Errorf("buffer pool to %d MiB: resize %w", size>>20, err)
-	}
-	return nil
 }

@@ -34,9 +34,12 @@ type VerifyOptions struct {
 	// Mark writes <id>/verified.json on success (prune never removes the newest verified backup). A failed
 	// verification is recorded there whatever Mark says: it replaces any earlier success marker.
 	Mark bool
-	Tool string
-	Now  func() time.Time
-	Log  Logf
+	// MarkStore is where the markers are written when the identity reading Store may not write (a vault's
+	// restore identity only reads: its writer identity creates); nil: Store.
+	MarkStore Store
+	Tool      string
+	Now       func() time.Time
+	Log       Logf
 }
 
 // ObjectCheck is one object's result.
@@ -212,14 +215,14 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 	if !rep.OK {
 		verr := fmt.Errorf("%w: %w", ErrVerifyFailed, failures[0])
 		v.Failed, v.Error = true, truncate(failures[0].Error(), 2000)
-		if err := writeVerified(ctx, o.Store, v); err != nil {
+		if err := writeVerified(ctx, o.markStore(), v); err != nil {
 			return rep, fmt.Errorf("%w (and the failure could not be recorded in %s, an earlier success marker may remain: %v)", verr, manifest.VerifiedName, err)
 		}
 		rep.MarkedFailed = true
 		return rep, verr
 	}
 	if o.Mark {
-		if err := writeVerified(ctx, o.Store, v); err != nil {
+		if err := writeVerified(ctx, o.markStore(), v); err != nil {
 			o.Log.printf("verify %s: passed, but the verified marker could not be written: %v", m.ID, err)
 		} else {
 			rep.Marked = true
@@ -244,6 +247,13 @@ func verifyChain(ctx context.Context, o VerifyOptions, m *manifest.Manifest, rep
 		return fmt.Errorf("%w: backup %s is intact, but its binlog chain is not: %s", ErrVerifyFailed, m.ID, strings.Join(append(chain.Gaps, chain.Bad...), "; "))
 	}
 	return nil
+}
+
+func (o VerifyOptions) markStore() Store {
+	if o.MarkStore != nil {
+		return o.MarkStore
+	}
+	return o.Store
 }
 
 func writeVerified(ctx context.Context, st Store, v manifest.Verified) error {

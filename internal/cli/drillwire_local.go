@@ -21,14 +21,15 @@ import (
 	"github.com/plinth-dev/plinth/stacks/contract"
 )
 
-// drillAccess is the Factory's DrillAccess. On the live local cloud, a replica drill gets: the primary
-// through the published bastion as the master user (the heartbeats write; the inventory's backup user only
-// reads), production's DR replica and the drill database through the live server's 127.0.0.1 forwards
-// (TLS verified with the platforms' CAs), and the drill database made by the server (live.Client.Drill).
-// Other clouds and sources get nothing from here.
+// drillAccess is the Factory's DrillAccess. On the live local cloud, a drill gets: the primary through the
+// published bastion as the master user (the heartbeats write; the inventory's backup user only reads),
+// production's DR replica and the drill database through the live server's 127.0.0.1 forwards (TLS verified
+// with the platforms' CAs), and the drill database made by the server (live.Client.Drill): replicating from
+// the DR replica for a replica drill, empty and writable for a backup drill to restore into. Other clouds
+// get nothing from here.
 func drillAccess(f *cmdutil.Factory) drill.Accessor {
 	return func(ctx context.Context, p drill.Plan) (drill.CloudAccess, error) {
-		if p.Source != drill.SourceReplica || f.StackCloud == nil {
+		if f.StackCloud == nil {
 			return drill.CloudAccess{}, nil
 		}
 		if c, err := f.StackCloud(ctx, p.Stack); err != nil || c != provision.CloudLocal {
@@ -63,7 +64,7 @@ func localDrillAccess(ctx context.Context, client *live.Client, p drill.Plan, in
 	if err != nil {
 		return drill.CloudAccess{}, fmt.Errorf("stack %s: master secret: %w", p.Stack, err)
 	}
-	acc := drill.CloudAccess{Database: &liveDrillDB{client: client, stack: p.Stack, creds: creds}}
+	acc := drill.CloudAccess{Database: &liveDrillDB{client: client, stack: p.Stack, source: p.Source, creds: creds}}
 	var closers []func() error
 	acc.Close = func() {
 		for _, c := range closers {
@@ -104,10 +105,13 @@ func forwardDSN(name, addr, caFile string, creds cloud.DBCredentials) (string, e
 
 // liveDrillDB is the live local cloud's DrillDatabase: the server creates the drill database replicating
 // from production's DR replica (live drilldb.go), promotes it and removes it; plinth reads it (GTID wait,
-// the heartbeats) as the master user through the server's forward.
+// the heartbeats) as the master user through the server's forward. For a backup drill the server creates
+// it empty and writable (plinth restores into it as the master user) and Promote has it create production's
+// application user after the restore.
 type liveDrillDB struct {
 	client *live.Client
 	stack  string
+	source string
 	creds  cloud.DBCredentials
 
 	mu  sync.Mutex
@@ -117,11 +121,14 @@ type liveDrillDB struct {
 
 // Create implements drill.DrillDatabase.
 func (l *liveDrillDB) Create(ctx context.Context, id string) (*sql.DB, string, error) {
-	acc, err := l.client.Drill(ctx, "database", l.stack, id)
+	acc, err := l.client.DrillRequest(ctx, "database", live.DrillRequest{Stack: l.stack, Drill: id, Source: l.source})
 	if err != nil {
 		return nil, "drill database of " + id, err
 	}
 	where := fmt.Sprintf("drill database %s of %s (replica of %s)", acc.Endpoint, acc.DrillStack, acc.DRReplicaAddress)
+	if l.source == drill.SourceBackup {
+		where = fmt.Sprintf("drill database %s of %s", acc.Endpoint, acc.DrillStack)
+	}
 	dsn, err := forwardDSN("plinth-"+id, acc.Database, acc.CAFile, l.creds)
 	if err != nil {
 		return nil, where, err

@@ -13,11 +13,16 @@ import (
 )
 
 // BackupSource is the data step of `--source backup`: the chosen backup (default: the newest verified) is
-// restored by the backup engine into new databases (each backed-up database D as D_<drill suffix>) on the
-// DR server, and every restored table's rows and hash are checked against the backup's manifest.
+// restored by the backup engine and every restored table's rows and hash are checked against the backup's
+// manifest. Into the drill's own database when Server is set (the stack's cloud creates it empty and
+// writable in the DR region, the databases keep their names, and Server.Promote readies it for the
+// application once restored), else into new databases (each backed-up database D as D_<drill suffix>) on
+// the shared DR server Target.
 type BackupSource struct {
 	Store      backup.Store
 	Identities backup.Identities
+	// Server is the drill database the cloud creates for the restore (its teardown is the cloud's).
+	Server DrillDatabase
 	// Target is the DR region's database server; Where names it in the report (no credentials).
 	Target *sql.DB
 	Where  string
@@ -76,24 +81,48 @@ func (b *BackupSource) Recover(ctx context.Context, p Plan, t0 T0) (Recovered, e
 	if err != nil {
 		return Recovered{}, err
 	}
+	target, where, endpoint := b.Target, b.Where, b.Endpoint
 	rename := map[string]string{}
-	for _, db := range e.Manifest.Databases {
-		name := db + DrillSuffix(p.ID)
-		if len(name) > 64 {
-			return Recovered{}, fmt.Errorf("backup %s: database %s: drill name %s is longer than 64 characters", e.ID, db, name)
+	if b.Server != nil {
+		if target, where, err = b.Server.Create(ctx, p.ID); err != nil {
+			return Recovered{}, fmt.Errorf("drill database to restore backup %s into: %w", e.ID, err)
 		}
-		rename[db] = name
+		endpoint = b.Server.Endpoint(p.ID)
+		for _, db := range e.Manifest.Databases {
+			rename[db] = db // the drill's own server: the application finds its schema by name
+		}
+	} else {
+		for _, db := range e.Manifest.Databases {
+			name := db + DrillSuffix(p.ID)
+			if len(name) > 64 {
+				return Recovered{}, fmt.Errorf("backup %s: database %s: drill name %s is longer than 64 characters", e.ID, db, name)
+			}
+			rename[db] = name
+		}
 	}
 	rep, err := backup.Verify(ctx, backup.VerifyOptions{Store: b.Store, ID: e.ID, Identities: b.Identities,
-		Workers: b.Workers, RestoreInto: b.Target, Rename: rename, Tool: "plinth drill", Log: b.Log})
+		Workers: b.Workers, RestoreInto: target, Rename: renames(rename), Tool: "plinth drill", Log: b.Log})
 	if b.Restored != nil && rep != nil {
 		*b.Restored = *rep
 	}
 	if err != nil {
-		return Recovered{}, fmt.Errorf("restore backup %s into %s: %w", e.ID, b.Where, err)
+		return Recovered{}, fmt.Errorf("restore backup %s into %s: %w", e.ID, where, err)
 	}
 	if !rep.RestoreChecked {
-		return Recovered{}, fmt.Errorf("restore backup %s into %s: tables not checked against the manifest", e.ID, b.Where)
+		return Recovered{}, fmt.Errorf("restore backup %s into %s: tables not checked against the manifest", e.ID, where)
+	}
+	rows := int64(0)
+	for _, tc := range rep.Tables {
+		if tc.RestoredRows != nil {
+			rows += *tc.RestoredRows
+		}
+	}
+	b.logf("drill %s: backup %s restored into %s: %d tables, %d rows, rows and hashes match the manifest (snapshot GTID %s)",
+		p.ID, e.ID, where, len(rep.Tables), rows, e.Manifest.Snapshot.GTID)
+	if b.Server != nil {
+		if err := b.Server.Promote(ctx, p.ID); err != nil {
+			return Recovered{}, fmt.Errorf("drill database %s after the restore: %w", where, err)
+		}
 	}
 	rec, err := ParseGTIDPos(e.Manifest.Snapshot.GTID)
 	if err != nil {
@@ -104,7 +133,27 @@ func (b *BackupSource) Recover(ctx context.Context, p Plan, t0 T0) (Recovered, e
 	if err != nil {
 		return Recovered{}, err
 	}
-	return Recovered{Where: b.Where + " (" + strings.Join(sortedValues(rename), ", ") + ")", Endpoint: b.Endpoint, RPO: rpo}, nil
+	return Recovered{Where: where + " (" + strings.Join(sortedValues(rename), ", ") + ")", Endpoint: endpoint, RPO: rpo}, nil
+}
+
+func (b *BackupSource) logf(format string, args ...any) {
+	if b.Log != nil {
+		b.Log(format, args...)
+	}
+}
+
+// renames is the engine's Rename: only the databases whose name changes (nil: none does).
+func renames(m map[string]string) map[string]string {
+	var out map[string]string
+	for from, to := range m {
+		if from != to {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[from] = to
+		}
+	}
+	return out
 }
 
 // snapshotTime is when the backup's consistent snapshot was taken: its start (the snapshot opens first).

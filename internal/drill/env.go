@@ -25,7 +25,8 @@ type EnvConfig struct {
 	DRDSN string
 	// DRReplicaDSN is production's DR replica (read only: its replication is checked by the preflight).
 	DRReplicaDSN string
-	// DrillDatabase makes the drill database from the DR replica (source replica), as the stack's cloud does.
+	// DrillDatabase makes the drill database from the DR replica (source replica), as the stack's cloud does;
+	// with source backup (and no DRDSN) it makes the empty server the backup is restored into.
 	DrillDatabase DrillDatabase
 	// DrillURL is the drill load balancer's HTTPS address and DrillCAFile the CA that signs it (empty: the
 	// system pool): the verify step asks it until the application answers a write.
@@ -111,6 +112,19 @@ func OpenEnv(ctx context.Context, p Plan, cfg EnvConfig) (Env, func(), error) {
 	if p.Source == SourceReplica && cfg.DrillDatabase != nil {
 		env.Data = &ReplicaSource{DB: cfg.DrillDatabase, Log: cfg.Log}
 		env.Teardown = append(env.Teardown, cfg.DrillDatabase)
+	}
+	if p.Source == SourceBackup && cfg.DRDSN == "" && cfg.DrillDatabase != nil {
+		// The stack's cloud makes the drill's own database to restore into, and removes it whatever the
+		// drill got to (its teardown is idempotent).
+		env.Teardown = append(env.Teardown, cfg.DrillDatabase)
+		if st != nil && cfg.IdentityFile != "" {
+			ids, err := backup.ReadIdentityFile(cfg.IdentityFile)
+			if err != nil {
+				closeAll()
+				return Env{}, func() {}, err
+			}
+			env.Data = &BackupSource{Store: st, Identities: ids, Server: cfg.DrillDatabase, Workers: 4, Log: cfg.Log}
+		}
 	}
 	if p.Source == SourceBackup && st != nil && cfg.DRDSN != "" && cfg.IdentityFile != "" {
 		ids, err := backup.ReadIdentityFile(cfg.IdentityFile)

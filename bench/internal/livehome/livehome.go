@@ -1,11 +1,13 @@
 // Package livehome is a benchmark's plinth home on the live local cloud: plinth run in it (the home,
 // Pulumi's home, the local cloud in its environment), its destroy, the platform's memory by pid tree from
-// the live server's pid file, and the wait and the verified HTTPS client the live benches share.
+// the live server's pid file, the wait and the verified HTTPS client the live benches share, and the
+// unlogged fill of a generated database on the primary (bench-local-data, bench-drill).
 package livehome
 
 import (
 	"context"
 	"crypto/tls"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,7 +18,11 @@ import (
 	"strings"
 	"time"
 
+	_ "github.com/go-sql-driver/mysql"
+
+	"github.com/plinth-dev/plinth/bench/internal/dataset"
 	"github.com/plinth-dev/plinth/bench/internal/platmem"
+	"github.com/plinth-dev/plinth/internal/localcloud/live"
 	"github.com/plinth-dev/plinth/internal/tlsx"
 )
 
@@ -129,4 +135,94 @@ func Tail(s string) string {
 		s = s[len(s)-1500:]
 	}
 	return s
+}
+
+// PrimarySocket is the name of st's primary and the unix socket its running mariadbd listens on (read from
+// its command line's --socket=): root connects there, on the machine, to fill a database unlogged.
+func PrimarySocket(st live.StackStatus) (name, socket string, err error) {
+	for _, d := range st.Databases {
+		if d.Role == live.RolePrimary {
+			name = d.Name
+		}
+	}
+	pid := 0
+	for _, p := range st.Processes {
+		if name != "" && p.Name == name+"/mariadbd" && p.Running {
+			pid = p.Pid
+		}
+	}
+	if pid == 0 {
+		return "", "", errors.New("no running primary mariadbd in the live status")
+	}
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return name, "", fmt.Errorf("primary %s: %w", name, err)
+	}
+	for _, a := range strings.Split(string(raw), "\x00") {
+		if s, ok := strings.CutPrefix(a, "--socket="); ok {
+			return name, s, nil
+		}
+	}
+	return name, "", fmt.Errorf("primary %s: mariadbd (pid %d) has no --socket=", name, pid)
+}
+
+// FillPrimary generates database name (the bench-backup tables, rows rows each: 1600 rows are ~1 MB of dump)
+// on st's primary as root on its socket, unlogged (the replicas do not replay it), its buffer pool raised to
+// bufferPool meanwhile when not 0 and set back after. A database already generated so is reused.
+func FillPrimary(ctx context.Context, st live.StackStatus, name string, rows int, bufferPool int64) error {
+	primary, sock, err := PrimarySocket(st)
+	if err != nil {
+		return fmt.Errorf("%s: %w", st.Stack, err)
+	}
+	db, err := sql.Open("mysql", "root@unix("+sock+")/")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if bufferPool > 0 {
+		var orig int64
+		if err := db.QueryRowContext(ctx, "SELECT @@innodb_buffer_pool_size").Scan(&orig); err != nil {
+			return fmt.Errorf("primary %s: %w", primary, err)
+		}
+		if err := resizeBufferPool(ctx, db, bufferPool); err != nil {
+			return fmt.Errorf("primary %s: %w", primary, err)
+		}
+		defer func() {
+			if err := resizeBufferPool(ctx, db, orig); err != nil {
+				fmt.Fprintf(os.Stderr, "primary %s: setting the buffer pool back: %v\n", primary, err)
+			}
+		}()
+	}
+	start := time.Now()
+	if err := dataset.Generate(ctx, db, name, dataset.Uniform(rows), os.Stdout); err != nil {
+		return fmt.Errorf("primary %s: %w", primary, err)
+	}
+	fmt.Printf("database %s on the primary %s ready in %.1f s\n", name, primary, time.Since(start).Seconds())
+	return nil
+}
+
+// resizeBufferPool sets innodb_buffer_pool_size and waits until InnoDB has resized it.
+func resizeBufferPool(ctx context.Context, db *sql.DB, size int64) error {
+	var have int64
+	var name, before string
+	if err := db.QueryRowContext(ctx, "SELECT @@innodb_buffer_pool_size").Scan(&have); err != nil {
+		return err
+	}
+	if have == size {
+		return nil
+	}
+	_ = db.QueryRowContext(ctx, "SHOW STATUS LIKE 'Innodb_buffer_pool_resize_status'").Scan(&name, &before)
+	if _, err := db.ExecContext(ctx, "SET GLOBAL innodb_buffer_pool_size = "+strconv.FormatInt(size, 10)); err != nil {
+		return fmt.Errorf("buffer pool to %d MiB: %w", size>>20, err)
+	}
+	err := Until(5*time.Minute, func() bool {
+		var st string
+		err := db.QueryRowContext(ctx, "SHOW STATUS LIKE 'Innodb_buffer_pool_resize_status'").Scan(&name, &st)
+		// MariaDB >= 10.11.12 resizes within the SET and leaves the status empty; older ones in the background.
+		return err == nil && (st == "" || st != before && strings.HasPrefix(st, "Completed"))
+	})
+	if err != nil {
+		return fmt.Errorf("buffer pool to %d MiB: resize %w", size>>20, err)
+	}
+	return nil
 }

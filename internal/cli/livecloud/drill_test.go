@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -77,33 +76,7 @@ func TestDrillReplicaLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	home := t.TempDir()
-	run := plinthRunner(t, root, root, home, "PLINTH_LOCAL_LIVE=1")
-	start := time.Now()
-	// From an empty home preproduction was never applied: the promotion gate is overridden.
-	if _, stderr, err := run("up", "--stack", "production", "--cloud", "local", "--override-promotion", "drill live test from empty"); err != nil {
-		t.Fatalf("up production: %v\n%s", err, tailOf(stderr))
-	}
-	t.Logf("production up: %s", time.Since(start).Round(time.Second))
-	t.Cleanup(func() {
-		// production's vault bucket is protected against destroy; everything live is gone by then.
-		if _, stderr, err := run("destroy", "--stack", "production", "--cloud", "local", "--yes"); err != nil &&
-			!strings.Contains(string(stderr), "because it is protected") {
-			t.Errorf("destroy production: %v\n%s", err, tailOf(stderr))
-		}
-	})
-	// The preflight needs production's release from its deploy audit, kept in the escrow: deploy the sample
-	// service to production's app tier as `make run` does for staging.
-	svc := filepath.Join(t.TempDir(), "webservice")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version=drill-v1", "-o", svc, "./examples/webservice")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build webservice: %v\n%s", err, out)
-	}
-	if _, stderr, err := run("deploy", "--stack", "production", "--cloud", "local", "--tier", "app", "--artifact", svc,
-		"--version", "drill-v1", "-m", "drill live test"); err != nil {
-		t.Fatalf("deploy production: %v\n%s", err, tailOf(stderr))
-	}
-	t.Logf("production up and deployed: %s", time.Since(start).Round(time.Second))
+	run := productionDeployed(t, root, home, "drill-v1")
 	client := live.NewClient(live.SocketPath(filepath.Join(home, "live")))
 	prod := stackStatus(t, client, "production")
 	if prod == nil || prod.URL == "" {
@@ -120,13 +93,7 @@ func TestDrillReplicaLive(t *testing.T) {
 	wg.Add(2)
 	go func() { // production keeps serving: its URL through the published 443, every 250 ms
 		defer wg.Done()
-		for ctx.Err() == nil {
-			probes.Add(1)
-			if code, err := httpsCode(prod.CAFile, prod.URL+"/health"); err != nil || code >= 500 && code != 503 {
-				failed.Add(1)
-			}
-			time.Sleep(250 * time.Millisecond)
-		}
+		probeProduction(ctx, prod, &probes, &failed)
 	}()
 	go func() { // the drill stack as `local status` lists it, and its HAProxy through its published address
 		defer wg.Done()
@@ -152,26 +119,13 @@ func TestDrillReplicaLive(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}()
-	start = time.Now()
+	start := time.Now()
 	stdout, stderr, runErr := run("drill", "--stack", "production", "--cloud", "local", "--source", "replica", "-o", "json")
 	stop()
 	wg.Wait()
 	t.Logf("drill: %s, exit %v\n%s", time.Since(start).Round(time.Second), runErr, tailOf(stderr))
 
-	var rep drill.Report
-	if err := json.Unmarshal(stdout, &rep); err != nil {
-		t.Fatalf("report: %v\n%s", err, stdout)
-	}
-	status := map[string]string{}
-	for _, s := range rep.Steps {
-		status[s.Name] = s.Status
-		t.Logf("step %-9s %-7s %.1fs", s.Name, s.Status, s.Seconds)
-	}
-	for _, step := range []string{"preflight", "t0", "data", "platform", "deploy", "verify", "report", "teardown"} {
-		if status[step] != "ok" {
-			t.Errorf("step %s: %s, want ok", step, status[step])
-		}
-	}
+	rep := drillReport(t, stdout)
 	if runErr != nil || rep.Verdict != drill.VerdictMet {
 		t.Errorf("verdict %s, exit %v: want met, exit 0", rep.Verdict, runErr)
 	}
@@ -228,22 +182,7 @@ func TestDrillReplicaLive(t *testing.T) {
 
 	// --keep leaves the drill up for inspection; `plinth drill teardown ID --stack production` removes
 	// it (the way an interrupted drill is cleaned up too), twice: idempotent.
-	stdout, stderr, runErr = run("drill", "--stack", "production", "--cloud", "local", "--source", "replica", "--keep", "-o", "json")
-	var kept drill.Report
-	if err := json.Unmarshal(stdout, &kept); err != nil || runErr != nil || !kept.Kept {
-		t.Fatalf("kept drill: %v %v\n%s%s", runErr, err, stdout, tailOf(stderr))
-	}
-	ks := drillStatus(client)
-	if ks == nil || ks.Stack != "production-"+kept.ID || ks.URL == "" {
-		t.Fatalf("the kept drill's stack is not live: %+v", ks)
-	}
-	for i := 0; i < 2; i++ {
-		out, errOut, err := run("drill", "teardown", kept.ID, "--stack", "production", "-o", "json")
-		var res drill.TeardownResult
-		if jerr := json.Unmarshal(out, &res); err != nil || jerr != nil || len(res.Left) != 0 {
-			t.Errorf("teardown %d of %s: %v %v %+v\n%s", i+1, kept.ID, err, jerr, res, tailOf(errOut))
-		}
-	}
+	ks := keptAndTornDown(t, run, client, "--source", "replica")
 	assertDrillGone(t, client, filepath.Join(home, "live"), nsBefore, linksBefore, ks.Stack, ks.URL)
 
 	// A failure injected mid-drill: Ctrl-C (SIGINT) once the drill stack is published, while the platform and

@@ -33,6 +33,7 @@ type drillRun struct {
 	drReplica         *dbRunning // the source's DR replica (read only)
 	host              Host       // the drill database's host (zero until created)
 	db                *dbRunning
+	restore           bool // db is a backup drill's restore target: writable, replicating from nothing
 	fwds              map[string]*forward
 }
 
@@ -105,11 +106,16 @@ func (f *forward) close() {
 }
 
 // drReplicaOf is the platform's DR replica (nil when it has none running).
-func (dt *DataTier) drReplicaOf() *dbRunning {
+func (dt *DataTier) drReplicaOf() *dbRunning { return dt.roleOf(RoleDRReplica) }
+
+// primaryOf is the platform's primary (nil when it has none running).
+func (dt *DataTier) primaryOf() *dbRunning { return dt.roleOf(RolePrimary) }
+
+func (dt *DataTier) roleOf(role string) *dbRunning {
 	dt.mu.Lock()
 	defer dt.mu.Unlock()
 	for _, n := range sortedKeys(dt.dbs) {
-		if dt.dbs[n].spec.Role == RoleDRReplica {
+		if dt.dbs[n].spec.Role == role {
 			return dt.dbs[n]
 		}
 	}
@@ -178,16 +184,7 @@ func (r *drillRun) replicationOverlays(dr Host) (drill, source func(State) State
 	}
 	out := SecurityGroup{ID: "plinth-drill-repl-out", Tier: "managed", Egress: []Rule{rule(dr.Address)}}
 	in := SecurityGroup{ID: "plinth-drill-repl-in-" + StackID(r.stack), Tier: "managed", Ingress: []Rule{rule(r.host.Address)}}
-	host := r.host
-	host.Groups = append(append([]string{}, r.host.Groups...), out.ID)
-	drill = func(s State) State {
-		if s.SSHUser == "" {
-			s.SSHUser = managedOnlyUser // the drill stack has no instance yet (or any more)
-		}
-		s.Groups = append(append([]SecurityGroup{}, s.Groups...), out)
-		s.Hosts = append(append([]Host{}, s.Hosts...), host)
-		return s
-	}
+	drill = r.hostOverlay(&out)
 	source = func(s State) State {
 		s.Groups = append(append([]SecurityGroup{}, s.Groups...), in)
 		s.Hosts = append([]Host{}, s.Hosts...)
@@ -201,19 +198,65 @@ func (r *drillRun) replicationOverlays(dr Host) (drill, source func(State) State
 	return drill, source
 }
 
-// startDrillDB starts the drill database on its (running) host and points it at the DR replica.
+// hostOverlay adds the drill database's host to the drill platform's state, in extra too when given.
+func (r *drillRun) hostOverlay(extra *SecurityGroup) func(State) State {
+	host := r.host
+	host.Groups = append([]string{}, r.host.Groups...)
+	if extra != nil {
+		host.Groups = append(host.Groups, extra.ID)
+	}
+	return func(s State) State {
+		if s.SSHUser == "" {
+			s.SSHUser = managedOnlyUser // the drill stack has no instance yet (or any more)
+		}
+		if extra != nil {
+			s.Groups = append(append([]SecurityGroup{}, s.Groups...), *extra)
+		}
+		s.Hosts = append(append([]Host{}, s.Hosts...), host)
+		return s
+	}
+}
+
+// grantApp creates production's application user on a restored drill database (a backup carries no
+// accounts), as the data tier does on a primary: the drill stack's application writes with it.
+func (r *drillRun) grantApp(ctx context.Context) error {
+	if r.db == nil {
+		return errors.New("drill database: not created")
+	}
+	if r.db.spec.AppUser == "" {
+		return fmt.Errorf("drill database: %s's primary has no application user", r.source)
+	}
+	if err := r.dp.data.grantApp(ctx, r.db); err != nil {
+		return fmt.Errorf("drill database: %w", err)
+	}
+	return nil
+}
+
+// startDrillDB starts the drill database on its (running) host with the DR replica's master user and
+// transport settings: a replica drill's points it at the DR replica; a backup drill's is an empty, writable
+// server (a primary of its own) with production's application user to create once the backup is restored
+// (grantApp).
 func (r *drillRun) startDrillDB(ctx context.Context) error {
 	rh := r.dp.data.lockedHost(drillDBHost)
 	if rh == nil {
 		return errors.New("drill database: its host is not running")
 	}
 	spec := r.drReplica.spec
-	db := &dbRunning{spec: Database{Name: drillDBHost, Host: drillDBHost, Role: RoleReplica, Source: spec.Name,
-		MasterUser: spec.MasterUser, MasterPassword: spec.MasterPassword, RequireSecureTransport: spec.RequireSecureTransport,
-		BufferPool: spec.BufferPool}, addr: rh.spec.Address, host: drillDBHost, anchor: rh.anchor, dir: rh.path("mysql")}
+	d := Database{Name: drillDBHost, Host: drillDBHost, Role: RoleReplica, Source: spec.Name, MasterUser: spec.MasterUser,
+		MasterPassword: spec.MasterPassword, RequireSecureTransport: spec.RequireSecureTransport, BufferPool: spec.BufferPool}
+	if r.restore {
+		d.Role, d.Source = RolePrimary, ""
+		if p := r.src.data.primaryOf(); p != nil {
+			d.AppUser, d.AppPassword = p.spec.AppUser, p.spec.AppPassword
+		}
+	}
+	db := &dbRunning{spec: d, addr: rh.spec.Address, host: drillDBHost, anchor: rh.anchor, dir: rh.path("mysql")}
 	r.db = db
 	if err := r.dp.data.startDB(ctx, db); err != nil {
 		return fmt.Errorf("drill database: %w", err)
+	}
+	if r.restore {
+		return nil
 	}
 	src := mysqlx.ReplicationSource{Host: r.drReplica.addr.String(), Port: MySQLPort, User: replUser,
 		Password: r.src.data.replPassword, CAFile: r.src.data.caFile()}

@@ -14,15 +14,25 @@ import (
 // into a namespace itself.
 //
 //	POST /v1/drill/open      the DR replica's forward (the preflight reads its replication)
-//	POST /v1/drill/database  the drill database, replicating from the DR replica (idempotent by drill id)
-//	POST /v1/drill/promote   its replication ended, writable
+//	POST /v1/drill/database  the drill database, replicating from the DR replica (idempotent by drill id);
+//	                         with source "backup": an empty, writable server a backup is restored into
+//	POST /v1/drill/promote   its replication ended, writable; a restored one: production's application
+//	                         user created on it (a backup carries no accounts)
 //	POST /v1/drill/teardown  every live part of the drill removed (idempotent), what is left named
 
 // DrillRequest names a drill: the source stack (production) and the drill id.
 type DrillRequest struct {
 	Stack string `json:"stack"`
 	Drill string `json:"drill"`
+	// Source is the drill's data source for `database`: "replica" (default) or "backup".
+	Source string `json:"source,omitempty"`
 }
+
+// Drill sources the server makes a drill database for (DrillRequest.Source).
+const (
+	DrillFromReplica = "replica"
+	DrillFromBackup  = "backup"
+)
 
 // DrillAccess is what the server answers: where plinth reaches the DR replica and the drill database.
 type DrillAccess struct {
@@ -120,7 +130,14 @@ func (s *Server) drillDatabase(ctx context.Context, req DrillRequest) (DrillAcce
 	if err != nil {
 		return DrillAccess{}, err
 	}
+	restore := req.Source == DrillFromBackup
+	if req.Source != "" && req.Source != DrillFromReplica && !restore {
+		return DrillAccess{}, fmt.Errorf("source %q: want %s or %s", req.Source, DrillFromReplica, DrillFromBackup)
+	}
 	if r.db != nil {
+		if r.restore != restore {
+			return DrillAccess{}, fmt.Errorf("its drill database was made for the other source (restore target: %v)", r.restore)
+		}
 		return r.access(), nil
 	}
 	if r.dp, err = s.platform(r.stack); err != nil {
@@ -133,13 +150,18 @@ func (s *Server) drillDatabase(ctx context.Context, req DrillRequest) (DrillAcce
 	if r.host, err = r.drillDBHostSpec(dr); err != nil {
 		return DrillAccess{}, err
 	}
-	drillOv, srcOv := r.replicationOverlays(dr)
-	r.dp.setOverlay(drillDBHost, drillOv)
-	r.src.setOverlay("drill/"+r.stack, srcOv)
+	r.restore = restore
+	if restore { // no replication: only the host, in the DR replica's subnet and groups
+		r.dp.setOverlay(drillDBHost, r.hostOverlay(nil))
+	} else {
+		drillOv, srcOv := r.replicationOverlays(dr)
+		r.dp.setOverlay(drillDBHost, drillOv)
+		r.src.setOverlay("drill/"+r.stack, srcOv)
+	}
 	if err := s.hook.Resume(ctx, r.stack); err != nil {
 		return DrillAccess{}, err
 	}
-	if err := s.hook.Resume(ctx, r.source); err != nil {
+	if err := s.resumeSource(ctx, r); err != nil {
 		return DrillAccess{}, err
 	}
 	if err := r.startDrillDB(ctx); err != nil {
@@ -160,7 +182,11 @@ func (s *Server) drillPromote(ctx context.Context, req DrillRequest) (DrillAcces
 	if !ok {
 		return DrillAccess{}, errors.New("no drill database: create it first")
 	}
-	if err := r.promote(ctx); err != nil {
+	promote := r.promote
+	if r.restore {
+		promote = r.grantApp
+	}
+	if err := promote(ctx); err != nil {
 		return DrillAccess{}, err
 	}
 	return r.access(), nil
@@ -185,7 +211,7 @@ func (s *Server) drillTeardown(ctx context.Context, req DrillRequest) (DrillAcce
 		if r.dp != nil {
 			r.dp.setOverlay(drillDBHost, nil)
 		}
-		if err := s.hook.Resume(ctx, r.source); err != nil {
+		if err := s.resumeSource(ctx, r); err != nil {
 			errs = append(errs, err)
 			acc.Left = append(acc.Left, "the drill's replication rule on "+r.source+"'s DR replica")
 		}
@@ -194,6 +220,15 @@ func (s *Server) drillTeardown(ctx context.Context, req DrillRequest) (DrillAcce
 	left, err := s.closeDrillPlatform(ctx, stack)
 	acc.Left = append(acc.Left, left...)
 	return acc, errors.Join(append(errs, err)...)
+}
+
+// resumeSource brings the source's platform to its records and the drill's overlay (a replica drill's
+// replication rule on the DR replica; a backup drill changes nothing of the source).
+func (s *Server) resumeSource(ctx context.Context, r *drillRun) error {
+	if r.restore {
+		return nil
+	}
+	return s.hook.Resume(ctx, r.source)
 }
 
 // closeDrillPlatform closes a drill stack's platform once its stack holds no resource and it runs no drill
@@ -247,8 +282,13 @@ func (h *Hook) forget(stack string) {
 
 // Drill asks the server for op (open, database, promote, teardown) of drill id of stack.
 func (c *Client) Drill(ctx context.Context, op, stack, id string) (DrillAccess, error) {
+	return c.DrillRequest(ctx, op, DrillRequest{Stack: stack, Drill: id})
+}
+
+// DrillRequest asks the server for op with req (a backup drill's `database` names its source).
+func (c *Client) DrillRequest(ctx context.Context, op string, req DrillRequest) (DrillAccess, error) {
 	var acc DrillAccess
-	err := c.do(ctx, http.MethodPost, "/v1/drill/"+op, DrillRequest{Stack: stack, Drill: id}, &acc)
+	err := c.do(ctx, http.MethodPost, "/v1/drill/"+op, req, &acc)
 	return acc, err
 }
 

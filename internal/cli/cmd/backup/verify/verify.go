@@ -91,6 +91,16 @@ func verifyRun(opts *VerifyOptions) error {
 	if t.Scratch != nil {
 		vo.RestoreInto = t.Scratch
 	}
+	// The markers are written as the vault's writer identity where it has one (the restore identity only
+	// reads): a stack's vault on a cloud.
+	writer := opts.Target
+	writer.Writer = true
+	if w, err := opts.Factory.BackupTargets().Open(ctx, target.Request{Flags: writer, ResolveOnly: true}); err == nil && w.StoreURL != "" && w.StoreURL != t.StoreURL {
+		if wt, err := backupflags.Open(ctx, opts.Factory, target.Request{Flags: writer}); err == nil {
+			defer wt.Close()
+			vo.MarkStore = wt.Store
+		}
+	}
 	rep, err := backup.Verify(ctx, vo)
 	if rep != nil {
 		if verr := views.BackupVerify(opts.IO.Out, opts.Output, rep); verr != nil && err == nil {
