@@ -120,7 +120,8 @@ func drillFlows(liveDir string, s *live.StackStatus) map[string]bool {
 // replicating from production's DR replica, promoted, its RPO measured), platform (the drill stack through
 // the engine, its hosts and HAProxy on production's DR VPC bridge, published on 127.0.0.1), deploy
 // (production's release, deployed first, from the escrow onto the drill stack through its bastion), verify
-// (a write through the drill's published HTTPS address), report (RTO and RPO measured, verdict met, exit 0)
+// (/health through the drill's published HTTPS address answers database ok, and that write is on the drill
+// database; on the kept drill the test reads it there itself as production's application user), report (RTO and RPO measured, verdict met, exit 0)
 // and teardown, which leaves no drill namespace, process, link or listener, while production's URL answered
 // throughout and its DR replica still replicates. A second drill with --keep stays up and `plinth drill
 // teardown ID --stack production` (twice) removes all of it. A third drill, interrupted by SIGINT once its
