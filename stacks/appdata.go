@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/plinth-dev/plinth/components/userdata"
+	"github.com/plinth-dev/plinth/environments"
 )
 
 // cachePort is the port of ElastiCache's primary endpoint (its output names only the address).
@@ -34,6 +35,15 @@ func appData(p *Platform) pulumix.Output[userdata.Data] {
 		return userdata.Data{Writer: writer, Reader: reader, DBSecretID: userdata.AppDBSecretID(stack),
 			CacheAddr: net.JoinHostPort(cache, strconv.Itoa(cachePort)), CacheTokenSecretID: tokenSecret}
 	})
+}
+
+// drillAppData is what a DR drill's app tier is told of the data tier: writer and reader the drill database
+// (a promoted drill database has no replicas yet: reads go to it too), the application user's secret of the
+// source stack (the drill restores the source's data, users included: on a region failover that secret is
+// read in the DR region, see docs/drill.md), and no cache: a drill stack builds none (BuildDrill), so the
+// service checks none. source is the source stack's name.
+func drillAppData(source string, d environments.Drill) userdata.Data {
+	return userdata.Data{Writer: d.DatabaseEndpoint, Reader: d.DatabaseEndpoint, DBSecretID: userdata.AppDBSecretID(source)}
 }
 
 // deferredAppData is the app tier's Data before the data tiers exist, and the function resolving it.

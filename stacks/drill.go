@@ -5,6 +5,7 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/plinth-dev/plinth/components/tier"
 	"github.com/plinth-dev/plinth/environments"
@@ -27,8 +28,9 @@ func drillFromConfig(ctx *pulumi.Context) (environments.Drill, bool, error) {
 // the DR region, inside production's DR network and with its DR firewall's security groups (so the drill
 // reaches the drill database exactly as production's tiers reach theirs), every resource tagged
 // plinth:drill=<id>. No network, database, search, cache or vault: the DR network and the vault are
-// production's, the database is the one the drill's data step made. spec is production's (ForDrill derives
-// the drill's).
+// production's, the database is the one the drill's data step made, and the app tier is told of it
+// (drillAppData: the drill's verify proves a write into it). spec is production's (ForDrill derives the
+// drill's).
 func BuildDrill(ctx *pulumi.Context, prod environments.Spec, d environments.Drill) (*Platform, error) {
 	spec, err := prod.ForDrill(d)
 	if err != nil {
@@ -50,7 +52,8 @@ func BuildDrill(ctx *pulumi.Context, prod environments.Spec, d environments.Dril
 
 	err = buildCompute(ctx, p, placement{
 		VpcID: pulumi.String(n.VpcID), Public: pulumi.ToStringArray(n.PublicSubnetIDs), Private: pulumi.ToStringArray(n.PrivateSubnetIDs),
-		Group: func(t string) pulumi.StringInput { return pulumi.String(n.SecurityGroups[t]) },
+		Group:   func(t string) pulumi.StringInput { return pulumi.String(n.SecurityGroups[t]) },
+		AppData: pulumix.Val(drillAppData(prod.Stack, d)),
 	}, tags, pulumi.Provider(provider))
 	if err != nil {
 		return nil, err

@@ -1,10 +1,12 @@
 package stacks
 
 import (
+	"encoding/base64"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/plinth-dev/plinth/components/userdata"
 	"github.com/plinth-dev/plinth/environments"
 	"github.com/plinth-dev/plinth/internal/offline"
 	"github.com/plinth-dev/plinth/stacks/contract"
@@ -113,4 +115,62 @@ func evaluateDrill(t *testing.T, id string) (*offline.Result, *contract.Inventor
 		t.Fatal(err)
 	}
 	return res, inv
+}
+
+// TestDrillAppTierData: the drill stack's app tier is told of the drill database (writer and reader: a
+// promoted drill database has no replicas) and of the source's application-user secret (its id, never a
+// value), and of no cache (the drill stack builds none); only the app tier's role may read that secret, in
+// the DR region (where a region failover reads the replicated secret). No other tier names the data tier.
+func TestDrillAppTierData(t *testing.T) {
+	const id = "drill-20261203T030000Z"
+	res, inv := evaluateDrill(t, id)
+	stack := environments.DrillStackName("production", id)
+	apps := 0
+	for _, lt := range res.ByType("aws:ec2/launchTemplate:LaunchTemplate") {
+		ud, err := base64.StdEncoding.DecodeString(lt.Inputs["userData"].(string))
+		if err != nil {
+			t.Fatalf("%s: %v", lt.Name, err)
+		}
+		script := string(ud)
+		isApp := lt.Name == stack+"-app-lt"
+		if has := strings.Contains(script, "PLINTH_DB_WRITER="); has != isApp {
+			t.Errorf("%s names the data tier: %v", lt.Name, has)
+		}
+		if !isApp {
+			continue
+		}
+		apps++
+		if w, r := envValue(script, "PLINTH_DB_WRITER"), envValue(script, "PLINTH_DB_READER"); w != "drill-db.local:3306" || r != w {
+			t.Errorf("drill app writer %q reader %q, want the drill database drill-db.local:3306 for both", w, r)
+		}
+		if s := envValue(script, "PLINTH_DB_SECRET_ID"); s != userdata.AppDBSecretID("production") {
+			t.Errorf("drill app db secret %q, want production's app user %s", s, userdata.AppDBSecretID("production"))
+		}
+		for _, no := range []string{"PLINTH_CACHE_ADDR=", "PLINTH_CACHE_TOKEN_SECRET_ID=", "PLINTH_DB_PASSWORD=", "PLINTH_CACHE_TOKEN=", "PLINTH_DB_USER="} {
+			if strings.Contains(script, no) {
+				t.Errorf("drill app user data sets %s", no)
+			}
+		}
+		if !strings.Contains(script, "ExecStartPre=+/usr/local/sbin/plinth-app-secrets") {
+			t.Error("drill app unit does not resolve its secrets at start")
+		}
+	}
+	if apps != 1 {
+		t.Fatalf("%d drill app launch templates, want 1", apps)
+	}
+	readers := 0
+	for _, p := range res.ByType("aws:iam/rolePolicy:RolePolicy") {
+		doc, _ := p.Inputs["policy"].(string)
+		if !strings.Contains(doc, "db-app-user") {
+			continue
+		}
+		readers++
+		want := "arn:aws:secretsmanager:" + inv.DRRegion + ":"
+		if p.Name != stack+"-app-policy" || !strings.Contains(doc, want) || !strings.Contains(doc, ":secret:plinth/production/db-app-user-??????") || strings.Contains(doc, "rds!") {
+			t.Errorf("%s reads the app user's secret: %s", p.Name, doc)
+		}
+	}
+	if readers != 1 {
+		t.Errorf("%d role policies read the app user's secret, want the drill app tier's", readers)
+	}
 }

@@ -53,7 +53,9 @@ type Data struct {
 	Database string
 	// DBSecretID is the secret of the application's database user (AppDBSecretID).
 	DBSecretID string
-	// CacheAddr is host:port of the cache's primary; CacheTokenSecretID the secret of its auth token.
+	// CacheAddr is host:port of the cache's primary; CacheTokenSecretID the secret of its auth token. Both
+	// empty: the stack gives the app no cache (a DR drill's stack builds none), and the unit gets no cache
+	// variables, so the service checks none.
 	CacheAddr          string
 	CacheTokenSecretID string
 	// CAFile verifies the servers' certificates (default CAFile).
@@ -66,16 +68,25 @@ var (
 	regionRE   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
 )
 
+// HasCache says whether d names a cache (either of its fields set: Validate then requires both).
+func (d Data) HasCache() bool { return d.CacheAddr != "" || d.CacheTokenSecretID != "" }
+
 // Validate names the field at fault.
 func (d Data) Validate() error {
-	for _, a := range [][2]string{{"writer", d.Writer}, {"reader", d.Reader}, {"cache", d.CacheAddr}} {
+	addrs := [][2]string{{"writer", d.Writer}, {"reader", d.Reader}}
+	secrets := [][2]string{{"db secret id", d.DBSecretID}}
+	if d.HasCache() {
+		addrs = append(addrs, [2]string{"cache", d.CacheAddr})
+		secrets = append(secrets, [2]string{"cache token secret id", d.CacheTokenSecretID})
+	}
+	for _, a := range addrs {
 		host, port, err := net.SplitHostPort(a[1])
 		n, perr := strconv.Atoi(port)
 		if err != nil || host == "" || perr != nil || n < 1 || n > 65535 || strings.ContainsAny(host, " \t\r\n'\"\\$`") {
 			return fmt.Errorf("data tier: %s %q: want host:port", a[0], a[1])
 		}
 	}
-	for _, s := range [][2]string{{"db secret id", d.DBSecretID}, {"cache token secret id", d.CacheTokenSecretID}} {
+	for _, s := range secrets {
 		if !secretIDRE.MatchString(s[1]) {
 			return fmt.Errorf("data tier: %s %q: want a secret name or ARN", s[0], s[1])
 		}
@@ -99,12 +110,14 @@ func firstSet(v, def string) string {
 	return v
 }
 
-// Environment is the data tier's part of the environment file, in order: endpoints and the secrets' ids.
+// Environment is the data tier's part of the environment file, in order: endpoints and the secrets' ids
+// (no cache variables when d names no cache).
 func (d Data) Environment() [][2]string {
-	return [][2]string{
-		{EnvDBWriter, d.Writer}, {EnvDBReader, d.Reader}, {EnvDBName, d.database()}, {EnvDBSecretID, d.DBSecretID},
-		{EnvCacheAddr, d.CacheAddr}, {EnvCacheTokenSecretID, d.CacheTokenSecretID}, {EnvCAFile, d.caFile()},
+	env := [][2]string{{EnvDBWriter, d.Writer}, {EnvDBReader, d.Reader}, {EnvDBName, d.database()}, {EnvDBSecretID, d.DBSecretID}}
+	if d.HasCache() {
+		env = append(env, [2]string{EnvCacheAddr, d.CacheAddr}, [2]string{EnvCacheTokenSecretID, d.CacheTokenSecretID})
 	}
+	return append(env, [2]string{EnvCAFile, d.caFile()})
 }
 
 // DataFromEnvironment reads Data back from an environment file's variables (what the live local cloud reads
@@ -155,7 +168,7 @@ func (s Service) SecretsFile() string { return s.EnvironmentFile() + ".secrets" 
 // SecretsScriptPath is the ExecStartPre that resolves the secrets on EC2.
 func (s Service) SecretsScriptPath() string { return "/usr/local/sbin/plinth-" + s.Tier + "-secrets" }
 
-// Secrets are the resolved values the service needs.
+// Secrets are the resolved values the service needs; CacheToken is empty when its Data names no cache.
 type Secrets struct {
 	DBUser, DBPassword, CacheToken string
 }
@@ -166,14 +179,19 @@ const safeValue = `^[A-Za-z0-9_.,:@%+=/~-]{1,512}$`
 
 var safeValueRE = regexp.MustCompile(safeValue)
 
-// SecretsFileContent renders the secrets file. An error names the variable, never the value.
+// SecretsFileContent renders the secrets file (the cache token's line only when there is a token: a Data
+// without a cache). An error names the variable, never the value.
 func SecretsFileContent(s Service, v Secrets) (string, error) {
 	if err := s.Validate(); err != nil {
 		return "", err
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# plinth %s service secrets (resolved at start; generated: components/userdata)\n", s.Tier)
-	for _, kv := range [][2]string{{EnvDBUser, v.DBUser}, {EnvDBPassword, v.DBPassword}, {EnvCacheToken, v.CacheToken}} {
+	vars := [][2]string{{EnvDBUser, v.DBUser}, {EnvDBPassword, v.DBPassword}}
+	if v.CacheToken != "" {
+		vars = append(vars, [2]string{EnvCacheToken, v.CacheToken})
+	}
+	for _, kv := range vars {
 		if !safeValueRE.MatchString(kv[1]) {
 			return "", fmt.Errorf("service %s: secret %s: empty or holds a character other than letters, digits and _.,:@%%+=/~-", s.Tier, kv[0])
 		}
@@ -184,7 +202,8 @@ func SecretsFileContent(s Service, v Secrets) (string, error) {
 
 // SecretsScript renders the ExecStartPre (run as root) that fetches the secrets named in the environment
 // file from Secrets Manager with the instance role and writes the secrets file, 0600 and the service user's,
-// in SecretsFileContent's format. Values are checked as SecretsFileContent checks them; none is printed.
+// in SecretsFileContent's format (the cache token only when the file names its secret). Values are checked
+// as SecretsFileContent checks them; none is printed.
 func SecretsScript(s Service, region string) (string, error) {
 	if err := s.Validate(); err != nil {
 		return "", err
@@ -207,7 +226,7 @@ chmod 0600 "$tmp"
   echo "# plinth %[1]s service secrets (resolved at start; generated: components/userdata)"
   safe %[6]s "$(jq -r .username <<<"$db")"
   safe %[7]s "$(jq -r .password <<<"$db")"
-  safe %[8]s "$(get "$%[9]s")"
+  if [[ -n "${%[9]s:-}" ]]; then safe %[8]s "$(get "$%[9]s")"; fi
 } > "$tmp"
 chown %[10]s:%[10]s "$tmp"
 mv "$tmp" %[5]s

@@ -62,7 +62,8 @@ func TestAppDataBadInputNamesTheField(t *testing.T) {
 		{bad(func(d *Data) { d.CAFile = "ca.pem" }), `ca file "ca.pem"`},
 		{second(SecretsScript(s, "moon")), `region "moon"`},
 		{second(SecretsFileContent(s, Secrets{DBUser: "u", DBPassword: "has space", CacheToken: "t"})), "secret PLINTH_DB_PASSWORD"},
-		{second(SecretsFileContent(s, Secrets{DBUser: "u", DBPassword: "p", CacheToken: ""})), "secret PLINTH_CACHE_TOKEN"},
+		{bad(func(d *Data) { d.CacheAddr = "" }), `cache ""`},
+		{second(SecretsFileContent(s, Secrets{DBUser: "u", DBPassword: "", CacheToken: "t"})), "secret PLINTH_DB_PASSWORD"},
 	} {
 		if tc.err == nil || !strings.Contains(tc.err.Error(), tc.want) {
 			t.Errorf("error %v, want it to name %q", tc.err, tc.want)
@@ -71,6 +72,27 @@ func TestAppDataBadInputNamesTheField(t *testing.T) {
 	// The error names the variable, never the value.
 	if err := second(SecretsFileContent(s, Secrets{DBUser: "u", DBPassword: "s3cret'value", CacheToken: "t"})); err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("error %v shows the value", err)
+	}
+}
+
+// TestAppDataWithoutCache: a Data naming no cache (a DR drill's app tier: its stack builds none) renders no
+// cache variable, reads back the same, and its secrets file has no cache token.
+func TestAppDataWithoutCache(t *testing.T) {
+	s := Service{Tier: "app", User: "plinth", Port: 8443}
+	d := Data{Writer: "10.31.135.254:3306", Reader: "10.31.135.254:3306", DBSecretID: AppDBSecretID("production")}
+	env := must(t)(AppEnvironmentFileContent(s, d))
+	if strings.Contains(env, "PLINTH_CACHE") || !strings.Contains(env, "PLINTH_DB_SECRET_ID=plinth/production/db-app-user\n") {
+		t.Errorf("environment file without a cache:\n%s", env)
+	}
+	got, ok, err := DataFromEnvironment(ParseEnvironmentFile(env))
+	want := d
+	want.Database, want.CAFile = AppSchema, CAFile
+	if err != nil || !ok || got != want || got.HasCache() {
+		t.Errorf("DataFromEnvironment: %+v %v %v, want %+v", got, ok, err, want)
+	}
+	secrets := must(t)(SecretsFileContent(s, Secrets{DBUser: AppDBUser, DBPassword: "0123abcd0123abcd"}))
+	if strings.Contains(secrets, EnvCacheToken) || !strings.Contains(secrets, EnvDBPassword+"=0123abcd0123abcd\n") {
+		t.Errorf("secrets file without a cache:\n%s", secrets)
 	}
 }
 
@@ -138,5 +160,19 @@ esac
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, "plinth-app.secrets*")); len(left) != 0 {
 		t.Errorf("a failed run left %v", left)
+	}
+	// A Data without a cache: the script fetches the database user's secret only.
+	noCache := testData
+	noCache.CacheAddr, noCache.CacheTokenSecretID = "", ""
+	if err := os.WriteFile(filepath.Join(dir, "plinth-app"), []byte(must(t)(AppEnvironmentFileContent(s, noCache))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run("unused"); err != nil {
+		t.Fatalf("without a cache: %v: %s", err, out)
+	}
+	got, err = os.ReadFile(filepath.Join(dir, "plinth-app.secrets"))
+	want = must(t)(SecretsFileContent(s, Secrets{DBUser: AppDBUser, DBPassword: "0123abcd0123abcd"}))
+	if err != nil || string(got) != want {
+		t.Errorf("secrets file without a cache (%v):\n%s\nwant\n%s", err, got, want)
 	}
 }

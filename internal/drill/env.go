@@ -150,6 +150,12 @@ func OpenEnv(ctx context.Context, p Plan, cfg EnvConfig) (Env, func(), error) {
 			env.Verify = &HTTPSVerifier{Resolve: cfg.Platform.Target, Log: cfg.Log}
 		}
 	}
+	// A data source that reads the drill database: the verify step also finds the application's write there.
+	if wr, ok := env.Data.(WriteReader); ok {
+		if h, ok := env.Verify.(*HTTPSVerifier); ok {
+			env.Verify = &WriteVerifier{HTTPS: h, DB: wr, Log: cfg.Log}
+		}
+	}
 	if cfg.Leftovers != nil { // first in the list, last to run
 		env.Teardown = append([]TearDowner{cfg.Leftovers}, env.Teardown...)
 	}

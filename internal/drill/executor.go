@@ -217,6 +217,9 @@ func (r *run) do(ctx context.Context, name string) error {
 			return unavailable(name)
 		}
 		at, err := e.Verify.Verify(ctx, r.p)
+		if rv, ok := e.Verify.(interface{ Reported() *VerifyResult }); ok {
+			r.rep.Verify = rv.Reported()
+		}
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/plinth-dev/plinth/components/userdata"
 	"github.com/plinth-dev/plinth/internal/mysqlx"
 )
 
@@ -27,12 +28,19 @@ type DrillDatabase interface {
 
 // ReplicaSource is the data step of `--source replica`: the drill database is created from the DR
 // replica, given until CatchUp to hold everything the primary had at T0, promoted with what it has then
-// (on a real disaster what reached the DR region is all there is), and the RPO is measured on it.
+// (on a real disaster what reached the DR region is all there is), and the RPO is measured on it. It is
+// also the verify step's WriteReader: it reads the application's health row on the drill database, noted
+// at the promotion and read again after the verify's answer.
 type ReplicaSource struct {
 	DB DrillDatabase
 	// CatchUp bounds the wait for the drill database to reach T0's GTID position (default 5 minutes).
 	CatchUp time.Duration
 	Log     func(format string, args ...any)
+
+	// Set by Recover: the promoted drill database, its name, and its health row's `at` then.
+	promoted    *sql.DB
+	where       string
+	beforeWrite string
 }
 
 // Recover implements DataSource.
@@ -62,11 +70,31 @@ func (r *ReplicaSource) Recover(ctx context.Context, p Plan, t0 T0) (Recovered, 
 	if err := r.DB.Promote(ctx, p.ID); err != nil {
 		return Recovered{}, fmt.Errorf("promote drill database %s: %w", where, err)
 	}
+	// Nothing replicates into it any more: the health row's later changes are the drill application's.
+	before, err := readAppWrite(ctx, db)
+	if err != nil {
+		return Recovered{}, fmt.Errorf("drill database %s: the application's health row: %w", where, err)
+	}
+	r.promoted, r.where, r.beforeWrite = db, where, before
 	rpo, err := MeasureRPO(ctx, db, p.ID, t0)
 	if err != nil {
 		return Recovered{}, fmt.Errorf("drill database %s: %w", where, err)
 	}
 	return Recovered{Where: where, Endpoint: r.DB.Endpoint(p.ID), RPO: rpo}, nil
+}
+
+// AppWrite implements WriteReader: the application's health row on the promoted drill database.
+func (r *ReplicaSource) AppWrite(ctx context.Context, p Plan) (DatabaseWrite, error) {
+	if r.promoted == nil {
+		return DatabaseWrite{}, fmt.Errorf("drill %s: no drill database was promoted", p.ID)
+	}
+	w := DatabaseWrite{Where: r.where, Table: userdata.AppSchema + "." + mysqlx.AppHealthTable, Before: r.beforeWrite}
+	at, err := readAppWrite(ctx, r.promoted)
+	if err != nil {
+		return w, fmt.Errorf("drill database %s: %w", r.where, err)
+	}
+	w.At = at
+	return w, nil
 }
 
 func (r *ReplicaSource) logf(format string, args ...any) {
@@ -133,4 +161,25 @@ func (m *MariaDBReplica) Teardown(ctx context.Context, _ string) ([]string, erro
 		return []string{"database server " + m.Where}, fmt.Errorf("remove drill database server %s: %w", m.Where, err)
 	}
 	return nil, nil
+}
+
+// appHealthTable is the application's health table, quoted.
+var appHealthTable = "`" + userdata.AppSchema + "`.`" + mysqlx.AppHealthTable + "`"
+
+// readAppWrite reads the health row's `at` on db ("" when the table or the row does not exist).
+func readAppWrite(ctx context.Context, db *sql.DB) (string, error) {
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+		userdata.AppSchema, mysqlx.AppHealthTable).Scan(&n); err != nil {
+		return "", err
+	}
+	if n == 0 {
+		return "", nil
+	}
+	var at string
+	err := db.QueryRowContext(ctx, "SELECT at FROM "+appHealthTable+" WHERE id = 1").Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return at, err
 }

@@ -62,6 +62,10 @@ func TestReplicaSourcePromotesACopyOfTheDRReplica(t *testing.T) {
 	ctx := context.Background()
 	exec(t, pdb, "DROP DATABASE IF EXISTS drillsrc", "CREATE DATABASE drillsrc", "CREATE TABLE drillsrc.orders (id INT PRIMARY KEY, total INT)",
 		"REPLACE INTO drillsrc.orders VALUES (1, 10), (2, 20), (3, 30)")
+	// The application's health row as production's service last wrote it (examples/webservice).
+	prodMark := time.Now().UTC().Format(time.RFC3339Nano)
+	exec(t, pdb, "DROP DATABASE IF EXISTS plinth_app", "CREATE DATABASE plinth_app", "CREATE TABLE plinth_app.health (id INT PRIMARY KEY, at VARCHAR(40) NOT NULL)",
+		"REPLACE INTO plinth_app.health VALUES (1, '"+prodMark+"')")
 
 	m, stops := drillServer(t, "31")
 	id := "drill-20261202T200000Z"
@@ -93,6 +97,19 @@ func TestReplicaSourcePromotesACopyOfTheDRReplica(t *testing.T) {
 	var n int
 	if err := m.Server.QueryRow("SELECT COUNT(*) FROM drillsrc.orders").Scan(&n); err != nil || n != 4 {
 		t.Errorf("drill database orders: %d %v, want 3 from production + 1 drill write", n, err)
+	}
+	// The application's write: the row replicated from production is not one (it is as at the promotion);
+	// the drill application's write after the promotion is.
+	w, err := src.AppWrite(ctx, drill.Plan{ID: id})
+	if err != nil || w.Before != prodMark || w.At != prodMark || w.Table != "plinth_app.health" || !strings.Contains(w.Where, m.Where) {
+		t.Errorf("health row at promotion: %+v %v, want production's %s", w, err, prodMark)
+	}
+	if err := w.Check(); err == nil || !strings.Contains(err.Error(), "did not reach it") {
+		t.Errorf("production's replicated row counted as the drill's write: %v", err)
+	}
+	exec(t, m.Server, "REPLACE INTO plinth_app.health VALUES (1, '"+time.Now().UTC().Format(time.RFC3339Nano)+"')")
+	if w, err = src.AppWrite(ctx, drill.Plan{ID: id}); err != nil || w.Check() != nil || w.Before != prodMark {
+		t.Errorf("the drill's write: %+v %v %v", w, err, w.Check())
 	}
 	// Production's DR replica: untouched and still replicating, without the drill's write.
 	if !slaveRunning(t, rdb) {

@@ -48,8 +48,11 @@ type Report struct {
 	RPO              *RPO     `json:"rpo,omitempty"`
 	// Releases is the release production runs per tier (its deploy audit) and its artifact in the escrow,
 	// as the preflight found them.
-	Releases []Release    `json:"releases,omitempty"`
-	Steps    []StepResult `json:"steps"`
+	Releases []Release `json:"releases,omitempty"`
+	// Verify is what the verify step saw: the write through the drill load balancer (its /health) and, where
+	// the data source reads the drill database, that write found there.
+	Verify *VerifyResult `json:"verify,omitempty"`
+	Steps  []StepResult  `json:"steps"`
 	// LeftBehind counts the drill's resources found after teardown (one that could not be listed counts).
 	LeftBehind     int      `json:"leftBehind"`
 	LeftBehindList []string `json:"leftBehindList,omitempty"`

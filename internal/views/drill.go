@@ -55,6 +55,12 @@ func DrillReport(w io.Writer, format string, r *drill.Report) error {
 		}
 		fmt.Fprintln(w)
 	}
+	if v := r.Verify; v != nil {
+		fmt.Fprintf(w, "verify: %s wrote (database %s, read from the %s) at attempt %d\n", v.URL, v.Health.Database, v.Health.DatabaseRead, v.Attempts)
+		if d := v.DatabaseWrite; d != nil {
+			fmt.Fprintf(w, "    on the drill database %s: %s at %s (at its promotion: %q)\n", d.Where, d.Table, d.At, d.Before)
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STEP\tSECONDS\tSTATUS\t")
 	for _, s := range r.Steps {

@@ -13,7 +13,7 @@ chmod 0600 "$tmp"
   echo "# plinth app service secrets (resolved at start; generated: components/userdata)"
   safe PLINTH_DB_USER "$(jq -r .username <<<"$db")"
   safe PLINTH_DB_PASSWORD "$(jq -r .password <<<"$db")"
-  safe PLINTH_CACHE_TOKEN "$(get "$PLINTH_CACHE_TOKEN_SECRET_ID")"
+  if [[ -n "${PLINTH_CACHE_TOKEN_SECRET_ID:-}" ]]; then safe PLINTH_CACHE_TOKEN "$(get "$PLINTH_CACHE_TOKEN_SECRET_ID")"; fi
 } > "$tmp"
 chown plinth:plinth "$tmp"
 mv "$tmp" /etc/default/plinth-app.secrets

@@ -177,7 +177,7 @@ func TestDrillBackupLive(t *testing.T) {
 	}
 
 	// A kept backup drill: drill-db and the drill stack stay up; `plinth drill teardown ID` removes them, twice.
-	ks := keptAndTornDown(t, run, client, "--source", "backup", "-i", key)
+	ks := keptAndTornDown(t, run, client, nil, "--source", "backup", "-i", key)
 	assertDrillGone(t, client, filepath.Join(home, "live"), nsBefore, linksBefore, ks.Stack, ks.URL)
 }
 
@@ -215,8 +215,9 @@ func probeProduction(ctx context.Context, prod *live.StackStatus, probes, failed
 
 // keptAndTornDown runs a drill with args and --keep: it stays up (its stack live, published) until `plinth
 // drill teardown ID --stack production`, run twice (idempotent), each time leaving nothing it can list. It
-// returns the kept drill stack's status, for the nothing-left checks.
-func keptAndTornDown(t *testing.T, run func(args ...string) ([]byte, []byte, error), client *live.Client, args ...string) *live.StackStatus {
+// returns the kept drill stack's status, for the nothing-left checks. inspect (if set) looks at the kept drill
+// before its teardown.
+func keptAndTornDown(t *testing.T, run func(args ...string) ([]byte, []byte, error), client *live.Client, inspect func(drill.Report, *live.StackStatus), args ...string) *live.StackStatus {
 	t.Helper()
 	stdout, stderr, runErr := run(append([]string{"drill", "--stack", "production", "--cloud", "local", "--keep", "-o", "json"}, args...)...)
 	var kept drill.Report
@@ -226,6 +227,9 @@ func keptAndTornDown(t *testing.T, run func(args ...string) ([]byte, []byte, err
 	ks := drillStatus(client)
 	if ks == nil || ks.Stack != "production-"+kept.ID || ks.URL == "" {
 		t.Fatalf("the kept drill's stack is not live: %+v", ks)
+	}
+	if inspect != nil {
+		inspect(kept, ks)
 	}
 	for i := 0; i < 2; i++ {
 		out, errOut, err := run("drill", "teardown", kept.ID, "--stack", "production", "-o", "json")

@@ -2,6 +2,8 @@ package livecloud_test
 
 import (
 	"context"
+	"crypto/tls"
+	"database/sql"
 	"encoding/json"
 	"net"
 	"net/netip"
@@ -16,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/plinth-dev/plinth/components/userdata"
 	"github.com/plinth-dev/plinth/internal/drill"
 	"github.com/plinth-dev/plinth/internal/localcloud/live"
 	"github.com/plinth-dev/plinth/internal/localcloud/localcloudtest"
@@ -30,6 +35,56 @@ type drillSeen struct {
 	running bool     // the drill database's host ran
 	// flows: the DR security groups enforced on the drill hosts (checked once all three ran)
 	flows map[string]bool
+}
+
+// appUserSeesTheWrite connects to the drill database as production's application user (the password from
+// production's secret in the local Secrets Manager) from the drill stack's app-1 namespace, TLS verified with
+// the drill platform's CA, and reads the application's health row: at least as recent as atLeast.
+func appUserSeesTheWrite(t *testing.T, home, liveDir string, s *live.StackStatus, atLeast string) {
+	t.Helper()
+	secrets := live.OpenSecrets(findFile(t, home, filepath.Join("secretsmanager", "secrets.json")))
+	raw, err := secrets.Get(userdata.AppDBSecretID("production"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var creds live.MasterSecret
+	if err := json.Unmarshal([]byte(raw), &creds); err != nil || creds.Username != userdata.AppDBUser {
+		t.Fatalf("production's app secret: user %q, %v", creds.Username, err)
+	}
+	addr := ""
+	for _, h := range s.Hosts {
+		if h.Name == "drill-db" {
+			addr = h.Address
+		}
+	}
+	ns := live.NamePrefix + live.PlatformID(liveDir, s.Stack) + "-app-1"
+	c := mysql.NewConfig()
+	c.User, c.Passwd, c.Net, c.Addr, c.Timeout = creds.Username, creds.Password, "tcp", net.JoinHostPort(addr, "3306"), 5*time.Second
+	c.TLS = &tls.Config{RootCAs: caPool(t, s.CAFile), ServerName: addr, MinVersion: tls.VersionTLS12}
+	c.DialFunc = func(ctx context.Context, _, a string) (net.Conn, error) {
+		return live.DialFrom(ctx, ns, netip.Addr{}, a, 5*time.Second)
+	}
+	conn, err := mysql.NewConnector(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(conn)
+	defer db.Close()
+	var user, cipher, at string
+	err = db.QueryRow("SELECT CURRENT_USER()").Scan(&user)
+	if err == nil {
+		err = db.QueryRow("SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'Ssl_cipher'").Scan(&cipher)
+	}
+	if err == nil {
+		err = db.QueryRow("SELECT at FROM plinth_app.health WHERE id = 1").Scan(&at)
+	}
+	got, perr := time.Parse(time.RFC3339Nano, at)
+	want, _ := time.Parse(time.RFC3339Nano, atLeast)
+	if err != nil || perr != nil || !strings.HasPrefix(user, userdata.AppDBUser+"@") || cipher == "" || got.Before(want) {
+		t.Errorf("drill database %s as %s: user %q, TLS %q, health row %q (the verify saw %q): %v", addr, creds.Username, user, cipher, at, atLeast, err)
+	} else {
+		t.Logf("drill database %s as %s over %s: health row at %s (verify saw %s)", addr, user, cipher, at, atLeast)
+	}
 }
 
 // drillFlows dials the drill database from the drill stack's app host (the DR app group may reach the DR
@@ -64,7 +119,8 @@ func drillFlows(liveDir string, s *live.StackStatus) map[string]bool {
 // replicating from production's DR replica, promoted, its RPO measured), platform (the drill stack through
 // the engine, its hosts and HAProxy on production's DR VPC bridge, published on 127.0.0.1), deploy
 // (production's release, deployed first, from the escrow onto the drill stack through its bastion), verify
-// (a write through the drill's published HTTPS address), report (RTO and RPO measured, verdict met, exit 0)
+// (/health through the drill's published HTTPS address answers database ok, and that write is on the drill
+// database; on the kept drill the test reads it there itself as production's application user), report (RTO and RPO measured, verdict met, exit 0)
 // and teardown, which leaves no drill namespace, process, link or listener, while production's URL answered
 // throughout and its DR replica still replicates. A second drill with --keep stays up and `plinth drill
 // teardown ID --stack production` (twice) removes all of it. A third drill, interrupted by SIGINT once its
@@ -139,6 +195,15 @@ func TestDrillReplicaLive(t *testing.T) {
 	} else {
 		t.Logf("measured RPO %.3f s: %+v", *rep.RPOSeconds, *rep.RPO)
 	}
+	// The verify step's write: /health through the drill load balancer wrote (database ok, no cache: the
+	// drill stack has none), and plinth found that write on the promoted drill database.
+	if v := rep.Verify; v == nil || v.Health.Database != "ok" || v.Health.Version != "drill-v1" || v.Health.Cache != "" ||
+		v.DatabaseWrite == nil || v.DatabaseWrite.Check() != nil || !strings.Contains(v.DatabaseWrite.Where, "drill") {
+		t.Errorf("verify %+v: want a write through the drill LB found on the drill database", v)
+	} else {
+		t.Logf("verify: %s answered %+v at attempt %d; drill database %s: %s at %s (at promotion %q)", v.URL, v.Health, v.Attempts,
+			v.DatabaseWrite.Where, v.DatabaseWrite.Table, v.DatabaseWrite.At, v.DatabaseWrite.Before)
+	}
 	if rep.LeftBehind != 0 {
 		t.Errorf("left behind: %d %v", rep.LeftBehind, rep.LeftBehindList)
 	}
@@ -182,7 +247,15 @@ func TestDrillReplicaLive(t *testing.T) {
 
 	// --keep leaves the drill up for inspection; `plinth drill teardown ID --stack production` removes
 	// it (the way an interrupted drill is cleaned up too), twice: idempotent.
-	ks := keptAndTornDown(t, run, client, "--source", "replica")
+	ks := keptAndTornDown(t, run, client, func(kept drill.Report, ks *live.StackStatus) {
+		// On the kept drill database, as production's application user (its secret, from the drill's app
+		// host, TLS verified with the drill's CA): the user replicated with the data and the drill's write is there.
+		if kept.Verify == nil || kept.Verify.DatabaseWrite == nil {
+			t.Errorf("kept drill verify %+v: no write on the drill database", kept.Verify)
+			return
+		}
+		appUserSeesTheWrite(t, home, filepath.Join(home, "live"), ks, kept.Verify.DatabaseWrite.At)
+	}, "--source", "replica")
 	assertDrillGone(t, client, filepath.Join(home, "live"), nsBefore, linksBefore, ks.Stack, ks.URL)
 
 	// A failure injected mid-drill: Ctrl-C (SIGINT) once the drill stack is published, while the platform and

@@ -29,7 +29,38 @@ import (
 // appEnv is a tier's data-tier environment and the store its secrets resolve from.
 type appEnv struct {
 	data    userdata.Data
-	secrets *Secrets
+	secrets secretReader
+}
+
+// secretReader is what an app tier's unit reads its secrets from: the stack's local Secrets Manager, or a
+// drill stack's view of its source's (drillSecrets).
+type secretReader interface {
+	Get(id string) (string, error)
+}
+
+// drillSecrets is what a DR drill stack's app tier may read: its source's application-user secret and
+// nothing else (not the source's master secret, not another stack's), from the source's Secrets Manager. The
+// drill's app writes to the drill database, which holds the source's users (promoted from its DR replica);
+// on AWS the same secret is read in the DR region (docs/drill.md).
+type drillSecrets struct {
+	source string
+	store  *Secrets
+}
+
+func (d drillSecrets) Get(id string) (string, error) {
+	if want := userdata.AppDBSecretID(d.source); id != want {
+		return "", fmt.Errorf("secret %s: a drill stack of %s may read only %s", id, d.source, want)
+	}
+	return d.store.Get(id)
+}
+
+// appSecrets is the store stack's app tiers read their secrets from: a drill stack's is drillSecrets of
+// its source's store.
+func (h *Hook) appSecrets(stack string) secretReader {
+	if source, _, ok := DrillSource(stack); ok {
+		return drillSecrets{source: source, store: h.secrets(source)}
+	}
+	return h.secrets(stack)
 }
 
 // appEnvs are the tiers' (tier -> appEnv), set by the data tier's reconcile, read when a host starts.
@@ -115,7 +146,7 @@ func (dt *DataTier) grantApp(ctx context.Context, r *dbRunning) error {
 
 // applyApps records the tiers' environments and rewrites the files of the running hosts of those tiers (the
 // unit reads them at its next start: a deploy's restart).
-func (p *Platform) applyApps(apps map[string]userdata.Data, secrets *Secrets) error {
+func (p *Platform) applyApps(apps map[string]userdata.Data, secrets secretReader) error {
 	m := map[string]appEnv{}
 	for tier, d := range apps {
 		m[tier] = appEnv{data: d, secrets: secrets}
@@ -191,7 +222,8 @@ func (p *Platform) serviceEnv(rh *host, s userdata.Service) ([]string, error) {
 	return env, nil
 }
 
-// resolveSecrets writes the secrets file of a unit from the local Secrets Manager.
+// resolveSecrets writes the secrets file of a unit from the local Secrets Manager: the ids its Data names
+// (the cache token's only when it names a cache), nothing else.
 func resolveSecrets(app appEnv, s userdata.Service, path string) error {
 	raw, err := app.secrets.Get(app.data.DBSecretID)
 	if err != nil {
@@ -201,9 +233,14 @@ func resolveSecrets(app appEnv, s userdata.Service, path string) error {
 	if err := json.Unmarshal([]byte(raw), &db); err != nil {
 		return fmt.Errorf("%s: secret %s: want JSON with username and password", s.Unit(), app.data.DBSecretID)
 	}
-	token, err := app.secrets.Get(app.data.CacheTokenSecretID)
-	if err != nil {
-		return fmt.Errorf("%s: %w", s.Unit(), err)
+	var token string
+	if app.data.HasCache() {
+		if token, err = app.secrets.Get(app.data.CacheTokenSecretID); err != nil {
+			return fmt.Errorf("%s: %w", s.Unit(), err)
+		}
+		if token == "" {
+			return fmt.Errorf("%s: secret %s: empty", s.Unit(), app.data.CacheTokenSecretID)
+		}
 	}
 	content, err := userdata.SecretsFileContent(s, userdata.Secrets{DBUser: db.Username, DBPassword: db.Password, CacheToken: token})
 	if err != nil {

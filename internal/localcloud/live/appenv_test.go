@@ -68,22 +68,7 @@ func TestAppDataFromRecords(t *testing.T) {
 // Secrets Manager into a 0600 file of the service user's; the supervisor's environment has both. A missing
 // secret or an unsafe value fails the start naming the secret or variable, never a value.
 func TestServiceEnvResolvesSecrets(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatalf("chown to the service user needs root, which make test and CI have (running as uid %d)", os.Geteuid())
-	}
-	dir := t.TempDir()
-	caFile := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(caFile, []byte("-----BEGIN CERTIFICATE-----\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := &Platform{ca: &CA{CAFile: caFile}}
-	svc := userdata.Service{Tier: "app", User: "plinth", Port: 8443}
-	rh := &host{spec: Host{Name: "app-1", Service: &svc}, dir: filepath.Join(dir, "app-1")}
-	for _, d := range []string{"default", "srv/plinth"} {
-		if err := os.MkdirAll(rh.path(d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	p, rh, svc := appHost(t)
 	data := userdata.Data{Writer: "10.0.20.5:3306", Reader: "10.0.21.5:3306", DBSecretID: userdata.AppDBSecretID("staging"),
 		CacheAddr: "10.0.20.9:6379", CacheTokenSecretID: "arn:aws:secretsmanager:eu-west-1:1:secret:tok-abcdef"}
 	secrets := OpenSecrets("")
@@ -136,4 +121,105 @@ func TestServiceEnvResolvesSecrets(t *testing.T) {
 	if _, err := p.serviceEnv(rh, svc); err == nil || !strings.Contains(err.Error(), data.DBSecretID) {
 		t.Errorf("missing secret: %v", err)
 	}
+}
+
+// TestDrillAppReadsOnlyTheSourcesAppSecret: a drill stack's app tier is told of the drill database and of
+// production's application-user secret (stacks.BuildDrill), no cache; its unit resolves exactly that secret
+// from production's Secrets Manager (the drill stack has none of its own) and is refused any other of
+// production's (its master secret) and its own stack's; the secrets file has the user and password only.
+func TestDrillAppReadsOnlyTheSourcesAppSecret(t *testing.T) {
+	const id = "drill-20261203T063000Z"
+	stack := environments.DrillStackName("production", id)
+	prod, drill := drillStackRecords(t, id)
+	net, err := drNetworkRecords(prod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := append(drill, net...)
+	s, err := StateFromRecords(recs, "ssh-ed25519 AAAA test", Addresses{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := DataFromRecords(recs, s, stack, OpenSecrets(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := userdata.Data{Writer: "10.31.2.250:3306", Reader: "10.31.2.250:3306", Database: userdata.AppSchema,
+		DBSecretID: userdata.AppDBSecretID("production"), CAFile: userdata.CAFile}
+	if len(spec.Apps) != 1 || spec.Apps["app"] != want || len(spec.Databases) != 0 || len(spec.Caches) != 0 {
+		t.Fatalf("drill data: apps %+v, databases %v, caches %v; want app %+v", spec.Apps, spec.Databases, spec.Caches, want)
+	}
+
+	h := &Hook{}
+	prodSecrets := h.secrets("production")
+	const master = "rds!production-db"
+	_ = prodSecrets.Put(master, `{"username":"admin","password":"master-0123456789"}`)
+	_ = prodSecrets.Put(want.DBSecretID, `{"username":"plinth_app","password":"app-0123456789abc"}`)
+	if h.appSecrets("production") != secretReader(prodSecrets) {
+		t.Error("production's app tier does not read production's own store")
+	}
+	reader := h.appSecrets(stack)
+	if v, err := reader.Get(want.DBSecretID); err != nil || !strings.Contains(v, "app-0123456789abc") {
+		t.Errorf("the drill app cannot read production's app secret: %v", err)
+	}
+	for _, other := range []string{master, userdata.AppDBSecretID(stack), "plinth/production/db-backup-user"} {
+		if v, err := reader.Get(other); err == nil || !strings.Contains(err.Error(), "may read only "+want.DBSecretID) || strings.Contains(err.Error(), "master-") {
+			t.Errorf("drill app read %s: %q %v", other, v, err)
+		}
+	}
+
+	p, rh, svc := appHost(t)
+	if err := p.applyApps(spec.Apps, reader); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.writeAppFiles(rh); err != nil {
+		t.Fatal(err)
+	}
+	env, err := p.serviceEnv(rh, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range []string{"PLINTH_DB_WRITER=10.31.2.250:3306", "PLINTH_DB_READER=10.31.2.250:3306", "PLINTH_DB_USER=plinth_app",
+		"PLINTH_DB_PASSWORD=app-0123456789abc", "PLINTH_DB_SECRET_ID=" + want.DBSecretID} {
+		if !slices.Contains(env, kv) {
+			t.Errorf("drill app env lacks %s: %v", kv, env)
+		}
+	}
+	if slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "PLINTH_CACHE") }) {
+		t.Errorf("drill app env names a cache: %v", env)
+	}
+	if b, _ := os.ReadFile(rh.path("default/plinth-app")); strings.Contains(string(b), "app-0123456789abc") {
+		t.Error("the environment file holds the password")
+	}
+	// The drill app's data naming another secret of production: refused at the unit's start, naming it.
+	bad := spec.Apps["app"]
+	bad.DBSecretID = master
+	if err := p.applyApps(map[string]userdata.Data{"app": bad}, reader); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.serviceEnv(rh, svc); err == nil || !strings.Contains(err.Error(), master) {
+		t.Errorf("drill app with production's master secret: %v", err)
+	}
+}
+
+// appHost is a platform with a CA file and an app host's directories, for the unit's files (root: chown).
+func appHost(t *testing.T) (*Platform, *host, userdata.Service) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatalf("chown to the service user needs root, which make test and CI have (running as uid %d)", os.Geteuid())
+	}
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, []byte("-----BEGIN CERTIFICATE-----\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := &Platform{ca: &CA{CAFile: caFile}}
+	svc := userdata.Service{Tier: "app", User: "plinth", Port: 8443}
+	rh := &host{spec: Host{Name: "app-1", Service: &svc}, dir: filepath.Join(dir, "app-1")}
+	for _, d := range []string{"default", "srv/plinth"} {
+		if err := os.MkdirAll(rh.path(d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p, rh, svc
 }

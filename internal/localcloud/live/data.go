@@ -184,8 +184,8 @@ func (p *Platform) DataOutputs(typ, name string, outputs map[string]any) map[str
 }
 
 // reconcileData is the Hook's data step around Platform.Apply: prune, apply the state with the managed
-// replication flows, run the data tier.
-func reconcileData(ctx context.Context, p *Platform, s State, spec DataSpec, secrets *Secrets) error {
+// replication flows, run the data tier; the app tiers' secrets resolve from apps.
+func reconcileData(ctx context.Context, p *Platform, s State, spec DataSpec, secrets *Secrets, apps secretReader) error {
 	dt := p.Data()
 	dt.mu.Lock()
 	dt.secretsFile = secrets.path
@@ -201,5 +201,5 @@ func reconcileData(ctx context.Context, p *Platform, s State, spec DataSpec, sec
 	if err := dt.ApplyData(ctx, spec); err != nil {
 		return err
 	}
-	return p.applyApps(spec.Apps, secrets)
+	return p.applyApps(spec.Apps, apps)
 }

@@ -127,7 +127,7 @@ func (h *Hook) reconcile(ctx context.Context, stack string, recs map[string]Reco
 	if err != nil {
 		return err
 	}
-	if err := reconcileData(ctx, p, s, spec, h.secrets(stack)); err != nil {
+	if err := reconcileData(ctx, p, s, spec, h.secrets(stack), h.appSecrets(stack)); err != nil {
 		return err
 	}
 	return h.saveAllocation(stack, s, p)

@@ -1,8 +1,11 @@
 package drill
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/pem"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -17,6 +20,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/deploy"
 	"github.com/plinth-dev/plinth/internal/deploy/deploytest"
 	"github.com/plinth-dev/plinth/internal/drill"
+	"github.com/plinth-dev/plinth/internal/mysqlx/mysqltest"
 	"github.com/plinth-dev/plinth/internal/rollout"
 	"github.com/plinth-dev/plinth/internal/rollout/rollouttest"
 	"github.com/plinth-dev/plinth/stacks/contract"
@@ -28,8 +32,9 @@ import (
 // finds the release there; the backup is restored on a real MariaDB; the drill stack is "built" by a fake
 // engine (the engine path has its own tests) whose hosts are other real sshd hosts; the deploy step fetches the
 // release from the escrow, verifies it and rolls it out to them through their bastion; verify reaches the
-// drill host's service over HTTPS (a TLS proxy in front of it, standing in for the drill load balancer); the
-// drill meets its targets and exits 0.
+// drill host's service over HTTPS (a TLS proxy in front of it, standing in for the drill load balancer, with
+// the write the test application cannot do done on the DR server: writingHealth); the drill meets its targets
+// and exits 0.
 func TestDrillDeploysProductionsReleaseFromEscrow(t *testing.T) {
 	ctx := context.Background()
 	srv, storeURL, identity := backupFixture(t)
@@ -42,7 +47,7 @@ func TestDrillDeploysProductionsReleaseFromEscrow(t *testing.T) {
 	}
 	ds := rollouttest.StartStack(t, "production-drill", map[string]int{"app": 1})
 	backend, _ := url.Parse("http://127.0.0.1:" + strconv.Itoa(ds.Hosts[0].Port))
-	lb := httptest.NewTLSServer(httputil.NewSingleHostReverseProxy(backend))
+	lb := httptest.NewTLSServer(writingHealth(t, httputil.NewSingleHostReverseProxy(backend), srv))
 	defer lb.Close()
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: lb.Certificate().Raw}), 0o600); err != nil {
@@ -82,6 +87,9 @@ func TestDrillDeploysProductionsReleaseFromEscrow(t *testing.T) {
 	if rep.Verdict != drill.VerdictMet || rep.RTOSeconds == nil || rep.RPOSeconds == nil || rep.LeftBehind != 0 {
 		t.Errorf("report %+v", rep)
 	}
+	if v := rep.Verify; v == nil || v.Health.Database != "ok" || v.Health.Version != "v1" || v.DatabaseWrite != nil {
+		t.Errorf("verify %+v: want production's v1 answering a write (a backup drill does not read the row back)", v)
+	}
 	t.Logf("rto %.3fs rpo %.3fs steps %+v", *rep.RTOSeconds, *rep.RPOSeconds, rep.Steps)
 	if len(connected) != 1 || connected[0] != "production-"+rep.ID {
 		t.Errorf("the deploy step connected to %v, want the drill stack production-%s", connected, rep.ID)
@@ -89,6 +97,36 @@ func TestDrillDeploysProductionsReleaseFromEscrow(t *testing.T) {
 	if v := deploytest.Health(http.DefaultClient, ds.Hosts[0].Port); v != "v1" {
 		t.Errorf("the drill host serves %q, want production's v1", v)
 	}
+}
+
+// writingHealth is the drill load balancer of a test whose application (deploytest's testapp) has no data
+// tier: /health is the drill host's answer with the write the verify step requires done for it, for real, on
+// the DR server db ("database": "ok" only when the write committed, its error otherwise, as
+// examples/webservice reports it).
+func writingHealth(t *testing.T, proxy *httputil.ReverseProxy, db *mysqltest.Server) http.Handler {
+	t.Helper()
+	conn := db.Open(t, "")
+	db.Exec(t, "CREATE DATABASE IF NOT EXISTS plinth_app", "CREATE TABLE IF NOT EXISTS plinth_app.health (id INT PRIMARY KEY, at VARCHAR(40) NOT NULL)")
+	proxy.ModifyResponse = func(r *http.Response) error {
+		if r.Request.URL.Path != "/health" || r.StatusCode != http.StatusOK {
+			return nil
+		}
+		body := map[string]string{}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			return err
+		}
+		_ = r.Body.Close()
+		_, err := conn.ExecContext(r.Request.Context(), "REPLACE INTO plinth_app.health VALUES (1, ?)", time.Now().UTC().Format(time.RFC3339Nano))
+		body["database"], body["databaseRead"] = "ok", "primary"
+		if err != nil {
+			body["database"], body["status"] = "error: "+err.Error(), "degraded"
+		}
+		b, _ := json.Marshal(body)
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		r.Header.Set("Content-Length", strconv.Itoa(len(b)))
+		return nil
+	}
+	return proxy
 }
 
 // drillNetwork is a DR network as production's inventory exports it.
