@@ -18,13 +18,18 @@ import (
 // against the system roots (add the RDS CA bundle to them, e.g. SSL_CERT_FILE), the vault bucket with
 // Application Default Credentials (workload identity federation picks the identity).
 
-// Secrets is AWS Secrets Manager in the stack's region.
+// Secrets is AWS Secrets Manager in the stack's region; what plinth stores there is replicated to the
+// stack's DR region, if it has one.
 func (c AWSCloud) Secrets(ctx context.Context, stack string, inv *contract.Inventory) (SecretStore, error) {
 	cfg, err := c.Config(ctx, stack, inv.Region)
 	if err != nil {
 		return nil, err
 	}
-	return AWSSecrets{API: secretsmanager.NewFromConfig(cfg)}, nil
+	s := AWSSecrets{API: secretsmanager.NewFromConfig(cfg)}
+	if inv.DRRegion != "" && inv.DRRegion != inv.Region {
+		s.ReplicaRegions = []string{inv.DRRegion}
+	}
+	return s, nil
 }
 
 // Database is the writer endpoint, through the bastion when the inventory names one.

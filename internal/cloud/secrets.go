@@ -87,10 +87,18 @@ type SecretsManagerAPI interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 	PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
 	CreateSecret(ctx context.Context, in *secretsmanager.CreateSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error)
+	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
+	ReplicateSecretToRegions(ctx context.Context, in *secretsmanager.ReplicateSecretToRegionsInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.ReplicateSecretToRegionsOutput, error)
 }
 
 // AWSSecrets is AWS Secrets Manager through the SDK.
-type AWSSecrets struct{ API SecretsManagerAPI }
+type AWSSecrets struct {
+	API SecretsManagerAPI
+	// ReplicaRegions are where the secrets plinth stores are replicated to (the stack's DR region): a regional
+	// disaster must not take the credentials the DR drill's application tier resolves at start with it.
+	// Secrets Manager keeps each replica's value in step with the primary's.
+	ReplicaRegions []string
+}
 
 // GetSecret reads the current version's string.
 func (a AWSSecrets) GetSecret(ctx context.Context, id string) (string, error) {
@@ -113,12 +121,50 @@ func (a AWSSecrets) PutSecret(ctx context.Context, id, value string) error {
 	var nf *smtypes.ResourceNotFoundException
 	if errors.As(err, &nf) {
 		_, err = a.API.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: aws.String(value),
-			Description: aws.String("plinth: database credentials")})
+			Description: aws.String("plinth: database credentials"), AddReplicaRegions: replicaRegions(a.ReplicaRegions)})
+	} else if err == nil {
+		err = a.replicate(ctx, id)
 	}
 	if err != nil {
 		return fmt.Errorf("secret %s: %w", id, err)
 	}
 	return nil
+}
+
+// replicate adds the replica regions an existing secret lacks (one stored before the stack had a DR region).
+func (a AWSSecrets) replicate(ctx context.Context, id string) error {
+	if len(a.ReplicaRegions) == 0 {
+		return nil
+	}
+	d, err := a.API.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(id)})
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, r := range d.ReplicationStatus {
+		have[aws.ToString(r.Region)] = true
+	}
+	var missing []string
+	for _, r := range a.ReplicaRegions {
+		if !have[r] {
+			missing = append(missing, r)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = a.API.ReplicateSecretToRegions(ctx, &secretsmanager.ReplicateSecretToRegionsInput{SecretId: aws.String(id),
+		AddReplicaRegions: replicaRegions(missing)})
+	return err
+}
+
+// replicaRegions: each replica encrypted with Secrets Manager's own key in its region (aws/secretsmanager).
+func replicaRegions(regions []string) []smtypes.ReplicaRegionType {
+	out := make([]smtypes.ReplicaRegionType, len(regions))
+	for i, r := range regions {
+		out[i] = smtypes.ReplicaRegionType{Region: aws.String(r)}
+	}
+	return out
 }
 
 // DatabaseConn is how a command reaches a stack's database: its address, TLS settings (the server verified)

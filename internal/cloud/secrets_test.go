@@ -115,3 +115,14 @@ func TestLiveStoreURLNamesTheIdentity(t *testing.T) {
 type netConn = net.Conn
 
 func testTLSConfig() *tls.Config { return &tls.Config{MinVersion: tls.VersionTLS12} }
+
+func (f *fakeSM) DescribeSecret(_ context.Context, in *secretsmanager.DescribeSecretInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error) {
+	if _, ok := f.m[*in.SecretId]; !ok {
+		return nil, &smtypes.ResourceNotFoundException{Message: aws.String("not found")}
+	}
+	return &secretsmanager.DescribeSecretOutput{Name: in.SecretId}, nil
+}
+
+func (f *fakeSM) ReplicateSecretToRegions(context.Context, *secretsmanager.ReplicateSecretToRegionsInput, ...func(*secretsmanager.Options)) (*secretsmanager.ReplicateSecretToRegionsOutput, error) {
+	return nil, errors.New("fakeSM: no regions")
+}
