@@ -24,7 +24,7 @@ func TestOfflineHuman(t *testing.T) {
 	for _, want := range []string{
 		"Offline preview of stack production", "├─ plinth:network:Network  production-network  (45 resources)",
 		"plinth:database:Database  production-db", "plinth:backupvault:BackupVault  production-vault",
-		"aws:rds/instance:Instance  production-db-dr-replica", "Resources by type:", "285  total",
+		"aws:rds/instance:Instance  production-db-dr-replica", "Resources by type:", "287  total",
 		"inventory.bastion.address", "Policy: no violations.",
 	} {
 		if !strings.Contains(out.String(), want) {
