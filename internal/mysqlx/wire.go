@@ -30,6 +30,8 @@ type wireConn struct {
 	dead error
 }
 
+const handshakeTimeout = 30 * time.Second
+
 // ErrNoWire is returned by dialWire for a DSN whose network only the driver can dial (a dialer
 // registered with it, such as an SSH channel through the bastion).
 var ErrNoWire = errors.New("network only the driver can dial")
@@ -50,13 +52,26 @@ func dialWire(ctx context.Context, dsn string) (*wireConn, error) {
 		}
 		return nil
 	}
-	c, err := client.ConnectWithDialer(ctx, cfg.Net, cfg.Addr, cfg.User, cfg.Passwd, cfg.DBName, d.DialContext, tlsOpt)
+	// go-mysql's handshake has no timeout of its own: a server that accepts and then says nothing fails
+	// after handshakeTimeout instead of hanging the backup.
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nc, err := d.DialContext(ctx, network, addr)
+		if err == nil {
+			_ = nc.SetDeadline(time.Now().Add(handshakeTimeout))
+		}
+		return nc, err
+	}
+	c, err := client.ConnectWithDialer(ctx, cfg.Net, cfg.Addr, cfg.User, cfg.Passwd, cfg.DBName, dial, tlsOpt)
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: %w", cfg.Addr, err)
 	}
 	// The handshake is over and the server is waiting for a command: nothing is left buffered in go-mysql's
 	// reader, so the connection (the TLS one when TLS was negotiated) is read from here on.
 	nc := c.Conn.Conn
+	if err := nc.SetDeadline(time.Time{}); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("connect %s: %w", cfg.Addr, err)
+	}
 	return &wireConn{nc: nc, r: bufio.NewReaderSize(nc, readBufferSize)}, nil
 }
 
