@@ -216,8 +216,8 @@ func run() error {
 		return fmt.Errorf("plinth backup restore: %w\n%s", err, out)
 	}
 	fmt.Printf("plinth backup restore (%d loaders):                      %6.1fs %7.1f MB/s\n", *workers, tRestore.Seconds(), mb/tRestore.Seconds())
-	// -e: myloader writes the binlog as plinth's restore does by default (it turns it off otherwise, which
-	// halves the server's write work and is not what a restore that replicas must see can do).
+	// -e: myloader writes the binlog as plinth's restore does by default (otherwise it turns it off for its
+	// sessions and skips writing every restored row to the binlog, which a restore replicas must see cannot do).
 	tLoader, err := timing.Shell(ctx, fmt.Sprintf("myloader %s -d %s -t %d -s %s -B restore_myloader -o -e", my, dumperDir, *workers, dbName))
 	if err != nil {
 		return err
