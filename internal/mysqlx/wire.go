@@ -202,7 +202,6 @@ func (c *wireConn) query(ctx context.Context, q string, row func(cols []column, 
 		return c.dead
 	}
 	fields := make([][]byte, n)
-	var rowErr error
 	for {
 		p, err := c.readPacket()
 		if err != nil {
@@ -210,20 +209,24 @@ func (c *wireConn) query(ctx context.Context, q string, row func(cols []column, 
 			return err
 		}
 		if isEOF(p) {
-			return rowErr
+			return nil
 		}
 		if p[0] == mysql.ERR_HEADER {
 			return serverError(p)
-		}
-		if rowErr != nil {
-			continue // drain the result set so the connection stays usable
 		}
 		if err := splitFields(p, fields); err != nil {
 			c.dead = err
 			return err
 		}
-		if row != nil {
-			rowErr = row(cols, fields)
+		if row == nil {
+			continue
+		}
+		if err := row(cols, fields); err != nil {
+			// Rather than read the rest of the result set (a whole table, maybe), give up the session: the
+			// caller's dump has failed, and the server rolls back when the connection closes.
+			_ = c.nc.Close()
+			c.dead = fmt.Errorf("abandoned after: %w", err)
+			return err
 		}
 	}
 }

@@ -3,6 +3,7 @@ package mysqlx_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -117,5 +118,25 @@ func TestWireServerErrorKeepsSession(t *testing.T) {
 	cancel()
 	if _, _, err := snap.DumpTable(cctx, 0, snap.Tables[0], func([]byte) error { return nil }); err == nil {
 		t.Fatal("dump with a cancelled context succeeded")
+	}
+}
+
+// A failing emit ends the dump at once (the rest of the table is not read) and gives up the session.
+func TestWireEmitErrorAbandonsSession(t *testing.T) {
+	ctx := context.Background()
+	srv.Exec(t, "DROP DATABASE IF EXISTS wireemit", "CREATE DATABASE wireemit", "CREATE TABLE wireemit.t (id INT PRIMARY KEY)",
+		"INSERT INTO wireemit.t SELECT seq FROM wireemit.seq_1_to_50000")
+	snap, err := mysqlx.BeginSnapshot(ctx, srv.Open(t, ""), srv.DSN(""), []string{"wireemit"}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	boom := errors.New("store failed")
+	calls := 0
+	if _, _, err := snap.DumpTable(ctx, 0, snap.Tables[0], func([]byte) error { calls++; return boom }); !errors.Is(err, boom) || calls != 1 {
+		t.Fatalf("err = %v after %d lines, want the emit error after 1", err, calls)
+	}
+	if _, _, err := snap.DumpTable(ctx, 0, snap.Tables[0], func([]byte) error { return nil }); err == nil || !strings.Contains(err.Error(), "abandoned") {
+		t.Fatalf("second dump on the abandoned session: %v", err)
 	}
 }
