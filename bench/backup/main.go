@@ -216,11 +216,13 @@ func run() error {
 		return fmt.Errorf("plinth backup restore: %w\n%s", err, out)
 	}
 	fmt.Printf("plinth backup restore (%d loaders):                      %6.1fs %7.1f MB/s\n", *workers, tRestore.Seconds(), mb/tRestore.Seconds())
-	tLoader, err := timing.Shell(ctx, fmt.Sprintf("myloader %s -d %s -t %d -s %s -B restore_myloader -o", my, dumperDir, *workers, dbName))
+	// -e: myloader writes the binlog as plinth's restore does by default (otherwise it turns it off for its
+	// sessions and skips writing every restored row to the binlog, which a restore replicas must see cannot do).
+	tLoader, err := timing.Shell(ctx, fmt.Sprintf("myloader %s -d %s -t %d -s %s -B restore_myloader -o -e", my, dumperDir, *workers, dbName))
 	if err != nil {
 		return err
 	}
-	fmt.Printf("myloader -t %d:                                            %6.1fs %7.1f MB/s\n", *workers, tLoader.Seconds(), mb/tLoader.Seconds())
+	fmt.Printf("myloader -t %d -e (binlog on):                             %6.1fs %7.1f MB/s\n", *workers, tLoader.Seconds(), mb/tLoader.Seconds())
 	if err := dataset.SameChecksums(ctx, db, dbName, "restore_client", "restore_plinth", "restore_myloader"); err != nil {
 		return err
 	}

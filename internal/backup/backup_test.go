@@ -105,7 +105,7 @@ func memStore(t *testing.T) *blobstore.Store {
 func runBackup(t *testing.T, st backup.Store, k keys, db string, now time.Time) *manifest.Manifest {
 	t.Helper()
 	m, err := backup.Run(context.Background(), backup.RunOptions{
-		DB: srv.Open(t, ""), Address: srv.Addr(), Store: st, Recipients: k.rcpt, Databases: []string{db},
+		DB: srv.Open(t, ""), DSN: srv.DSN(""), Address: srv.Addr(), Store: st, Recipients: k.rcpt, Databases: []string{db},
 		Workers: 3, PartSize: 32 << 10, Tool: "test", Now: func() time.Time { return now },
 	})
 	if err != nil {

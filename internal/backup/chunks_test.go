@@ -49,7 +49,7 @@ func TestChunkedTables(t *testing.T) {
 	want := sums("chunky")
 	st, k := memStore(t), newKeys(t)
 	notes := &backup.RunNotes{}
-	m, err := backup.Run(ctx, backup.RunOptions{DB: d, Store: st, Recipients: k.rcpt, Databases: []string{"chunky"},
+	m, err := backup.Run(ctx, backup.RunOptions{DB: d, DSN: srv.DSN(""), Store: st, Recipients: k.rcpt, Databases: []string{"chunky"},
 		Workers: 3, ChunkRows: 1000, Tool: "test", Now: func() time.Time { return clock }, Notes: notes})
 	if err != nil {
 		t.Fatal(err)

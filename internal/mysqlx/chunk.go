@@ -87,17 +87,18 @@ func SplitRange(lo, hi int64, n int) []KeyRange {
 // KeyBounds reads the smallest and largest key of t inside the snapshot (worker w); ok is false for an
 // empty table or a key outside int64 (unsigned BIGINT).
 func (s *Snapshot) KeyBounds(ctx context.Context, w int, t Table) (lo, hi int64, ok bool, err error) {
-	if w < 0 || w >= len(s.conns) || s.conns[w] == nil {
+	if w < 0 || w >= len(s.workers) || s.workers[w] == nil {
 		return 0, 0, false, ErrClosed
 	}
 	if t.ChunkKey == "" {
 		return 0, 0, false, nil
 	}
-	var a, b sql.NullString
+	ab := make([]sql.NullString, 2)
 	k := QuoteIdent(t.ChunkKey)
-	if err := s.conns[w].QueryRowContext(ctx, "SELECT MIN("+k+"), MAX("+k+") FROM "+t.Qualified()).Scan(&a, &b); err != nil {
+	if err := s.workers[w].strings(ctx, "SELECT MIN("+k+"), MAX("+k+") FROM "+t.Qualified(), ab); err != nil {
 		return 0, 0, false, fmt.Errorf("key bounds of %s: %w", t, err)
 	}
+	a, b := ab[0], ab[1]
 	if !a.Valid || !b.Valid {
 		return 0, 0, false, nil
 	}
@@ -111,12 +112,12 @@ func (s *Snapshot) KeyBounds(ctx context.Context, w int, t Table) (lo, hi int64,
 
 // DumpRange is DumpTable restricted to one range of t's chunk key.
 func (s *Snapshot) DumpRange(ctx context.Context, w int, t Table, r KeyRange, emit func(line []byte) error) (int64, uint64, error) {
-	if w < 0 || w >= len(s.conns) || s.conns[w] == nil {
+	if w < 0 || w >= len(s.workers) || s.workers[w] == nil {
 		return 0, 0, ErrClosed
 	}
 	where := ""
 	if t.ChunkKey != "" {
 		where = r.where(t.ChunkKey)
 	}
-	return dumpRowsWhere(ctx, s.conns[w], t, where, emit)
+	return s.workers[w].dump(ctx, t, where, emit)
 }

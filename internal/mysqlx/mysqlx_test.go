@@ -78,7 +78,7 @@ func TestDumpLoadRoundTripRealServer(t *testing.T) {
 		 (6,'emoji 🚀','',X'',0,0,-0,'1970-01-02 00:00:00','9999-12-31 23:59:59.999999','null','x'),
 		 (7,'\\N literal',NULL,X'FF00FF',99999999999999.999999,-3.4e38,1e-300,NULL,NULL,'[]',NULL)`)
 	db := srv.Open(t, "")
-	snap, err := mysqlx.BeginSnapshot(ctx, db, []string{"src"}, 2)
+	snap, err := mysqlx.BeginSnapshot(ctx, db, srv.DSN(""), []string{"src"}, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +88,9 @@ func TestDumpLoadRoundTripRealServer(t *testing.T) {
 	}
 	if len(snap.Tables) != 1 || strings.Join(snap.Tables[0].Columns, ",") != "id,s,l,b,d,f,g,ts,dt,j,e" {
 		t.Fatalf("tables = %+v", snap.Tables)
+	}
+	if snap.Reader != "protocol" {
+		t.Fatalf("reader = %q, want protocol", snap.Reader)
 	}
 	tab := snap.Tables[0]
 	var buf bytes.Buffer
@@ -141,7 +144,7 @@ func TestSnapshotIsConsistentAcrossWorkers(t *testing.T) {
 		"CREATE TABLE cons.a (id INT PRIMARY KEY)", "CREATE TABLE cons.b (id INT PRIMARY KEY)",
 		"INSERT INTO cons.a VALUES (1),(2)", "INSERT INTO cons.b VALUES (1)")
 	db := srv.Open(t, "")
-	snap, err := mysqlx.BeginSnapshot(ctx, db, []string{"cons"}, 2)
+	snap, err := mysqlx.BeginSnapshot(ctx, db, srv.DSN(""), []string{"cons"}, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +160,7 @@ func TestSnapshotIsConsistentAcrossWorkers(t *testing.T) {
 
 func TestBeginSnapshotMissingDatabase(t *testing.T) {
 	db := srv.Open(t, "")
-	if _, err := mysqlx.BeginSnapshot(context.Background(), db, []string{"nope"}, 1); err == nil || !strings.Contains(err.Error(), "nope") {
+	if _, err := mysqlx.BeginSnapshot(context.Background(), db, "", []string{"nope"}, 1); err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Fatalf("err = %v", err)
 	}
 }

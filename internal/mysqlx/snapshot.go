@@ -29,12 +29,15 @@ type Snapshot struct {
 	// Warnings name what the snapshot cannot hold consistently or at all (non-transactional tables,
 	// sequences).
 	Warnings []string
-	conns    []*sql.Conn
+	// Reader is how the workers read rows: "protocol" (wire.go), or "driver: <why>".
+	Reader  string
+	workers []*worker
 }
 
 // BeginSnapshot opens workers connections sharing one snapshot of databases (empty: every non-system
-// database). Close releases them.
-func BeginSnapshot(ctx context.Context, db *sql.DB, databases []string, workers int) (_ *Snapshot, err error) {
+// database). dsn is the one db was opened with: when its network is TCP or a unix socket the workers read
+// rows at the protocol level (wire.go), else (or with dsn empty) through db's driver. Close releases them.
+func BeginSnapshot(ctx context.Context, db *sql.DB, dsn string, databases []string, workers int) (_ *Snapshot, err error) {
 	if workers < 1 {
 		workers = 1
 	}
@@ -61,12 +64,16 @@ func BeginSnapshot(ctx context.Context, db *sql.DB, databases []string, workers 
 			_, _ = lock.ExecContext(context.Background(), "UNLOCK TABLES")
 		}
 	}()
+	s.Reader = "protocol"
 	for i := 0; i < workers; i++ {
-		c, err := db.Conn(ctx)
+		c, fallback, err := openWorker(ctx, db, dsn)
 		if err != nil {
 			return nil, fmt.Errorf("snapshot: worker %d: connect: %w", i, err)
 		}
-		s.conns = append(s.conns, c)
+		if fallback != "" {
+			s.Reader = "driver: " + fallback
+		}
+		s.workers = append(s.workers, c)
 		for _, q := range []string{
 			"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
 			"SET NAMES binary",
@@ -74,7 +81,7 @@ func BeginSnapshot(ctx context.Context, db *sql.DB, databases []string, workers 
 			"SET SESSION net_write_timeout = 3600",
 			"START TRANSACTION WITH CONSISTENT SNAPSHOT",
 		} {
-			if _, err := c.ExecContext(ctx, q); err != nil {
+			if err := c.exec(ctx, q); err != nil {
 				return nil, fmt.Errorf("snapshot: worker %d: %s: %w", i, q, err)
 			}
 		}
@@ -221,7 +228,7 @@ func (s *Snapshot) readSchema(ctx context.Context, c *sql.Conn, databases []stri
 }
 
 // Workers is the number of snapshot connections.
-func (s *Snapshot) Workers() int { return len(s.conns) }
+func (s *Snapshot) Workers() int { return len(s.workers) }
 
 // ErrClosed is returned when dumping from a closed snapshot.
 var ErrClosed = errors.New("snapshot closed")
@@ -230,19 +237,18 @@ var ErrClosed = errors.New("snapshot closed")
 // line per row, newline included; the slice is reused after emit returns). It returns the row count and the
 // table's order-independent hash.
 func (s *Snapshot) DumpTable(ctx context.Context, w int, t Table, emit func(line []byte) error) (int64, uint64, error) {
-	if w < 0 || w >= len(s.conns) || s.conns[w] == nil {
+	if w < 0 || w >= len(s.workers) || s.workers[w] == nil {
 		return 0, 0, ErrClosed
 	}
-	return dumpRows(ctx, s.conns[w], t, emit)
+	return s.workers[w].dump(ctx, t, "", emit)
 }
 
 // Close rolls back and releases every worker connection.
 func (s *Snapshot) Close() {
-	for i, c := range s.conns {
+	for i, c := range s.workers {
 		if c != nil {
-			_, _ = c.ExecContext(context.Background(), "ROLLBACK")
-			c.Close()
-			s.conns[i] = nil
+			c.close()
+			s.workers[i] = nil
 		}
 	}
 }

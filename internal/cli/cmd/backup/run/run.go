@@ -125,7 +125,7 @@ func runRun(opts *RunOptions) error {
 	start := time.Now()
 	notes := &backup.RunNotes{}
 	m, err := backup.Run(ctx, backup.RunOptions{
-		DB: t.DB, Address: t.Address(), Store: t.Store, Recipients: rcpt, Databases: opts.Databases,
+		DB: t.DB, DSN: t.DSN, Address: t.Address(), Store: t.Store, Recipients: rcpt, Databases: opts.Databases,
 		Workers: opts.Workers, PartSize: int64(opts.PartSizeMiB) << 20, ChunkRows: opts.ChunkRows, Level: lvl, Tool: opts.Tool, Now: now,
 		Log: backupflags.Logger(opts.IO.ErrOut, opts.Quiet), Notes: notes, OncePer: opts.OncePer, Holder: backupflags.Holder(),
 	})
