@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -48,6 +49,9 @@ type Config struct {
 	// An upload's throughput to one host is at most UploadWindow per round trip: raise it on links with
 	// long round trips.
 	UploadWindow int64
+	// NoSFTP sends raw uploads through the receive script's stdin even to a host with an SFTP subsystem
+	// (tests and benchmarks of that path; by default a raw upload is written by the host's sshd over SFTP).
+	NoSFTP bool
 	// HostKeyCallback overrides KnownHosts (tests of the verification itself only).
 	HostKeyCallback ssh.HostKeyCallback
 }
@@ -62,6 +66,8 @@ type Runner struct {
 	mu     sync.Mutex
 	conns  map[string]*conn
 	zcache map[string]*zentry
+
+	sftpUploads atomic.Int64 // uploads written over SFTP (tests check which path an upload took)
 }
 
 var _ deploy.Runner = (*Runner)(nil)
