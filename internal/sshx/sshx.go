@@ -13,7 +13,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -49,9 +48,6 @@ type Config struct {
 	// An upload's throughput to one host is at most UploadWindow per round trip: raise it on links with
 	// long round trips.
 	UploadWindow int64
-	// NoSFTP sends raw uploads through the receive script's stdin even to a host with an SFTP subsystem
-	// (tests and benchmarks of that path; by default a raw upload is written by the host's sshd over SFTP).
-	NoSFTP bool
 	// HostKeyCallback overrides KnownHosts (tests of the verification itself only).
 	HostKeyCallback ssh.HostKeyCallback
 }
@@ -66,8 +62,6 @@ type Runner struct {
 	mu     sync.Mutex
 	conns  map[string]*conn
 	zcache map[string]*zentry
-
-	sftpUploads atomic.Int64 // uploads written over SFTP (tests check which path an upload took)
 }
 
 var _ deploy.Runner = (*Runner)(nil)

@@ -27,21 +27,18 @@ func TestRunnerConformanceThroughBastion(t *testing.T) {
 	})
 }
 
-// Direct connections (no bastion), over every upload path a host can take: raw over SFTP (the host's
-// sshd writes it), acknowledged by perl, or streamed to cat/zstd when pacing is off (hosts without perl
-// take that path too).
+// Direct connections (no bastion), over every upload path a host can take: acknowledged by perl (the
+// default), or streamed to cat/zstd when pacing is off (hosts without perl take that path too).
 func TestRunnerConformanceDirect(t *testing.T) {
 	c := newCluster(t, 1)
 	for _, cfg := range []sshx.Config{
-		{Compress: "zstd"},                                 // zstd through perl
-		{Compress: "none"},                                 // raw over SFTP
-		{Compress: "none", UploadWindow: 4 << 20},          // raw over SFTP, more writes in flight
-		{Compress: "none", NoSFTP: true},                   // raw, paced
-		{Compress: "none", NoSFTP: true, UploadWindow: -1}, // raw, cat
-		{Compress: "zstd", UploadWindow: -1},               // zstd -d
-		{Compress: "zstd", UploadWindow: 4096},             // zstd through perl, a small window
+		{Compress: "zstd"},                     // zstd through perl
+		{Compress: "none"},                     // raw, paced
+		{Compress: "none", UploadWindow: -1},   // raw, cat
+		{Compress: "zstd", UploadWindow: -1},   // zstd -d
+		{Compress: "zstd", UploadWindow: 4096}, // zstd through perl, a small window
 	} {
-		t.Run(fmt.Sprintf("%s window %d nosftp %v", cfg.Compress, cfg.UploadWindow, cfg.NoSFTP), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s window %d", cfg.Compress, cfg.UploadWindow), func(t *testing.T) {
 			deploytest.RunnerSuite(t, func(t *testing.T) (deploy.Runner, inventory.Host) {
 				cfg.KnownHosts, cfg.IdentityFiles = []string{c.known}, []string{c.keys.PrivatePath}
 				r, err := sshx.New(cfg)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -21,38 +22,28 @@ const (
 	// It first says what the host needs: "have" when $1 already holds that sha256 (hashed on the host, by
 	// OpenSSL when there: it uses the CPU's SHA extensions, twice coreutils' speed), else "ready" and the
 	// receiving tools it has. The sender answers with one line, "<raw|zstd> <paced|plain>", then the stream;
-	// or, for a raw upload over the host's SFTP subsystem, "raw sftp <part>", writes $1.part.<part> over SFTP
-	// and then says "sent" (stdin closed before that: the part file is removed). $1 is written only once
-	// the stream's (or the part file's) sha256 is $2 (a session closed before that line stores nothing).
+	// $1 is written only once the stream's sha256 is $2 (a session closed before that line stores nothing).
 	// One session instead of a probe command and then a receive: a round trip, an sshd session and two
 	// execs less per host before the first byte.
 	scriptReceive = `set -eu
 f=$1 want=$2 p=$3
 if command -v openssl >/dev/null 2>&1; then set -- openssl dgst -sha256 -r; else set -- sha256sum; fi
 if [ -f "$f" ]; then got=$("$@" < "$f" || true); if [ "${got%% *}" = "$want" ]; then echo have; exit 0; fi; fi
-[ -d "${f%/*}" ] || mkdir -p "${f%/*}"
 tools=
 for c in zstd perl; do if command -v $c >/dev/null 2>&1; then tools="$tools $c"; fi; done
 echo "ready$tools"
-read -r enc mode part || exit 0
-if [ "$mode" = sftp ]; then
-  case $part in ''|*[!0-9a-f]*) echo "upload: bad part name" >&2; exit 1;; esac
-  t="$f.part.$part"
-  trap 'rm -f "$t"' EXIT
-  read -r sent || exit 0
-  [ "$sent" = sent ] || exit 0
-else
-  t="$f.part.$$"
-  trap 'rm -f "$t"' EXIT
-  if [ "$mode" = paced ]; then
-    perl -e "$p" "$t" "$enc" "$want" "$f" "$@"
-    trap - EXIT
-    exit 0
-  fi
-  # Grow the stdin pipe from sshd to 1 MiB (F_SETPIPE_SZ) when perl is there: 16x fewer wake-ups per MiB.
-  big() { if command -v perl >/dev/null 2>&1; then perl -e 'fcntl(STDIN, 1031, 1 << 20); exec @ARGV or exit 127' "$@"; else "$@"; fi; }
-  if [ "$enc" = zstd ]; then big zstd -dcq > "$t"; else big cat > "$t"; fi
+read -r enc mode || exit 0
+t="$f.part.$$"
+[ -d "${f%/*}" ] || mkdir -p "${f%/*}"
+trap 'rm -f "$t"' EXIT
+if [ "$mode" = paced ]; then
+  perl -e "$p" "$t" "$enc" "$want" "$f" "$@"
+  trap - EXIT
+  exit 0
 fi
+# Grow the stdin pipe from sshd to 1 MiB (F_SETPIPE_SZ) when perl is there: 16x fewer wake-ups per MiB.
+big() { if command -v perl >/dev/null 2>&1; then perl -e 'fcntl(STDIN, 1031, 1 << 20); exec @ARGV or exit 127' "$@"; else "$@"; fi; }
+if [ "$enc" = zstd ]; then big zstd -dcq > "$t"; else big cat > "$t"; fi
 got=$("$@" < "$t"); got=${got%% *}
 if [ "$got" != "$want" ]; then echo "sha256 mismatch on host: got $got, want $want" >&2; exit 1; fi
 chmod 0755 "$t"
@@ -140,20 +131,10 @@ func (r *Runner) Upload(ctx context.Context, h inventory.Host, u deploy.UploadSp
 		return 0, err
 	}
 	defer f.Close()
-	rx := &receive{r: r, u: u, f: f, progress: progress, stdin: newLateReader(), ctx: ctx, h: h}
+	rx := &receive{r: r, u: u, f: f, progress: progress, stdin: newLateReader()}
 	defer rx.close()
-	if r.cfg.Compress == "none" && !r.cfg.NoSFTP {
-		// Opened beside the receive script's start: a raw upload goes over SFTP when the host has it.
-		rx.sftp = r.openSFTP(ctx, h)
-	}
 	argv := []string{"sh", "-c", scriptReceive, "plinth-receive", u.Remote, u.SHA256, receiverPerl}
 	err = r.run(ctx, h, argv, rx.stdin, &handshake{answer: rx.answer}, nil)
-	if sent := rx.sentCh(); sent != nil {
-		if err != nil { // the script is gone: stop the transfer (its part file is left to the next upload's O_EXCL name)
-			rx.sftp.release()
-		}
-		<-sent
-	}
 	if rx.err != nil {
 		return rx.wire.n, rx.err
 	}
@@ -176,18 +157,7 @@ type receive struct {
 	wire     counter
 	paced    *pacedReader
 	answered bool
-	err      error // a local failure while preparing the stream, or the SFTP transfer's
-	ctx      context.Context
-	h        inventory.Host
-	sftp     *sftpFuture
-	mu       sync.Mutex
-	sent     chan struct{} // closed when an SFTP transfer ended (rx.err set before)
-}
-
-func (rx *receive) sentCh() chan struct{} {
-	rx.mu.Lock()
-	defer rx.mu.Unlock()
-	return rx.sent
+	err      error // a local failure while preparing the stream
 }
 
 // answer takes the host's "have" or "ready [tools]" line and returns where the rest of its output goes.
@@ -227,17 +197,6 @@ func (rx *receive) answer(line string) io.Writer {
 			}
 		}}
 	}
-	if enc == "raw" && !rx.r.cfg.NoSFTP {
-		if rx.sftp == nil {
-			rx.sftp = rx.r.openSFTP(rx.ctx, rx.h)
-		}
-		if s := rx.sftp.wait(); s != nil {
-			if part, err := partName(); err == nil {
-				rx.viaSFTP(s, part, io.TeeReader(body, &rx.wire))
-				return io.Discard
-			}
-		}
-	}
 	body = io.TeeReader(bufio.NewReaderSize(body, 256<<10), &rx.wire)
 	mode := "plain"
 	var acks io.Writer = io.Discard
@@ -249,29 +208,8 @@ func (rx *receive) answer(line string) io.Writer {
 	return acks
 }
 
-// viaSFTP tells the script the part file's name, writes it over SFTP, then tells the script it was sent
-// (or closes its stdin: it removes the part file and stores nothing).
-func (rx *receive) viaSFTP(s *sftpSession, part string, body io.Reader) {
-	ok := false
-	sent := make(chan struct{})
-	rx.mu.Lock()
-	rx.sent = sent
-	rx.mu.Unlock()
-	rx.stdin.set(io.MultiReader(strings.NewReader("raw sftp "+part+"\n"), &doneReader{done: sent, ok: &ok}))
-	go func() {
-		defer close(sent)
-		if err := sendSFTP(s, rx.u.Remote+".part."+part, body); err != nil {
-			rx.err = fmt.Errorf("ssh %s: upload: %w", rx.h.Address, err)
-			return
-		}
-		ok = true
-		rx.r.sftpUploads.Add(1)
-	}()
-}
-
 func (rx *receive) close() {
 	rx.stdin.set(nil)
-	rx.sftp.release()
 	if rx.paced != nil {
 		_ = rx.paced.Close()
 	}
@@ -306,6 +244,120 @@ func (hs *handshake) Write(b []byte) (int, error) {
 		_, _ = hs.rest.Write(b)
 	}
 	return n, nil
+}
+
+// lateReader is a stdin whose content is decided after the command started: Read waits for set (nil: EOF).
+type lateReader struct {
+	once  sync.Once
+	ready chan struct{}
+	r     io.Reader
+}
+
+func newLateReader() *lateReader { return &lateReader{ready: make(chan struct{})} }
+
+func (l *lateReader) set(r io.Reader) {
+	l.once.Do(func() {
+		l.r = r
+		close(l.ready)
+	})
+}
+
+func (l *lateReader) Read(b []byte) (int, error) {
+	<-l.ready
+	if l.r == nil {
+		return 0, io.EOF
+	}
+	return l.r.Read(b)
+}
+
+// pacedReader lets through at most window bytes beyond what the receiver has acknowledged: its Write
+// takes the receiver's output, lines of byte counts. Close releases a blocked Read (the command ended).
+type pacedReader struct {
+	r      io.Reader
+	window int64
+
+	mu     sync.Mutex
+	cond   *sync.Cond
+	sent   int64
+	acked  int64
+	closed bool
+	line   []byte
+}
+
+func newPacedReader(r io.Reader, window int64) *pacedReader {
+	p := &pacedReader{r: r, window: window}
+	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+func (p *pacedReader) Read(b []byte) (int, error) {
+	p.mu.Lock()
+	for !p.closed && p.sent-p.acked >= p.window {
+		p.cond.Wait()
+	}
+	if p.closed {
+		p.mu.Unlock()
+		return 0, io.ErrClosedPipe
+	}
+	room := p.window - (p.sent - p.acked)
+	p.mu.Unlock()
+	if int64(len(b)) > room {
+		b = b[:room]
+	}
+	n, err := p.r.Read(b)
+	p.mu.Lock()
+	p.sent += int64(n)
+	p.mu.Unlock()
+	return n, err
+}
+
+// Write takes the receiver's acknowledgements ("<bytes written>\n"); anything else is ignored.
+func (p *pacedReader) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.line = append(p.line, b...)
+	for {
+		i := bytes.IndexByte(p.line, '\n')
+		if i < 0 {
+			break
+		}
+		if v, err := strconv.ParseInt(string(p.line[:i]), 10, 64); err == nil && v > p.acked {
+			p.acked = v
+			p.cond.Broadcast()
+		}
+		p.line = p.line[i+1:]
+	}
+	if len(p.line) > 64 { // not an acknowledgement: drop it
+		p.line = p.line[:0]
+	}
+	return len(b), nil
+}
+
+func (p *pacedReader) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	return nil
+}
+
+type counter struct{ n int64 }
+
+func (c *counter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+type progressReader struct {
+	r  io.Reader
+	n  int64
+	fn func(int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	if p.fn != nil && n > 0 {
+		p.fn(p.n)
+	}
+	return n, err
 }
 
 // compressed returns the artifact zstd-compressed, computing it once per sha256 (concurrent callers wait).

@@ -79,8 +79,6 @@ type Options struct {
 	Authorized string
 	// AllowTCPForwarding enables direct-tcpip (bastions, health checks through the host). Default true.
 	NoTCPForwarding bool
-	// NoSFTP leaves the SFTP subsystem out (a host whose sshd has none: uploads go through the shell).
-	NoSFTP bool
 }
 
 // Start generates a host key and runs sshd on a free loopback port until the test ends.
@@ -117,10 +115,6 @@ func Start(t testing.TB, name string, opts Options) *Server {
 	if opts.NoTCPForwarding {
 		forwarding = "no"
 	}
-	subsystem := "Subsystem sftp internal-sftp"
-	if opts.NoSFTP {
-		subsystem = ""
-	}
 	cfg := strings.Join([]string{
 		"Port " + strconv.Itoa(s.Port),
 		"ListenAddress 127.0.0.1",
@@ -135,7 +129,7 @@ func Start(t testing.TB, name string, opts Options) *Server {
 		"AllowTcpForwarding " + forwarding,
 		"UsePAM no",
 		"MaxSessions 64",
-		subsystem,
+		"Subsystem sftp internal-sftp",
 		"MaxStartups 100:30:200",
 		"LogLevel ERROR",
 		// bash sources ~/.bashrc for commands run by sshd unless it is a nested shell; a developer's
