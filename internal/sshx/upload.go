@@ -154,6 +154,9 @@ func (r *Runner) Upload(ctx context.Context, h inventory.Host, u deploy.UploadSp
 	defer f.Close()
 	rx := &receive{r: r, u: u, f: f, progress: progress, stdin: newLateReader()}
 	defer rx.close()
+	if r.cfg.Compress == "none" {
+		go r.inMemory(u) // read while the host answers (once for every host)
+	}
 	argv := []string{"sh", "-c", scriptReceive, "plinth-receive", u.Remote, u.SHA256, receiverPerl}
 	err = r.run(ctx, h, argv, rx.stdin, &handshake{answer: rx.answer}, nil)
 	if rx.err != nil {
@@ -202,7 +205,7 @@ func (rx *receive) answer(line string) io.Writer {
 			enc = "zstd"
 		}
 	}
-	var body io.Reader = &progressReader{r: rx.f, fn: rx.progress}
+	var body io.Reader
 	if enc == "zstd" {
 		// Compressed once per artifact, then sent to every host from memory.
 		z, err := rx.r.compressed(rx.u)
@@ -217,8 +220,12 @@ func (rx *receive) answer(line string) io.Writer {
 				progress(n * size / int64(max(len(z), 1)))
 			}
 		}}
+	} else if data := rx.r.inMemory(rx.u); data != nil {
+		body = &progressReader{r: bytes.NewReader(data), fn: rx.progress}
+	} else {
+		body = bufio.NewReaderSize(&progressReader{r: rx.f, fn: rx.progress}, 256<<10)
 	}
-	body = io.TeeReader(bufio.NewReaderSize(body, 256<<10), &rx.wire)
+	body = io.TeeReader(body, &rx.wire)
 	mode := "plain"
 	var acks io.Writer = io.Discard
 	if has["perl"] && rx.r.cfg.UploadWindow > 0 {
