@@ -117,6 +117,16 @@ while ($sys && !$eof) {
   my $left = $n;
   while ($left > 0) {
     my $k = syscall($sys->[0], fileno(STDIN), 0, fileno($fh), 0, $left, 0);
+    if ($k <= 0 && $total == 0 && $left == $n) { # no splice into this file system: copy these bytes
+      while ($left > 0) {
+        my $r = sysread(STDIN, my $buf, $left);
+        die "read: $!\n" unless $r;
+        writeall($fh, $buf, $r, "write $out");
+        $left -= $r;
+      }
+      $sys = undef;
+      last;
+    }
     die "splice to $out: $!\n" if $k <= 0;
     $left -= $k;
   }
