@@ -1,7 +1,8 @@
 # Deploy engine benchmark: plinth's rolling deploy vs a sequential scp + ssh restart loop and vs parallel
 # scp + ssh restart over ControlMaster connections, over the same loopback sshd hosts (4 and 12), measured
-# in one run, with plinth's phases per round, after 3 warm-up releases (BENCH_WARM; see docs/deploy.md on
-# the bimodal rounds). The last line printed is the summary.
+# in one run, with plinth's phases per round and each side's CPU time per round (steadier than wall-clock
+# time on a loaded machine), after 3 warm-up releases (BENCH_WARM; see docs/deploy.md on the bimodal
+# rounds). The last line printed is the summary.
 .PHONY: bench-deploy
 bench-deploy: test-deps
 	@out=$$(mktemp); \

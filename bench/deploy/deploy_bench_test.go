@@ -41,7 +41,8 @@ type result struct {
 	baseline, parallel, plinth    time.Duration   // medians
 	sent, redeploy                int64
 	minHealthy, total             int
-	phases                        []phases // one per plinth round
+	phases                        []phases           // one per plinth round
+	cpu                           [3][]time.Duration // CPU time per round: scp loop, parallel scp, plinth
 }
 
 // BenchmarkDeployVsScp prints one line per host count, the phases of plinth's rounds, and the summary
@@ -78,6 +79,12 @@ func BenchmarkDeployVsScp(b *testing.B) {
 			r.hosts, artifactSize>>20, len(r.plinths), r.baseline.Seconds(), seconds(r.baselines), r.parallel.Seconds(), seconds(r.parallels),
 			r.plinth.Seconds(), seconds(r.plinths), r.baseline.Seconds()/r.plinth.Seconds(), r.parallel.Seconds()/r.plinth.Seconds(),
 			r.sent>>20, r.redeploy, r.minHealthy, r.total, loadavg())
+		var cpu [3]time.Duration
+		for i := range cpu {
+			cpu[i], _ = median(r.cpu[i])
+		}
+		fmt.Printf("  cpu per round, median [rounds]: scp_loop %.2fs [%s] parallel_scp %.2fs [%s] plinth %.2fs [%s] plinth/parallel_scp=%.2f\n",
+			cpu[0].Seconds(), seconds(r.cpu[0]), cpu[1].Seconds(), seconds(r.cpu[1]), cpu[2].Seconds(), seconds(r.cpu[2]), cpu[2].Seconds()/cpu[1].Seconds())
 		printPhases(r.phases)
 		last = r
 	}
@@ -269,6 +276,19 @@ func run(b *testing.B, n int, warmups, artifacts []string) result {
 	scpLoop(b, servers[1:], keys.PrivatePath, known, artifacts[0], basePorts)
 	parallelScp(b, servers[1:], masters, artifacts[0], parPorts)
 
+	meter := &cpuMeter{roots: masters.pids}
+	for _, s := range servers {
+		meter.roots = append(meter.roots, s.Pid())
+	}
+	// measure runs one side's round and adds its CPU time to res.cpu[side] (sampled once the round's
+	// processes have exited: a closed connection's sshd is reaped a moment after the client returns).
+	measure := func(res *result, side int, round func()) {
+		c0 := meter.sample()
+		round()
+		time.Sleep(100 * time.Millisecond)
+		res.cpu[side] = append(res.cpu[side], meter.sample()-c0)
+	}
+
 	res := result{hosts: n, total: n, minHealthy: n}
 	for i := 1; i < len(artifacts); i++ {
 		version := "v" + strconv.Itoa(i)
@@ -276,16 +296,20 @@ func run(b *testing.B, n int, warmups, artifacts []string) result {
 		// pages left by the runs before it: writing them back would steal the CPU from whichever side
 		// happened to run when the kernel's flusher woke up.
 		syscall.Sync()
-		t0 := time.Now()
-		scpLoop(b, servers[1:], keys.PrivatePath, known, artifacts[i], basePorts)
-		res.baselines = append(res.baselines, time.Since(t0))
+		measure(&res, 0, func() {
+			t0 := time.Now()
+			scpLoop(b, servers[1:], keys.PrivatePath, known, artifacts[i], basePorts)
+			res.baselines = append(res.baselines, time.Since(t0))
+		})
 
 		// The parallel peer: every host at once over ControlMaster connections opened beforehand.
 		syscall.Sync()
 		stopPerf := perfRound(b, "parallel", n, i)
-		t0 = time.Now()
-		parallelScp(b, servers[1:], masters, artifacts[i], parPorts)
-		res.parallels = append(res.parallels, time.Since(t0))
+		measure(&res, 1, func() {
+			t0 := time.Now()
+			parallelScp(b, servers[1:], masters, artifacts[i], parPorts)
+			res.parallels = append(res.parallels, time.Since(t0))
+		})
 		stopPerf()
 
 		// plinth: full rolling deploy (lock, audit, parallel staging, batches with health checks, prune),
@@ -294,7 +318,9 @@ func run(b *testing.B, n int, warmups, artifacts []string) result {
 		prober := deploytest.StartProber(100*time.Millisecond, ports, "v"+strconv.Itoa(i-1), version)
 		ph = newPhases()
 		stopTrace, stopPerf := traceRound(b, n, i), perfRound(b, "plinth", n, i)
-		out, took := deployOnce(artifacts[i], version)
+		var out *deploy.Outcome
+		var took time.Duration
+		measure(&res, 2, func() { out, took = deployOnce(artifacts[i], version) })
 		stopTrace()
 		stopPerf()
 		minHealthy, _, _ := prober.Stop()

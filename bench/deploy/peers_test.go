@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -37,6 +38,7 @@ func scpLoop(b *testing.B, hosts []*sshdtest.Server, key, known, artifact string
 type masters struct {
 	opts  []string
 	socks []string
+	pids  []int // the master processes (ssh -O check), whose CPU the peer's rounds cost
 }
 
 func openMasters(b *testing.B, hosts []*sshdtest.Server, key, known string) *masters {
@@ -50,6 +52,12 @@ func openMasters(b *testing.B, hosts []*sshdtest.Server, key, known string) *mas
 			b.Fatalf("ssh master %s: %v\n%s", s.Name, err, out)
 		}
 		m.socks = append(m.socks, sock)
+		out, _ := exec.Command("ssh", "-S", sock, "-O", "check", "root@127.0.0.1").CombinedOutput()
+		if _, rest, ok := strings.Cut(string(out), "(pid="); ok {
+			if pid, err := strconv.Atoi(strings.TrimSuffix(strings.Fields(rest)[0], ")")); err == nil {
+				m.pids = append(m.pids, pid)
+			}
+		}
 		b.Cleanup(func() { _ = exec.Command("ssh", "-S", sock, "-O", "exit", "root@127.0.0.1").Run() })
 	}
 	return m

@@ -62,6 +62,8 @@ type Runner struct {
 	mu     sync.Mutex
 	conns  map[string]*conn
 	zcache map[string]*zentry
+	mcache map[string]*mentry // artifacts in memory (inMemory), by sha256
+	mbytes int64
 }
 
 var _ deploy.Runner = (*Runner)(nil)

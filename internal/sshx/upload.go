@@ -102,7 +102,38 @@ if ($enc eq "zstd") { open($fh, "|-", "zstd", "-dqf", "-o", $out) or die "zstd: 
 else { open($fh, ">", $out) or die "$out: $!\n"; ($hpid, $hdr, $hw) = hasher(undef); }
 binmode STDIN; binmode $fh;
 my ($total, $acked) = (0, 0);
-while (1) {
+# A raw stream on a pipe moves without passing through perl: tee(2) duplicates what sshd wrote into the
+# hasher's pipe and splice(2) moves it into the file (syscall numbers of x86_64 and aarch64; anywhere else,
+# or if stdin is no pipe, the read loop below).
+require Config;
+my %nr = ("x86_64" => [275, 276], "aarch64" => [76, 77]);
+my ($arch) = split(/-/, do { no warnings "once"; $Config::Config{archname} });
+my $sys = defined $hw ? $nr{$arch} : undef;
+my $eof = 0;
+while ($sys && !$eof) {
+  my $n = syscall($sys->[1], fileno(STDIN), fileno($hw), 1 << 20, 0);
+  if ($n < 0) { die "tee: $!\n" if $total > 0; last; }
+  if ($n == 0) { $eof = 1; last; }
+  my $left = $n;
+  while ($left > 0) {
+    my $k = syscall($sys->[0], fileno(STDIN), 0, fileno($fh), 0, $left, 0);
+    if ($k <= 0 && $total == 0 && $left == $n) { # no splice into this file system: copy these bytes
+      while ($left > 0) {
+        my $r = sysread(STDIN, my $buf, $left);
+        die "read: $!\n" unless $r;
+        writeall($fh, $buf, $r, "write $out");
+        $left -= $r;
+      }
+      $sys = undef;
+      last;
+    }
+    die "splice to $out: $!\n" if $k <= 0;
+    $left -= $k;
+  }
+  $total += $n;
+  if ($total - $acked >= 1 << 18) { print "$total\n"; $acked = $total; }
+}
+while (!$eof) {
   my $n = sysread(STDIN, my $buf, 1 << 18);
   die "read: $!\n" unless defined $n;
   last if $n == 0;
@@ -133,6 +164,9 @@ func (r *Runner) Upload(ctx context.Context, h inventory.Host, u deploy.UploadSp
 	defer f.Close()
 	rx := &receive{r: r, u: u, f: f, progress: progress, stdin: newLateReader()}
 	defer rx.close()
+	if r.cfg.Compress == "none" {
+		go r.inMemory(u) // read while the host answers (once for every host)
+	}
 	argv := []string{"sh", "-c", scriptReceive, "plinth-receive", u.Remote, u.SHA256, receiverPerl}
 	err = r.run(ctx, h, argv, rx.stdin, &handshake{answer: rx.answer}, nil)
 	if rx.err != nil {
@@ -181,7 +215,7 @@ func (rx *receive) answer(line string) io.Writer {
 			enc = "zstd"
 		}
 	}
-	var body io.Reader = &progressReader{r: rx.f, fn: rx.progress}
+	var body io.Reader
 	if enc == "zstd" {
 		// Compressed once per artifact, then sent to every host from memory.
 		z, err := rx.r.compressed(rx.u)
@@ -196,8 +230,12 @@ func (rx *receive) answer(line string) io.Writer {
 				progress(n * size / int64(max(len(z), 1)))
 			}
 		}}
+	} else if data := rx.r.inMemory(rx.u); data != nil {
+		body = &progressReader{r: bytes.NewReader(data), fn: rx.progress}
+	} else {
+		body = bufio.NewReaderSize(&progressReader{r: rx.f, fn: rx.progress}, 256<<10)
 	}
-	body = io.TeeReader(bufio.NewReaderSize(body, 256<<10), &rx.wire)
+	body = io.TeeReader(body, &rx.wire)
 	mode := "plain"
 	var acks io.Writer = io.Discard
 	if has["perl"] && rx.r.cfg.UploadWindow > 0 {

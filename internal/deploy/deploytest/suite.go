@@ -89,6 +89,11 @@ func RunnerSuite(t *testing.T, newRunner func(t *testing.T) (deploy.Runner, inve
 		if _, err := r.Run(ctx, h, deploy.Command{Argv: []string{"test", "-e", bad.Remote}}); err == nil {
 			t.Fatal("a mismatched upload was stored")
 		}
+		// Nor is any part file left behind, by the mismatch or by the uploads before it.
+		left := `for f in "${0%/*}"/*.part.*; do if [ -e "$f" ]; then echo "$f"; exit 1; fi; done`
+		if res, err := r.Run(ctx, h, deploy.Command{Argv: []string{"sh", "-c", left, bad.Remote}}); err != nil {
+			t.Fatalf("part file left behind: %s %v", res.Stdout, err)
+		}
 	})
 
 	t.Run("dial reaches a port from the host", func(t *testing.T) {

@@ -304,3 +304,14 @@ func ServicePort(t testing.TB) int {
 
 // String names the server.
 func (s *Server) String() string { return fmt.Sprintf("%s(%s)", s.Name, s.Addr) }
+
+// Pid is the process id of the sshd listening (0 when it is not running): every session's processes
+// run under it.
+func (s *Server) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
