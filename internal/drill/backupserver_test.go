@@ -14,9 +14,11 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/plinth-dev/plinth/components/userdata"
 	"github.com/plinth-dev/plinth/internal/backup"
 	"github.com/plinth-dev/plinth/internal/blobstore"
 	"github.com/plinth-dev/plinth/internal/drill"
+	"github.com/plinth-dev/plinth/internal/mysqlx"
 )
 
 // restoreServer is a DrillDatabase made empty for a backup drill, as the live local cloud makes drill-db: it
@@ -93,7 +95,8 @@ func TestBackupIntoTheDrillsOwnServer(t *testing.T) {
 	p := plan(t, false)
 	p.Source = drill.SourceBackup
 	srv := &restoreServer{db: drdb}
-	env, closeEnv, err := drill.OpenEnv(ctx, p, drill.EnvConfig{StoreURL: storeURL, IdentityFile: keyFile, DrillDatabase: srv})
+	env, closeEnv, err := drill.OpenEnv(ctx, p, drill.EnvConfig{StoreURL: storeURL, IdentityFile: keyFile, DrillDatabase: srv,
+		DrillURL: "https://drill.example"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +105,11 @@ func TestBackupIntoTheDrillsOwnServer(t *testing.T) {
 	if !ok || src.Server != srv || !slices.Contains(env.Teardown, drill.TearDowner(srv)) {
 		t.Fatalf("data %T, teardown %v: want the backup source on the cloud's server, torn down", env.Data, env.Teardown)
 	}
+	// The application uses the drill's own server: the verify step finds its write there.
+	if wv, ok := env.Verify.(*drill.WriteVerifier); !ok || any(wv.DB) != any(src) {
+		t.Fatalf("a backup drill into its own server verifies with %T, want the write read from the backup source", env.Verify)
+	}
+	exec(t, drdb, "DROP DATABASE IF EXISTS "+userdata.AppSchema)
 	vault := src.Store
 	m, err := backup.Run(ctx, backup.RunOptions{DB: pdb, Address: primary.Addr(), Store: vault, Recipients: rcpt, Databases: []string{"ledger"}})
 	if err != nil {
@@ -143,6 +151,19 @@ func TestBackupIntoTheDrillsOwnServer(t *testing.T) {
 		rec.RPO.Loss < 2*time.Minute || rec.RPO.LostBeats != 3 {
 		t.Errorf("recovered %+v", rec)
 	}
+	// The application's write: none restored (the backup holds no health row), so not yet; then the drill
+	// application writes its row on the server, and that is the write.
+	if w, err := src.AppWrite(ctx, p); err != nil || w.Check() == nil {
+		t.Errorf("before the application wrote: %+v %v: want no write", w, err)
+	}
+	if err := mysqlx.GrantAppUser(ctx, drdb, "plinth_app", "drill-app-password-0123", userdata.AppSchema); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, drdb, "INSERT INTO "+userdata.AppSchema+"."+mysqlx.AppHealthTable+" VALUES (1, '"+time.Now().UTC().Format(time.RFC3339Nano)+"')")
+	if w, err := src.AppWrite(ctx, p); err != nil || w.Check() != nil || w.Where != "drill database 10.31.135.254:3306" {
+		t.Errorf("after the application wrote: %+v %v (check %v)", w, err, w.Check())
+	}
+	exec(t, drdb, "DROP DATABASE "+userdata.AppSchema, "DROP USER IF EXISTS plinth_app")
 	left, err := drill.Teardown(ctx, p.ID, env.Teardown)
 	if err != nil || len(left) != 0 {
 		t.Errorf("teardown: left %v, %v", left, err)
@@ -166,12 +187,16 @@ func TestBackupIntoTheDrillsOwnServer(t *testing.T) {
 	}
 	// A DR server DSN given wins: the cloud's server is not used.
 	env, closeEnv3, err := drill.OpenEnv(ctx, p, drill.EnvConfig{StoreURL: storeURL, IdentityFile: keyFile, DrillDatabase: srv,
-		DRDSN: replica.DSN("")})
+		DRDSN: replica.DSN(""), DrillURL: "https://drill.example"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer closeEnv3()
 	if b, ok := env.Data.(*drill.BackupSource); !ok || b.Server != nil || slices.Contains(env.Teardown, drill.TearDowner(srv)) {
 		t.Errorf("with a DR DSN: data %+v, teardown %v", env.Data, env.Teardown)
+	}
+	// Restored under drill names on a shared server the application does not use: the HTTPS answer only.
+	if _, ok := env.Verify.(*drill.HTTPSVerifier); !ok {
+		t.Errorf("with a DR DSN the verify is %T, want the HTTPS answer alone", env.Verify)
 	}
 }

@@ -32,6 +32,9 @@ type BackupSource struct {
 	Log      backup.Logf
 	// Restored receives the engine's verification (tests, views); may be nil.
 	Restored *backup.VerifyReport
+
+	// Set by Recover with a Server: the verify step's WriteReader (the application's write on it).
+	appWrite
 }
 
 // DrillSuffix is what the drill appends to each restored database's name: _drill20261202t174500z.
@@ -122,6 +125,10 @@ func (b *BackupSource) Recover(ctx context.Context, p Plan, t0 T0) (Recovered, e
 	if b.Server != nil {
 		if err := b.Server.Promote(ctx, p.ID); err != nil {
 			return Recovered{}, fmt.Errorf("drill database %s after the restore: %w", where, err)
+		}
+		// The restored health row is the backup's: a later one is the drill application's write.
+		if err := b.note(ctx, target, where); err != nil {
+			return Recovered{}, err
 		}
 	}
 	rec, err := ParseGTIDPos(e.Manifest.Snapshot.GTID)

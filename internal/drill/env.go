@@ -150,8 +150,13 @@ func OpenEnv(ctx context.Context, p Plan, cfg EnvConfig) (Env, func(), error) {
 			env.Verify = &HTTPSVerifier{Resolve: cfg.Platform.Target, Log: cfg.Log}
 		}
 	}
-	// A data source that reads the drill database: the verify step also finds the application's write there.
-	if wr, ok := env.Data.(WriteReader); ok {
+	// A data source that made the drill's own database (not restored databases on a shared DR server, which
+	// the application does not use): the verify step also finds the application's write there.
+	sharedServer := false
+	if b, ok := env.Data.(*BackupSource); ok && b.Server == nil {
+		sharedServer = true
+	}
+	if wr, ok := env.Data.(WriteReader); ok && !sharedServer {
 		if h, ok := env.Verify.(*HTTPSVerifier); ok {
 			env.Verify = &WriteVerifier{HTTPS: h, DB: wr, Log: cfg.Log}
 		}

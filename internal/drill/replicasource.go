@@ -38,9 +38,7 @@ type ReplicaSource struct {
 	Log     func(format string, args ...any)
 
 	// Set by Recover: the promoted drill database, its name, and its health row's `at` then.
-	promoted    *sql.DB
-	where       string
-	beforeWrite string
+	appWrite
 }
 
 // Recover implements DataSource.
@@ -71,11 +69,9 @@ func (r *ReplicaSource) Recover(ctx context.Context, p Plan, t0 T0) (Recovered, 
 		return Recovered{}, fmt.Errorf("promote drill database %s: %w", where, err)
 	}
 	// Nothing replicates into it any more: the health row's later changes are the drill application's.
-	before, err := readAppWrite(ctx, db)
-	if err != nil {
-		return Recovered{}, fmt.Errorf("drill database %s: the application's health row: %w", where, err)
+	if err := r.note(ctx, db, where); err != nil {
+		return Recovered{}, err
 	}
-	r.promoted, r.where, r.beforeWrite = db, where, before
 	rpo, err := MeasureRPO(ctx, db, p.ID, t0)
 	if err != nil {
 		return Recovered{}, fmt.Errorf("drill database %s: %w", where, err)
@@ -83,15 +79,34 @@ func (r *ReplicaSource) Recover(ctx context.Context, p Plan, t0 T0) (Recovered, 
 	return Recovered{Where: where, Endpoint: r.DB.Endpoint(p.ID), RPO: rpo}, nil
 }
 
-// AppWrite implements WriteReader: the application's health row on the promoted drill database.
-func (r *ReplicaSource) AppWrite(ctx context.Context, p Plan) (DatabaseWrite, error) {
-	if r.promoted == nil {
-		return DatabaseWrite{}, fmt.Errorf("drill %s: no drill database was promoted", p.ID)
-	}
-	w := DatabaseWrite{Where: r.where, Table: userdata.AppSchema + "." + mysqlx.AppHealthTable, Before: r.beforeWrite}
-	at, err := readAppWrite(ctx, r.promoted)
+// appWrite is the WriteReader of a data source that made the drill's own database (ReplicaSource, and
+// BackupSource with a Server): the application's health row noted when the database is ready for the
+// application (promoted; restored), and read again after the verify's answer.
+type appWrite struct {
+	promoted    *sql.DB
+	where       string
+	beforeWrite string
+}
+
+// note records the health row's `at` on db, ready for the application: nothing else writes there any more.
+func (a *appWrite) note(ctx context.Context, db *sql.DB, where string) error {
+	before, err := readAppWrite(ctx, db)
 	if err != nil {
-		return w, fmt.Errorf("drill database %s: %w", r.where, err)
+		return fmt.Errorf("drill database %s: the application's health row: %w", where, err)
+	}
+	a.promoted, a.where, a.beforeWrite = db, where, before
+	return nil
+}
+
+// AppWrite implements WriteReader: the application's health row on the drill database.
+func (a *appWrite) AppWrite(ctx context.Context, p Plan) (DatabaseWrite, error) {
+	if a.promoted == nil {
+		return DatabaseWrite{}, fmt.Errorf("drill %s: no drill database was made ready for the application", p.ID)
+	}
+	w := DatabaseWrite{Where: a.where, Table: userdata.AppSchema + "." + mysqlx.AppHealthTable, Before: a.beforeWrite}
+	at, err := readAppWrite(ctx, a.promoted)
+	if err != nil {
+		return w, fmt.Errorf("drill database %s: %w", a.where, err)
 	}
 	w.At = at
 	return w, nil
