@@ -140,7 +140,8 @@ func (b *BackupSource) Recover(ctx context.Context, p Plan, t0 T0) (Recovered, e
 	if err != nil {
 		return Recovered{}, err
 	}
-	return Recovered{Where: where + " (" + strings.Join(sortedValues(rename), ", ") + ")", Endpoint: endpoint, RPO: rpo}, nil
+	match := &TableMatch{Against: "backup " + e.ID + "'s manifest", GTID: e.Manifest.Snapshot.GTID, Tables: len(rep.Tables), Rows: rows}
+	return Recovered{Where: where + " (" + strings.Join(sortedValues(rename), ", ") + ")", Endpoint: endpoint, RPO: rpo, Tables: match}, nil
 }
 
 func (b *BackupSource) logf(format string, args ...any) {

@@ -110,7 +110,7 @@ func OpenEnv(ctx context.Context, p Plan, cfg EnvConfig) (Env, func(), error) {
 		env.Verify = &HTTPSVerifier{URL: cfg.DrillURL, CAFile: cfg.DrillCAFile, Log: cfg.Log}
 	}
 	if p.Source == SourceReplica && cfg.DrillDatabase != nil {
-		env.Data = &ReplicaSource{DB: cfg.DrillDatabase, Log: cfg.Log}
+		env.Data = &ReplicaSource{DB: cfg.DrillDatabase, Primary: primary, Log: cfg.Log}
 		env.Teardown = append(env.Teardown, cfg.DrillDatabase)
 	}
 	if p.Source == SourceBackup && cfg.DRDSN == "" && cfg.DrillDatabase != nil {

@@ -27,6 +27,8 @@ type Recovered struct {
 	// Endpoint is the drill database's host:port: the writer endpoint of the drill stack's application.
 	Endpoint string
 	RPO      RPO
+	// Tables is the drill database's tables compared with the source's (nil: not compared).
+	Tables *TableMatch
 }
 
 // The seams of the drill: one small interface per step kind. The Env a command builds fills those the
@@ -199,6 +201,7 @@ func (r *run) do(ctx context.Context, name string) error {
 			return err
 		}
 		r.rec = rec
+		r.rep.Tables = rec.Tables
 		rpo := rec.RPO
 		r.rep.RPO, r.rep.RPOSeconds = &rpo, seconds(rpo.Loss)
 		return nil

@@ -35,6 +35,10 @@ type ReplicaSource struct {
 	DB DrillDatabase
 	// CatchUp bounds the wait for the drill database to reach T0's GTID position (default 5 minutes).
 	CatchUp time.Duration
+	// Primary is production's primary: when set, the drill database is promoted at exactly the GTID
+	// position of a consistent snapshot of the primary, and its tables are compared with the primary's
+	// there (TableMatch). Nil: no comparison.
+	Primary *sql.DB
 	Log     func(format string, args ...any)
 
 	// Set by Recover: the promoted drill database, its name, and its health row's `at` then.
@@ -57,6 +61,7 @@ func (r *ReplicaSource) Recover(ctx context.Context, p Plan, t0 T0) (Recovered, 
 	}
 	start := time.Now()
 	err = mysqlx.WaitGTID(ctx, db, flavor, t0.GTID, catchUp)
+	reached := err == nil
 	switch {
 	case errors.Is(err, mysqlx.ErrGTIDWaitTimeout):
 		r.logf("drill %s: %s did not reach T0 (%s) within %s: promoted with what it has", p.ID, where, t0.GTID, catchUp)
@@ -65,8 +70,37 @@ func (r *ReplicaSource) Recover(ctx context.Context, p Plan, t0 T0) (Recovered, 
 	default:
 		r.logf("drill %s: %s reached T0 (%s) in %s", p.ID, where, t0.GTID, time.Since(start).Round(time.Millisecond))
 	}
+	var match *TableMatch
+	var source map[string]TableSum
+	if r.Primary != nil {
+		match = &TableMatch{Against: "production's primary"}
+		if !reached {
+			match.Skipped = "the drill database did not reach T0"
+		} else {
+			gtid, sums, skipped, err := alignWithPrimary(ctx, r.Primary, db, flavor, catchUp)
+			if err != nil {
+				return Recovered{}, fmt.Errorf("drill database %s: %w", where, err)
+			}
+			match.GTID, match.Skipped, source = gtid, skipped, sums
+		}
+	}
 	if err := r.DB.Promote(ctx, p.ID); err != nil {
 		return Recovered{}, fmt.Errorf("promote drill database %s: %w", where, err)
+	}
+	if source != nil {
+		gtid := match.GTID
+		_, drillSums, err := snapshotSums(ctx, db)
+		if err != nil {
+			return Recovered{}, fmt.Errorf("drill database %s: table sums: %w", where, err)
+		}
+		m := CompareSums(match.Against, gtid, source, drillSums)
+		match = &m
+		if err := match.Err(where); err != nil {
+			return Recovered{}, err
+		}
+		r.logf("drill %s: %s matches production's primary at %s: %d tables, %d rows (rows and hashes)", p.ID, where, gtid, m.Tables, m.Rows)
+	} else if match != nil {
+		r.logf("drill %s: tables not compared: %s", p.ID, match.Skipped)
 	}
 	// Nothing replicates into it any more: the health row's later changes are the drill application's.
 	if err := r.note(ctx, db, where); err != nil {
@@ -76,7 +110,7 @@ func (r *ReplicaSource) Recover(ctx context.Context, p Plan, t0 T0) (Recovered, 
 	if err != nil {
 		return Recovered{}, fmt.Errorf("drill database %s: %w", where, err)
 	}
-	return Recovered{Where: where, Endpoint: r.DB.Endpoint(p.ID), RPO: rpo}, nil
+	return Recovered{Where: where, Endpoint: r.DB.Endpoint(p.ID), RPO: rpo, Tables: match}, nil
 }
 
 // appWrite is the WriteReader of a data source that made the drill's own database (ReplicaSource, and

@@ -46,6 +46,8 @@ type Report struct {
 	Verdict          string   `json:"verdict"`
 	Missed           []string `json:"missed,omitempty"`
 	RPO              *RPO     `json:"rpo,omitempty"`
+	// Tables: the drill database's tables against the source's at one GTID position (the data step).
+	Tables *TableMatch `json:"tables,omitempty"`
 	// Releases is the release production runs per tier (its deploy audit) and its artifact in the escrow,
 	// as the preflight found them.
 	Releases []Release `json:"releases,omitempty"`

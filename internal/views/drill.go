@@ -55,6 +55,13 @@ func DrillReport(w io.Writer, format string, r *drill.Report) error {
 		}
 		fmt.Fprintln(w)
 	}
+	if m := r.Tables; m != nil {
+		if m.Skipped != "" {
+			fmt.Fprintf(w, "tables: not compared with %s: %s\n", m.Against, m.Skipped)
+		} else {
+			fmt.Fprintf(w, "tables: %d (%d rows) match %s at %s (rows and hashes)\n", m.Tables, m.Rows, m.Against, m.GTID)
+		}
+	}
 	if v := r.Verify; v != nil {
 		fmt.Fprintf(w, "verify: %s wrote (database %s, read from the %s) at attempt %d\n", v.URL, v.Health.Database, v.Health.DatabaseRead, v.Attempts)
 		if d := v.DatabaseWrite; d != nil {

@@ -140,6 +140,13 @@ func TestDrillBackupLive(t *testing.T) {
 	if runErr != nil || rep.Verdict != drill.VerdictMet || rep.Source != drill.SourceBackup {
 		t.Errorf("source %s verdict %s, exit %v: want backup, met, exit 0", rep.Source, rep.Verdict, runErr)
 	}
+	// The restored tables against the backup's manifest; the drill application's write found on drill-db.
+	if m := rep.Tables; m == nil || m.Tables == 0 || len(m.Mismatch) != 0 || m.Skipped != "" || !strings.Contains(m.Against, "manifest") {
+		t.Errorf("tables %+v: want the restored tables matched against the manifest", m)
+	}
+	if rep.Verify == nil || rep.Verify.DatabaseWrite == nil || rep.Verify.DatabaseWrite.Check() != nil {
+		t.Errorf("verify %+v: want the application's write found on the drill database", rep.Verify)
+	}
 	if rep.RTOSeconds == nil || *rep.RTOSeconds <= 0 || *rep.RTOSeconds >= 600 {
 		t.Errorf("RTO %v: want measured, < 10 min", rep.RTOSeconds)
 	} else {

@@ -185,6 +185,12 @@ func TestDrillReplicaLive(t *testing.T) {
 	if runErr != nil || rep.Verdict != drill.VerdictMet {
 		t.Errorf("verdict %s, exit %v: want met, exit 0", rep.Verdict, runErr)
 	}
+	// The promoted drill database against production's primary at one GTID position (rows and hashes).
+	if m := rep.Tables; m == nil || m.Tables == 0 || len(m.Mismatch) != 0 || m.Skipped != "" || m.GTID == "" {
+		t.Errorf("tables %+v: want every table of production's primary matched at one GTID", m)
+	} else {
+		t.Logf("tables: %d (%d rows) match %s at %s", m.Tables, m.Rows, m.Against, m.GTID)
+	}
 	if rep.RTOSeconds == nil || *rep.RTOSeconds <= 0 || *rep.RTOSeconds >= 300 {
 		t.Errorf("RTO %v: want measured, < 5 min", rep.RTOSeconds)
 	} else {
