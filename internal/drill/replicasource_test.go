@@ -45,6 +45,20 @@ func drillServer(t *testing.T, serverID string) (*drill.MariaDBReplica, *atomic.
 	}, &stops
 }
 
+// markT0 runs drill id's heartbeats on the primary pdb and marks T0.
+func markT0(t *testing.T, pdb *sql.DB, id string) drill.T0 {
+	t.Helper()
+	hb := &drill.Heartbeat{DB: pdb, DrillID: id, Interval: 100 * time.Millisecond}
+	if err := hb.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t0, err := hb.MarkT0(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return t0
+}
+
 func slaveRunning(t *testing.T, db *sql.DB) bool {
 	t.Helper()
 	st, err := mysqlx.SlaveStatus(context.Background(), db)
@@ -69,14 +83,7 @@ func TestReplicaSourcePromotesACopyOfTheDRReplica(t *testing.T) {
 
 	m, stops := drillServer(t, "31")
 	id := "drill-20261202T200000Z"
-	hb := &drill.Heartbeat{DB: pdb, DrillID: id, Interval: 100 * time.Millisecond}
-	if err := hb.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t0, err := hb.MarkT0(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t0 := markT0(t, pdb, id)
 	var logs []string
 	src := &drill.ReplicaSource{DB: m, CatchUp: time.Minute, Log: func(f string, a ...any) { logs = append(logs, f) }}
 	rec, err := src.Recover(ctx, drill.Plan{ID: id}, t0)

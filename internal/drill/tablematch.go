@@ -5,7 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -58,12 +59,7 @@ func snapshotSums(ctx context.Context, db *sql.DB) (string, map[string]TableSum,
 // the same rows and hash (tables only the drill side has are not the source's business).
 func CompareSums(against, gtid string, source, drill map[string]TableSum) TableMatch {
 	m := TableMatch{Against: against, GTID: gtid, Tables: len(source)}
-	names := make([]string, 0, len(source))
-	for name := range source {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(source)) {
 		want := source[name]
 		m.Rows += want.Rows
 		got, ok := drill[name]

@@ -24,14 +24,7 @@ func TestReplicaSourceMatchesThePrimaryAtOneGTID(t *testing.T) {
 
 	m, _ := drillServer(t, "33")
 	id := "drill-20261203T110000Z"
-	hb := &drill.Heartbeat{DB: pdb, DrillID: id, Interval: 100 * time.Millisecond}
-	if err := hb.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t0, err := hb.MarkT0(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t0 := markT0(t, pdb, id)
 	// Production keeps serving (and writing) through the drill.
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -77,14 +70,7 @@ func TestReplicaSourceMatchesThePrimaryAtOneGTID(t *testing.T) {
 
 	// No primary: nothing compared (the report has no tables).
 	m2, _ := drillServer(t, "34")
-	hb2 := &drill.Heartbeat{DB: pdb, DrillID: id + "b", Interval: 100 * time.Millisecond}
-	if err := hb2.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t0b, err := hb2.MarkT0(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t0b := markT0(t, pdb, id+"b")
 	rec2, err := (&drill.ReplicaSource{DB: m2, CatchUp: time.Minute}).Recover(ctx, drill.Plan{ID: id + "b"}, t0b)
 	if err != nil || rec2.Tables != nil {
 		t.Errorf("without the primary: %+v %v", rec2.Tables, err)
