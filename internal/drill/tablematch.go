@@ -82,36 +82,34 @@ func (m *TableMatch) Err(where string) error {
 	return fmt.Errorf("drill database %s differs from %s at %s: %v", where, m.Against, m.GTID, m.Mismatch)
 }
 
-// StopAtGTIDSQL stops a MariaDB replica's replication at exactly pos (both threads stop there): the drill
-// database is promoted at the position the source's snapshot was read at. MySQL/RDS would need
-// START REPLICA UNTIL SQL_AFTER_GTIDS (RDS: mysql.rds_start_replication_until_gtid), not done.
-func StopAtGTIDSQL(flavor string) ([]string, error) {
-	if flavor != mysql.MariaDBFlavor {
-		return nil, fmt.Errorf("stopping replication at a GTID position on %s is not implemented", flavor)
-	}
-	return []string{"STOP SLAVE", "START SLAVE UNTIL master_gtid_pos = "}, nil
-}
-
 // alignWithPrimary stops the drill database (a replica still), reads the primary's tables in a consistent
 // snapshot at its GTID position G, and lets the drill database replicate up to exactly G (at most wait):
 // then, promoted, it holds what the primary held at G. It returns G and the primary's sums, or why the
 // comparison cannot be made (the drill database is promoted with what it has, as without the comparison).
 func alignWithPrimary(ctx context.Context, primary, drillDB *sql.DB, flavor string, wait time.Duration) (string, map[string]TableSum, string, error) {
-	stmts, err := StopAtGTIDSQL(flavor)
-	if err != nil {
-		return "", nil, err.Error(), nil
+	rds := false
+	if flavor != mysql.MariaDBFlavor {
+		var err error
+		if rds, err = mysqlx.IsRDS(ctx, drillDB); err != nil {
+			return "", nil, "", err
+		}
 	}
-	if _, err := drillDB.ExecContext(ctx, stmts[0]); err != nil {
+	if _, err := drillDB.ExecContext(ctx, mysqlx.StopReplicaSQL(flavor, rds)); err != nil {
 		return "", nil, "", fmt.Errorf("stop replication: %w", err)
 	}
 	gtid, sums, err := snapshotSums(ctx, primary)
 	if err != nil {
 		return "", nil, "", fmt.Errorf("production's primary: table sums: %w", err)
 	}
-	if _, err := ParseGTIDPosFlavor(flavor, gtid); err != nil || gtid == "" {
-		return "", nil, "", fmt.Errorf("production's primary: snapshot position %q: %v", gtid, err)
+	until, err := mysqlx.ReplicateUntilSQL(flavor, rds, gtid)
+	if err != nil {
+		// The drill database cannot stop there (an RDS set of several servers): restart it, compare nothing.
+		if _, rerr := drillDB.ExecContext(ctx, mysqlx.StartReplicaSQL(flavor, rds)); rerr != nil {
+			return "", nil, "", fmt.Errorf("restart replication: %w", rerr)
+		}
+		return gtid, nil, err.Error(), nil
 	}
-	if _, err := drillDB.ExecContext(ctx, stmts[1]+mysqlx.Literal(gtid)); err != nil {
+	if _, err := drillDB.ExecContext(ctx, until); err != nil {
 		return "", nil, "", fmt.Errorf("replicate until %s: %w", gtid, err)
 	}
 	err = mysqlx.WaitGTID(ctx, drillDB, flavor, gtid, wait)

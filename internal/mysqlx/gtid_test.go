@@ -29,6 +29,17 @@ func TestGTIDSQLGolden(t *testing.T) {
 			fmt.Fprintf(&b, "    timeout for %-6s %g\n", d.String()+":", mysqlx.WaitGTIDSeconds(f, d))
 		}
 		fmt.Fprintf(&b, "  replica status:   %s\n", mysqlx.ReplicaStatusSQL(f))
+		for _, rds := range []bool{false, true} {
+			if rds && f == mysql.MariaDBFlavor {
+				continue
+			}
+			pos := "0-1-42,1-3-7"
+			if f == mysql.MySQLFlavor {
+				pos = "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-77"
+			}
+			until, err := mysqlx.ReplicateUntilSQL(f, rds, pos)
+			fmt.Fprintf(&b, "  rds %-5v stop: %s; until %s: %s %v; start: %s\n", rds, mysqlx.StopReplicaSQL(f, rds), pos, until, err, mysqlx.StartReplicaSQL(f, rds))
+		}
 	}
 	goldentest.Check(t, *update, "gtid-sql.golden", b.String())
 }
@@ -106,5 +117,26 @@ func TestGTIDReadsRealServer(t *testing.T) {
 	// The MySQL statements are refused by MariaDB: the error names the variable.
 	if _, err := mysqlx.CurrentGTID(ctx, db, mysql.MySQLFlavor); err == nil || !strings.Contains(err.Error(), "gtid_executed") {
 		t.Errorf("gtid_executed on mariadb: %v, want an error naming it", err)
+	}
+}
+
+// TestReplicateUntilRefusesWhatItCannotStopAt: RDS stops at one GTID, so a set of several servers or with
+// gaps is refused naming why; bad or empty positions are refused in every flavor.
+func TestReplicateUntilRefusesWhatItCannotStopAt(t *testing.T) {
+	for _, tc := range []struct {
+		flavor string
+		rds    bool
+		pos    string
+		want   string
+	}{
+		{mysql.MySQLFlavor, true, "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-77,4e11fa47-71ca-11e1-9e33-c80aa9429562:1-3", "2 servers"},
+		{mysql.MySQLFlavor, true, "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5:7-9", "gaps"},
+		{mysql.MySQLFlavor, false, "not-a-set", "not-a-set"},
+		{mysql.MariaDBFlavor, false, "0-1", "0-1"},
+		{mysql.MariaDBFlavor, false, " ", "empty"},
+	} {
+		if _, err := mysqlx.ReplicateUntilSQL(tc.flavor, tc.rds, tc.pos); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s rds=%v %q: %v, want an error naming %q", tc.flavor, tc.rds, tc.pos, err, tc.want)
+		}
 	}
 }
