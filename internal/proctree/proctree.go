@@ -38,19 +38,45 @@ func Descendants(pid int) []int {
 
 // Parent reads a process's parent pid from /proc/<pid>/stat (after the last ')': comm may hold spaces).
 func Parent(pid int) (int, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 2 {
+	f, ok := statFields(pid)
+	if !ok || len(f) < 2 {
 		return 0, false
 	}
 	pp, err := strconv.Atoi(f[1])
 	return pp, err == nil
+}
+
+// StartTime reads when pid started (clock ticks since boot, /proc/<pid>/stat field 22): with the pid, it
+// names one process even if the pid is reused later.
+func StartTime(pid int) (uint64, bool) {
+	f, ok := statFields(pid)
+	if !ok || len(f) < 20 {
+		return 0, false
+	}
+	t, err := strconv.ParseUint(f[19], 10, 64)
+	return t, err == nil
+}
+
+// Alive says whether the process pid that started at start still runs (not exited, not a zombie).
+func Alive(pid int, start uint64) bool {
+	f, ok := statFields(pid)
+	if !ok || len(f) < 20 || f[0] == "Z" || f[0] == "X" {
+		return false
+	}
+	t, err := strconv.ParseUint(f[19], 10, 64)
+	return err == nil && t == start
+}
+
+// statFields are the fields of /proc/<pid>/stat after the command's closing ')': state first.
+func statFields(pid int) ([]string, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil, false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return nil, false
+	}
+	return strings.Fields(s[i+1:]), true
 }

@@ -34,3 +34,25 @@ func TestDescendantsFindsGrandchildren(t *testing.T) {
 		t.Error("Parent(-1) found a process")
 	}
 }
+
+// TestAliveFollowsOneProcess: a running process is alive under its start time, not under another; once it
+// exited (and was reaped) it is not.
+func TestAliveFollowsOneProcess(t *testing.T) {
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	start, ok := StartTime(pid)
+	if !ok || !Alive(pid, start) || Alive(pid, start+1) {
+		t.Fatalf("pid %d start %d ok %v: want alive under its own start time only", pid, start, ok)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	if Alive(pid, start) {
+		t.Errorf("pid %d alive after it was killed and reaped", pid)
+	}
+	if _, ok := StartTime(-1); ok {
+		t.Error("a start time for pid -1")
+	}
+}

@@ -185,8 +185,14 @@ func (s *Supervisor) StopAll(grace time.Duration) error {
 }
 
 func terminate(pid int, done <-chan struct{}, grace time.Duration) error {
+	below := map[int]uint64{} // every process signalled below pid, by its start time
 	signal := func(sig syscall.Signal) {
 		for _, d := range proctree.Descendants(pid) {
+			if _, seen := below[d]; !seen {
+				if t, ok := proctree.StartTime(d); ok {
+					below[d] = t
+				}
+			}
 			_ = syscall.Kill(d, sig)
 		}
 		_ = syscall.Kill(-pid, sig)
@@ -203,9 +209,36 @@ func terminate(pid int, done <-chan struct{}, grace time.Duration) error {
 			return fmt.Errorf("supervisor: pid %d did not exit after SIGKILL", pid)
 		}
 	}
-	// Children that outlived their parent (sessions) are gone too.
-	for _, d := range proctree.Descendants(pid) {
-		_ = syscall.Kill(d, syscall.SIGKILL)
+	// Processes that outlived their parent (sessions; a server below a shell, still shutting down) had the
+	// same signal: wait for them too, then SIGKILL what is left (the same processes: pid and start time).
+	return reap(pid, below, grace)
+}
+
+// reap waits up to grace for the processes below (pid -> start time) to exit, SIGKILLs those still running
+// and waits for them: when Stop returns, nothing the process started runs.
+func reap(pid int, below map[int]uint64, grace time.Duration) error {
+	alive := func() []int {
+		var out []int
+		for d, t := range below {
+			if proctree.Alive(d, t) {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	deadline := time.Now().Add(grace)
+	killed := false
+	for left := alive(); len(left) > 0; left = alive() {
+		switch {
+		case !killed && time.Now().After(deadline):
+			for _, d := range left {
+				_ = syscall.Kill(d, syscall.SIGKILL)
+			}
+			killed, deadline = true, time.Now().Add(10*time.Second)
+		case killed && time.Now().After(deadline):
+			return fmt.Errorf("supervisor: processes %v below pid %d did not exit after SIGKILL", left, pid)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	return nil
 }
