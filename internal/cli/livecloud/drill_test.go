@@ -2,8 +2,6 @@ package livecloud_test
 
 import (
 	"context"
-	"crypto/tls"
-	"database/sql"
 	"encoding/json"
 	"net"
 	"net/netip"
@@ -17,8 +15,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/plinth-dev/plinth/components/userdata"
 	"github.com/plinth-dev/plinth/internal/drill"
@@ -58,18 +54,7 @@ func appUserSeesTheWrite(t *testing.T, home, liveDir string, s *live.StackStatus
 		}
 	}
 	ns := live.NamePrefix + live.PlatformID(liveDir, s.Stack) + "-app-1"
-	c := mysql.NewConfig()
-	c.User, c.Passwd, c.Net, c.Addr, c.Timeout = creds.Username, creds.Password, "tcp", net.JoinHostPort(addr, "3306"), 5*time.Second
-	c.TLS = &tls.Config{RootCAs: caPool(t, s.CAFile), ServerName: addr, MinVersion: tls.VersionTLS12}
-	c.DialFunc = func(ctx context.Context, _, a string) (net.Conn, error) {
-		return live.DialFrom(ctx, ns, netip.Addr{}, a, 5*time.Second)
-	}
-	conn, err := mysql.NewConnector(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(conn)
-	defer db.Close()
+	db := dbFrom(t, ns, addr, s.CAFile, creds.Username, creds.Password)
 	var user, cipher, at string
 	err = db.QueryRow("SELECT CURRENT_USER()").Scan(&user)
 	if err == nil {

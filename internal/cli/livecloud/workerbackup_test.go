@@ -284,9 +284,16 @@ func masterDB(t *testing.T, st liveStatus, ns, addr string) *sql.DB {
 	if creds.Username == "" {
 		t.Fatal("no master secret in the local Secrets Manager")
 	}
+	return dbFrom(t, ns, addr, st.CAFile, creds.Username, creds.Password)
+}
+
+// dbFrom opens the MariaDB server at addr:3306 as user, dialled from inside namespace ns, TLS verified with
+// caFile; closed when the test ends.
+func dbFrom(t *testing.T, ns, addr, caFile, user, password string) *sql.DB {
+	t.Helper()
 	c := mysql.NewConfig()
-	c.User, c.Passwd, c.Net, c.Addr, c.Timeout = creds.Username, creds.Password, "tcp", net.JoinHostPort(addr, "3306"), 5*time.Second
-	c.TLS = &tls.Config{RootCAs: caPool(t, st.CAFile), ServerName: addr, MinVersion: tls.VersionTLS12}
+	c.User, c.Passwd, c.Net, c.Addr, c.Timeout = user, password, "tcp", net.JoinHostPort(addr, "3306"), 5*time.Second
+	c.TLS = &tls.Config{RootCAs: caPool(t, caFile), ServerName: addr, MinVersion: tls.VersionTLS12}
 	c.DialFunc = func(ctx context.Context, _, a string) (net.Conn, error) {
 		return live.DialFrom(ctx, ns, netip.Addr{}, a, 5*time.Second)
 	}
