@@ -16,7 +16,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/trace"
 	"slices"
@@ -92,14 +94,23 @@ func BenchmarkDeployVsScp(b *testing.B) {
 		last.parallel.Seconds()/last.plinth.Seconds(), last.redeploy)
 }
 
-// withServiceLog adds the failing host's service log (what the executor fetched) to err.
+// withServiceLog adds the failing host's service log (what the executor fetched) to err and, when the
+// service could not bind its port, what holds that port now (seen once on a busy machine: the port was
+// free when the bench picked it; this names the taker next time).
 func withServiceLog(err error) error {
 	var he *deploy.HostError
-	if errors.As(err, &he) && he.Logs != "" {
-		return fmt.Errorf("%w\nits log:\n%s", err, he.Logs)
+	if !errors.As(err, &he) || he.Logs == "" {
+		return err
+	}
+	err = fmt.Errorf("%w\nits log:\n%s", err, he.Logs)
+	if m := bindInUse.FindStringSubmatch(he.Logs); m != nil {
+		out, _ := exec.Command("ss", "-Htanp", "sport = :"+m[1]).CombinedOutput()
+		err = fmt.Errorf("%w\nwhat holds port %s now (ss -tanp):\n%s", err, m[1], out)
 	}
 	return err
 }
+
+var bindInUse = regexp.MustCompile(`127\.0\.0\.1:(\d+): bind: address already in use`)
 
 // envCount is the positive number in the environment variable name, or def when it is unset.
 func envCount(b *testing.B, name string, def int) int {
