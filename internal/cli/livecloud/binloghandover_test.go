@@ -21,6 +21,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/backup"
 	"github.com/plinth-dev/plinth/internal/backup/manifest"
 	"github.com/plinth-dev/plinth/internal/blobstore"
+	"github.com/plinth-dev/plinth/internal/cloud"
 	"github.com/plinth-dev/plinth/internal/localcloud/live"
 	"github.com/plinth-dev/plinth/internal/localcloud/localcloudtest"
 	"github.com/plinth-dev/plinth/internal/mysqlx"
@@ -88,8 +89,13 @@ func TestBinlogHandOverLive(t *testing.T) {
 		t.Errorf("%s's standby line names another streamer than the leader's (pid %d)", standby, leaderPid)
 	}
 
-	// 2. Rows: some in the snapshot of the test's backup, more streamed before the hand-over.
+	// The primary streams to the leader alone: one Binlog Dump thread of the backup user, from its address.
 	db := masterDB(t, st, hostNS(home, stack, dbHost), primary)
+	if got := dumpHosts(t, db); len(got) != 1 || got[0] != st.addressOf(leader) {
+		t.Fatalf("the primary streams its binlog to %v as %s, want the leader %s (%s) alone", got, cloud.BackupUser, leader, st.addressOf(leader))
+	}
+
+	// 2. Rows: some in the snapshot of the test's backup, more streamed before the hand-over.
 	for _, q := range []string{"CREATE DATABASE handover",
 		"CREATE TABLE handover.t (id INT PRIMARY KEY, phase VARCHAR(12) NOT NULL, at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))"} {
 		if _, err := db.Exec(q); err != nil {
@@ -145,6 +151,9 @@ func TestBinlogHandOverLive(t *testing.T) {
 	next = insertRows(t, db, next, 50, "after")
 	final := gtidPos(t, db)
 	segs := waitChain(t, vault, final, lease+time.Minute)
+	if got := dumpHosts(t, db); len(got) != 1 || got[0] != st.addressOf(standby) {
+		t.Fatalf("after the hand-over the primary streams its binlog to %v, want the new leader %s (%s) alone", got, standby, st.addressOf(standby))
+	}
 
 	// 4. The standby continued from the dead leader's last segment; the chain is whole, no GTID twice.
 	dead, _ := io.ReadAll(leaderLog)
@@ -226,6 +235,32 @@ func whoLeads(t *testing.T, logOf func(string) string, workers []string, timeout
 			t.Fatalf("no leader and standby after %s:\n%s", timeout, strings.Join(tails, "\n"))
 		}
 	}
+}
+
+// dumpHosts are the addresses the primary streams its binlog to as the backup user: one Binlog Dump
+// thread per streamer that leads (the replica's own thread is another user's).
+func dumpHosts(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	rs, err := db.Query("SELECT HOST FROM information_schema.PROCESSLIST WHERE USER = ? AND COMMAND LIKE 'Binlog Dump%'", cloud.BackupUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	var out []string
+	for rs.Next() {
+		var h string
+		if err := rs.Scan(&h); err != nil {
+			t.Fatal(err)
+		}
+		if i := strings.LastIndexByte(h, ':'); i > 0 {
+			h = h[:i]
+		}
+		out = append(out, h)
+	}
+	if err := rs.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // lineWith is the first line of log holding sub ("" if none).

@@ -223,6 +223,16 @@ func (st liveStatus) hostsOf(tier string) []string {
 	return out
 }
 
+// addressOf is host's address ("" when there is no such host).
+func (st liveStatus) addressOf(host string) string {
+	for _, h := range st.Hosts {
+		if h.Name == host {
+			return h.Address
+		}
+	}
+	return ""
+}
+
 // primary is the primary database's address and the host that runs it ("" when there is none).
 func (st liveStatus) primary() (addr, host string) {
 	for _, d := range st.Databases {
