@@ -278,9 +278,11 @@ func TestBinlogIndexRace(t *testing.T) {
 	if err != nil || len(after) < 1 || after[len(after)-1].Seq != segs[len(segs)-1].Seq {
 		t.Fatalf("prune removed the chain's head: %v %v", after, err)
 	}
-	if _, err := mem.Open(context.Background(), manifest.BinlogDir+"/"+manifest.HeadHintName(0)); err != nil {
+	rc, err := mem.Open(context.Background(), manifest.BinlogDir+"/"+manifest.HeadHintName(0))
+	if err != nil {
 		t.Fatalf("prune removed head hint 0: %v", err)
 	}
+	rc.Close()
 }
 
 // waitLine waits until w logged sub.
@@ -328,6 +330,51 @@ func TestBinlogIdleLeaderKeepsTheLead(t *testing.T) {
 		}
 	}
 	waitCovered(t, mem, b.streamer)
+	b.stop(t)
+	checkChain(t, mem, k, from)
+}
+
+// TestBinlogStartRaceLoserSaysItStandsBy: two workers whose streamers start together on an empty chain
+// both claim beat 1 at once (held until both try it); one wins and leads, and the other, which had no
+// standby line to print before its claim, now says it stands by and who leads: on the live cloud that line
+// is how an operator (and TestBinlogHandOverLive) tells the standby from a streamer that hangs.
+func TestBinlogStartRaceLoserSaysItStandsBy(t *testing.T) {
+	srv.Exec(t, "DROP DATABASE IF EXISTS startrace", "CREATE DATABASE startrace", "CREATE TABLE startrace.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(40))")
+	mem, k := memStore(t), newKeys(t)
+	from := gtidPos(t)
+	st := &raceStore{writerOnly: writerOnly{mem}, key: manifest.BinlogDir + "/" + manifest.BeatName(0, 1), go_: make(chan struct{})}
+	a := startWorker(t, st, k, "worker-a", 4256, from, "", 2*time.Second)
+	b := startWorker(t, st, k, "worker-b", 4257, from, "", 2*time.Second)
+	select {
+	case <-st.go_:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the two streamers never raced for beat 1")
+	}
+	var leader, standby *worker
+	for deadline := time.Now().Add(10 * time.Second); leader == nil; time.Sleep(50 * time.Millisecond) {
+		switch {
+		case a.lines.count("leading:") == 1 && b.lines.count("claimed it first") == 1:
+			leader, standby = a, b
+		case b.lines.count("leading:") == 1 && a.lines.count("claimed it first") == 1:
+			leader, standby = b, a
+		case time.Now().After(deadline):
+			t.Fatalf("not one leader and one standby saying so:\na %v\nb %v", a.lines.lines, b.lines.lines)
+		}
+	}
+	if n := standby.lines.count("standing by after segment 0 (beat 1, held by " + leader.name + ")"); n != 1 || standby.lines.count("leading:") != 0 {
+		t.Fatalf("%s's standby line does not name the leader %s: %v", standby.name, leader.name, standby.lines.lines)
+	}
+	d := srv.Open(t, "startrace")
+	for i := 0; i < 20; i++ {
+		if _, err := d.Exec("INSERT INTO t (v) VALUES (?)", fmt.Sprint("row ", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitCovered(t, mem, leader.streamer)
+	if standby.committed() || standby.lines.count("taking over") != 0 {
+		t.Fatalf("%s took over from a live leader: %v", standby.name, standby.lines.lines)
+	}
+	a.stop(t)
 	b.stop(t)
 	checkChain(t, mem, k, from)
 }

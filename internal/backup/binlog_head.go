@@ -204,6 +204,20 @@ func lastBeat(ctx context.Context, st Store, seq, n int64) (int64, error) {
 	return lastExisting(n, has)
 }
 
+// heldBy names the holder of beat n after segment seq for a log line (", held by <holder>"), or nothing
+// when there is no such beat or it cannot be read: a line, never a failure.
+func heldBy(ctx context.Context, st Store, seq, n int64) string {
+	if n < 1 {
+		return ""
+	}
+	raw, ok, err := readSmall(ctx, st, manifest.BinlogDir+"/"+manifest.BeatName(seq, n))
+	var bt beat
+	if err != nil || !ok || json.Unmarshal(raw, &bt) != nil || bt.Holder == "" {
+		return ""
+	}
+	return ", held by " + bt.Holder
+}
+
 // createOnce creates key with body unless it exists (false).
 func createOnce(ctx context.Context, c SlotClaimer, key string, v any) (bool, error) {
 	b, err := json.Marshal(v)

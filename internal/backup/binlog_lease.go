@@ -50,7 +50,8 @@ func standby(ctx context.Context, o BinlogOptions, c SlotClaimer, known int64, c
 	}
 	fast := (head == nil && b == 0) || (head != nil && cur != nil && cur.Seq == seq+1 && cur.GTID == head.To)
 	if !fast {
-		o.Log.printf("binlog: standing by after segment %d (beat %d): leading once the chain has not advanced for %s", seq, b, o.Lease)
+		o.Log.printf("binlog: standing by after segment %d (beat %d%s): leading once the chain has not advanced for %s", seq, b,
+			heldBy(ctx, o.Store, seq, b), o.Lease)
 	}
 	progress, probed := o.Now(), true
 	for {
@@ -75,6 +76,11 @@ func standby(ctx context.Context, o BinlogOptions, c SlotClaimer, known int64, c
 				t.seq, t.beat = seq+1, b+1
 				return t, nil
 			}
+			// Another streamer created that beat first (two streamers starting on an empty chain, or two
+			// standbys whose leases ran out together): it leads, this one stands by, and says so.
+			b++
+			o.Log.printf("binlog: standing by after segment %d (beat %d%s): another streamer claimed it first; leading once the chain has not advanced for %s",
+				seq, b, heldBy(ctx, o.Store, seq, b), o.Lease)
 			fast, progress = false, o.Now()
 		}
 		select {

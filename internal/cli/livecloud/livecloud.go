@@ -176,12 +176,17 @@ func (c *Cloud) Serve(ctx context.Context, localCloudDir string) error {
 	if exe, err := os.Executable(); err == nil {
 		cfg.PlinthBinary = exe
 	}
-	if v := os.Getenv(live.EnvBackupInterval); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Second {
-			return fmt.Errorf("live cloud: %s=%q: want a duration of at least 1s", live.EnvBackupInterval, v)
+	for _, e := range []struct {
+		name string
+		d    *time.Duration
+	}{{live.EnvBackupInterval, &cfg.BackupInterval}, {live.EnvBinlogSegmentAge, &cfg.BinlogSegmentAge}} {
+		if v := os.Getenv(e.name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Second {
+				return fmt.Errorf("live cloud: %s=%q: want a duration of at least 1s", e.name, v)
+			}
+			*e.d = d
 		}
-		cfg.BackupInterval = d
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

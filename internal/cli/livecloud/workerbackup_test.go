@@ -39,46 +39,21 @@ func TestWorkerBackupUnitsLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	home, project := t.TempDir(), projectCopy(t, root)
-	runOut := plinthRunner(t, root, project, home, "PLINTH_LOCAL_LIVE=1", live.EnvBackupInterval+"=15s")
-	run := func(args ...string) (string, error) {
-		stdout, stderr, err := runOut(args...)
-		return string(stdout) + string(stderr), err
-	}
-	plinth := func(args ...string) string {
-		t.Helper()
-		out, err := run(args...)
-		if err != nil {
-			t.Fatalf("plinth %s: %v\n%s", strings.Join(args, " "), err, tailOf([]byte(out)))
-		}
-		return out
-	}
+	run, plinth := runners(t, plinthRunner(t, root, project, home, "PLINTH_LOCAL_LIVE=1", live.EnvBackupInterval+"=15s"))
 	key := filepath.Join(t.TempDir(), "restore.key")
 	recipient := regexp.MustCompile(`age1[0-9a-z]+`).FindString(plinth("backup", "keygen", "--out", key))
-	addRecipient(t, project, recipient)
+	addRecipient(t, project, "staging", recipient)
 
 	start := time.Now()
 	plinth("up", "--stack", "staging", "--cloud", "local")
 	t.Logf("up: %s", time.Since(start).Round(time.Second))
-	st := rawStatus(t, filepath.Join(home, "live"))
-	ns := func(host string) string {
-		return live.NamePrefix + live.PlatformID(filepath.Join(home, "live"), "staging") + "-" + host
+	st := rawStatus(t, filepath.Join(home, "live"), "staging")
+	ns := func(host string) string { return hostNS(home, "staging", host) }
+	worker := ""
+	if ws := st.hostsOf("worker"); len(ws) > 0 {
+		worker = ws[0]
 	}
-	worker, primary, dbHost := "", "", ""
-	for _, h := range st.Hosts {
-		if h.Tier == "worker" && worker == "" {
-			worker = h.Name
-		}
-	}
-	for _, d := range st.Databases {
-		if d.Role == "primary" {
-			primary = d.Address
-		}
-	}
-	for _, h := range st.Hosts {
-		if h.Address == primary {
-			dbHost = h.Name
-		}
-	}
+	primary, dbHost := st.primary()
 	if worker == "" || dbHost == "" || st.Vault == nil || st.Vault.PlatformEndpoint != live.PlatformVaultEndpoint() {
 		t.Fatalf("status: worker %q, database host %q, vault %+v", worker, dbHost, st.Vault)
 	}
@@ -98,7 +73,7 @@ func TestWorkerBackupUnitsLive(t *testing.T) {
 	}
 
 	plinth("backup", "grant", "--stack", "staging")
-	hostDir := filepath.Join(home, "live", "stacks", live.StackID("staging"), "hosts", worker)
+	hostDir := hostDirOf(home, "staging", worker)
 	binlogLog := filepath.Join(hostDir, "log", userdata.BinlogUnit+".log")
 	waitLog(t, binlogLog, "streaming from GTID", 90*time.Second)
 
@@ -173,40 +148,108 @@ func TestWorkerBackupUnitsLive(t *testing.T) {
 	plinth("destroy", "--stack", "staging", "--cloud", "local", "--yes")
 }
 
-// addRecipient names recipient in the copy's staging spec (backupVault is its last block).
-func addRecipient(t *testing.T, project, recipient string) {
+// addRecipient names recipient in the copy's spec of stack (backupVault is its last block).
+func addRecipient(t *testing.T, project, stack, recipient string) {
 	t.Helper()
-	path := filepath.Join(project, "environments", "Pulumi.staging.yaml")
+	path := filepath.Join(project, "environments", "Pulumi."+stack+".yaml")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := strings.TrimRight(string(b), "\n")
 	if !strings.Contains(s, "\n    backupVault:") || recipient == "" {
-		t.Fatalf("staging spec has no backupVault block, or no recipient %q", recipient)
+		t.Fatalf("%s spec has no backupVault block, or no recipient %q", stack, recipient)
 	}
 	if err := os.WriteFile(path, []byte(s+"\n      recipients:\n        - "+recipient+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// liveStatus is the part of the live server's status this test reads.
+// runners wraps plinthRunner's runner: run returns the command's output (stdout and stderr) and its error,
+// plinth fails the test on an error.
+func runners(t *testing.T, runOut func(args ...string) ([]byte, []byte, error)) (run func(args ...string) (string, error), plinth func(args ...string) string) {
+	run = func(args ...string) (string, error) {
+		stdout, stderr, err := runOut(args...)
+		return string(stdout) + string(stderr), err
+	}
+	plinth = func(args ...string) string {
+		t.Helper()
+		out, err := run(args...)
+		if err != nil {
+			t.Fatalf("plinth %s: %v\n%s", strings.Join(args, " "), err, tailOf([]byte(out)))
+		}
+		return out
+	}
+	return run, plinth
+}
+
+// hostNS is the network namespace of a host of stack's platform under plinth home.
+func hostNS(home, stack, host string) string {
+	return live.NamePrefix + live.PlatformID(filepath.Join(home, "live"), stack) + "-" + host
+}
+
+// hostDirOf is a host's private directory (its /srv, its units' logs under log/).
+func hostDirOf(home, stack, host string) string {
+	return filepath.Join(home, "live", "stacks", live.StackID(stack), "hosts", host)
+}
+
+// liveStatus is the part of the live server's status these tests read.
 type liveStatus struct {
 	CAFile      string `json:"caFile"`
 	SecretsFile string `json:"secretsFile"`
 	Hosts       []struct {
-		Name, Tier, Address string
+		Name, Tier, Address, State string
 	} `json:"hosts"`
+	Processes []live.ProcessInfo `json:"processes"`
 	Databases []struct {
 		Role, Address string
 	} `json:"databases"`
 	Vault *struct {
-		PlatformEndpoint string `json:"platformEndpoint"`
+		Bucket           string            `json:"bucket"`
+		Endpoint         string            `json:"endpoint"`
+		PlatformEndpoint string            `json:"platformEndpoint"`
+		TokenFiles       map[string]string `json:"tokenFiles"`
 	} `json:"vault"`
 }
 
-// rawStatus reads staging's status from the live server's socket.
-func rawStatus(t *testing.T, dir string) liveStatus {
+// hostsOf names the hosts of tier, in the status's order.
+func (st liveStatus) hostsOf(tier string) []string {
+	var out []string
+	for _, h := range st.Hosts {
+		if h.Tier == tier {
+			out = append(out, h.Name)
+		}
+	}
+	return out
+}
+
+// addressOf is host's address ("" when there is no such host).
+func (st liveStatus) addressOf(host string) string {
+	for _, h := range st.Hosts {
+		if h.Name == host {
+			return h.Address
+		}
+	}
+	return ""
+}
+
+// primary is the primary database's address and the host that runs it ("" when there is none).
+func (st liveStatus) primary() (addr, host string) {
+	for _, d := range st.Databases {
+		if d.Role == "primary" {
+			addr = d.Address
+		}
+	}
+	for _, h := range st.Hosts {
+		if addr != "" && h.Address == addr {
+			host = h.Name
+		}
+	}
+	return addr, host
+}
+
+// rawStatus reads stack's status from the live server's socket.
+func rawStatus(t *testing.T, dir, stack string) liveStatus {
 	t.Helper()
 	c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
@@ -227,11 +270,11 @@ func rawStatus(t *testing.T, dir string) liveStatus {
 		t.Fatal(err)
 	}
 	for _, s := range rep.Stacks {
-		if s.Stack == "staging" {
+		if s.Stack == stack {
 			return s.liveStatus
 		}
 	}
-	t.Fatalf("no staging in the live status")
+	t.Fatalf("no %s in the live status", stack)
 	return liveStatus{}
 }
 

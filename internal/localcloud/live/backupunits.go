@@ -40,6 +40,11 @@ const binlogRestart = 10 * time.Second
 // (a Go duration, e.g. 30s) instead of its OnCalendar schedule: tests and demos.
 const EnvBackupInterval = "PLINTH_LIVE_BACKUP_INTERVAL"
 
+// EnvBinlogSegmentAge, in the live server's environment, runs every worker's plinth-binlog.service with
+// --segment-age at this duration (its lease, the default, three times it) instead of a minute: tests and
+// demos of the hand-over between workers.
+const EnvBinlogSegmentAge = "PLINTH_LIVE_BINLOG_SEGMENT_AGE"
+
 // hostBackup is a host's running backup units.
 type hostBackup struct {
 	spec userdata.Backup
@@ -255,13 +260,22 @@ func (p *Platform) startUnit(rh *host, unit string) error {
 		unitLog(rh, unit, "start: %v", err)
 		return fmt.Errorf("%s: %w", unit, err)
 	}
-	argv := rh.spec.Backup.BackupCommand()
-	if unit == userdata.BinlogUnit {
-		argv = rh.spec.Backup.BinlogCommand()
-	}
+	argv := p.unitCommand(*rh.spec.Backup, unit)
 	_ = p.sup.Forget(name, 0) // a finished run of the oneshot
 	_, err := p.sup.Start(name, false, func() (*exec.Cmd, error) { return p.backupCmd(rh, unit, argv) })
 	return err
+}
+
+// unitCommand is unit's ExecStart as rendered, the streamer's with --segment-age when the platform sets one.
+func (p *Platform) unitCommand(b userdata.Backup, unit string) []string {
+	if unit != userdata.BinlogUnit {
+		return b.BackupCommand()
+	}
+	argv := b.BinlogCommand()
+	if p.opts.BinlogSegmentAge > 0 {
+		argv = append(argv, "--segment-age", p.opts.BinlogSegmentAge.String())
+	}
+	return argv
 }
 
 // startBackupUnits starts the host's timer and binlog loop.

@@ -2,7 +2,11 @@ package live
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
+	"time"
+
+	"github.com/plinth-dev/plinth/components/userdata"
 
 	"github.com/plinth-dev/plinth/environments"
 	"github.com/plinth-dev/plinth/internal/offline"
@@ -69,5 +73,23 @@ func TestWorkerBackupFromRecords(t *testing.T) {
 	}
 	if workers == 0 {
 		t.Fatal("no worker host")
+	}
+}
+
+// TestBinlogUnitSegmentAge: the worker's streamer runs the rendered command, plus --segment-age when the
+// platform sets one (PLINTH_LIVE_BINLOG_SEGMENT_AGE: its lease is the command's default, three times it);
+// the backup unit's command never changes.
+func TestBinlogUnitSegmentAge(t *testing.T) {
+	b := userdata.Backup{Stack: "staging", Schedule: "daily", Recipients: []string{"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"}}
+	p := &Platform{}
+	if got := p.unitCommand(b, userdata.BinlogUnit); !slices.Equal(got, b.BinlogCommand()) {
+		t.Errorf("default: %q, want the rendered %q", got, b.BinlogCommand())
+	}
+	p.opts.BinlogSegmentAge = 4 * time.Second
+	if got, want := p.unitCommand(b, userdata.BinlogUnit), append(b.BinlogCommand(), "--segment-age", "4s"); !slices.Equal(got, want) {
+		t.Errorf("segment age 4s: %q, want %q", got, want)
+	}
+	if got := p.unitCommand(b, userdata.BackupUnit); !slices.Equal(got, b.BackupCommand()) {
+		t.Errorf("backup unit: %q, want %q", got, b.BackupCommand())
 	}
 }

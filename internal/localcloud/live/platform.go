@@ -27,6 +27,9 @@ type Options struct {
 	PlinthBinary string
 	// BackupInterval, when set, fires the backup timers at this interval instead of their schedule.
 	BackupInterval time.Duration
+	// BinlogSegmentAge, when set, is the binlog streamers' --segment-age (their lease is three times it):
+	// tests of the hand-over between workers.
+	BinlogSegmentAge time.Duration
 }
 
 // The edge namespace's addresses: the internet (TEST-NET-2), and one in the first admin CIDR.

@@ -24,9 +24,10 @@ type ServerConfig struct {
 	Dir string
 	// LocalCloudDir is the local cloud's state directory: each stack's records seed its platform.
 	LocalCloudDir string
-	// PlinthBinary and BackupInterval are the platforms' (Options).
-	PlinthBinary   string
-	BackupInterval time.Duration
+	// PlinthBinary, BackupInterval and BinlogSegmentAge are the platforms' (Options).
+	PlinthBinary     string
+	BackupInterval   time.Duration
+	BinlogSegmentAge time.Duration
 }
 
 // SocketPath is where RunServer listens for dir.
@@ -128,7 +129,7 @@ func RunServer(ctx context.Context, cfg ServerConfig) error {
 			}
 			return New(Options{ID: PlatformID(cfg.Dir, stack), Dir: dir,
 				HTTPSPort: a.Published["https"], HTTPPort: a.Published["http"], SSHPort: a.Published["ssh"],
-				PlinthBinary: cfg.PlinthBinary, BackupInterval: cfg.BackupInterval})
+				PlinthBinary: cfg.PlinthBinary, BackupInterval: cfg.BackupInterval, BinlogSegmentAge: cfg.BinlogSegmentAge})
 		},
 	}
 	return srv.Serve(ctx, l)
