@@ -2,12 +2,15 @@ package backup_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/plinth-dev/plinth/internal/backup"
+	"github.com/plinth-dev/plinth/internal/backup/manifest"
 	"github.com/plinth-dev/plinth/internal/blobstore"
+	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/mysqlx"
 	"github.com/plinth-dev/plinth/internal/mysqlx/mysqltest"
 )
@@ -52,19 +55,36 @@ func TestBinlogAndRestoreToTimeCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		segs, err := backup.ListSegments(context.Background(), st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n := len(segs); n > 0 {
-			if ok, _ := mysqlx.GTIDContains("mariadb", segs[n-1].To, pos); ok {
-				break
+	// covered waits until a committed segment holds GTID position pos.
+	covered := func(pos string) []manifest.Segment {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			segs, err := backup.ListSegments(context.Background(), st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(segs); n > 0 {
+				if ok, _ := mysqlx.GTIDContains("mariadb", segs[n-1].To, pos); ok {
+					return segs
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("segments never reached %s: %+v", pos, segs)
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("segments never reached %s: %+v", pos, segs)
+	}
+	covered(pos)
+	// Two more transactions after the target, each waited for: a committed segment is never reopened, so
+	// each lands in a later one and the chain has at least three segments (the gap check below).
+	var segs []manifest.Segment
+	for i := 100; i < 102; i++ {
+		if _, err := d.Exec("INSERT INTO t VALUES (?, 'after')", i); err != nil {
+			t.Fatal(err)
 		}
+		if err := d.QueryRow("SELECT @@gtid_binlog_pos").Scan(&pos); err != nil {
+			t.Fatal(err)
+		}
+		segs = covered(pos)
 	}
 	cancel()
 	if err := <-done; err != nil {
@@ -94,5 +114,20 @@ func TestBinlogAndRestoreToTimeCommands(t *testing.T) {
 		if _, _, err := e.exec(args...); err == nil {
 			t.Errorf("%v accepted", args)
 		}
+	}
+
+	// A lost segment is a gap in the chain: `verify` fails (exit 1) naming the missing segment, and says
+	// the backup itself is intact.
+	if len(segs) < 3 {
+		t.Fatalf("want at least 3 segments for the gap check, have %+v", segs)
+	}
+	lost := segs[1].Seq
+	if err := st.Delete(context.Background(), manifest.BinlogDir+"/"+manifest.SegmentIndexName(lost)); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err = e.exec("verify", "latest", "--store", e.store, "--identity", e.identity)
+	if code := cmdutil.ExitCodeOf(err); code != 1 || !strings.Contains(err.Error(), "is intact, but its binlog chain is not") ||
+		!strings.Contains(err.Error(), fmt.Sprintf("segments %d to %d missing", lost, lost)) {
+		t.Fatalf("verify with segment %d lost: exit %d, %v\n%s\n%s", lost, code, err, out, errOut)
 	}
 }
