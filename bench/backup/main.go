@@ -3,7 +3,7 @@
 // same server with the same thread count, and prints as its last line:
 //
 //	backup_vs_dump=<r> backup_vs_pipeline=<r> restore_vs_client=<r> backup_vs_mydumper=<r>
-//	bigtable_backup_vs_dump=<r> restore_vs_myloader=<r> peak_rss_mib=<n>
+//	bigtable_backup_vs_dump=<r> pitr_restore_s=<s> pitr_lost_s=<s> restore_vs_myloader=<r> peak_rss_mib=<n>
 //
 // The database (~1 GiB of raw dump by default) and a second one whose largest table holds 80% of the rows
 // (bigtable_backup_vs_dump: chunking) are generated on a real mariadbd (internal/mysqlx/mysqltest) kept in
