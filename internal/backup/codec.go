@@ -22,7 +22,10 @@ type Compression struct {
 const DefaultCompressionName = "s2"
 
 // CompressionHelp describes the --compression values.
-const CompressionHelp = "s2 (default: the least CPU, ~1.5x zstd's bytes), or zstd at level fastest (~zstd -1), default (~zstd -3), better"
+const CompressionHelp = "s2 (the default: ~2.4x less CPU than zstd fastest, ~1.9x its bytes), or zstd at level fastest (~zstd -1), default (~zstd -3) or better (more CPU, smaller)"
+
+// CompressionNames are the --compression values, the default first.
+func CompressionNames() []string { return []string{"s2", "fastest", "default", "better"} }
 
 // ErrBadCompression is returned for a --compression value ParseCompression does not know.
 var ErrBadCompression = errors.New("want s2, fastest, default or better")

@@ -82,6 +82,7 @@ backup interrupted at any point is never listed as restorable and is pruned late
 	cmd.Flags().IntVar(&opts.PartSizeMiB, "part-size-mib", 64, "uncompressed MiB per data object")
 	cmd.Flags().Int64Var(&opts.ChunkRows, "chunk-rows", 0, "split a table over N rows into primary-key ranges dumped in parallel (0: about --part-size-mib of rows; -1: never)")
 	cmd.Flags().StringVar(&opts.Compression, "compression", backup.DefaultCompressionName, backup.CompressionHelp)
+	_ = cmd.RegisterFlagCompletionFunc("compression", cobra.FixedCompletions(backup.CompressionNames(), cobra.ShellCompDirectiveNoFileComp))
 	cmd.Flags().DurationVar(&opts.OncePer, "once-per", 0, "scheduled runs: first claim this period (e.g. 1h) in the store; when another run (another worker) has it, take no backup and exit 0 (env "+backup.EnvOncePer+")")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress lines on stderr")
 	cmdutil.AddOutputFlag(cmd, &opts.Output)

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
@@ -26,6 +27,13 @@ func TestNewCmdRunFlags(t *testing.T) {
 		if err := cmd.Execute(); err != nil || got.Compression != want {
 			t.Errorf("%v: compression %q, %v; want %q", args, got.Compression, err, want)
 		}
+	}
+	complete, ok := NewCmdRun(f, nil).GetFlagCompletionFunc("compression")
+	if !ok {
+		t.Fatal("--compression has no completion")
+	}
+	if names, _ := complete(nil, nil, ""); strings.Join(names, " ") != "s2 fastest default better" {
+		t.Errorf("--compression completes %v", names)
 	}
 	for _, bad := range [][]string{{}, {"-r", "x", "-j", "0"}, {"-r", "x", "--compression", "max"}, {"-r", "x", "--compression", "lz4"}, {"-r", "x", "-o", "yaml"}} {
 		cmd := NewCmdRun(f, func(*RunOptions) error { return nil })
