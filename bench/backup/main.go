@@ -4,6 +4,7 @@
 //
 //	backup_vs_dump=<r> backup_vs_pipeline=<r> restore_vs_client=<r> backup_vs_mydumper=<r>
 //	bigtable_backup_vs_dump=<r> pitr_restore_s=<s> pitr_lost_s=<s> restore_vs_myloader=<r> peak_rss_mib=<n>
+//	codec=<plinth's default codec>
 //
 // The database (~1 GiB of raw dump by default) and a second one whose largest table holds 80% of the rows
 // (bigtable_backup_vs_dump: chunking) are generated on a real mariadbd (internal/mysqlx/mysqltest) kept in
@@ -51,8 +52,12 @@ func run() error {
 	restoreOnly := flag.Bool("restore-only", false, "only time plinth backup restore of the latest backup in -dir (tuning)")
 	pitrWrites := flag.Int("pitr-writes", 100_000, "rows written between the snapshot and the point-in-time target (0: no PITR measurement)")
 	dumperRows := flag.Int("mydumper-rows", 400_000, "mydumper --rows: its chunk size (plinth chunks ~64 MiB of rows by itself)")
+	codecs := flag.Int("codecs", 0, "only compare the codecs (CPU, bytes, decode CPU; N rounds) on the plaintext of the latest backups in -dir, no server")
 	flag.Parse()
 	ctx := context.Background()
+	if *codecs > 0 {
+		return runCodecs(*dir, *codecs)
+	}
 	if err := os.MkdirAll(*dir, 0o700); err != nil {
 		return err
 	}
@@ -85,7 +90,7 @@ func run() error {
 		env := append(os.Environ(), "PLINTH_BACKUP_DSN="+srv.DSN(""), "PLINTH_BACKUP_STORE=file://"+filepath.Join(*dir, "vault")+"?metadata=skip",
 			"PLINTH_BACKUP_IDENTITY="+filepath.Join(*dir, "bench.key"))
 		d, _, out, err := timing.Measure(ctx, env, *plinth, "backup", "restore", "latest", "--rename", dbName+"=restore_plinth", "-j", fmt.Sprint(*workers))
-		fmt.Printf("plinth backup restore: %.1fs\n%s", d.Seconds(), out)
+		fmt.Printf("plinth backup restore (%s): %.1fs\n%s", codecOf(filepath.Join(*dir, "vault")), d.Seconds(), out)
 		if err != nil {
 			return err
 		}
@@ -153,7 +158,7 @@ func run() error {
 		}
 		tBackup.add(d)
 		rss = max(rss, peak)
-		fmt.Printf("run %d: plinth backup run (zstd+age -> file://, %d streams): %6.1fs %7.1f MB/s, peak RSS %d MiB\n", r, *workers, d.Seconds(), mb/d.Seconds(), peak>>20)
+		fmt.Printf("run %d: plinth backup run (%s+age -> file://, %d streams):   %6.1fs %7.1f MB/s, peak RSS %d MiB\n", r, codecOf(vault), *workers, d.Seconds(), mb/d.Seconds(), peak>>20)
 		d, err = timing.Shell(ctx, fmt.Sprintf("rm -rf %s && mydumper %s -B %s -t %d -c --trx-consistency-only -r %d -o %s", dumperDir, my, dbName, *workers, *dumperRows, dumperDir))
 		if err != nil {
 			return err
@@ -176,13 +181,13 @@ func run() error {
 		}
 		tBigBackup.add(d)
 		rss = max(rss, peak)
-		fmt.Printf("run %d: big table set: plinth backup run (chunked):         %6.1fs, peak RSS %d MiB\n", r, d.Seconds(), peak>>20)
+		fmt.Printf("run %d: big table set: plinth backup run (chunked, %s):     %6.1fs, peak RSS %d MiB\n", r, codecOf(bigVault), d.Seconds(), peak>>20)
 	}
 	for _, r := range []struct {
 		name string
 		d    rounds
-	}{{"mariadb-dump > /dev/null", tDump}, {"mariadb-dump | zstd | openssl", tPipe}, {"plinth backup run", tBackup},
-		{"mydumper", tDumper}, {"big table set: mariadb-dump", tBigDump}, {"big table set: plinth backup run", tBigBackup}} {
+	}{{"mariadb-dump > /dev/null", tDump}, {"mariadb-dump | zstd | openssl", tPipe}, {"plinth backup run (" + codecOf(vault) + ")", tBackup},
+		{"mydumper", tDumper}, {"big table set: mariadb-dump", tBigDump}, {"big table set: plinth backup run (" + codecOf(bigVault) + ")", tBigBackup}} {
 		fmt.Printf("median of %d: %-34s %6.2fs %v\n", len(r.d), r.name, r.d.median().Seconds(), r.d)
 	}
 	peers := fmt.Sprintf("backup_vs_mydumper=%.2f bigtable_backup_vs_dump=%.2f", ratio(tDumper, tBackup), ratio(tBigDump, tBigBackup))
@@ -195,7 +200,7 @@ func run() error {
 	}
 	fmt.Print(indent(out))
 	if *skipRestore {
-		fmt.Printf("backup_vs_dump=%.2f backup_vs_pipeline=%.2f %s peak_rss_mib=%d\n", ratio(tDump, tBackup), ratio(tPipe, tBackup), peers, rss>>20)
+		fmt.Printf("backup_vs_dump=%.2f backup_vs_pipeline=%.2f %s peak_rss_mib=%d codec=%s\n", ratio(tDump, tBackup), ratio(tPipe, tBackup), peers, rss>>20, codecOf(bigVault))
 		return nil
 	}
 	bid := regexp.MustCompile(`backup (\d{8}T\d{6}Z)`).FindStringSubmatch(out)
@@ -215,7 +220,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("plinth backup restore: %w\n%s", err, out)
 	}
-	fmt.Printf("plinth backup restore (%d loaders):                      %6.1fs %7.1f MB/s\n", *workers, tRestore.Seconds(), mb/tRestore.Seconds())
+	fmt.Printf("plinth backup restore (%s, %d loaders):                  %6.1fs %7.1f MB/s\n", codecOf(vault), *workers, tRestore.Seconds(), mb/tRestore.Seconds())
 	// -e: myloader writes the binlog as plinth's restore does by default (otherwise it turns it off for its
 	// sessions and skips writing every restored row to the binlog, which a restore replicas must see cannot do).
 	tLoader, err := timing.Shell(ctx, fmt.Sprintf("myloader %s -d %s -t %d -s %s -B restore_myloader -o -e", my, dumperDir, *workers, dbName))
@@ -227,9 +232,9 @@ func run() error {
 		return err
 	}
 	fmt.Println("restored tables match the source (CHECKSUM TABLE)")
-	fmt.Printf("backup_vs_dump=%.2f backup_vs_pipeline=%.2f restore_vs_client=%.2f %s restore_vs_myloader=%.2f peak_rss_mib=%d\n",
+	fmt.Printf("backup_vs_dump=%.2f backup_vs_pipeline=%.2f restore_vs_client=%.2f %s restore_vs_myloader=%.2f peak_rss_mib=%d codec=%s\n",
 		ratio(tDump, tBackup), ratio(tPipe, tBackup), tClient.Seconds()/tRestore.Seconds(), peers,
-		tLoader.Seconds()/tRestore.Seconds(), rss>>20)
+		tLoader.Seconds()/tRestore.Seconds(), rss>>20, codecOf(vault))
 	return nil
 }
 

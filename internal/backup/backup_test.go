@@ -31,6 +31,7 @@ func TestMain(m *testing.M) { mysqltest.Main(m, mysqltest.Options{BufferPool: "1
 type keys struct {
 	rcpt backup.Recipients
 	ids  backup.Identities
+	id   *age.X25519Identity
 }
 
 func newKeys(t *testing.T) keys {
@@ -47,7 +48,7 @@ func newKeys(t *testing.T) keys {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return keys{rcpt: r, ids: ids}
+	return keys{rcpt: r, ids: ids, id: id}
 }
 
 // seed creates database db with a few tables of varied shapes.
@@ -104,14 +105,42 @@ func memStore(t *testing.T) *blobstore.Store {
 
 func runBackup(t *testing.T, st backup.Store, k keys, db string, now time.Time) *manifest.Manifest {
 	t.Helper()
+	return runBackupWith(t, st, k, db, now, "")
+}
+
+// codecs are the --compression values every codec-dependent test runs with: s2 and zstd.
+var codecs = []string{"s2", "fastest"}
+
+// runBackupWith takes a backup compressed as --compression comp says ("": the default) and checks that the
+// manifest records the codec and every object's name says it.
+func runBackupWith(t *testing.T, st backup.Store, k keys, db string, now time.Time, comp string) *manifest.Manifest {
+	t.Helper()
+	c, err := backup.ParseCompression(comp)
+	if err != nil {
+		t.Fatal(err)
+	}
 	m, err := backup.Run(context.Background(), backup.RunOptions{
 		DB: srv.Open(t, ""), DSN: srv.DSN(""), Address: srv.Addr(), Store: st, Recipients: k.rcpt, Databases: []string{db},
-		Workers: 3, PartSize: 32 << 10, Tool: "test", Now: func() time.Time { return now },
+		Workers: 3, PartSize: 32 << 10, Compression: c, Tool: "test", Now: func() time.Time { return now },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkCodecNames(t, m, c.Codec)
 	return m
+}
+
+func checkCodecNames(t *testing.T, m *manifest.Manifest, codec string) {
+	t.Helper()
+	ext, _ := manifest.CodecExt(codec)
+	if m.Compression != codec || m.Schema != "schema.json."+ext+".age" {
+		t.Fatalf("manifest compression %q schema %q, want %s", m.Compression, m.Schema, codec)
+	}
+	for _, o := range m.Objects {
+		if !strings.HasSuffix(o.Name, ".tsv."+ext+".age") && o.Name != m.Schema {
+			t.Fatalf("object %s of a %s backup", o.Name, codec)
+		}
+	}
 }
 
 var clock = time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
@@ -139,52 +168,57 @@ func TestRoundTripStores(t *testing.T) {
 			return s
 		},
 	}
-	for name, open := range stores {
-		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
-			st := open(t)
-			k := newKeys(t)
-			m := runBackup(t, st, k, "shop", clock)
-			if len(m.Tables) != 5 || m.Rows() != 6005 || m.Snapshot.GTID == "" || m.Snapshot.BinlogFile == "" {
-				t.Fatalf("manifest: %d tables %d rows snapshot %+v", len(m.Tables), m.Rows(), m.Snapshot)
-			}
-			var usersParts int
-			for _, tb := range m.Tables {
-				if tb.Name == "users" {
-					usersParts = len(tb.Parts)
-				}
-			}
-			if usersParts < 3 {
-				t.Fatalf("users stored in %d parts, want several (PartSize 32 KiB)", usersParts)
-			}
-			entries, err := backup.List(ctx, st)
-			if err != nil || len(entries) != 1 || !entries[0].Restorable() {
-				t.Fatalf("list: %+v %v", entries, err)
-			}
-			scratch := "shop_verify_" + name
-			scratch = strings.ReplaceAll(scratch, "-", "_")
-			srv.Exec(t, "DROP DATABASE IF EXISTS "+scratch)
-			rep, err := backup.Verify(ctx, backup.VerifyOptions{Store: st, ID: m.ID, Identities: k.ids,
-				RestoreInto: srv.Open(t, ""), Rename: map[string]string{"shop": scratch}, Mark: true, Tool: "test"})
-			if err != nil {
-				t.Fatalf("verify: %v", err)
-			}
-			if !rep.OK || !rep.RestoreChecked || !rep.SealedManifest || !rep.Marked || len(rep.Objects) != len(m.Objects) {
-				t.Fatalf("verify report: %+v", rep)
-			}
-			for _, tc := range rep.Tables {
-				if !tc.OK || tc.RestoredRows == nil || *tc.RestoredRows != tc.Rows || tc.RestoredHash != tc.Hash {
-					t.Fatalf("table check %+v", tc)
-				}
-			}
-			if got := checksums(t, scratch); fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Fatalf("CHECKSUM TABLE after verify restore: %v, want %v", got, want)
-			}
-			entries, _ = backup.List(ctx, st)
-			if entries[0].Verified == nil || !entries[0].Verified.RestoreChecked {
-				t.Fatalf("verified marker not listed: %+v", entries[0])
-			}
-		})
+	for _, comp := range codecs {
+		for store, open := range stores {
+			name := store + "-" + comp
+			t.Run(name, func(t *testing.T) { roundTrip(t, name, open(t), comp, want) })
+		}
+	}
+}
+
+// roundTrip backs shop up into st, lists, verifies with a restore into a scratch database and compares it.
+func roundTrip(t *testing.T, name string, st backup.Store, comp string, want map[string]int64) {
+	ctx := context.Background()
+	k := newKeys(t)
+	m := runBackupWith(t, st, k, "shop", clock, comp)
+	if len(m.Tables) != 5 || m.Rows() != 6005 || m.Snapshot.GTID == "" || m.Snapshot.BinlogFile == "" {
+		t.Fatalf("manifest: %d tables %d rows snapshot %+v", len(m.Tables), m.Rows(), m.Snapshot)
+	}
+	var usersParts int
+	for _, tb := range m.Tables {
+		if tb.Name == "users" {
+			usersParts = len(tb.Parts)
+		}
+	}
+	if usersParts < 3 {
+		t.Fatalf("users stored in %d parts, want several (PartSize 32 KiB)", usersParts)
+	}
+	entries, err := backup.List(ctx, st)
+	if err != nil || len(entries) != 1 || !entries[0].Restorable() {
+		t.Fatalf("list: %+v %v", entries, err)
+	}
+	scratch := "shop_verify_" + name
+	scratch = strings.ReplaceAll(scratch, "-", "_")
+	srv.Exec(t, "DROP DATABASE IF EXISTS "+scratch)
+	rep, err := backup.Verify(ctx, backup.VerifyOptions{Store: st, ID: m.ID, Identities: k.ids,
+		RestoreInto: srv.Open(t, ""), Rename: map[string]string{"shop": scratch}, Mark: true, Tool: "test"})
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if !rep.OK || !rep.RestoreChecked || !rep.SealedManifest || !rep.Marked || len(rep.Objects) != len(m.Objects) {
+		t.Fatalf("verify report: %+v", rep)
+	}
+	for _, tc := range rep.Tables {
+		if !tc.OK || tc.RestoredRows == nil || *tc.RestoredRows != tc.Rows || tc.RestoredHash != tc.Hash {
+			t.Fatalf("table check %+v", tc)
+		}
+	}
+	if got := checksums(t, scratch); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("CHECKSUM TABLE after verify restore: %v, want %v", got, want)
+	}
+	entries, _ = backup.List(ctx, st)
+	if entries[0].Verified == nil || !entries[0].Verified.RestoreChecked {
+		t.Fatalf("verified marker not listed: %+v", entries[0])
 	}
 }
 
@@ -256,58 +290,60 @@ func TestTamperedAndTruncatedObjects(t *testing.T) {
 		{"flip-one-byte", func(b []byte) []byte { b[len(b)/2] ^= 0x01; return b }},
 		{"truncate", func(b []byte) []byte { return b[:len(b)-100] }},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			st, k := memStore(t), newKeys(t)
-			m := runBackup(t, st, k, "tamper", clock)
-			victim := m.Tables[len(m.Tables)-1].Parts
-			var part string
-			for _, tb := range m.Tables {
-				if tb.Name == "orders" {
-					part = tb.Parts[1]
-				}
-			}
-			_ = victim
-			rewrite(t, st, m.ID+"/"+part, c.f)
-			before := objectsOf(t, st)
-			rep, err := backup.Verify(ctx, backup.VerifyOptions{Store: st, ID: m.ID, Identities: k.ids, Mark: true})
-			if !errors.Is(err, backup.ErrVerifyFailed) || !errors.Is(err, backup.ErrTampered) {
-				t.Fatalf("verify: %v", err)
-			}
-			if !strings.Contains(err.Error(), m.ID) || !strings.Contains(err.Error(), part) {
-				t.Fatalf("error does not name backup and object: %v", err)
-			}
-			if rep == nil || rep.OK || rep.Marked || !rep.MarkedFailed {
-				t.Fatalf("report: %+v", rep)
-			}
-			bad := 0
-			for _, oc := range rep.Objects {
-				if !oc.OK {
-					bad++
-					if oc.Name != part {
-						t.Fatalf("object %s reported bad", oc.Name)
+		for _, comp := range codecs {
+			t.Run(c.name+"-"+comp, func(t *testing.T) {
+				st, k := memStore(t), newKeys(t)
+				m := runBackupWith(t, st, k, "tamper", clock, comp)
+				victim := m.Tables[len(m.Tables)-1].Parts
+				var part string
+				for _, tb := range m.Tables {
+					if tb.Name == "orders" {
+						part = tb.Parts[1]
 					}
 				}
-			}
-			if bad != 1 {
-				t.Fatalf("%d bad objects reported", bad)
-			}
-			srv.Exec(t, "DROP DATABASE IF EXISTS tamper_restore")
-			_, err = backup.Restore(ctx, backup.RestoreOptions{Store: st, ID: m.ID, Identities: k.ids, Target: srv.Open(t, ""),
-				Rename: map[string]string{"tamper": "tamper_restore"}, Workers: 1})
-			if err == nil || !strings.Contains(err.Error(), part) {
-				t.Fatalf("restore of tampered backup: %v", err)
-			}
-			// All or nothing: the target database was never created.
-			if dbExists(t, "tamper_restore") {
-				t.Fatal("a failed restore created its target database")
-			}
-			// The failed verify replaced no object, and recorded its failure.
-			before = append(before, m.ID+"/"+manifest.VerifiedName)
-			sort.Strings(before)
-			if after := objectsOf(t, st); fmt.Sprint(after) != fmt.Sprint(before) {
-				t.Fatalf("objects changed by a failed verify: %v -> %v", before, after)
-			}
-		})
+				_ = victim
+				rewrite(t, st, m.ID+"/"+part, c.f)
+				before := objectsOf(t, st)
+				rep, err := backup.Verify(ctx, backup.VerifyOptions{Store: st, ID: m.ID, Identities: k.ids, Mark: true})
+				if !errors.Is(err, backup.ErrVerifyFailed) || !errors.Is(err, backup.ErrTampered) {
+					t.Fatalf("verify: %v", err)
+				}
+				if !strings.Contains(err.Error(), m.ID) || !strings.Contains(err.Error(), part) {
+					t.Fatalf("error does not name backup and object: %v", err)
+				}
+				if rep == nil || rep.OK || rep.Marked || !rep.MarkedFailed {
+					t.Fatalf("report: %+v", rep)
+				}
+				bad := 0
+				for _, oc := range rep.Objects {
+					if !oc.OK {
+						bad++
+						if oc.Name != part {
+							t.Fatalf("object %s reported bad", oc.Name)
+						}
+					}
+				}
+				if bad != 1 {
+					t.Fatalf("%d bad objects reported", bad)
+				}
+				srv.Exec(t, "DROP DATABASE IF EXISTS tamper_restore")
+				_, err = backup.Restore(ctx, backup.RestoreOptions{Store: st, ID: m.ID, Identities: k.ids, Target: srv.Open(t, ""),
+					Rename: map[string]string{"tamper": "tamper_restore"}, Workers: 1})
+				if err == nil || !strings.Contains(err.Error(), part) {
+					t.Fatalf("restore of tampered backup: %v", err)
+				}
+				// All or nothing: the target database was never created.
+				if dbExists(t, "tamper_restore") {
+					t.Fatal("a failed restore created its target database")
+				}
+				// The failed verify replaced no object, and recorded its failure.
+				before = append(before, m.ID+"/"+manifest.VerifiedName)
+				sort.Strings(before)
+				if after := objectsOf(t, st); fmt.Sprint(after) != fmt.Sprint(before) {
+					t.Fatalf("objects changed by a failed verify: %v -> %v", before, after)
+				}
+			})
+		}
 	}
 }
 

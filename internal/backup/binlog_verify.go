@@ -68,11 +68,11 @@ func VerifyBinlogChain(ctx context.Context, st Store, ids Identities, from strin
 	if len(chain) > 0 {
 		rep.To = chain[len(chain)-1].To
 	}
-	dec, err := newDecoder()
+	dec, err := newDecompressor(manifest.CompressionZstd) // binlog segments are zstd
 	if err != nil {
 		return nil, err
 	}
-	defer dec.Close()
+	defer dec.close()
 	for _, s := range chain {
 		ob := manifest.Object{Name: s.Object, Size: s.Size, SHA256: s.SHA256, PlainSize: s.PlainSize}
 		if err := readObject(ctx, st, manifest.BinlogDir, ob, ids, dec, func(r io.Reader) error {

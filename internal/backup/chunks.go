@@ -20,8 +20,8 @@ type dumpJob struct {
 	r       mysqlx.KeyRange
 }
 
-func chunkName(schema, table string, chunk, part int) string {
-	return fmt.Sprintf("data/%s.%s.c%05d.%05d.tsv.zst.age", url.PathEscape(schema), url.PathEscape(table), chunk, part)
+func chunkName(schema, table string, chunk, part int, ext string) string {
+	return fmt.Sprintf("data/%s.%s.c%05d.%05d.tsv.%s.age", url.PathEscape(schema), url.PathEscape(table), chunk, part, ext)
 }
 
 // chunkRows is the row count above which table t is split.

@@ -1,11 +1,12 @@
 // Package backup is plinth's backup engine: a consistent logical dump of MySQL/MariaDB, streamed per table
-// through zstd and age (X25519 recipients) into object storage, with a manifest written last as the commit
-// marker; verify, restore, list and prune read it back. The pure parts live in manifest/ and retention/.
+// through s2 or zstd (codec.go; the manifest records which) and age (X25519 recipients) into object storage,
+// with a manifest written last as the commit marker; verify, restore, list and prune read it back. The pure
+// parts live in manifest/ and retention/.
 //
-// Layout of one backup under the store:
+// Layout of one backup under the store (<z>: the codec's extension, s2 or zst):
 //
-//	<id>/schema.json.zst.age                     databases and table definitions
-//	<id>/data/<schema>.<table>.<part>.tsv.zst.age rows in LOAD DATA format, ~PartSize plaintext bytes each
+//	<id>/schema.json.<z>.age                     databases and table definitions
+//	<id>/data/<schema>.<table>.<part>.tsv.<z>.age rows in LOAD DATA format, ~PartSize plaintext bytes each
 //	<id>/manifest.age                            the manifest, encrypted (verify compares it)
 //	<id>/manifest.json                           the manifest: written last, the commit marker
 //	<id>/verified.json                           written by a successful verify

@@ -12,7 +12,6 @@ import (
 	"net/url"
 
 	"filippo.io/age"
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/plinth-dev/plinth/internal/backup/manifest"
 	"github.com/plinth-dev/plinth/internal/blobstore"
@@ -20,8 +19,9 @@ import (
 
 func objectKey(id, name string) string { return id + "/" + name }
 
-func dataName(schema, table string, part int) string {
-	return fmt.Sprintf("data/%s.%s.%05d.tsv.zst.age", url.PathEscape(schema), url.PathEscape(table), part)
+// dataName is part part of table schema.table in a backup whose codec's extension is ext ("zst", "s2").
+func dataName(schema, table string, part int, ext string) string {
+	return fmt.Sprintf("data/%s.%s.%05d.tsv.%s.age", url.PathEscape(schema), url.PathEscape(table), part, ext)
 }
 
 type hashWriter struct {
@@ -37,13 +37,13 @@ func (w *hashWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// objWriter streams one object: plaintext -> bufio -> zstd -> age -> sha256/count -> store.
+// objWriter streams one object: plaintext -> bufio -> zstd or s2 -> age -> sha256/count -> store.
 type objWriter struct {
 	name  string
 	bw    blobstore.Writer
 	hw    *hashWriter
 	aw    io.WriteCloser
-	zw    *zstd.Encoder
+	zw    compressor
 	buf   *bufio.Writer
 	plain int64
 	rows  int64
@@ -51,7 +51,7 @@ type objWriter struct {
 
 // newObjWriter starts an object; zw and buf are the worker's reusable encoder and buffer (nil zw: no
 // compression, used for the sealed manifest).
-func newObjWriter(ctx context.Context, st Store, id, name string, rcpt Recipients, zw *zstd.Encoder, buf *bufio.Writer) (*objWriter, error) {
+func newObjWriter(ctx context.Context, st Store, id, name string, rcpt Recipients, zw compressor, buf *bufio.Writer) (*objWriter, error) {
 	bw, err := st.Create(ctx, objectKey(id, name))
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: object %s: %w", id, name, err)
@@ -116,10 +116,10 @@ func (r *hashReader) Read(p []byte) (int, error) {
 }
 
 // readObject streams object o of backup id: the ciphertext is hashed as it is read, decrypted with ids and
-// (when dec is non-nil) decompressed, and handed to consume. Afterwards the whole ciphertext must match the
+// (when dec is non-nil) decompressed with the backup's codec, and handed to consume. Afterwards the whole ciphertext must match the
 // manifest's size and sha256. Errors name the backup and the object. commit, when non-nil, runs only after
 // every check passed (restore commits its transaction there).
-func readObject(ctx context.Context, st Store, id string, o manifest.Object, ids Identities, dec *zstd.Decoder, consume func(io.Reader) error, commit func() error) error {
+func readObject(ctx context.Context, st Store, id string, o manifest.Object, ids Identities, dec decompressor, consume func(io.Reader) error, commit func() error) error {
 	rc, err := st.Open(ctx, objectKey(id, o.Name))
 	if err != nil {
 		return fmt.Errorf("backup %s: object %s: %w", id, o.Name, err)
@@ -133,16 +133,16 @@ func readObject(ctx context.Context, st Store, id string, o manifest.Object, ids
 	} else {
 		var plain io.Reader = ar
 		if dec != nil {
-			if err := dec.Reset(ar); err != nil {
+			if plain, err = dec.reset(ar); err != nil {
 				decErr = err
 			}
-			plain = dec
 		}
 		if decErr == nil {
 			cr := &errTrackReader{r: plain}
 			useErr = consume(cr)
 			if useErr == nil {
-				// Reach the end of the stream: age checks the final chunk and zstd the frame there.
+				// Reach the end of the stream: age checks the final chunk there and zstd its frame (an s2
+				// stream has no end marker: age's final chunk and the sha256 catch a truncation).
 				if _, err := io.Copy(io.Discard, cr); err != nil {
 					useErr = err
 				}
@@ -191,9 +191,4 @@ func (r *errTrackReader) Read(p []byte) (int, error) {
 		r.err = err
 	}
 	return n, err
-}
-
-// newDecoder is a low-memory synchronous zstd decoder for one worker.
-func newDecoder() (*zstd.Decoder, error) {
-	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(64<<20))
 }

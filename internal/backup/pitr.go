@@ -146,11 +146,11 @@ func decryptSegments(ctx context.Context, o PITROptions, segs []manifest.Segment
 		return nil, func() {}, err
 	}
 	cleanup := func() { os.RemoveAll(dir) }
-	dec, err := newDecoder()
+	dec, err := newDecompressor(manifest.CompressionZstd) // binlog segments are zstd
 	if err != nil {
 		return nil, cleanup, err
 	}
-	defer dec.Close()
+	defer dec.close()
 	var files []string
 	for _, s := range segs {
 		path := filepath.Join(dir, fmt.Sprintf("segment.%010d", s.Seq))

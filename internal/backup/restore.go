@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/plinth-dev/plinth/internal/backup/manifest"
@@ -77,11 +76,11 @@ func readSchema(ctx context.Context, st Store, m *manifest.Manifest, ids Identit
 	if !ok {
 		return nil, fmt.Errorf("backup %s: schema object %s missing from manifest", m.ID, m.Schema)
 	}
-	dec, err := newDecoder()
+	dec, err := newDecompressor(m.Compression)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("backup %s: %w", m.ID, err)
 	}
-	defer dec.Close()
+	defer dec.close()
 	var doc schemaDoc
 	err = readObject(ctx, st, m.ID, obj, ids, dec, func(r io.Reader) error {
 		return json.NewDecoder(r).Decode(&doc)
@@ -244,11 +243,11 @@ func loadScratch(ctx context.Context, o RestoreOptions, m *manifest.Manifest, do
 				return fmt.Errorf("restore %s: %w", m.ID, err)
 			}
 			defer l.Close()
-			dec, err := newDecoder()
+			dec, err := newDecompressor(m.Compression)
 			if err != nil {
-				return err
+				return fmt.Errorf("restore %s: %w", m.ID, err)
 			}
-			defer dec.Close()
+			defer dec.close()
 			for j := range ch {
 				var loaded int64
 				for attempt := 1; ; attempt++ {
@@ -316,7 +315,7 @@ func finishTable(ctx context.Context, o RestoreOptions, id string, l *mysqlx.Loa
 }
 
 // loadPart loads one data object in its own transaction, committed only once the object checked out.
-func loadPart(ctx context.Context, o RestoreOptions, id string, l *mysqlx.Loader, dec *zstd.Decoder, schema string, t mysqlx.Table, obj manifest.Object, loaded *int64) error {
+func loadPart(ctx context.Context, o RestoreOptions, id string, l *mysqlx.Loader, dec decompressor, schema string, t mysqlx.Table, obj manifest.Object, loaded *int64) error {
 	if err := l.Exec(ctx, "START TRANSACTION"); err != nil {
 		return fmt.Errorf("restore %s: %w", id, err)
 	}

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/plinth-dev/plinth/internal/backup/manifest"
@@ -34,10 +33,11 @@ type RunOptions struct {
 	Databases  []string // empty: every non-system database
 	Workers    int      // parallel table streams (default 4)
 	PartSize   int64    // default DefaultPartSize
-	Level      zstd.EncoderLevel
-	Tool       string
-	Now        func() time.Time
-	Log        Logf
+	// Compression of every object (the manifest records its codec); zero: DefaultCompressionName.
+	Compression Compression
+	Tool        string
+	Now         func() time.Time
+	Log         Logf
 	// ChunkRows splits a table holding more rows than this (server estimate) into primary-key ranges
 	// dumped by several workers; 0: about PartSize of rows (from the average row length); < 0: never.
 	ChunkRows int64
@@ -77,9 +77,7 @@ func Run(ctx context.Context, o RunOptions) (*manifest.Manifest, error) {
 	if o.PartSize <= 0 {
 		o.PartSize = DefaultPartSize
 	}
-	if o.Level == 0 {
-		o.Level = zstd.SpeedDefault
-	}
+	o.Compression = o.Compression.orDefault()
 	if o.OncePer > 0 {
 		now := time.Now
 		if o.Now != nil {
@@ -127,34 +125,29 @@ func Run(ctx context.Context, o RunOptions) (*manifest.Manifest, error) {
 		FormatVersion: manifest.FormatVersion, ID: id, ToolVersion: o.Tool, StartedAt: started,
 		Source:      manifest.Source{Address: o.Address, ServerVersion: snap.ServerVersion},
 		Snapshot:    manifest.Position{BinlogFile: snap.Position.BinlogFile, BinlogPos: snap.Position.BinlogPos, GTID: snap.Position.GTID},
-		Compression: manifest.CompressionZstd, Encryption: manifest.EncryptionAgeX25,
-		Recipients: o.Recipients.Fingerprints(), Schema: manifest.SchemaName,
+		Compression: o.Compression.Codec, Encryption: manifest.EncryptionAgeX25,
+		Recipients: o.Recipients.Fingerprints(), Schema: manifest.SchemaObject(o.Compression.Codec),
 		Databases: []string{}, Tables: []manifest.Table{}, Objects: []manifest.Object{},
 	}
 	for _, d := range snap.Databases {
 		m.Databases = append(m.Databases, d.Name)
 	}
 
-	newEncoder := func() (*zstd.Encoder, error) {
-		// No zstd frame checksum: each object's sha256 in the manifest and age's authenticated chunks already
-		// cover every byte, and the checksum's xxhash pass over the plaintext cost ~2% of a dump's CPU.
-		return zstd.NewWriter(nil, zstd.WithEncoderLevel(o.Level), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(4<<20), zstd.WithEncoderCRC(false))
-	}
-	enc, err := newEncoder()
+	enc, err := o.Compression.newCompressor()
 	if err != nil {
-		return nil, fmt.Errorf("backup %s: zstd: %w", id, err)
+		return nil, fmt.Errorf("backup %s: %s: %w", id, o.Compression, err)
 	}
 	schema, err := json.Marshal(schemaDoc{Databases: snap.Databases, Tables: snap.Tables, Objects: snap.Objects})
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: schema: %w", id, err)
 	}
-	sw, err := newObjWriter(ctx, o.Store, id, manifest.SchemaName, o.Recipients, enc, bufio.NewWriterSize(nil, 64<<10))
+	sw, err := newObjWriter(ctx, o.Store, id, m.Schema, o.Recipients, enc, bufio.NewWriterSize(nil, 64<<10))
 	if err != nil {
 		return nil, err
 	}
 	if _, err := sw.Write(schema); err != nil {
 		sw.abort()
-		return nil, fmt.Errorf("backup %s: object %s: %w", id, manifest.SchemaName, err)
+		return nil, fmt.Errorf("backup %s: object %s: %w", id, m.Schema, err)
 	}
 	schemaObj, err := sw.finish(id)
 	if err != nil {
@@ -196,9 +189,9 @@ func Run(ctx context.Context, o RunOptions) (*manifest.Manifest, error) {
 	})
 	for w := 0; w < snap.Workers(); w++ {
 		g.Go(func() error {
-			zw, err := newEncoder()
+			zw, err := o.Compression.newCompressor()
 			if err != nil {
-				return fmt.Errorf("backup %s: zstd: %w", id, err)
+				return fmt.Errorf("backup %s: %s: %w", id, o.Compression, err)
 			}
 			buf := bufio.NewWriterSize(nil, 256<<10)
 			for j := range ch {
@@ -282,7 +275,7 @@ func putPlain(ctx context.Context, st Store, key string, body []byte) error {
 
 // dumpChunk streams one job (a whole table, or one primary-key range of it) into data objects of about
 // PartSize plaintext bytes each, returning its rows, their hash sum and the objects.
-func dumpChunk(ctx context.Context, o RunOptions, snap *mysqlx.Snapshot, w int, id string, t mysqlx.Table, j dumpJob, zw *zstd.Encoder, buf *bufio.Writer) (int64, uint64, []manifest.Object, error) {
+func dumpChunk(ctx context.Context, o RunOptions, snap *mysqlx.Snapshot, w int, id string, t mysqlx.Table, j dumpJob, zw compressor, buf *bufio.Writer) (int64, uint64, []manifest.Object, error) {
 	var (
 		objs []manifest.Object
 		cur  *objWriter
@@ -290,9 +283,10 @@ func dumpChunk(ctx context.Context, o RunOptions, snap *mysqlx.Snapshot, w int, 
 	)
 	emit := func(line []byte) error {
 		if cur == nil {
-			name := dataName(t.Schema, t.Name, len(objs))
+			ext := o.Compression.objectExt()
+			name := dataName(t.Schema, t.Name, len(objs), ext)
 			if j.chunked {
-				name = chunkName(t.Schema, t.Name, j.chunk, len(objs))
+				name = chunkName(t.Schema, t.Name, j.chunk, len(objs), ext)
 			}
 			cur, err = newObjWriter(ctx, o.Store, id, name, o.Recipients, zw, buf)
 			if err != nil {

@@ -142,11 +142,11 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 	})
 	for w := 0; w < o.Workers; w++ {
 		g.Go(func() error {
-			dec, err := newDecoder()
+			dec, err := newDecompressor(m.Compression)
 			if err != nil {
-				return err
+				return fmt.Errorf("backup %s: %w", m.ID, err)
 			}
-			defer dec.Close()
+			defer dec.close()
 			for i := range ch {
 				ob := m.Objects[i]
 				table, isData := partTable[ob.Name]

@@ -20,13 +20,43 @@ const MaxSize = 64 << 20
 
 // Object names inside a backup.
 const (
-	ManifestName     = "manifest.json" // the commit marker, plaintext so hosts without the key can list and prune
-	SealedName       = "manifest.age"  // the same bytes, encrypted: verify compares them
-	SchemaName       = "schema.json.zst.age"
+	ManifestName     = "manifest.json"       // the commit marker, plaintext so hosts without the key can list and prune
+	SealedName       = "manifest.age"        // the same bytes, encrypted: verify compares them
+	SchemaName       = "schema.json.zst.age" // the schema object of a zstd backup: SchemaObject(CompressionZstd)
 	VerifiedName     = "verified.json"
-	CompressionZstd  = "zstd"
 	EncryptionAgeX25 = "age-x25519"
 )
+
+// Codecs a manifest may name as its compression: every object of a backup (schema and data) is compressed
+// with the one codec, and its name says so (".zst.age", ".s2.age"). Backups before s2 are all zstd.
+const (
+	CompressionZstd = "zstd" // klauspost/compress zstd frames
+	CompressionS2   = "s2"   // klauspost/compress s2 stream format (Snappy framing with S2 blocks)
+)
+
+// CodecExt is the object name extension of a codec ("zst", "s2"); ok is false for a codec this plinth does
+// not know.
+func CodecExt(codec string) (ext string, ok bool) {
+	switch codec {
+	case CompressionZstd:
+		return "zst", true
+	case CompressionS2:
+		return "s2", true
+	}
+	return "", false
+}
+
+// Codecs lists the codecs this plinth reads and writes.
+func Codecs() []string { return []string{CompressionZstd, CompressionS2} }
+
+// ErrUnknownCodec is wrapped by the validation error of a manifest naming a codec this plinth cannot read.
+var ErrUnknownCodec = errors.New("unknown compression codec")
+
+// SchemaObject is the name of the schema object of a backup compressed with codec.
+func SchemaObject(codec string) string {
+	ext, _ := CodecExt(codec)
+	return "schema.json." + ext + ".age"
+}
 
 // Manifest describes one complete backup.
 type Manifest struct {
@@ -155,8 +185,9 @@ func (m *Manifest) Validate() error {
 	if !ValidID(m.ID) {
 		bad("id %q is not a backup id", m.ID)
 	}
-	if m.Compression != CompressionZstd {
-		bad("compression %q, want %q", m.Compression, CompressionZstd)
+	ext, knownCodec := CodecExt(m.Compression)
+	if !knownCodec {
+		bad("compression %q: %w (this plinth reads %s)", m.Compression, ErrUnknownCodec, strings.Join(Codecs(), ", "))
 	}
 	if m.Encryption != EncryptionAgeX25 {
 		bad("encryption %q, want %q", m.Encryption, EncryptionAgeX25)
@@ -190,6 +221,9 @@ func (m *Manifest) Validate() error {
 		}
 		if o.Name == ManifestName || o.Name == SealedName || o.Name == VerifiedName {
 			bad("object %q: reserved name", o.Name)
+		}
+		if knownCodec && !strings.HasSuffix(o.Name, "."+ext+".age") {
+			bad("object %q: a %s backup's object names end in .%s.age", o.Name, m.Compression, ext)
 		}
 	}
 	if objs[m.Schema] == nil {

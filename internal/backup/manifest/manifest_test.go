@@ -2,6 +2,7 @@ package manifest_test
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,6 +70,9 @@ func TestValidateRejects(t *testing.T) {
 		"wrong encryption":   func(m *manifest.Manifest) { m.Encryption = "none" },
 		"bad table hash":     func(m *manifest.Manifest) { m.Tables[0].Hash = "x" },
 		"negative plainsize": func(m *manifest.Manifest) { m.Objects[0].PlainSize = -1 },
+		"no codec":           func(m *manifest.Manifest) { m.Compression = "" },
+		// zstd objects under a manifest saying s2: a name that lies about its codec.
+		"codec of another name": func(m *manifest.Manifest) { m.Compression = manifest.CompressionS2 },
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -78,6 +82,50 @@ func TestValidateRejects(t *testing.T) {
 				t.Fatal("Encode accepted an invalid manifest")
 			}
 		})
+	}
+}
+
+// s2Sample is sample() compressed with s2: the same backup, its objects named for s2.
+func s2Sample() *manifest.Manifest {
+	m := sample()
+	m.Compression = manifest.CompressionS2
+	rename := func(n string) string { return strings.Replace(n, ".zst.age", ".s2.age", 1) }
+	m.Schema = rename(m.Schema)
+	for i := range m.Objects {
+		m.Objects[i].Name = rename(m.Objects[i].Name)
+	}
+	for i, p := range m.Tables[0].Parts {
+		m.Tables[0].Parts[i] = rename(p)
+	}
+	return m
+}
+
+// Both codecs round-trip; a codec this plinth does not know is refused, naming it and the codecs it reads.
+func TestCodecs(t *testing.T) {
+	for _, m := range []*manifest.Manifest{sample(), s2Sample()} {
+		ext, ok := manifest.CodecExt(m.Compression)
+		if !ok || m.Schema != manifest.SchemaObject(m.Compression) || !strings.HasSuffix(m.Schema, "."+ext+".age") {
+			t.Fatalf("%s: ext %q %v, schema %q", m.Compression, ext, ok, m.Schema)
+		}
+		b, err := manifest.Encode(m)
+		if err != nil {
+			t.Fatalf("%s: %v", m.Compression, err)
+		}
+		if got, err := manifest.Decode(b); err != nil || got.Compression != m.Compression {
+			t.Fatalf("%s: decoded %+v, %v", m.Compression, got, err)
+		}
+	}
+	if manifest.SchemaObject(manifest.CompressionZstd) != manifest.SchemaName || manifest.SchemaObject(manifest.CompressionS2) != "schema.json.s2.age" {
+		t.Fatalf("schema names %q %q", manifest.SchemaObject(manifest.CompressionZstd), manifest.SchemaObject(manifest.CompressionS2))
+	}
+	good, _ := manifest.Encode(s2Sample())
+	lz4 := bytes.Replace(good, []byte(`"compression": "s2"`), []byte(`"compression": "lz4"`), 1)
+	_, err := manifest.Decode(lz4)
+	if !errors.Is(err, manifest.ErrUnknownCodec) || !strings.Contains(err.Error(), `"lz4"`) || !strings.Contains(err.Error(), "reads zstd, s2") {
+		t.Fatalf("a manifest naming lz4: %v", err)
+	}
+	if _, ok := manifest.CodecExt("lz4"); ok {
+		t.Fatal("CodecExt knows lz4")
 	}
 }
 

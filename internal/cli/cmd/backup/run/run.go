@@ -31,7 +31,7 @@ type RunOptions struct {
 	Workers        int
 	PartSizeMiB    int
 	ChunkRows      int64
-	Level          string
+	Compression    string
 	Quiet          bool
 	Output         string
 	OncePer        time.Duration
@@ -44,8 +44,9 @@ func NewCmdRun(f *cmdutil.Factory, runF func(*RunOptions) error) *cobra.Command 
 		Use:   "run [--stack S | --dsn DSN --store URL] --recipient age1...",
 		Short: "Take an encrypted, consistent backup of the database into the vault",
 		Long: `Takes a consistent logical backup (one InnoDB snapshot shared by parallel per-table streams), compresses
-it with zstd, encrypts it with age to the given X25519 recipients and streams it to the store. The manifest
-is written last: a backup interrupted at any point is never listed as restorable and is pruned later.`,
+it (s2 by default, or zstd: --compression), encrypts it with age to the given X25519 recipients and streams it to
+the store. The manifest records the codec; verify and restore read either. The manifest is written last: a
+backup interrupted at any point is never listed as restorable and is pruned later.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cmdutil.ValidateOutput(opts.Output); err != nil {
@@ -63,7 +64,7 @@ is written last: a backup interrupted at any point is never listed as restorable
 			if opts.PartSizeMiB < 1 {
 				return cmdutil.FlagErrorf("--part-size-mib: want >= 1")
 			}
-			if _, err := level(opts.Level); err != nil {
+			if _, err := compression(opts.Compression); err != nil {
 				return err
 			}
 			opts.Ctx, opts.Tool = cmd.Context(), cmd.Root().Version
@@ -80,19 +81,20 @@ is written last: a backup interrupted at any point is never listed as restorable
 	cmd.Flags().IntVarP(&opts.Workers, "workers", "j", 4, "parallel table streams sharing the snapshot")
 	cmd.Flags().IntVar(&opts.PartSizeMiB, "part-size-mib", 64, "uncompressed MiB per data object")
 	cmd.Flags().Int64Var(&opts.ChunkRows, "chunk-rows", 0, "split a table over N rows into primary-key ranges dumped in parallel (0: about --part-size-mib of rows; -1: never)")
-	cmd.Flags().StringVar(&opts.Level, "compression", "fastest", "zstd level: fastest (~zstd -1), default (~zstd -3), better")
+	cmd.Flags().StringVar(&opts.Compression, "compression", backup.DefaultCompressionName, backup.CompressionHelp)
+	_ = cmd.RegisterFlagCompletionFunc("compression", cobra.FixedCompletions(backup.CompressionNames(), cobra.ShellCompDirectiveNoFileComp))
 	cmd.Flags().DurationVar(&opts.OncePer, "once-per", 0, "scheduled runs: first claim this period (e.g. 1h) in the store; when another run (another worker) has it, take no backup and exit 0 (env "+backup.EnvOncePer+")")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress lines on stderr")
 	cmdutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
 }
 
-func level(s string) (backup.Level, error) {
-	lvl, err := backup.ParseLevel(s)
+func compression(s string) (backup.Compression, error) {
+	c, err := backup.ParseCompression(s)
 	if err != nil {
-		return 0, cmdutil.FlagErrorf("--compression: want fastest, default or better, got %q", s)
+		return c, cmdutil.FlagErrorf("--compression: %s, got %q", backup.ErrBadCompression, s)
 	}
-	return lvl, nil
+	return c, nil
 }
 
 // holder names this run in a period's claim: the host and the process.
@@ -117,7 +119,7 @@ func runRun(opts *RunOptions) error {
 		return err
 	}
 	defer t.Close()
-	lvl, _ := level(opts.Level)
+	comp, _ := compression(opts.Compression)
 	now := time.Now
 	if opts.Factory.Now != nil {
 		now = opts.Factory.Now
@@ -126,7 +128,7 @@ func runRun(opts *RunOptions) error {
 	notes := &backup.RunNotes{}
 	m, err := backup.Run(ctx, backup.RunOptions{
 		DB: t.DB, DSN: t.DSN, Address: t.Address(), Store: t.Store, Recipients: rcpt, Databases: opts.Databases,
-		Workers: opts.Workers, PartSize: int64(opts.PartSizeMiB) << 20, ChunkRows: opts.ChunkRows, Level: lvl, Tool: opts.Tool, Now: now,
+		Workers: opts.Workers, PartSize: int64(opts.PartSizeMiB) << 20, ChunkRows: opts.ChunkRows, Compression: comp, Tool: opts.Tool, Now: now,
 		Log: backupflags.Logger(opts.IO.ErrOut, opts.Quiet), Notes: notes, OncePer: opts.OncePer, Holder: backupflags.Holder(),
 	})
 	if errors.Is(err, backup.ErrSlotTaken) {

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
@@ -16,10 +17,25 @@ func TestNewCmdRunFlags(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got.Target.Stack != "production" || len(got.Recipients) != 2 || got.Databases[0] != "app" || got.Workers != 8 || got.Level != "fastest" || got.Output != "json" || got.PartSizeMiB != 64 {
+	if got.Target.Stack != "production" || len(got.Recipients) != 2 || got.Databases[0] != "app" || got.Workers != 8 || got.Compression != "fastest" || got.Output != "json" || got.PartSizeMiB != 64 {
 		t.Fatalf("options %+v", got)
 	}
-	for _, bad := range [][]string{{}, {"-r", "x", "-j", "0"}, {"-r", "x", "--compression", "max"}, {"-r", "x", "-o", "yaml"}} {
+	// The default is s2; the zstd level names from before s2 still work.
+	for want, args := range map[string][]string{"s2": {"-r", "x"}, "fastest": {"-r", "x", "--compression", "fastest"}, "better": {"-r", "x", "--compression", "better"}} {
+		cmd := NewCmdRun(f, func(o *RunOptions) error { got = o; return nil })
+		cmd.SetArgs(args)
+		if err := cmd.Execute(); err != nil || got.Compression != want {
+			t.Errorf("%v: compression %q, %v; want %q", args, got.Compression, err, want)
+		}
+	}
+	complete, ok := NewCmdRun(f, nil).GetFlagCompletionFunc("compression")
+	if !ok {
+		t.Fatal("--compression has no completion")
+	}
+	if names, _ := complete(nil, nil, ""); strings.Join(names, " ") != "s2 fastest default better" {
+		t.Errorf("--compression completes %v", names)
+	}
+	for _, bad := range [][]string{{}, {"-r", "x", "-j", "0"}, {"-r", "x", "--compression", "max"}, {"-r", "x", "--compression", "lz4"}, {"-r", "x", "-o", "yaml"}} {
 		cmd := NewCmdRun(f, func(*RunOptions) error { return nil })
 		cmd.SetArgs(bad)
 		cmd.SilenceErrors, cmd.SilenceUsage = true, true
