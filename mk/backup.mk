@@ -6,7 +6,7 @@ BENCH_BACKUP_DIR ?= $(or $(TMPDIR),/tmp)/plinth-bench-backup
 # Generates ~1 GiB (and a second set whose largest table holds 80% of the rows) in a real mariadbd under
 # $(BENCH_BACKUP_DIR) if absent, runs every measurement, and ends with: backup_vs_dump=<r> backup_vs_pipeline=<r>
 # restore_vs_client=<r> backup_vs_mydumper=<r> bigtable_backup_vs_dump=<r> pitr_restore_s=<s> pitr_lost_s=<s>
-# restore_vs_myloader=<r> peak_rss_mib=<n>
+# restore_vs_myloader=<r> peak_rss_mib=<n> codec=<c>
 bench-backup: build test-deps
 	@$(GO) run ./bench/backup -dir $(BENCH_BACKUP_DIR) -plinth $(BIN)/plinth
 
