@@ -20,6 +20,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/cli/cmdutil"
 	"github.com/plinth-dev/plinth/internal/localcloud/live"
 	"github.com/plinth-dev/plinth/internal/localcloud/localcloudtest"
+	"github.com/plinth-dev/plinth/internal/proctree"
 	"github.com/plinth-dev/plinth/internal/tlsx"
 )
 
@@ -45,7 +46,7 @@ func TestUpStatusDestroyLive(t *testing.T) {
 		t.Fatalf("no server pid file: %v", err)
 	}
 	server, _ := strconv.Atoi(strings.TrimSpace(string(pidB)))
-	procs := append(descendants(t, server), server)
+	procs := processTree(t, server)
 	if len(procs) < 5 {
 		t.Fatalf("server %d runs %v", server, procs)
 	}
@@ -82,11 +83,7 @@ func TestUpStatusDestroyLive(t *testing.T) {
 	if left := stackNamespaces(t, home, "staging"); len(left) > 0 {
 		t.Errorf("namespaces left after destroy: %v", left)
 	}
-	for _, p := range procs {
-		if _, err := os.Stat("/proc/" + strconv.Itoa(p)); err == nil {
-			t.Errorf("process %d left after destroy", p)
-		}
-	}
+	assertProcessesGone(t, procs)
 	if out := plinth("local", "status", "-o", "json"); strings.TrimSpace(out) != `{
   "stacks": []
 }` {
@@ -126,35 +123,40 @@ func namespaces(t *testing.T) []string {
 }
 
 // descendants lists the processes below pid (from /proc/*/stat).
-func descendants(t *testing.T, pid int) []int {
+// proc is one process named by pid and start time: a pid the kernel hands out again later (pid_max may be
+// 32768) is not it.
+type proc struct {
+	pid   int
+	start uint64
+}
+
+// processTree is pid and everything running below it now.
+func processTree(t *testing.T, pid int) []proc {
 	t.Helper()
-	parent := map[int]int{}
-	dirs, _ := os.ReadDir("/proc")
-	for _, d := range dirs {
-		p, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + d.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(fields) > 1 {
-			parent[p], _ = strconv.Atoi(fields[1])
-		}
-	}
-	var out []int
-	for p := range parent {
-		for q := parent[p]; q > 1; q = parent[q] {
-			if q == pid {
-				out = append(out, p)
-				break
-			}
+	var out []proc
+	for _, p := range append(proctree.Descendants(pid), pid) {
+		if st, ok := proctree.StartTime(p); ok {
+			out = append(out, proc{p, st})
 		}
 	}
 	return out
+}
+
+// assertProcessesGone waits up to 10 s for every process of procs to have exited (a zombie counts as gone:
+// the supervisor has stopped it and whoever inherited it has not reaped it yet) and names the ones left.
+func assertProcessesGone(t *testing.T, procs []proc) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second) // the server exits just after it removed its pid file
+	for _, p := range procs {
+		for proctree.Alive(p.pid, p.start) {
+			if time.Now().After(deadline) {
+				cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(p.pid) + "/cmdline")
+				t.Errorf("process %d left: %s", p.pid, strings.ReplaceAll(string(cmdline), "\x00", " "))
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 }
 
 func httpsGet(t *testing.T, caFile, url string) int {

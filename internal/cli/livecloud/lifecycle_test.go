@@ -65,7 +65,7 @@ func TestLifecycleLive(t *testing.T) {
 
 	// local stop: every process and namespace gone, the published port closed, the state kept.
 	server := serverPid(t, liveDir)
-	procs := append(descendants(t, server), server)
+	procs := processTree(t, server)
 	plinth("local", "stop")
 	assertNothingLive(t, started, procs, first.URL)
 	if _, err := os.Stat(marker); err != nil {
@@ -164,7 +164,7 @@ func TestLifecycleLive(t *testing.T) {
 	}
 
 	server = serverPid(t, liveDir)
-	procs = append(descendants(t, server), server)
+	procs = processTree(t, server)
 	last := status()
 	all := stackNamespaces(t, home, "staging")
 	plinth("destroy", "--stack", "staging", "--cloud", "local", "--yes")
@@ -185,25 +185,12 @@ func TestLifecycleLive(t *testing.T) {
 
 // assertNothingLive checks none of the namespaces, processes, mounts of the platform, nor its published
 // HTTPS port, is left.
-func assertNothingLive(t *testing.T, nss []string, procs []int, url string) {
+func assertNothingLive(t *testing.T, nss []string, procs []proc, url string) {
 	t.Helper()
 	if left := slices.DeleteFunc(namespaces(t), func(n string) bool { return !slices.Contains(nss, n) }); len(left) > 0 { // nss: the platform's own
 		t.Errorf("namespaces left: %v", left)
 	}
-	deadline := time.Now().Add(10 * time.Second) // the server exits just after it removed its pid file
-	for _, p := range procs {
-		for {
-			cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/cmdline")
-			if err != nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("process %d left: %s", p, strings.ReplaceAll(string(cmdline), "\x00", " "))
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	assertProcessesGone(t, procs)
 	mounts, _ := os.ReadFile("/proc/self/mountinfo")
 	for _, line := range strings.Split(string(mounts), "\n") {
 		for _, ns := range nss {
