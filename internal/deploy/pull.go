@@ -133,10 +133,11 @@ func (e *Executor) fetch(ctx context.Context, h inventory.Host, f FetchSpec) err
 	}
 	res, err := e.Runner.Run(ctx, h, Command{Argv: FetchArgv(f.Remote, f.SHA256), Stdin: []byte(url + "\n")})
 	if err != nil {
-		return err
+		// The object, not the URL: a presigned URL is a credential for 10 minutes.
+		return fmt.Errorf("%s: %w", f.Key, err)
 	}
 	if out := strings.TrimSpace(string(res.Stdout)); out != "have" && out != "fetched" {
-		return fmt.Errorf("fetch: unexpected output %q", out)
+		return fmt.Errorf("%s: unexpected output %q", f.Key, out)
 	}
 	return nil
 }

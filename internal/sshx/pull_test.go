@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -116,6 +117,75 @@ func TestPullStagingRefusesATamperedObject(t *testing.T) {
 		}
 		if got := c.current(t, i); got != "" {
 			t.Errorf("%s current -> %q", h.Name, got)
+		}
+	}
+}
+
+// TestPullStagingRefusedFetchKeepsThePreviousRelease: hosts on v1 (pull-staged); the store refuses v2's fetch
+// with 403 (what S3 answers a presigned URL past X-Amz-Expires or with an altered signature: the emulator is
+// told to, it checks no signature itself), then serves v2's object with other bytes of the same size. Each
+// time the deploy fails naming the host, the object and the HTTP status or the sha256 mismatch, never the URL;
+// nothing of v2 is linked or kept, and v1 stays current and served on every host.
+func TestPullStagingRefusedFetchKeepsThePreviousRelease(t *testing.T) {
+	c := newCluster(t, 2)
+	r := c.runner(t)
+	em := deploytest.StartStore(t)
+	ex := &deploy.Executor{Runner: r, Store: storeOf(t, em)}
+	v1 := deploytest.Release(t, deploytest.BuildApp(t, "v1", true, 0), "v1")
+	if _, err := ex.Execute(context.Background(), c.pullPlan(t, v1, deploytest.TierConfig())); err != nil {
+		t.Fatalf("pull deploy v1: %v", err)
+	}
+	v2 := deploytest.Release(t, deploytest.BuildApp(t, "v2", true, 0), "v2")
+	key := deploy.StoreKey(v2.SHA256)
+	evil := bytes.Repeat([]byte{'x'}, int(v2.Size))
+	for _, tc := range []struct {
+		name, want string
+		store      func()
+	}{
+		{"refused with 403", "error: 403", func() { em.RefuseGets.Store(403) }},
+		{"other bytes served", "sha256 mismatch", func() {
+			em.RefuseGets.Store(0)
+			if _, err := em.Mem.PutObject(deploytest.StoreBucket, "plinth/"+key, map[string]string{}, bytes.NewReader(evil), v2.Size, nil); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		tc.store()
+		served := em.Out.Load()
+		out, err := ex.Execute(context.Background(), c.pullPlan(t, v2, deploytest.TierConfig()))
+		if err == nil {
+			t.Fatalf("%s: deploy v2 succeeded", tc.name)
+		}
+		t.Logf("%s: %v", tc.name, err)
+		msg := err.Error()
+		if !strings.Contains(msg, tc.want) || !strings.Contains(msg, key) ||
+			!(strings.Contains(msg, c.hosts[0].Name) || strings.Contains(msg, c.hosts[1].Name)) {
+			t.Errorf("%s: error %q: want a host, the object %s and %q", tc.name, msg, key, tc.want)
+		}
+		if strings.Contains(msg, "X-Amz-Signature") || strings.Contains(msg, "X-Amz-Credential") {
+			t.Errorf("%s: the error shows the presigned URL: %q", tc.name, msg)
+		}
+		if tc.name == "refused with 403" && em.Out.Load() != served {
+			t.Errorf("%s: the store served %d object bytes", tc.name, em.Out.Load()-served)
+		}
+		if len(out.Switched) != 0 {
+			t.Errorf("%s: switched %v", tc.name, out.Switched)
+		}
+		for i, h := range c.hosts {
+			if got := c.current(t, i); got != "v1" {
+				t.Errorf("%s: %s current -> %q, want v1", tc.name, h.Name, got)
+			}
+			if got := c.serving(i); got != "v1" {
+				t.Errorf("%s: %s serves %q, want v1", tc.name, h.Name, got)
+			}
+			for _, p := range []string{deploy.ArtifactPath(h.Root, v2.SHA256), filepath.Join(h.Root, "releases", "v2")} {
+				if _, err := os.Stat(p); !os.IsNotExist(err) {
+					t.Errorf("%s: %s has %s (%v)", tc.name, h.Name, p, err)
+				}
+			}
+			if left, _ := filepath.Glob(deploy.ArtifactPath(h.Root, v2.SHA256) + ".fetch.*"); len(left) != 0 {
+				t.Errorf("%s: %s left %v", tc.name, h.Name, left)
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package deploytest
 
 import (
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,10 +18,18 @@ const StoreBucket = "plinth-artifacts"
 
 // Store is an S3 emulator (gofakes3) on 127.0.0.1 that counts the object bytes it receives (PUT bodies)
 // and serves (GET bodies of objects).
+//
+// gofakes3 checks no signature and no expiry of a presigned URL, and neither does moto's server (5.2.1: it
+// serves an altered or expired presigned GET with 200, and with its IAM auth on answers every presigned GET
+// with 500). What plinth must do when S3 refuses a fetch is tested with RefuseGets instead.
 type Store struct {
 	Mem     *s3mem.Backend
 	URL     string
 	In, Out atomic.Int64
+	// RefuseGets, when not 0, is the HTTP status every object GET is answered with (an S3 error document,
+	// code AccessDenied for 403): what S3 answers a presigned URL past its X-Amz-Expires or with an altered
+	// signature. A refused GET serves no bytes.
+	RefuseGets atomic.Int32
 }
 
 // StartStore serves an S3 emulator with StoreBucket until the test ends.
@@ -36,6 +45,10 @@ func StartStore(t testing.TB) *Store {
 			r.Body = countingBody{r.Body, &e.In}
 		}
 		if r.Method == http.MethodGet && strings.Contains(strings.Trim(r.URL.Path, "/"), "/") {
+			if code := int(e.RefuseGets.Load()); code != 0 {
+				refuse(w, code, r.URL.Path)
+				return
+			}
 			w = countingWriter{w, &e.Out}
 		}
 		s3h.ServeHTTP(w, r)
@@ -43,6 +56,18 @@ func StartStore(t testing.TB) *Store {
 	t.Cleanup(srv.Close)
 	e.URL = srv.URL
 	return e
+}
+
+// refuse answers an S3 error document with code (AccessDenied for 403, as S3 refuses an expired presigned URL).
+func refuse(w http.ResponseWriter, code int, resource string) {
+	name := "AccessDenied"
+	if code != http.StatusForbidden {
+		name = strings.ReplaceAll(http.StatusText(code), " ", "")
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(code)
+	_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n<Error><Code>"+name+
+		"</Code><Message>refused by the test store</Message><Resource>"+html.EscapeString(resource)+"</Resource></Error>")
 }
 
 type countingBody struct {
