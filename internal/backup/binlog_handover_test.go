@@ -158,7 +158,7 @@ func TestBinlogHandOverBetweenWorkers(t *testing.T) {
 	od := other.Open(t, "")
 	rep, err := backup.RestoreToPoint(ctx, backup.PITROptions{ToTime: target, TempDir: t.TempDir(),
 		Replay: func(ctx context.Context, files []string, o mysqlx.ReplayOptions) error {
-			return mysqlx.ReplayBinlog(ctx, other.DSN(""), files, o)
+			return mysqlx.ReplayBinlog(ctx, od, files, o)
 		},
 		Restore: backup.RestoreOptions{Store: mem, Identities: k.ids, Target: od, Workers: 2}})
 	if err != nil {

@@ -8,8 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -157,88 +155,4 @@ func GTIDContains(flavor, set, sub string) (bool, error) {
 		return false, fmt.Errorf("gtid set %q: %w", sub, err)
 	}
 	return a.Contain(b), nil
-}
-
-// ReplayOptions say which part of the binlog files to apply.
-type ReplayOptions struct {
-	StartGTID string    // exclusive: transactions after this GTID position
-	StopGTID  string    // inclusive
-	StopTime  time.Time // exclusive: stop at the first event at or after it (second precision)
-	Database  string    // only this database's changes ("" : all)
-	Rewrite   map[string]string
-}
-
-// ReplayBinlog applies binlog files to the server of dsn the way WAL-G's binlog-replay does: the files
-// decoded by mariadb-binlog (mysqlbinlog) and fed to the mariadb (mysql) client. The password travels in
-// the client's environment, never on a command line.
-func ReplayBinlog(ctx context.Context, dsn string, files []string, o ReplayOptions) error {
-	cfg, err := gomysql.ParseDSN(dsn)
-	if err != nil {
-		return fmt.Errorf("replay: parse dsn: %w", err)
-	}
-	host, port, err := net.SplitHostPort(cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("replay: address %s: %w", cfg.Addr, err)
-	}
-	decoder, err := findTool("mariadb-binlog", "mysqlbinlog")
-	if err != nil {
-		return err
-	}
-	client, err := findTool("mariadb", "mysql")
-	if err != nil {
-		return err
-	}
-	args := []string{"--skip-gtid-strict-mode"}
-	if o.StartGTID != "" {
-		args = append(args, "--start-position="+o.StartGTID)
-	}
-	if o.StopGTID != "" {
-		args = append(args, "--stop-position="+o.StopGTID)
-	}
-	if !o.StopTime.IsZero() {
-		args = append(args, "--stop-datetime="+o.StopTime.UTC().Format("2006-01-02 15:04:05"))
-	}
-	if o.Database != "" {
-		args = append(args, "--database="+o.Database)
-	}
-	for from, to := range o.Rewrite {
-		args = append(args, "--rewrite-db="+from+"->"+to)
-	}
-	dec := exec.CommandContext(ctx, decoder, append(args, files...)...)
-	dec.Env = append(os.Environ(), "TZ=UTC")
-	cli := exec.CommandContext(ctx, client, "--no-defaults", "--protocol=TCP", "--host="+host, "--port="+port, "--user="+cfg.User, "--binary-mode")
-	cli.Env = append(os.Environ(), "MYSQL_PWD="+cfg.Passwd, "TZ=UTC")
-	pipe, err := dec.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	cli.Stdin = pipe
-	var decErr, cliErr strings.Builder
-	dec.Stderr, cli.Stderr = &decErr, &cliErr
-	if err := dec.Start(); err != nil {
-		return fmt.Errorf("replay: %s: %w", decoder, err)
-	}
-	if err := cli.Start(); err != nil {
-		_ = dec.Process.Kill()
-		_ = dec.Wait()
-		return fmt.Errorf("replay: %s: %w", client, err)
-	}
-	cerr := cli.Wait()
-	derr := dec.Wait()
-	if cerr != nil {
-		return fmt.Errorf("replay: %s into %s: %w: %s", client, cfg.Addr, cerr, strings.TrimSpace(cliErr.String()))
-	}
-	if derr != nil {
-		return fmt.Errorf("replay: %s: %w: %s", decoder, derr, strings.TrimSpace(decErr.String()))
-	}
-	return nil
-}
-
-func findTool(names ...string) (string, error) {
-	for _, n := range names {
-		if p, err := exec.LookPath(n); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("replay: none of %v found (Debian: mariadb-client)", names)
 }

@@ -264,7 +264,10 @@ func (t *Target) Address() string { return mysqlx.Redact(t.DSN) }
 
 // Replay replays binlog files into the database (backup.PITROptions.Replay).
 func (t *Target) Replay(ctx context.Context, files []string, o mysqlx.ReplayOptions) error {
-	return mysqlx.ReplayBinlog(ctx, t.DSN, files, o)
+	if t.DB == nil {
+		return errors.New("replay: no database opened")
+	}
+	return mysqlx.ReplayBinlog(ctx, t.DB, files, o)
 }
 
 // Flavor is the database server's binlog flavor (mariadb or mysql).
