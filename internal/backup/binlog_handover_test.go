@@ -63,7 +63,7 @@ func startWorker(t *testing.T, st backup.Store, k keys, name string, serverID ui
 			SegmentBytes: 4 << 10, SegmentAge: 400 * time.Millisecond, Lease: lease, Poll: 50 * time.Millisecond,
 			Cursor: w.cursor, From: from, Holder: name, Log: w.lines.printf,
 			Open: func(from string) (backup.BinlogSource, error) {
-				return mysqlx.OpenBinlogStream(srv.DSN(""), "mariadb", serverID, from)
+				return mysqlx.OpenBinlogStream(srv.DSN(""), "mariadb", serverID, from, nil)
 			}})
 	}()
 	return w

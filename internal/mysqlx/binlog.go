@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-mysql-org/go-mysql/client"
 	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 	gomysql "github.com/go-sql-driver/mysql"
@@ -53,11 +54,21 @@ func ServerFlavor(ctx context.Context, db *sql.DB) (string, error) {
 }
 
 // OpenBinlogStream connects to the server of dsn as a replica with serverID (unique among the server's
-// replicas) and streams every transaction after the GTID set from.
-func OpenBinlogStream(dsn, flavor string, serverID uint32, from string) (*BinlogStream, error) {
+// replicas) and streams every transaction after the GTID set from. The connection takes the DSN's TLS
+// configuration (tls=<registered name>) and, when dial is set, goes through it: the dialer the DSN's network
+// names in the driver (an SSH channel through the bastion), which the replication client cannot look up
+// itself. A DSN on a registered network without dial is refused rather than dialed directly.
+func OpenBinlogStream(dsn, flavor string, serverID uint32, from string, dial func(ctx context.Context, addr string) (net.Conn, error)) (*BinlogStream, error) {
 	cfg, err := gomysql.ParseDSN(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("binlog: parse dsn: %w", err)
+	}
+	var dialer client.Dialer
+	switch {
+	case dial != nil:
+		dialer = func(ctx context.Context, _, addr string) (net.Conn, error) { return dial(ctx, addr) }
+	case cfg.Net != "tcp":
+		return nil, fmt.Errorf("binlog: %s: the dsn's network %q is a dialer registered with the driver: the stream needs it passed", cfg.Addr, cfg.Net)
 	}
 	host, portS, err := net.SplitHostPort(cfg.Addr)
 	if err != nil {
@@ -76,6 +87,7 @@ func OpenBinlogStream(dsn, flavor string, serverID uint32, from string) (*Binlog
 		ServerID: serverID, Flavor: flavor, Host: host, Port: uint16(port), User: cfg.User, Password: cfg.Passwd,
 		HeartbeatPeriod: 10 * time.Second, ReadTimeout: 30 * time.Second, MaxReconnectAttempts: 3,
 		TLSConfig: cfg.TLS, // the DSN's (tls=<registered name>): a server requiring secure transport, RDS
+		Dialer:    dialer,  // nil: net.Dialer
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	s.streamer, err = s.syncer.StartSyncGTID(set)

@@ -126,27 +126,69 @@ func flushedBinlog(t *testing.T, writes ...string) string {
 // through a dialer registered with the driver (a counting in-process proxy standing for the bastion;
 // the DSN's host does not even resolve). The replayed database matches the source, statement- and
 // row-format events, a multi-line string holding a "#" line and a 64 KB row event included.
-func TestReplayThroughRegisteredDialerAndTLS(t *testing.T) {
-	ctx := context.Background()
-	const host = "db.replay.invalid"
-	dir := t.TempDir()
-	pool, caFile, certFile, keyFile := testCA(t, dir, host)
-	tlsSrv, err := mysqltest.Start(ctx, mysqltest.Options{BufferPool: "64M",
+// behindBastion is a server that requires TLS of its users (certificate of host, signed by a test CA),
+// reached only through a dialer registered with the driver: the DSN names host:3306, which does not
+// resolve, and the dialer goes to the server through a counting in-process proxy (standing for the SSH
+// channel through the bastion).
+type behindBastion struct {
+	root  *sql.DB
+	dials *atomic.Int64
+	dial  func(ctx context.Context, addr string) (net.Conn, error)
+	names string // the dialer's and the TLS configuration's registered name
+	host  string
+}
+
+func newBehindBastion(t *testing.T, name string) *behindBastion {
+	t.Helper()
+	b := &behindBastion{host: "db.replay.invalid", names: name}
+	pool, caFile, certFile, keyFile := testCA(t, t.TempDir(), b.host)
+	tlsSrv, err := mysqltest.Start(context.Background(), mysqltest.Options{BufferPool: "64M",
 		Extra: []string{"--ssl-ca=" + caFile, "--ssl-cert=" + certFile, "--ssl-key=" + keyFile}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(tlsSrv.Stop)
-	root, err := tlsSrv.Root()
-	if err != nil {
+	if b.root, err = tlsSrv.Root(); err != nil {
 		t.Fatal(err)
 	}
-	defer root.Close()
-	for _, q := range replayGrants("replayer", "replay-pw", "rp") {
-		if _, err := root.Exec(q); err != nil {
+	t.Cleanup(func() { b.root.Close() })
+	proxyAddr, dials := proxy(t, tlsSrv.Addr())
+	b.dials = dials
+	b.dial = func(ctx context.Context, addr string) (net.Conn, error) {
+		if addr != b.host+":3306" {
+			return nil, &net.AddrError{Err: "unexpected address", Addr: addr}
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", proxyAddr)
+	}
+	mysql.RegisterDialContext(name, b.dial)
+	if err := mysql.RegisterTLSConfig(name, &tls.Config{RootCAs: pool, ServerName: b.host, MinVersion: tls.VersionTLS12}); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// config is the DSN of user through the dialer, with TLS.
+func (b *behindBastion) config(user, password string) *mysql.Config {
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.TLSConfig = user, password, b.names, b.host+":3306", b.names
+	return cfg
+}
+
+func (b *behindBastion) exec(t *testing.T, stmts ...string) {
+	t.Helper()
+	for _, q := range stmts {
+		if _, err := b.root.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
+}
+
+func TestReplayThroughRegisteredDialerAndTLS(t *testing.T) {
+	ctx := context.Background()
+	bb := newBehindBastion(t, "replay-test")
+	root, dials := bb.root, bb.dials
+	bb.exec(t, replayGrants("replayer", "replay-pw", "rp")...)
 	file := flushedBinlog(t, "DROP DATABASE IF EXISTS rp", "CREATE DATABASE rp",
 		"CREATE TABLE rp.t (id INT PRIMARY KEY, v MEDIUMTEXT, b LONGBLOB)",
 		"INSERT INTO rp.t VALUES (1, 'one', NULL), (2, 'multi\n# not a comment\nline /*!*/;', x'00ff')",
@@ -158,19 +200,7 @@ func TestReplayThroughRegisteredDialerAndTLS(t *testing.T) {
 		"DELETE FROM rp.t WHERE id = 3")
 	want := mysqltest.Checksum(t, srv.Open(t, ""), "rp.t")
 
-	proxyAddr, dials := proxy(t, tlsSrv.Addr())
-	mysql.RegisterDialContext("replay-test-bastion", func(ctx context.Context, addr string) (net.Conn, error) {
-		if addr != host+":3306" {
-			return nil, &net.AddrError{Err: "unexpected address", Addr: addr}
-		}
-		var d net.Dialer
-		return d.DialContext(ctx, "tcp", proxyAddr)
-	})
-	if err := mysql.RegisterTLSConfig("replay-test-tls", &tls.Config{RootCAs: pool, ServerName: host, MinVersion: tls.VersionTLS12}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := mysql.NewConfig()
-	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.TLSConfig = "replayer", "replay-pw", "replay-test-bastion", host+":3306", "replay-test-tls"
+	cfg := bb.config("replayer", "replay-pw")
 	target, err := mysqlx.Open(cfg.FormatDSN())
 	if err != nil {
 		t.Fatal(err)
@@ -246,5 +276,62 @@ func replayGrants(user, password, db string) []string {
 		"CREATE USER '" + user + "'@'127.0.0.1' IDENTIFIED BY '" + password + "' REQUIRE SSL",
 		"GRANT ALL PRIVILEGES ON " + mysqlx.QuoteIdent(db) + ".* TO '" + user + "'@'127.0.0.1'",
 		"GRANT BINLOG REPLAY ON *.* TO '" + user + "'@'127.0.0.1'",
+	}
+}
+
+// Audit gap 1 (the streamer): `backup binlog --stack S` reaches the writer the way the other verbs do:
+// through the dialer the DSN's network names (passed along: go-mysql cannot look it up in the driver) and
+// with the DSN's TLS. The replication user here requires TLS and the server is reachable only through the
+// counting dialer.
+func TestBinlogStreamThroughDialerAndTLS(t *testing.T) {
+	bb := newBehindBastion(t, "stream-test")
+	bb.exec(t, "CREATE USER 'streamer'@'127.0.0.1' IDENTIFIED BY 'stream-pw' REQUIRE SSL",
+		"GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'streamer'@'127.0.0.1'",
+		"CREATE DATABASE s", "CREATE TABLE s.t (id INT PRIMARY KEY)")
+	var from string
+	if err := bb.root.QueryRow("SELECT @@gtid_binlog_pos").Scan(&from); err != nil {
+		t.Fatal(err)
+	}
+	bb.exec(t, "INSERT INTO s.t VALUES (1), (2)", "INSERT INTO s.t VALUES (3)")
+	cfg := bb.config("streamer", "stream-pw")
+
+	if _, err := mysqlx.OpenBinlogStream(cfg.FormatDSN(), "mariadb", 7001, from, nil); err == nil || !strings.Contains(err.Error(), "registered") {
+		t.Fatalf("a dsn on a registered dialer without the dialer: %v", err)
+	}
+	plain := *cfg
+	plain.TLSConfig = ""
+	if s, err := mysqlx.OpenBinlogStream(plain.FormatDSN(), "mariadb", 7001, from, bb.dial); err == nil || !strings.Contains(err.Error(), "Access denied") {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("the REQUIRE SSL replication user without TLS: %v", err)
+	}
+	before := bb.dials.Load()
+	s, err := mysqlx.OpenBinlogStream(cfg.FormatDSN(), "mariadb", 7001, from, bb.dial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	commits := 0
+	for commits < 2 {
+		ev, err := s.Next(ctx)
+		if err != nil {
+			t.Fatalf("after %d commits: %v", commits, err)
+		}
+		if ev.Commit {
+			commits++
+		}
+	}
+	if bb.dials.Load() == before {
+		t.Fatal("the stream did not go through the dialer")
+	}
+	var want string
+	if err := bb.root.QueryRow("SELECT @@gtid_binlog_pos").Scan(&want); err != nil {
+		t.Fatal(err)
+	}
+	if s.GTIDSet() != want {
+		t.Fatalf("streamed up to %s, the server is at %s", s.GTIDSet(), want)
 	}
 }
