@@ -15,7 +15,6 @@ import (
 	"github.com/plinth-dev/plinth/internal/backup/manifest"
 	"github.com/plinth-dev/plinth/internal/backup/retention"
 	"github.com/plinth-dev/plinth/internal/mysqlx"
-	"github.com/plinth-dev/plinth/internal/mysqlx/mysqltest"
 )
 
 // worker is one worker host's streamer: the writer identity, its own cursor and replica server id.
@@ -108,7 +107,6 @@ func checkChain(t *testing.T, st backup.Store, k keys, from string) []manifest.S
 // the chain has no gap and no duplicate, and a point-in-time restore to a second after the hand-over matches
 // the source's checksum at that second.
 func TestBinlogHandOverBetweenWorkers(t *testing.T) {
-	ctx := context.Background()
 	srv.Exec(t, "DROP DATABASE IF EXISTS hand", "CREATE DATABASE hand",
 		"CREATE TABLE hand.acct (id INT PRIMARY KEY, balance BIGINT, note VARCHAR(40))")
 	d := srv.Open(t, "hand")
@@ -154,16 +152,7 @@ func TestBinlogHandOverBetweenWorkers(t *testing.T) {
 		t.Fatalf("the chain ends at %s, before the target %s", segs[len(segs)-1].LastTime, target)
 	}
 
-	other := mysqltest.New(t)
-	od := other.Open(t, "")
-	rep, err := backup.RestoreToPoint(ctx, backup.PITROptions{ToTime: target, TempDir: t.TempDir(),
-		Replay: func(ctx context.Context, files []string, o mysqlx.ReplayOptions) error {
-			return mysqlx.ReplayBinlog(ctx, od, files, o)
-		},
-		Restore: backup.RestoreOptions{Store: mem, Identities: k.ids, Target: od, Workers: 2}})
-	if err != nil {
-		t.Fatalf("restore to %s: %v", target, err)
-	}
+	rep, od := restoreToTimeOnNewServer(t, mem, k, target)
 	if got := tableChecksum(t, od, "hand.acct"); got != want {
 		t.Fatalf("restored to %s across the hand-over (%d segments): checksum %s, the source had %s", target, rep.Segments, got, want)
 	}

@@ -59,7 +59,7 @@ func RestoreToPoint(ctx context.Context, o PITROptions) (*PITRReport, error) {
 			if ok, err := mysqlx.GTIDContains(flavorOf(segs), o.ToGTID, e.GTID); err != nil || !ok {
 				continue
 			}
-		} else if e.Manifest.StartedAt.After(o.ToTime) {
+		} else if !consistentBy(e.Manifest, o.ToTime) {
 			continue
 		}
 		snap = e
@@ -129,6 +129,21 @@ func RestoreToPoint(ctx context.Context, o PITROptions) (*PITRReport, error) {
 		return nil, fmt.Errorf("point-in-time restore: backup %s restored, binlog replay failed part way (the target holds the snapshot plus part of the binlog): %w", snap.ID, err)
 	}
 	return rep, nil
+}
+
+// consistentBy reports whether backup m holds only transactions restorable to time t (second precision:
+// up to t's second included). Its snapshot's time (the server's clock under the lock) must fall before the
+// end of t's second. A manifest without it goes by CompletedAt, later than the lock: a t between the backup's
+// start and its lock (FLUSH TABLES WITH READ LOCK waiting behind long statements) takes an older backup, never
+// one holding transactions committed after t. (Backup times are the backup tool's clock, the snapshot's the
+// server's; CompletedAt is the conservative stand-in only up to their skew.)
+func consistentBy(m *manifest.Manifest, t time.Time) bool {
+	end := t.Truncate(time.Second).Add(time.Second)
+	at := m.Snapshot.At
+	if at.IsZero() {
+		at = m.CompletedAt
+	}
+	return at.Before(end)
 }
 
 func flavorOf(segs []manifest.Segment) string {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/plinth-dev/plinth/internal/backup"
+	"github.com/plinth-dev/plinth/internal/backup/manifest"
 	"github.com/plinth-dev/plinth/internal/mysqlx"
 	"github.com/plinth-dev/plinth/internal/mysqlx/mysqltest"
 )
@@ -88,4 +89,99 @@ func TestPointInTimeRestore(t *testing.T) {
 func tableChecksum(t *testing.T, d *sql.DB, table string) string {
 	t.Helper()
 	return mysqltest.Checksum(t, d, table)
+}
+
+// Audit gap 2: a backup whose FLUSH TABLES WITH READ LOCK waited (here behind another session's LOCK
+// TABLES ... WRITE) started before a target T inside that wait, but its snapshot holds the transactions
+// committed after T. The restore to T takes the older backup and replays the binlog up to T: the checksum
+// the source had at T. (Going by the backup's start, as before, restored the later data.)
+func TestToTimeInsideTheSnapshotLockWait(t *testing.T) {
+	ctx := context.Background()
+	srv.Exec(t, "DROP DATABASE IF EXISTS pitrw", "CREATE DATABASE pitrw",
+		"CREATE TABLE pitrw.acct (id INT PRIMARY KEY, balance BIGINT)")
+	d := srv.Open(t, "pitrw")
+	for i := 0; i < 20; i++ {
+		if _, err := d.Exec("INSERT INTO acct VALUES (?, 100)", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, k := memStore(t), newKeys(t)
+	older := runBackup(t, st, k, "pitrw", time.Now().Add(-time.Minute))
+	s := startStreamer(t, st, k, 64<<10)
+
+	// One session holds a write lock on the table and keeps writing: the backup below waits for it.
+	holder, err := d.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	hexec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := holder.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	hexec("LOCK TABLES acct WRITE")
+	type result struct {
+		m   *manifest.Manifest
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		m, err := backup.Run(ctx, backup.RunOptions{DB: srv.Open(t, ""), DSN: srv.DSN(""), Address: srv.Addr(), Store: st,
+			Recipients: k.rcpt, Databases: []string{"pitrw"}, Workers: 2, Tool: "test", Now: time.Now})
+		done <- result{m, err}
+	}()
+	nextSecond()
+	hexec("UPDATE acct SET balance = balance + 1 WHERE id < 10") // inside the wait, before T
+	nextSecond()
+	target := time.Now().Add(-time.Second).Truncate(time.Second)
+	var name, want string
+	if err := holder.QueryRowContext(ctx, "CHECKSUM TABLE acct").Scan(&name, &want); err != nil {
+		t.Fatal(err)
+	}
+	nextSecond()
+	hexec("UPDATE acct SET balance = 0 WHERE id >= 10") // inside the wait, after T
+	select {
+	case r := <-done:
+		t.Fatalf("the backup did not wait for the lock: %v", r.err)
+	default:
+	}
+	hexec("UNLOCK TABLES")
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	blocked := r.m
+	if !blocked.StartedAt.Before(target) || !blocked.Snapshot.At.After(target.Add(time.Second)) {
+		t.Fatalf("the blocked backup started %v, locked at %v: want T %v between them", blocked.StartedAt, blocked.Snapshot.At, target)
+	}
+	if final := tableChecksum(t, d, "pitrw.acct"); final == want {
+		t.Fatal("the writes after T left the checksum unchanged")
+	}
+	waitCovered(t, st, s)
+	s.stop(t)
+
+	rep, od := restoreToTimeOnNewServer(t, st, k, target)
+	if rep.Restore.ID != older.ID || rep.Snapshot != older.Snapshot.GTID {
+		t.Fatalf("restored backup %s (snapshot %s), want the older %s: the blocked one (%s) holds later data", rep.Restore.ID, rep.Snapshot, older.ID, blocked.ID)
+	}
+	if got := tableChecksum(t, od, "pitrw.acct"); got != want {
+		t.Fatalf("restored to %s: checksum %s, the source had %s then", target, got, want)
+	}
+}
+
+// restoreToTimeOnNewServer restores the store's backups and binlog to target on a fresh second server.
+func restoreToTimeOnNewServer(t *testing.T, st backup.Store, k keys, target time.Time) (*backup.PITRReport, *sql.DB) {
+	t.Helper()
+	od := mysqltest.New(t).Open(t, "")
+	rep, err := backup.RestoreToPoint(context.Background(), backup.PITROptions{ToTime: target, TempDir: t.TempDir(),
+		Replay: func(ctx context.Context, files []string, o mysqlx.ReplayOptions) error {
+			return mysqlx.ReplayBinlog(ctx, od, files, o)
+		},
+		Restore: backup.RestoreOptions{Store: st, Identities: k.ids, Target: od, Workers: 2}})
+	if err != nil {
+		t.Fatalf("restore to %s: %v", target, err)
+	}
+	return rep, od
 }
