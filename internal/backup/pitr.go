@@ -17,13 +17,17 @@ import (
 // binlog chain replayed up to it.
 type PITROptions struct {
 	Restore RestoreOptions // its ID is chosen here
-	// ToTime restores every transaction committed up to and including this second; ToGTID up to and
-	// including this GTID. Exactly one is set.
+	// ToTime restores the binlog up to the first transaction stamped after this second (every transaction
+	// committed up to and including it; docs/backup.md says exactly what else); ToGTID up to and including
+	// this GTID. Exactly one is set.
 	ToTime time.Time
 	ToGTID string
-	// Replay applies decrypted binlog files to the target (mysqlx.ReplayBinlog bound to its DSN).
-	Replay  func(ctx context.Context, files []string, o mysqlx.ReplayOptions) error
-	TempDir string
+	// Replay applies decrypted binlog files to the target (mysqlx.ReplayBinlog on the target's own pool).
+	Replay func(ctx context.Context, files []string, o mysqlx.ReplayOptions) error
+	// CheckReplay, when set, runs before the backup is restored (mysqlx.CheckReplayPrivilege): a target
+	// the replay would fail on is refused untouched.
+	CheckReplay func(ctx context.Context) error
+	TempDir     string
 }
 
 // PITRReport is a point-in-time restore's outcome.
@@ -100,6 +104,11 @@ func RestoreToPoint(ctx context.Context, o PITROptions) (*PITRReport, error) {
 	case last.LastTime.Before(o.ToTime):
 		return nil, fmt.Errorf("point-in-time restore to %s: the binlog chain ends with a transaction at %s (GTID %s): later data is not streamed yet",
 			target, last.LastTime.Format(time.RFC3339), last.To)
+	}
+	if o.CheckReplay != nil {
+		if err := o.CheckReplay(ctx); err != nil {
+			return nil, fmt.Errorf("point-in-time restore to %s: nothing restored: %w", target, err)
+		}
 	}
 	ro := o.Restore
 	ro.ID = snap.ID

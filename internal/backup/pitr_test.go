@@ -3,6 +3,8 @@ package backup_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,6 +79,17 @@ func TestPointInTimeRestore(t *testing.T) {
 	}
 	if got := checksum("pitr2_g"); got != want {
 		t.Fatalf("restored to GTID %s: checksum %s, want %s", targetGTID, got, want)
+	}
+
+	// A target whose user may not replay is refused before anything is restored.
+	_, err = backup.RestoreToPoint(ctx, backup.PITROptions{ToTime: target, Replay: replay, TempDir: t.TempDir(),
+		CheckReplay: func(context.Context) error { return errors.New("no BINLOG REPLAY") },
+		Restore:     backup.RestoreOptions{Store: st, Identities: k.ids, Target: od, Rename: map[string]string{"pitr2": "pitr2_refused"}}})
+	if err == nil || !strings.Contains(err.Error(), "nothing restored: no BINLOG REPLAY") {
+		t.Fatalf("restore by a user who cannot replay: %v", err)
+	}
+	if n := scalar(t, od, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'pitr2_refused'"); n != "0" {
+		t.Fatal("the refused restore created its database")
 	}
 
 	// A target after the newest streamed transaction is refused before anything is restored.
@@ -179,7 +192,8 @@ func restoreToTimeOnNewServer(t *testing.T, st backup.Store, k keys, target time
 		Replay: func(ctx context.Context, files []string, o mysqlx.ReplayOptions) error {
 			return mysqlx.ReplayBinlog(ctx, od, files, o)
 		},
-		Restore: backup.RestoreOptions{Store: st, Identities: k.ids, Target: od, Workers: 2}})
+		CheckReplay: func(ctx context.Context) error { return mysqlx.CheckReplayPrivilege(ctx, od) },
+		Restore:     backup.RestoreOptions{Store: st, Identities: k.ids, Target: od, Workers: 2}})
 	if err != nil {
 		t.Fatalf("restore to %s: %v", target, err)
 	}

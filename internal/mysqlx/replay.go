@@ -96,6 +96,32 @@ func applyStatements(ctx context.Context, conn *sql.Conn, r *binlogsql.Reader) (
 	}
 }
 
+// CheckReplayPrivilege tells, before anything is restored, whether db's user may replay binlog events: on
+// MariaDB it sets a session variable the decoder's output sets (gtid_domain_id, refused without BINLOG
+// REPLAY or SUPER, as the BINLOG statements are) on a connection then discarded. Other servers pass
+// unchecked (their replay fails at its first statement instead).
+func CheckReplayPrivilege(ctx context.Context, db *sql.DB) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("replay: connect: %w", err)
+	}
+	defer func() {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		_ = conn.Close()
+	}()
+	var version string
+	if err := conn.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
+		return fmt.Errorf("replay: server version: %w", err)
+	}
+	if FlavorOfVersion(version) != "mariadb" {
+		return nil
+	}
+	if _, err := conn.ExecContext(ctx, "SET @@session.gtid_domain_id = @@session.gtid_domain_id"); err != nil {
+		return fmt.Errorf("replay: the user cannot replay binlog events (needs BINLOG REPLAY on MariaDB >= 10.5.2, SUPER before): %w", err)
+	}
+	return nil
+}
+
 func decoderArgs(o ReplayOptions) []string {
 	args := []string{"--skip-gtid-strict-mode"}
 	if o.StartGTID != "" {

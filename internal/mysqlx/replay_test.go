@@ -263,6 +263,12 @@ func TestReplayThroughRegisteredDialerAndTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer wdb.Close()
+	if err := mysqlx.CheckReplayPrivilege(ctx, wdb); err == nil || !strings.Contains(err.Error(), "BINLOG REPLAY") {
+		t.Fatalf("privilege check of a user without BINLOG REPLAY: %v", err)
+	}
+	if err := mysqlx.CheckReplayPrivilege(ctx, target); err != nil {
+		t.Fatalf("privilege check of the replaying user: %v", err)
+	}
 	err = mysqlx.ReplayBinlog(ctx, wdb, []string{file}, mysqlx.ReplayOptions{})
 	if err == nil || !strings.Contains(err.Error(), "BINLOG REPLAY") || !strings.Contains(err.Error(), "at binlog position 4") {
 		t.Fatalf("a user without BINLOG REPLAY: %v", err)

@@ -281,6 +281,14 @@ func (t *Target) Replay(ctx context.Context, files []string, o mysqlx.ReplayOpti
 	return mysqlx.ReplayBinlog(ctx, t.DB, files, o)
 }
 
+// CheckReplay tells whether the database's user may replay binlog events (backup.PITROptions.CheckReplay).
+func (t *Target) CheckReplay(ctx context.Context) error {
+	if t.DB == nil {
+		return errors.New("replay: no database opened")
+	}
+	return mysqlx.CheckReplayPrivilege(ctx, t.DB)
+}
+
 // Flavor is the database server's binlog flavor (mariadb or mysql).
 func (t *Target) Flavor(ctx context.Context) (string, error) {
 	if t.DB == nil {
