@@ -43,15 +43,11 @@ func ReplayBinlog(ctx context.Context, db *sql.DB, files []string, o ReplayOptio
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	conn, err := db.Conn(ctx)
+	conn, discard, err := sessionConn(ctx, db)
 	if err != nil {
-		return fmt.Errorf("replay: connect: %w", err)
+		return err
 	}
-	defer func() {
-		// Never hand the replay's session (pseudo-replica mode, server_id, gtid_seq_no) back to the pool.
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		_ = conn.Close()
-	}()
+	defer discard()
 	dec := exec.CommandContext(ctx, decoder, append(decoderArgs(o), files...)...)
 	dec.Env = append(os.Environ(), "TZ=UTC")
 	out, err := dec.StdoutPipe()
@@ -101,14 +97,11 @@ func applyStatements(ctx context.Context, conn *sql.Conn, r *binlogsql.Reader) (
 // REPLAY or SUPER, as the BINLOG statements are) on a connection then discarded. Other servers pass
 // unchecked (their replay fails at its first statement instead).
 func CheckReplayPrivilege(ctx context.Context, db *sql.DB) error {
-	conn, err := db.Conn(ctx)
+	conn, discard, err := sessionConn(ctx, db)
 	if err != nil {
-		return fmt.Errorf("replay: connect: %w", err)
+		return err
 	}
-	defer func() {
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		_ = conn.Close()
-	}()
+	defer discard()
 	var version string
 	if err := conn.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
 		return fmt.Errorf("replay: server version: %w", err)
@@ -120,6 +113,19 @@ func CheckReplayPrivilege(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("replay: the user cannot replay binlog events (needs BINLOG REPLAY on MariaDB >= 10.5.2, SUPER before): %w", err)
 	}
 	return nil
+}
+
+// sessionConn is one connection of db whose session state is never handed back to the pool: discard closes
+// it for good (the replay's pseudo-replica mode, server_id and gtid_seq_no stay with it).
+func sessionConn(ctx context.Context, db *sql.DB) (*sql.Conn, func(), error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("replay: connect: %w", err)
+	}
+	return conn, func() {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		_ = conn.Close()
+	}, nil
 }
 
 func decoderArgs(o ReplayOptions) []string {
