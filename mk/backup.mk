@@ -14,3 +14,9 @@ fuzz: fuzz-backup
 
 fuzz-backup:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/backup/manifest
+
+# The binlog decoder output splitter of the point-in-time replay (internal/mysqlx/binlogsql: pure, no server).
+.PHONY: fuzz-binlogsql
+fuzz: fuzz-binlogsql
+fuzz-binlogsql:
+	$(GO) test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME) ./internal/mysqlx/binlogsql

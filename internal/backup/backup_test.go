@@ -208,6 +208,9 @@ func roundTrip(t *testing.T, name string, st backup.Store, comp string, want map
 	if !rep.OK || !rep.RestoreChecked || !rep.SealedManifest || !rep.Marked || len(rep.Objects) != len(m.Objects) {
 		t.Fatalf("verify report: %+v", rep)
 	}
+	if rep.Binlog == nil || rep.Binlog.Unavailable != backup.NoSegments || rep.Binlog.From != m.Snapshot.GTID {
+		t.Fatalf("verify of a store without binlog segments: binlog %+v, want %q", rep.Binlog, backup.NoSegments)
+	}
 	for _, tc := range rep.Tables {
 		if !tc.OK || tc.RestoredRows == nil || *tc.RestoredRows != tc.Rows || tc.RestoredHash != tc.Hash {
 			t.Fatalf("table check %+v", tc)

@@ -43,7 +43,7 @@ func startCursorStreamer(t *testing.T, st *blobstore.Store, k keys, cursor strin
 			SegmentBytes: 4 << 10, SegmentAge: 500 * time.Millisecond, Cursor: cursor,
 			Current: func(ctx context.Context) (string, error) { return mysqlx.CurrentGTID(ctx, srv.Open(t, ""), "mariadb") },
 			Open: func(from string) (backup.BinlogSource, error) {
-				return mysqlx.OpenBinlogStream(srv.DSN(""), "mariadb", 4243, from)
+				return mysqlx.OpenBinlogStream(srv.DSN(""), "mariadb", 4243, from, nil)
 			}})
 	}()
 	return s

@@ -15,7 +15,6 @@ import (
 	"github.com/plinth-dev/plinth/internal/backup/manifest"
 	"github.com/plinth-dev/plinth/internal/backup/retention"
 	"github.com/plinth-dev/plinth/internal/mysqlx"
-	"github.com/plinth-dev/plinth/internal/mysqlx/mysqltest"
 )
 
 // worker is one worker host's streamer: the writer identity, its own cursor and replica server id.
@@ -63,7 +62,7 @@ func startWorker(t *testing.T, st backup.Store, k keys, name string, serverID ui
 			SegmentBytes: 4 << 10, SegmentAge: 400 * time.Millisecond, Lease: lease, Poll: 50 * time.Millisecond,
 			Cursor: w.cursor, From: from, Holder: name, Log: w.lines.printf,
 			Open: func(from string) (backup.BinlogSource, error) {
-				return mysqlx.OpenBinlogStream(srv.DSN(""), "mariadb", serverID, from)
+				return mysqlx.OpenBinlogStream(srv.DSN(""), "mariadb", serverID, from, nil)
 			}})
 	}()
 	return w
@@ -108,7 +107,6 @@ func checkChain(t *testing.T, st backup.Store, k keys, from string) []manifest.S
 // the chain has no gap and no duplicate, and a point-in-time restore to a second after the hand-over matches
 // the source's checksum at that second.
 func TestBinlogHandOverBetweenWorkers(t *testing.T) {
-	ctx := context.Background()
 	srv.Exec(t, "DROP DATABASE IF EXISTS hand", "CREATE DATABASE hand",
 		"CREATE TABLE hand.acct (id INT PRIMARY KEY, balance BIGINT, note VARCHAR(40))")
 	d := srv.Open(t, "hand")
@@ -154,16 +152,7 @@ func TestBinlogHandOverBetweenWorkers(t *testing.T) {
 		t.Fatalf("the chain ends at %s, before the target %s", segs[len(segs)-1].LastTime, target)
 	}
 
-	other := mysqltest.New(t)
-	od := other.Open(t, "")
-	rep, err := backup.RestoreToPoint(ctx, backup.PITROptions{ToTime: target, TempDir: t.TempDir(),
-		Replay: func(ctx context.Context, files []string, o mysqlx.ReplayOptions) error {
-			return mysqlx.ReplayBinlog(ctx, other.DSN(""), files, o)
-		},
-		Restore: backup.RestoreOptions{Store: mem, Identities: k.ids, Target: od, Workers: 2}})
-	if err != nil {
-		t.Fatalf("restore to %s: %v", target, err)
-	}
+	rep, od := restoreToTimeOnNewServer(t, mem, k, target)
 	if got := tableChecksum(t, od, "hand.acct"); got != want {
 		t.Fatalf("restored to %s across the hand-over (%d segments): checksum %s, the source had %s", target, rep.Segments, got, want)
 	}

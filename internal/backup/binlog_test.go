@@ -28,7 +28,7 @@ func startStreamer(t *testing.T, st backup.Store, k keys, segBytes int64) *strea
 		s.done <- backup.StreamBinlog(ctx, backup.BinlogOptions{Store: st, Recipients: k.rcpt, Flavor: "mariadb",
 			SegmentBytes: segBytes, SegmentAge: 500 * time.Millisecond,
 			Open: func(from string) (backup.BinlogSource, error) {
-				return mysqlx.OpenBinlogStream(srv.DSN(""), "mariadb", 4242, from)
+				return mysqlx.OpenBinlogStream(srv.DSN(""), "mariadb", 4242, from, nil)
 			}})
 	}()
 	return s

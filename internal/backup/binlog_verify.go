@@ -20,6 +20,9 @@ type ChainReport struct {
 	To       string   `json:"to,omitempty"`
 	Gaps     []string `json:"gaps,omitempty"`
 	Bad      []string `json:"bad,omitempty"` // segments whose object does not check out
+	// Unavailable says why no chain was checked (no segment in the store, no snapshot GTID): point-in-time
+	// recovery from this backup is not available.
+	Unavailable string `json:"unavailable,omitempty"`
 }
 
 // OK reports a chain without gaps or bad segments.

@@ -17,13 +17,17 @@ import (
 // binlog chain replayed up to it.
 type PITROptions struct {
 	Restore RestoreOptions // its ID is chosen here
-	// ToTime restores every transaction committed up to and including this second; ToGTID up to and
-	// including this GTID. Exactly one is set.
+	// ToTime restores the binlog up to the first transaction stamped after this second (every transaction
+	// committed up to and including it; docs/backup.md says exactly what else); ToGTID up to and including
+	// this GTID. Exactly one is set.
 	ToTime time.Time
 	ToGTID string
-	// Replay applies decrypted binlog files to the target (mysqlx.ReplayBinlog bound to its DSN).
-	Replay  func(ctx context.Context, files []string, o mysqlx.ReplayOptions) error
-	TempDir string
+	// Replay applies decrypted binlog files to the target (mysqlx.ReplayBinlog on the target's own pool).
+	Replay func(ctx context.Context, files []string, o mysqlx.ReplayOptions) error
+	// CheckReplay, when set, runs before the backup is restored (mysqlx.CheckReplayPrivilege): a target
+	// the replay would fail on is refused untouched.
+	CheckReplay func(ctx context.Context) error
+	TempDir     string
 }
 
 // PITRReport is a point-in-time restore's outcome.
@@ -59,7 +63,7 @@ func RestoreToPoint(ctx context.Context, o PITROptions) (*PITRReport, error) {
 			if ok, err := mysqlx.GTIDContains(flavorOf(segs), o.ToGTID, e.GTID); err != nil || !ok {
 				continue
 			}
-		} else if e.Manifest.StartedAt.After(o.ToTime) {
+		} else if !consistentBy(e.Manifest, o.ToTime) {
 			continue
 		}
 		snap = e
@@ -101,6 +105,11 @@ func RestoreToPoint(ctx context.Context, o PITROptions) (*PITRReport, error) {
 		return nil, fmt.Errorf("point-in-time restore to %s: the binlog chain ends with a transaction at %s (GTID %s): later data is not streamed yet",
 			target, last.LastTime.Format(time.RFC3339), last.To)
 	}
+	if o.CheckReplay != nil {
+		if err := o.CheckReplay(ctx); err != nil {
+			return nil, fmt.Errorf("point-in-time restore to %s: nothing restored: %w", target, err)
+		}
+	}
 	ro := o.Restore
 	ro.ID = snap.ID
 	rrep, err := Restore(ctx, ro)
@@ -129,6 +138,21 @@ func RestoreToPoint(ctx context.Context, o PITROptions) (*PITRReport, error) {
 		return nil, fmt.Errorf("point-in-time restore: backup %s restored, binlog replay failed part way (the target holds the snapshot plus part of the binlog): %w", snap.ID, err)
 	}
 	return rep, nil
+}
+
+// consistentBy reports whether backup m holds only transactions restorable to time t (second precision:
+// up to t's second included). Its snapshot's time (the server's clock under the lock) must fall before the
+// end of t's second. A manifest without it goes by CompletedAt, later than the lock: a t between the backup's
+// start and its lock (FLUSH TABLES WITH READ LOCK waiting behind long statements) takes an older backup, never
+// one holding transactions committed after t. (Backup times are the backup tool's clock, the snapshot's the
+// server's; CompletedAt is the conservative stand-in only up to their skew.)
+func consistentBy(m *manifest.Manifest, t time.Time) bool {
+	end := t.Truncate(time.Second).Add(time.Second)
+	at := m.Snapshot.At
+	if at.IsZero() {
+		at = m.CompletedAt
+	}
+	return at.Before(end)
 }
 
 func flavorOf(segs []manifest.Segment) string {

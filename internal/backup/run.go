@@ -123,8 +123,9 @@ func Run(ctx context.Context, o RunOptions) (*manifest.Manifest, error) {
 
 	m := &manifest.Manifest{
 		FormatVersion: manifest.FormatVersion, ID: id, ToolVersion: o.Tool, StartedAt: started,
-		Source:      manifest.Source{Address: o.Address, ServerVersion: snap.ServerVersion},
-		Snapshot:    manifest.Position{BinlogFile: snap.Position.BinlogFile, BinlogPos: snap.Position.BinlogPos, GTID: snap.Position.GTID},
+		Source: manifest.Source{Address: o.Address, ServerVersion: snap.ServerVersion},
+		Snapshot: manifest.Position{BinlogFile: snap.Position.BinlogFile, BinlogPos: snap.Position.BinlogPos, GTID: snap.Position.GTID,
+			At: snap.Position.Time},
 		Compression: o.Compression.Codec, Encryption: manifest.EncryptionAgeX25,
 		Recipients: o.Recipients.Fingerprints(), Schema: manifest.SchemaObject(o.Compression.Codec),
 		Databases: []string{}, Tables: []manifest.Table{}, Objects: []manifest.Object{},

@@ -72,7 +72,7 @@ type VerifyReport struct {
 	RestoreChecked bool          `json:"restoreChecked"`
 	Marked         bool          `json:"marked"`
 	MarkedFailed   bool          `json:"markedFailed"`
-	// Binlog is the check of the binlog chain from this backup's snapshot (when the store holds segments).
+	// Binlog is the check of the binlog chain from this backup's snapshot, or why there is none (Unavailable).
 	Binlog   *ChainReport  `json:"binlog,omitempty"`
 	Bytes    int64         `json:"bytes"`
 	Duration time.Duration `json:"durationNs"`
@@ -231,12 +231,24 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 	return rep, verifyChain(ctx, o, m, rep)
 }
 
+// NoSegments is verify's remark on a store without binlog segments (text and JSON alike).
+const NoSegments = "no binlog segments: point-in-time recovery not available"
+
 // verifyChain checks the binlog chain from the snapshot to the newest segment when the store holds any:
-// a gap or a bad segment fails the command, not the backup (its marker stays a success).
+// a gap or a bad segment fails the command, not the backup (its marker stays a success). Without segments
+// (or without a snapshot GTID) the report says point-in-time recovery is not available.
 func verifyChain(ctx context.Context, o VerifyOptions, m *manifest.Manifest, rep *VerifyReport) error {
 	segs, err := ListSegments(ctx, o.Store)
-	if err != nil || len(segs) == 0 || m.Snapshot.GTID == "" {
+	if err != nil {
 		return err
+	}
+	switch {
+	case len(segs) == 0:
+		rep.Binlog = &ChainReport{From: m.Snapshot.GTID, Unavailable: NoSegments}
+		return nil
+	case m.Snapshot.GTID == "":
+		rep.Binlog = &ChainReport{Unavailable: "the backup has no snapshot GTID: point-in-time recovery from it not available"}
+		return nil
 	}
 	chain, err := VerifyBinlogChain(ctx, o.Store, o.Identities, m.Snapshot.GTID)
 	if err != nil {

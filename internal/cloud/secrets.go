@@ -217,28 +217,29 @@ const (
 	VaultRestore = live.VaultRestore
 )
 
-// BackupDSN is the DSN of the stack's backup user over the cloud's way to its writer.
-func BackupDSN(ctx context.Context, a BackupAccess, stack string, inv *contract.Inventory) (string, func() error, error) {
+// BackupDSN is the DSN of the stack's backup user over the cloud's way to its writer, and that way (its
+// dialer, for a client other than the MySQL driver: the binlog stream; its Close releases it).
+func BackupDSN(ctx context.Context, a BackupAccess, stack string, inv *contract.Inventory) (string, DatabaseConn, error) {
 	s, err := a.Secrets(ctx, stack, inv)
 	if err != nil {
-		return "", nil, err
+		return "", DatabaseConn{}, err
 	}
 	creds, err := ReadDBCredentials(ctx, s, BackupUserSecretID(stack))
 	if errors.Is(err, ErrNoSecret) {
-		return "", nil, fmt.Errorf("stack %s has no backup user yet (%w): run `plinth backup grant --stack %s` once", stack, err, stack)
+		return "", DatabaseConn{}, fmt.Errorf("stack %s has no backup user yet (%w): run `plinth backup grant --stack %s` once", stack, err, stack)
 	}
 	if err != nil {
-		return "", nil, err
+		return "", DatabaseConn{}, err
 	}
 	conn, err := a.Database(ctx, stack, inv)
 	if err != nil {
-		return "", nil, err
+		return "", DatabaseConn{}, err
 	}
 	dsn, err := conn.DSN("plinth-"+stack, creds)
 	if err != nil {
-		return "", conn.Close, err
+		return "", conn, err
 	}
-	return dsn, conn.Close, nil
+	return dsn, conn, nil
 }
 
 // GrantBackupUser creates the stack's backup user from the master user's managed secret (the inventory's

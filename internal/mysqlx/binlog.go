@@ -8,12 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/go-mysql-org/go-mysql/client"
 	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 	gomysql "github.com/go-sql-driver/mysql"
@@ -55,11 +54,21 @@ func ServerFlavor(ctx context.Context, db *sql.DB) (string, error) {
 }
 
 // OpenBinlogStream connects to the server of dsn as a replica with serverID (unique among the server's
-// replicas) and streams every transaction after the GTID set from.
-func OpenBinlogStream(dsn, flavor string, serverID uint32, from string) (*BinlogStream, error) {
+// replicas) and streams every transaction after the GTID set from. The connection takes the DSN's TLS
+// configuration (tls=<registered name>) and, when dial is set, goes through it: the dialer the DSN's network
+// names in the driver (an SSH channel through the bastion), which the replication client cannot look up
+// itself. A DSN on a registered network without dial is refused rather than dialed directly.
+func OpenBinlogStream(dsn, flavor string, serverID uint32, from string, dial func(ctx context.Context, addr string) (net.Conn, error)) (*BinlogStream, error) {
 	cfg, err := gomysql.ParseDSN(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("binlog: parse dsn: %w", err)
+	}
+	var dialer client.Dialer
+	switch {
+	case dial != nil:
+		dialer = func(ctx context.Context, _, addr string) (net.Conn, error) { return dial(ctx, addr) }
+	case cfg.Net != "tcp":
+		return nil, fmt.Errorf("binlog: %s: the dsn's network %q is a dialer registered with the driver: the stream needs it passed", cfg.Addr, cfg.Net)
 	}
 	host, portS, err := net.SplitHostPort(cfg.Addr)
 	if err != nil {
@@ -78,6 +87,7 @@ func OpenBinlogStream(dsn, flavor string, serverID uint32, from string) (*Binlog
 		ServerID: serverID, Flavor: flavor, Host: host, Port: uint16(port), User: cfg.User, Password: cfg.Passwd,
 		HeartbeatPeriod: 10 * time.Second, ReadTimeout: 30 * time.Second, MaxReconnectAttempts: 3,
 		TLSConfig: cfg.TLS, // the DSN's (tls=<registered name>): a server requiring secure transport, RDS
+		Dialer:    dialer,  // nil: net.Dialer
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	s.streamer, err = s.syncer.StartSyncGTID(set)
@@ -157,88 +167,4 @@ func GTIDContains(flavor, set, sub string) (bool, error) {
 		return false, fmt.Errorf("gtid set %q: %w", sub, err)
 	}
 	return a.Contain(b), nil
-}
-
-// ReplayOptions say which part of the binlog files to apply.
-type ReplayOptions struct {
-	StartGTID string    // exclusive: transactions after this GTID position
-	StopGTID  string    // inclusive
-	StopTime  time.Time // exclusive: stop at the first event at or after it (second precision)
-	Database  string    // only this database's changes ("" : all)
-	Rewrite   map[string]string
-}
-
-// ReplayBinlog applies binlog files to the server of dsn the way WAL-G's binlog-replay does: the files
-// decoded by mariadb-binlog (mysqlbinlog) and fed to the mariadb (mysql) client. The password travels in
-// the client's environment, never on a command line.
-func ReplayBinlog(ctx context.Context, dsn string, files []string, o ReplayOptions) error {
-	cfg, err := gomysql.ParseDSN(dsn)
-	if err != nil {
-		return fmt.Errorf("replay: parse dsn: %w", err)
-	}
-	host, port, err := net.SplitHostPort(cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("replay: address %s: %w", cfg.Addr, err)
-	}
-	decoder, err := findTool("mariadb-binlog", "mysqlbinlog")
-	if err != nil {
-		return err
-	}
-	client, err := findTool("mariadb", "mysql")
-	if err != nil {
-		return err
-	}
-	args := []string{"--skip-gtid-strict-mode"}
-	if o.StartGTID != "" {
-		args = append(args, "--start-position="+o.StartGTID)
-	}
-	if o.StopGTID != "" {
-		args = append(args, "--stop-position="+o.StopGTID)
-	}
-	if !o.StopTime.IsZero() {
-		args = append(args, "--stop-datetime="+o.StopTime.UTC().Format("2006-01-02 15:04:05"))
-	}
-	if o.Database != "" {
-		args = append(args, "--database="+o.Database)
-	}
-	for from, to := range o.Rewrite {
-		args = append(args, "--rewrite-db="+from+"->"+to)
-	}
-	dec := exec.CommandContext(ctx, decoder, append(args, files...)...)
-	dec.Env = append(os.Environ(), "TZ=UTC")
-	cli := exec.CommandContext(ctx, client, "--no-defaults", "--protocol=TCP", "--host="+host, "--port="+port, "--user="+cfg.User, "--binary-mode")
-	cli.Env = append(os.Environ(), "MYSQL_PWD="+cfg.Passwd, "TZ=UTC")
-	pipe, err := dec.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	cli.Stdin = pipe
-	var decErr, cliErr strings.Builder
-	dec.Stderr, cli.Stderr = &decErr, &cliErr
-	if err := dec.Start(); err != nil {
-		return fmt.Errorf("replay: %s: %w", decoder, err)
-	}
-	if err := cli.Start(); err != nil {
-		_ = dec.Process.Kill()
-		_ = dec.Wait()
-		return fmt.Errorf("replay: %s: %w", client, err)
-	}
-	cerr := cli.Wait()
-	derr := dec.Wait()
-	if cerr != nil {
-		return fmt.Errorf("replay: %s into %s: %w: %s", client, cfg.Addr, cerr, strings.TrimSpace(cliErr.String()))
-	}
-	if derr != nil {
-		return fmt.Errorf("replay: %s: %w: %s", decoder, derr, strings.TrimSpace(decErr.String()))
-	}
-	return nil
-}
-
-func findTool(names ...string) (string, error) {
-	for _, n := range names {
-		if p, err := exec.LookPath(n); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("replay: none of %v found (Debian: mariadb-client)", names)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Position is where the binlog stood at the snapshot.
@@ -14,6 +15,10 @@ type Position struct {
 	BinlogFile string `json:"binlogFile,omitempty"`
 	BinlogPos  uint64 `json:"binlogPos,omitempty"`
 	GTID       string `json:"gtid,omitempty"`
+	// Time is the server's UTC clock read while the lock was held: the snapshot's consistent point (no
+	// transaction commits while FLUSH TABLES WITH READ LOCK is held, so the snapshot holds exactly those
+	// committed before it).
+	Time time.Time `json:"time,omitzero"`
 }
 
 // Snapshot is a set of connections that all see the same consistent InnoDB snapshot, taken like mydumper:
@@ -100,9 +105,15 @@ func BeginSnapshot(ctx context.Context, db *sql.DB, dsn string, databases []stri
 }
 
 func (s *Snapshot) readPosition(ctx context.Context, c *sql.Conn) error {
-	if err := c.QueryRowContext(ctx, "SELECT VERSION()").Scan(&s.ServerVersion); err != nil {
-		return fmt.Errorf("snapshot: version: %w", err)
+	var now string
+	if err := c.QueryRowContext(ctx, "SELECT VERSION(), UTC_TIMESTAMP(6)").Scan(&s.ServerVersion, &now); err != nil {
+		return fmt.Errorf("snapshot: version and time: %w", err)
 	}
+	t, err := time.ParseInLocation("2006-01-02 15:04:05.999999", now, time.UTC)
+	if err != nil {
+		return fmt.Errorf("snapshot: server time %q: %w", now, err)
+	}
+	s.Position.Time = t
 	rows, err := c.QueryContext(ctx, "SHOW MASTER STATUS")
 	if err != nil {
 		return fmt.Errorf("snapshot: SHOW MASTER STATUS: %w", err)

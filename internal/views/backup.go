@@ -164,7 +164,10 @@ func BackupVerify(w io.Writer, format string, r *backup.VerifyReport) error {
 			for _, g := range append(append([]string{}, c.Gaps...), c.Bad...) {
 				fmt.Fprintf(w, "FAIL binlog: %s\n", g)
 			}
-			if c.OK() {
+			switch {
+			case c.Unavailable != "":
+				fmt.Fprintf(w, "binlog: %s\n", c.Unavailable)
+			case c.OK():
 				fmt.Fprintf(w, "binlog chain from the snapshot (GTID %s) to %s: %d segments, no gap\n", c.From, c.To, c.Segments)
 			}
 		}

@@ -89,6 +89,10 @@ type Position struct {
 	BinlogFile string `json:"binlogFile,omitempty"`
 	BinlogPos  uint64 `json:"binlogPos,omitempty"`
 	GTID       string `json:"gtid,omitempty"`
+	// At is the consistent point's time: the server's UTC clock read while the snapshot's lock was held
+	// (every transaction the backup holds committed before it). Absent in manifests written before it was
+	// recorded; --to-time then goes by CompletedAt.
+	At time.Time `json:"at,omitzero"`
 }
 
 // Table is one table's rows: count, order-independent hash (16 hex digits) and the data objects holding them.
@@ -202,6 +206,10 @@ func (m *Manifest) Validate() error {
 	}
 	if m.StartedAt.IsZero() || m.CompletedAt.Before(m.StartedAt) {
 		bad("times: started %v, completed %v", m.StartedAt, m.CompletedAt)
+	}
+	// The server's clock, not the backup tool's (the tool's may be set, e.g. in tests): only sanity.
+	if at := m.Snapshot.At; !at.IsZero() && (at.Year() < 2000 || at.Year() > 9999) {
+		bad("snapshot time %v is not a server time", at)
 	}
 	objs := map[string]*Object{}
 	for i := range m.Objects {

@@ -17,8 +17,9 @@ func sample() *manifest.Manifest {
 	return &manifest.Manifest{
 		FormatVersion: manifest.FormatVersion, ID: "20261123T004512Z", ToolVersion: "v1.2.3",
 		StartedAt: t0, CompletedAt: t0.Add(time.Minute),
-		Source:      manifest.Source{Address: "127.0.0.1:3306", ServerVersion: "10.11.19-MariaDB"},
-		Snapshot:    manifest.Position{BinlogFile: "mysql-bin.000002", BinlogPos: 1234, GTID: "0-1-42"},
+		Source: manifest.Source{Address: "127.0.0.1:3306", ServerVersion: "10.11.19-MariaDB"},
+		Snapshot: manifest.Position{BinlogFile: "mysql-bin.000002", BinlogPos: 1234, GTID: "0-1-42",
+			At: t0.Add(20*time.Second + 123456*time.Microsecond)},
 		Compression: manifest.CompressionZstd, Encryption: manifest.EncryptionAgeX25,
 		Recipients: []string{"0123456789abcdef"}, Databases: []string{"app"}, Schema: manifest.SchemaName,
 		Tables: []manifest.Table{{Schema: "app", Name: "users", Rows: 3, Hash: "00000000000000ff",
@@ -28,6 +29,27 @@ func sample() *manifest.Manifest {
 			{Name: "data/app.users.00000.tsv.zst.age", Size: 10, SHA256: strings.Repeat("b", 64), PlainSize: 5, Rows: 2},
 			{Name: "data/app.users.00001.tsv.zst.age", Size: 10, SHA256: strings.Repeat("c", 64), PlainSize: 5, Rows: 1},
 		},
+	}
+}
+
+// A manifest written before the snapshot's time was recorded (no "at") still decodes, with a zero At.
+func TestManifestWithoutSnapshotTime(t *testing.T) {
+	m := sample()
+	m.Snapshot.At = time.Time{}
+	b, err := manifest.Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte(`"at"`)) {
+		t.Fatalf("zero snapshot time encoded: %s", b)
+	}
+	got, err := manifest.Decode(b)
+	if err != nil || !got.Snapshot.At.IsZero() {
+		t.Fatalf("decode: %v, at %v", err, got.Snapshot.At)
+	}
+	withAt, _ := manifest.Encode(sample())
+	if !bytes.Contains(withAt, []byte(`"at": "2026-11-23T00:45:32.123456Z"`)) && !bytes.Contains(withAt, []byte(`"at":"2026-11-23T00:45:32.123456Z"`)) {
+		t.Fatalf("snapshot time not encoded: %s", withAt)
 	}
 }
 
@@ -67,6 +89,7 @@ func TestValidateRejects(t *testing.T) {
 			m.Schema = manifest.ManifestName
 		},
 		"completed < start":  func(m *manifest.Manifest) { m.CompletedAt = m.StartedAt.Add(-time.Second) },
+		"snapshot time":      func(m *manifest.Manifest) { m.Snapshot.At = time.Date(1970, 1, 1, 0, 0, 1, 0, time.UTC) },
 		"wrong encryption":   func(m *manifest.Manifest) { m.Encryption = "none" },
 		"bad table hash":     func(m *manifest.Manifest) { m.Tables[0].Hash = "x" },
 		"negative plainsize": func(m *manifest.Manifest) { m.Objects[0].PlainSize = -1 },

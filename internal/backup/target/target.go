@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 
 	"github.com/plinth-dev/plinth/components/userdata"
 	"github.com/plinth-dev/plinth/internal/backup"
@@ -78,6 +79,10 @@ type Target struct {
 	Identities backup.Identities
 
 	storeFromStack bool // the store URL is the one the stack's inventory names
+	// dial is the way to the database the DSN's registered dialer takes (through the bastion), for the
+	// binlog stream's client; closeConn releases it (nil: none).
+	dial      func(ctx context.Context, addr string) (net.Conn, error)
+	closeConn func() error
 }
 
 // Opener resolves and opens targets. The Factory builds it (cmdutil.Factory.BackupTargets).
@@ -141,7 +146,10 @@ func (o *Opener) resolve(ctx context.Context, req Request, t *Target) error {
 			t.storeFromStack = true
 		}
 		if req.DB && t.DSN == "" && access && getenv(EnvDBUser) == "" {
-			if t.DSN, _, err = cloud.BackupDSN(ctx, a, req.Stack, inv); err != nil {
+			var conn cloud.DatabaseConn
+			t.DSN, conn, err = cloud.BackupDSN(ctx, a, req.Stack, inv)
+			t.dial, t.closeConn = conn.Dial, conn.Close
+			if err != nil {
 				return err
 			}
 		}
@@ -257,6 +265,9 @@ func (t *Target) Close() {
 	if t.Store != nil {
 		_ = t.Store.Close()
 	}
+	if t.closeConn != nil {
+		_ = t.closeConn()
+	}
 }
 
 // Address is the database's DSN without its password (for messages).
@@ -264,7 +275,18 @@ func (t *Target) Address() string { return mysqlx.Redact(t.DSN) }
 
 // Replay replays binlog files into the database (backup.PITROptions.Replay).
 func (t *Target) Replay(ctx context.Context, files []string, o mysqlx.ReplayOptions) error {
-	return mysqlx.ReplayBinlog(ctx, t.DSN, files, o)
+	if t.DB == nil {
+		return errors.New("replay: no database opened")
+	}
+	return mysqlx.ReplayBinlog(ctx, t.DB, files, o)
+}
+
+// CheckReplay tells whether the database's user may replay binlog events (backup.PITROptions.CheckReplay).
+func (t *Target) CheckReplay(ctx context.Context) error {
+	if t.DB == nil {
+		return errors.New("replay: no database opened")
+	}
+	return mysqlx.CheckReplayPrivilege(ctx, t.DB)
 }
 
 // Flavor is the database server's binlog flavor (mariadb or mysql).
@@ -283,7 +305,7 @@ func (t *Target) Flavor(ctx context.Context) (string, error) {
 // (backup.BinlogOptions.Open).
 func (t *Target) BinlogSource(flavor string, serverID uint32) func(from string) (backup.BinlogSource, error) {
 	return func(from string) (backup.BinlogSource, error) {
-		return mysqlx.OpenBinlogStream(t.DSN, flavor, serverID, from)
+		return mysqlx.OpenBinlogStream(t.DSN, flavor, serverID, from, t.dial)
 	}
 }
 

@@ -306,3 +306,13 @@ func (s *Server) Grants(t testing.TB, account string) []string {
 	}
 	return out
 }
+
+// Checksum is CHECKSUM TABLE table on d, failing the test on error.
+func Checksum(t testing.TB, d *sql.DB, table string) string {
+	t.Helper()
+	var name, sum string
+	if err := d.QueryRow("CHECKSUM TABLE "+table).Scan(&name, &sum); err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}

@@ -114,8 +114,19 @@ func TestBackupCommandsEndToEnd(t *testing.T) {
 
 	out, errOut, err = e.exec("verify", "latest", "--store", e.store, "--identity", e.identity,
 		"--restore-into", e.srv.DSN(""), "--rename", "app=app_scratch")
-	if err != nil || !strings.Contains(out, "verified") || !strings.Contains(out, "restored into scratch") {
+	if err != nil || !strings.Contains(out, "verified") || !strings.Contains(out, "restored into scratch") ||
+		!strings.Contains(out, "binlog: no binlog segments: point-in-time recovery not available\n") {
 		t.Fatalf("verify: %v\n%s\n%s", err, out, errOut)
+	}
+	out, errOut, err = e.exec("verify", "latest", "--store", e.store, "--identity", e.identity, "-o", "json")
+	var vj struct {
+		OK     bool `json:"ok"`
+		Binlog struct {
+			Unavailable string `json:"unavailable"`
+		} `json:"binlog"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &vj) != nil || !vj.OK || vj.Binlog.Unavailable != "no binlog segments: point-in-time recovery not available" {
+		t.Fatalf("verify -o json: %v\n%s\n%s", err, out, errOut)
 	}
 
 	// restore refuses the non-empty source database, then works into a new name.

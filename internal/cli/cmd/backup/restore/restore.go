@@ -129,7 +129,7 @@ func restoreRun(opts *RestoreOptions) error {
 	if opts.ToTime != "" || opts.ToGTID != "" {
 		to, _ := parseTime(opts.ToTime) // validated with the flags
 		prep, err := backup.RestoreToPoint(ctx, backup.PITROptions{Restore: ro, ToTime: to, ToGTID: opts.ToGTID,
-			Replay: t.Replay})
+			Replay: t.Replay, CheckReplay: t.CheckReplay})
 		if err != nil {
 			return fmt.Errorf("backup restore into %s: %w", t.Address(), err)
 		}
