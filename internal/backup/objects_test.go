@@ -3,6 +3,7 @@ package backup_test
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,13 +13,16 @@ import (
 
 // seedObjects creates database db with every kind of schema object: a function used by a view, a view over
 // that view (created first in name order: restore must retry), a procedure, a trigger writing another
-// table, an event, a view whose definer no longer exists, and a MyISAM table (reported at backup time).
+// table, an event, a view whose definer no longer exists, and a MyISAM, an Aria and a MEMORY table (each
+// reported at backup time).
 func seedObjects(t *testing.T, db string) {
 	q := func(s string) string { return strings.ReplaceAll(s, "DB", "`"+db+"`") }
 	srv.Exec(t, q("DROP DATABASE IF EXISTS DB"), q("CREATE DATABASE DB"),
 		q("CREATE TABLE DB.items (id INT PRIMARY KEY, price DECIMAL(10,2), name VARCHAR(50))"),
 		q("CREATE TABLE DB.audit (id INT AUTO_INCREMENT PRIMARY KEY, item INT, note VARCHAR(100))"),
 		q("CREATE TABLE DB.legacy (id INT PRIMARY KEY) ENGINE=MyISAM"),
+		q("CREATE TABLE DB.scratch (id INT PRIMARY KEY) ENGINE=Aria"),
+		q("CREATE TABLE DB.sessions (id INT PRIMARY KEY) ENGINE=MEMORY"),
 		q("INSERT INTO DB.items VALUES (1, 9.50, 'a'), (2, 20.00, 'b')"),
 		q("CREATE FUNCTION DB.with_tax(p DECIMAL(10,2)) RETURNS DECIMAL(10,2) DETERMINISTIC RETURN p * 1.2"),
 		q("CREATE PROCEDURE DB.add_item(IN i INT, IN n VARCHAR(50)) BEGIN INSERT INTO items VALUES (i, 1.00, n); END"),
@@ -42,7 +46,8 @@ func scalar(t *testing.T, d *sql.DB, q string, args ...any) string {
 }
 
 // Issue 14 item 1: views, routines, triggers and events round-trip (under another database name), in an
-// order that works, with a missing definer reported or replaced; a MyISAM table is reported by the backup.
+// order that works, with a missing definer reported or replaced; every non-transactional table (MyISAM, Aria,
+// MEMORY) is reported by the backup, naming table and engine.
 func TestSchemaObjectsRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	seedObjects(t, "objs")
@@ -56,8 +61,15 @@ func TestSchemaObjectsRoundTrip(t *testing.T) {
 	if c := notes.Objects; c["view"] != 3 || c["function"] != 1 || c["procedure"] != 1 || c["trigger"] != 1 || c["event"] != 1 {
 		t.Fatalf("objects backed up: %v", c)
 	}
-	if len(notes.Warnings) != 1 || !strings.Contains(notes.Warnings[0], "objs.legacy") || !strings.Contains(notes.Warnings[0], "MyISAM") {
-		t.Fatalf("warnings: %v", notes.Warnings)
+	if len(notes.Warnings) != 3 {
+		t.Fatalf("warnings: %v, want one per non-transactional table", notes.Warnings)
+	}
+	for _, want := range [][2]string{{"objs.legacy", "MyISAM"}, {"objs.scratch", "Aria"}, {"objs.sessions", "MEMORY"}} {
+		if !slices.ContainsFunc(notes.Warnings, func(w string) bool {
+			return strings.Contains(w, want[0]) && strings.Contains(w, "non-transactional engine "+want[1])
+		}) {
+			t.Errorf("no warning naming %s (%s): %v", want[0], want[1], notes.Warnings)
+		}
 	}
 
 	d := srv.Open(t, "")
