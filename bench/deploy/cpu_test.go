@@ -97,3 +97,22 @@ func procStats() map[int]procStat {
 	}
 	return out
 }
+
+// stealTime is the machine's steal time so far (/proc/stat's cpu line, 8th value: time a virtual CPU was
+// ready to run while the hypervisor ran something else), 0 where the kernel does not report it.
+func stealTime() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	v, err := strconv.ParseInt(f[8], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(v) * clockTick
+}

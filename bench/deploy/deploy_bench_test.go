@@ -45,6 +45,7 @@ type result struct {
 	minHealthy, total             int
 	phases                        []phases           // one per plinth round
 	cpu                           [3][]time.Duration // CPU time per round: scp loop, parallel scp, plinth
+	steal                         [3][]time.Duration // the hypervisor's steal time during each round, same order
 }
 
 // BenchmarkDeployVsScp prints one line per host count, the phases of plinth's rounds, and the summary
@@ -87,6 +88,8 @@ func BenchmarkDeployVsScp(b *testing.B) {
 		}
 		fmt.Printf("  cpu per round, median [rounds]: scp_loop %.2fs [%s] parallel_scp %.2fs [%s] plinth %.2fs [%s] plinth/parallel_scp=%.2f\n",
 			cpu[0].Seconds(), seconds(r.cpu[0]), cpu[1].Seconds(), seconds(r.cpu[1]), cpu[2].Seconds(), seconds(r.cpu[2]), cpu[2].Seconds()/cpu[1].Seconds())
+		fmt.Printf("  steal per round (the VM's cores taken by its host): scp_loop [%s] parallel_scp [%s] plinth [%s]\n",
+			seconds(r.steal[0]), seconds(r.steal[1]), seconds(r.steal[2]))
 		printPhases(r.phases)
 		last = r
 	}
@@ -292,10 +295,12 @@ func run(b *testing.B, n int, warmups, artifacts []string) result {
 		meter.roots = append(meter.roots, s.Pid())
 	}
 	// measure runs one side's round and adds its CPU time to res.cpu[side] (sampled once the round's
-	// processes have exited: a closed connection's sshd is reaped a moment after the client returns).
+	// processes have exited: a closed connection's sshd is reaped a moment after the client returns) and the
+	// steal time during it to res.steal[side]: a round slowed by the VM's host shows there, not in plinth.
 	measure := func(res *result, side int, round func()) {
-		c0 := meter.sample()
+		c0, s0 := meter.sample(), stealTime()
 		round()
+		res.steal[side] = append(res.steal[side], stealTime()-s0)
 		time.Sleep(100 * time.Millisecond)
 		res.cpu[side] = append(res.cpu[side], meter.sample()-c0)
 	}
