@@ -155,7 +155,7 @@ func (st Statement) Excerpt() string {
 		return fmt.Sprintf("BINLOG '…' (%d bytes of base64 events)", len(q))
 	}
 	first, _, more := strings.Cut(q, "\n")
-	upper := strings.ToUpper(first)
+	upper := asciiUpper(first) // byte for byte: an index into it is one into first
 	for _, secret := range []string{"IDENTIFIED", "PASSWORD"} {
 		if i := strings.Index(upper, secret); i >= 0 {
 			first, upper, more = first[:i], upper[:i], true
@@ -169,4 +169,16 @@ func (st Statement) Excerpt() string {
 		first = strings.TrimRight(first, " \t") + " …"
 	}
 	return first
+}
+
+// asciiUpper upper-cases s's ASCII letters only, so the result has s's length and byte offsets
+// (strings.ToUpper may change a string's length: 'ɐ' is 2 bytes, 'Ɐ' 3).
+func asciiUpper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - ('a' - 'A')
+		}
+	}
+	return string(b)
 }

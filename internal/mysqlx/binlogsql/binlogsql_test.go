@@ -164,6 +164,7 @@ func FuzzReader(f *testing.F) {
 	f.Add(string(raw[:2000]))
 	f.Add("DELIMITER /*!*/;\nSELECT 1/*!*/;\n# at 9\nBINLOG '\nAAA=\n'/*!*/;\nDELIMITER ;\n")
 	f.Add("/*!\\C utf8mb4 *//*!*/;\nDELIMITER\nDELIMITER  \n;;\n")
+	f.Add("UPDATE t SET a='ɐɐɐɐɐɐɐɐ' PASSWORD;\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		r := binlogsql.NewReader(strings.NewReader(in), 512)
 		for i := 0; i < len(in)+2; i++ {
@@ -178,4 +179,18 @@ func FuzzReader(f *testing.F) {
 		}
 		t.Fatal("more statements than bytes")
 	})
+}
+
+// An excerpt cuts before a secret where the statement has it, whatever letters come before it: upper-casing
+// must not move byte offsets (strings.ToUpper turns the 2-byte 'ɐ' into the 3-byte 'Ɐ', and the cut
+// panicked past the end of the line).
+func TestExcerptCutsSecretsAfterNonASCII(t *testing.T) {
+	for _, c := range []struct{ sql, want string }{
+		{"UPDATE t SET a='ɐɐɐɐɐɐɐɐɐɐɐɐ' PASSWORD", "UPDATE t SET a='ɐɐɐɐɐɐɐɐɐɐɐɐ' …"},
+		{"ALTER USER 'ɐ'@'%' identified BY 'sekret'", "ALTER USER 'ɐ'@'%' …"},
+	} {
+		if got := (binlogsql.Statement{SQL: c.sql}).Excerpt(); got != c.want {
+			t.Errorf("Excerpt(%q) = %q, want %q", c.sql, got, c.want)
+		}
+	}
 }
