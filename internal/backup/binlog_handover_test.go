@@ -15,6 +15,7 @@ import (
 	"github.com/plinth-dev/plinth/internal/backup/manifest"
 	"github.com/plinth-dev/plinth/internal/backup/retention"
 	"github.com/plinth-dev/plinth/internal/mysqlx"
+	"github.com/plinth-dev/plinth/internal/mysqlx/mysqltest"
 )
 
 // worker is one worker host's streamer: the writer identity, its own cursor and replica server id.
@@ -138,7 +139,7 @@ func TestBinlogHandOverBetweenWorkers(t *testing.T) {
 	update(100, "after a died")
 	nextSecond()
 	target := time.Now().Add(-time.Second).Truncate(time.Second)
-	want := tableChecksum(t, d, "hand.acct")
+	want := mysqltest.Checksum(t, d, "hand.acct")
 	nextSecond()
 	update(60, "after the target")
 	waitCovered(t, mem, b.streamer)
@@ -153,7 +154,7 @@ func TestBinlogHandOverBetweenWorkers(t *testing.T) {
 	}
 
 	rep, od := restoreToTimeOnNewServer(t, mem, k, target)
-	if got := tableChecksum(t, od, "hand.acct"); got != want {
+	if got := mysqltest.Checksum(t, od, "hand.acct"); got != want {
 		t.Fatalf("restored to %s across the hand-over (%d segments): checksum %s, the source had %s", target, rep.Segments, got, want)
 	}
 

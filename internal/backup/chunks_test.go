@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/plinth-dev/plinth/internal/backup"
+	"github.com/plinth-dev/plinth/internal/mysqlx/mysqltest"
 )
 
 // Issue 14 item 3: a table over --chunk-rows is dumped as several primary-key ranges in the same snapshot
@@ -37,12 +38,7 @@ func TestChunkedTables(t *testing.T) {
 	sums := func(db string) []string {
 		var out []string
 		for _, tb := range []string{"big", "nokey", "small"} {
-			var name string
-			var sum int64
-			if err := d.QueryRow("CHECKSUM TABLE "+db+"."+tb).Scan(&name, &sum); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, fmt.Sprint(sum))
+			out = append(out, mysqltest.Checksum(t, d, db+"."+tb))
 		}
 		return out
 	}

@@ -45,13 +45,13 @@ func TestPointInTimeRestore(t *testing.T) {
 	nextSecond()
 	target := time.Now().Add(-time.Second).Truncate(time.Second) // every write above committed at or before it
 	targetGTID := gtidPos(t)
-	want := tableChecksum(t, d, "pitr2.acct")
+	want := mysqltest.Checksum(t, d, "pitr2.acct")
 	nextSecond()
 	for i := 0; i < 100; i++ {
 		exec("UPDATE acct SET balance = 0, note = 'after' WHERE id = ?", i%50)
 	}
 	exec("DELETE FROM acct WHERE id < 10")
-	if final := tableChecksum(t, d, "pitr2.acct"); final == want {
+	if final := mysqltest.Checksum(t, d, "pitr2.acct"); final == want {
 		t.Fatalf("the writes after the target left the checksum at %s: the test could not tell a replay that stopped", want)
 	}
 	waitCovered(t, st, s)
@@ -62,7 +62,7 @@ func TestPointInTimeRestore(t *testing.T) {
 	replay := func(ctx context.Context, files []string, o mysqlx.ReplayOptions) error {
 		return mysqlx.ReplayBinlog(ctx, od, files, o)
 	}
-	checksum := func(db string) string { return tableChecksum(t, od, db+".acct") }
+	checksum := func(db string) string { return mysqltest.Checksum(t, od, db+".acct") }
 	rep, err := backup.RestoreToPoint(ctx, backup.PITROptions{ToTime: target, Replay: replay, TempDir: t.TempDir(),
 		Restore: backup.RestoreOptions{Store: st, Identities: k.ids, Target: od, Workers: 2}})
 	if err != nil {
@@ -97,11 +97,6 @@ func TestPointInTimeRestore(t *testing.T) {
 		Restore: backup.RestoreOptions{Store: st, Identities: k.ids, Target: od, Rename: map[string]string{"pitr2": "pitr2_late"}}}); err == nil {
 		t.Fatal("a restore past the streamed binlog was accepted")
 	}
-}
-
-func tableChecksum(t *testing.T, d *sql.DB, table string) string {
-	t.Helper()
-	return mysqltest.Checksum(t, d, table)
 }
 
 // Audit gap 2: a backup whose FLUSH TABLES WITH READ LOCK waited (here behind another session's LOCK
@@ -169,7 +164,7 @@ func TestToTimeInsideTheSnapshotLockWait(t *testing.T) {
 	if !blocked.StartedAt.Before(target) || !blocked.Snapshot.At.After(target.Add(time.Second)) {
 		t.Fatalf("the blocked backup started %v, locked at %v: want T %v between them", blocked.StartedAt, blocked.Snapshot.At, target)
 	}
-	if final := tableChecksum(t, d, "pitrw.acct"); final == want {
+	if final := mysqltest.Checksum(t, d, "pitrw.acct"); final == want {
 		t.Fatal("the writes after T left the checksum unchanged")
 	}
 	waitCovered(t, st, s)
@@ -179,7 +174,7 @@ func TestToTimeInsideTheSnapshotLockWait(t *testing.T) {
 	if rep.Restore.ID != older.ID || rep.Snapshot != older.Snapshot.GTID {
 		t.Fatalf("restored backup %s (snapshot %s), want the older %s: the blocked one (%s) holds later data", rep.Restore.ID, rep.Snapshot, older.ID, blocked.ID)
 	}
-	if got := tableChecksum(t, od, "pitrw.acct"); got != want {
+	if got := mysqltest.Checksum(t, od, "pitrw.acct"); got != want {
 		t.Fatalf("restored to %s: checksum %s, the source had %s then", target, got, want)
 	}
 }
