@@ -89,6 +89,27 @@ func (c Compression) newCompressor() (compressor, error) {
 	return nil, fmt.Errorf("compression %q: %w", c.Codec, manifest.ErrUnknownCodec)
 }
 
+// NewWriter is an encoder of c onto w configured exactly as a backup's (bench-backup's -codecs compares
+// the codecs with it).
+func (c Compression) NewWriter(w io.Writer) (io.WriteCloser, error) {
+	e, err := c.newCompressor()
+	if err != nil {
+		return nil, err
+	}
+	e.Reset(w)
+	return e, nil
+}
+
+// NewReader is the plaintext of r, compressed with codec, decoded as restore decodes it (synchronously:
+// nothing to close).
+func NewReader(codec string, r io.Reader) (io.Reader, error) {
+	d, err := newDecompressor(codec)
+	if err != nil {
+		return nil, err
+	}
+	return d.reset(r)
+}
+
 // decompressor is one worker's reusable stream decoder for a codec.
 type decompressor interface {
 	// reset starts decoding r, returning the plaintext reader.
